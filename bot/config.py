@@ -1,0 +1,103 @@
+"""Settings from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Language = Literal["zh", "en"]
+
+
+class Settings(BaseSettings):
+    """Everything Linli can be told from outside. Names match the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_api_file_url: str = "https://api.telegram.org/file/bot"
+    database_url: str = "sqlite+aiosqlite:///data/linli.db"
+    coordinator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    timezone: str = "Asia/Shanghai"
+    default_language: Language = "zh"
+    district_name: str = "西区"
+    street_name: str = "古城台街道"
+    community_name: str = "北气象巷社区"
+    send_rate: float = Field(default=25.0, gt=0, le=1000)
+    urgent_escalate_minutes: int = Field(default=15, ge=1)
+    max_open_wishes: int = Field(default=5, ge=1)
+    max_active_claims: int = Field(default=3, ge=1)
+    members_group_id: int | None = None
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        head, _, tail = token.partition(":")
+        if not head.isdigit() or not tail:
+            raise ValueError("expected the form 123456:ABC… given by @BotFather")
+        return SecretStr(token)
+
+    @field_validator("coordinator_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise ValueError("expected comma-separated Telegram user ids, e.g. 12345,67890")
+            return frozenset(int(p) for p in parts)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def sqlite_path(self) -> Path | None:
+        """The database file for a SQLite URL, so its folder can be created."""
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            rest = self.database_url[len(prefix) :]
+            return None if rest in ("", ":memory:") else Path(rest)
+        return None
+
+
+class SettingsError(SystemExit):
+    """Start-up stops with one clear line naming the setting (exit code 2)."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, or stop with one line per bad setting and exit code 2 — no traceback."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
+            if error["type"] == "missing":
+                lines.append(f"Setting {name} is missing: put it in .env (see .env.example).")
+            else:
+                lines.append(f"Setting {name} is invalid: {error['msg']}.")
+        print("\n".join(lines), file=sys.stderr)
+        raise SettingsError(2) from None

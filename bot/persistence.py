@@ -1,0 +1,95 @@
+"""python-telegram-bot persistence kept in Linli's own database, so a user halfway through a
+dialogue continues after a restart. Dialogue scratch data must be JSON-serialisable."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from storage import bot_state
+from storage.store import Store
+
+Data = dict[Any, Any]
+
+
+def _key(key: ConversationKey) -> str:
+    return json.dumps(list(key))
+
+
+class StorePersistence(BasePersistence[Data, Data, Data]):
+    """Conversations, user_data and chat_data as rows of `bot_state`; bot_data is not kept."""
+
+    def __init__(self, store: Store, *, update_interval: float = 1.0) -> None:
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, callback_data=False),
+            update_interval=update_interval,
+        )
+        self.store = store
+
+    async def _load(self, kind: str) -> dict[str, Any]:
+        async with self.store.read() as conn:
+            return await bot_state.load_kind(conn, kind)
+
+    async def _save(self, kind: str, key: str, data: Any) -> None:
+        async with self.store.transaction() as conn:
+            if data is None or data == {}:
+                await bot_state.remove(conn, kind, key)
+            else:
+                await bot_state.save(conn, kind, key, data)
+
+    async def get_user_data(self) -> dict[int, Data]:
+        return {int(k): v for k, v in (await self._load("user")).items()}
+
+    async def get_chat_data(self) -> dict[int, Data]:
+        return {int(k): v for k, v in (await self._load("chat")).items()}
+
+    async def get_bot_data(self) -> Data:
+        return {}
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        prefix = f"{name}|"
+        rows = await self._load("conversation")
+        return {
+            tuple(json.loads(k[len(prefix) :])): v for k, v in rows.items() if k.startswith(prefix)
+        }
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        await self._save("conversation", f"{name}|{_key(key)}", new_state)
+
+    async def update_user_data(self, user_id: int, data: Data) -> None:
+        await self._save("user", str(user_id), data)
+
+    async def update_chat_data(self, chat_id: int, data: Data) -> None:
+        await self._save("chat", str(chat_id), data)
+
+    async def update_bot_data(self, data: Data) -> None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        await self._save("chat", str(chat_id), None)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._save("user", str(user_id), None)
+
+    async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: Data) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None

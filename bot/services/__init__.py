@@ -1,0 +1,46 @@
+"""Use cases and business rules, one module per feature. They know nothing of Telegram."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.admin import AdminService
+from bot.services.membership import MembershipService
+from bot.services.notify import Notifier
+from bot.services.users import UsersService
+from storage import org
+from storage.store import Store
+
+
+@dataclass
+class Services:
+    """Everything a handler may call, built once in `bot.app`."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    community_id: int
+    notifier: Notifier
+    users: UsersService
+    membership: MembershipService
+    admin: AdminService
+
+    @classmethod
+    async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
+        async with store.transaction() as conn:
+            community_id = await org.ensure_default_community(
+                conn, settings.district_name, settings.street_name, settings.community_name
+            )
+        notifier = Notifier(clock=clock)
+        return cls(
+            settings=settings,
+            store=store,
+            clock=clock,
+            community_id=community_id,
+            notifier=notifier,
+            users=UsersService(store, settings, clock, community_id),
+            membership=MembershipService(store, clock, notifier),
+            admin=AdminService(store, clock, community_id),
+        )

@@ -1,0 +1,192 @@
+"""Registration and profiles: who someone is, where they live, which roles they hold."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.i18n import LANGUAGES
+from bot.models import N_, Building, Role, Skill, User
+from bot.services.errors import InvalidInput, NotFound, NotRegistered
+from storage import org
+from storage import users as users_repo
+from storage.store import Store
+
+NAME_MAX = 32
+ROOM_MAX = 16
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
+
+
+def clean_name(text: str) -> str:
+    name = " ".join(text.split())
+    if not name:
+        raise InvalidInput(N_("The name is empty. Please type a name."))
+    if len(name) > NAME_MAX:
+        raise InvalidInput(
+            N_("That name is too long (at most {limit} characters)."), limit=NAME_MAX
+        )
+    return name
+
+
+def clean_room(text: str) -> str:
+    room = " ".join(text.split())
+    if not room or len(room) > ROOM_MAX:
+        raise InvalidInput(
+            N_("A room number is 1 to {limit} characters, for example 3-201."), limit=ROOM_MAX
+        )
+    return room
+
+
+def clean_phone(text: str) -> str:
+    phone = text.strip()
+    if not PHONE_PATTERN.match(phone):
+        raise InvalidInput(N_("That does not look like a phone number."))
+    return phone
+
+
+@dataclass
+class UsersService:
+    store: Store
+    settings: Settings
+    clock: Clock
+    community_id: int
+
+    async def get(self, user_id: int) -> User | None:
+        async with self.store.read() as conn:
+            return await users_repo.get_user(conn, user_id)
+
+    async def require(self, user_id: int) -> User:
+        user = await self.get(user_id)
+        if user is None:
+            raise NotRegistered()
+        return user
+
+    async def buildings(self) -> list[Building]:
+        async with self.store.read() as conn:
+            return await org.list_buildings(conn, self.community_id)
+
+    async def building(self, building_id: int) -> Building | None:
+        async with self.store.read() as conn:
+            return await org.get_building(conn, building_id)
+
+    async def _open_building(self, building_id: int | None) -> int | None:
+        if building_id is None:
+            return None
+        async with self.store.read() as conn:
+            building = await org.get_building(conn, building_id)
+        if building is None or building.archived or building.community_id != self.community_id:
+            raise InvalidInput(N_("Please choose a building from the list."))
+        return building.id
+
+    async def register(
+        self,
+        user_id: int,
+        *,
+        display_name: str,
+        language: str,
+        building_id: int | None,
+        room: str | None = None,
+        phone: str | None = None,
+    ) -> User:
+        """Create the user (idempotent: an existing user is updated instead)."""
+        name = clean_name(display_name)
+        if language not in LANGUAGES:
+            raise InvalidInput()
+        building = await self._open_building(building_id)
+        room = clean_room(room) if room else None
+        phone = clean_phone(phone) if phone else None
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            if await users_repo.get_user(conn, user_id) is None:
+                await users_repo.insert_user(
+                    conn,
+                    user_id=user_id,
+                    display_name=name,
+                    language=language,
+                    building_id=building,
+                    room=room,
+                    phone=phone,
+                    now=now,
+                )
+            else:
+                await users_repo.update_user(
+                    conn,
+                    user_id,
+                    display_name=name,
+                    language=language,
+                    building_id=building,
+                    room=room,
+                    phone=phone,
+                )
+            if user_id in self.settings.coordinator_ids:
+                await users_repo.grant_role(conn, user_id, Role.COORDINATOR, None, now)
+            user = await users_repo.get_user(conn, user_id)
+        assert user is not None
+        return user
+
+    async def update_profile(
+        self,
+        user_id: int,
+        *,
+        display_name: str | None = None,
+        language: str | None = None,
+        building_id: int | None = None,
+        room: str | None = None,
+        phone: str | None = None,
+        clear_room: bool = False,
+        clear_phone: bool = False,
+        announcements: bool | None = None,
+        quiet_hours: tuple[int, int] | None = None,
+    ) -> User:
+        """Change some fields of a profile; the rest stays."""
+        values: dict[str, object] = {}
+        if display_name is not None:
+            values["display_name"] = clean_name(display_name)
+        if language is not None:
+            if language not in LANGUAGES:
+                raise InvalidInput()
+            values["language"] = language
+        if building_id is not None:
+            values["building_id"] = await self._open_building(building_id)
+        if room is not None:
+            values["room"] = clean_room(room)
+        if clear_room:
+            values["room"] = None
+        if phone is not None:
+            values["phone"] = clean_phone(phone)
+        if clear_phone:
+            values["phone"] = None
+        if announcements is not None:
+            values["announcements"] = announcements
+        if quiet_hours is not None:
+            start, end = quiet_hours
+            if not (0 <= start < 1440 and 0 <= end < 1440):
+                raise InvalidInput()
+            values["quiet_start"], values["quiet_end"] = start, end
+        async with self.store.transaction() as conn:
+            if await users_repo.get_user(conn, user_id) is None:
+                raise NotRegistered()
+            await users_repo.update_user(conn, user_id, **values)
+            user = await users_repo.get_user(conn, user_id)
+        assert user is not None
+        return user
+
+    async def set_skills(self, user_id: int, skills: set[Skill]) -> User:
+        async with self.store.transaction() as conn:
+            if await users_repo.get_user(conn, user_id) is None:
+                raise NotFound()
+            await users_repo.set_skills(conn, user_id, skills)
+            user = await users_repo.get_user(conn, user_id)
+        assert user is not None
+        return user
+
+    async def mark_unreachable(self, user_id: int, unreachable: bool = True) -> None:
+        async with self.store.transaction() as conn:
+            await users_repo.update_user(conn, user_id, unreachable=unreachable)
+
+    async def coordinators(self) -> list[User]:
+        async with self.store.read() as conn:
+            ids = await users_repo.user_ids_with_role(conn, Role.COORDINATOR)
+            return await users_repo.get_users(conn, ids)

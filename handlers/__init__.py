@@ -1,0 +1,1 @@
+"""Telegram adapters, one module per feature: parse, check the role, call a service, render."""

@@ -1,0 +1,134 @@
+"""What every handler needs: who is talking, in which language, and how to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
+
+from bot.i18n import Translate, pick_language, translator
+from bot.models import Role, User
+from bot.services.errors import LinliError, NotAllowed, NotRegistered
+from handlers.context import LinliContext
+
+Buttons = Sequence[Sequence[tuple[str, str]]]
+END = ConversationHandler.END
+
+
+def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
+    """Inline keyboard from rows of (label, callback_data); URLs when data starts with http."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label, url=value)
+                if value.startswith(("http://", "https://"))
+                else InlineKeyboardButton(label, callback_data=value)
+                for label, value in row
+            ]
+            for row in rows
+            if row
+        ]
+    )
+
+
+def language_of(update: Update, context: LinliContext, user: User | None = None) -> str:
+    if user is not None:
+        return user.language
+    tg_user = update.effective_user
+    return pick_language(
+        tg_user.language_code if tg_user else None, context.services.settings.default_language
+    )
+
+
+async def viewer(update: Update, context: LinliContext) -> tuple[User | None, Translate]:
+    """The registered user behind this update (or None) and the translator for their language."""
+    tg_user = update.effective_user
+    user = await context.services.users.get(tg_user.id) if tg_user else None
+    return user, translator(language_of(update, context, user))
+
+
+async def answer(
+    update: Update,
+    text: str,
+    buttons: Buttons = (),
+    *,
+    reply_keyboard: bool = False,
+    remove_keyboard: bool = False,
+    edit: bool = False,
+) -> Message | None:
+    """Reply in the chat of the update (HTML). `edit` rewrites the pressed message instead."""
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+    markup = keyboard(buttons)
+    if remove_keyboard:
+        markup = ReplyKeyboardRemove()
+    query = update.callback_query
+    if (
+        edit
+        and query is not None
+        and query.message is not None
+        and isinstance(query.message, Message)
+    ):
+        try:
+            result = await query.message.edit_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(buttons),
+                disable_web_page_preview=True,
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc):
+                raise
+            return None
+        return result if isinstance(result, Message) else None
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+    )
+
+
+async def ack(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a pressed button (stops the spinner), optionally with a notice."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=alert)
+
+
+async def refuse(update: Update, t: Translate, error: LinliError) -> None:
+    """Tell the user why nothing happened, in their language."""
+    text = t(error.message).format(**error.values) if error.values else t(error.message)
+    if update.callback_query is not None:
+        await ack(update, text, alert=True)
+    else:
+        await answer(update, text)
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
+async def require_user(
+    update: Update, context: LinliContext, role: Role = Role.RESIDENT
+) -> tuple[User, Translate] | None:
+    """The registered user holding `role`, or None after telling them why not."""
+    user, t = await viewer(update, context)
+    if user is None:
+        await refuse(update, t, NotRegistered())
+        return None
+    if role not in user.roles:
+        await refuse(update, t, NotAllowed())
+        return None
+    return user, t

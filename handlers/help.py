@@ -1,0 +1,85 @@
+"""/help, /cancel, and the pointers for anything the bot does not understand."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import Translate
+from bot.models import Role, User
+from handlers.commands import commands_for
+from handlers.common import END, ack, answer, viewer
+from handlers.context import LinliContext
+
+
+def help_text(t: Translate, user: User | None) -> str:
+    roles = user.roles if user else frozenset({Role.RESIDENT})
+    lines = [t("<b>What you can do</b>")]
+    lines += [f"/{c.name} — {t(c.description)}" for c in commands_for(roles)]
+    if user is None:
+        lines.append("")
+        lines.append(t("Send /start to register first."))
+    return "\n".join(lines)
+
+
+async def show_help(update: Update, context: LinliContext) -> None:
+    user, t = await viewer(update, context)
+    await answer(update, help_text(t, user))
+
+
+async def cancel(update: Update, context: LinliContext) -> int:
+    """Leave any dialogue; also the fallback of every ConversationHandler."""
+    _, t = await viewer(update, context)
+    if context.user_data is not None:
+        context.user_data.clear()
+    await answer(update, t("Cancelled. Nothing was changed."), remove_keyboard=True)
+    return END
+
+
+async def private_only(update: Update, context: LinliContext) -> None:
+    _, t = await viewer(update, context)
+    link = f"https://t.me/{context.bot.username}"
+    await answer(
+        update,
+        t("Please talk to me in a private chat for that."),
+        [[(t("Open a private chat"), link)]],
+    )
+
+
+async def unknown_command(update: Update, context: LinliContext) -> None:
+    _, t = await viewer(update, context)
+    await answer(update, t("I do not know that command. Send /help to see what you can do."))
+
+
+async def stray_message(update: Update, context: LinliContext) -> None:
+    _, t = await viewer(update, context)
+    await answer(update, t("I did not understand that. Send /help to see what you can do."))
+
+
+def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("help", show_help, filters=private),
+        CommandHandler("cancel", cancel, filters=private),
+    ]
+
+
+async def stale_button(update: Update, context: LinliContext) -> None:
+    _, t = await viewer(update, context)
+    await ack(update, t("This button is no longer valid. Please start again."), alert=True)
+
+
+def fallback_handlers() -> list[BaseHandler[Update, LinliContext, object]]:
+    """Added last: whatever no feature took."""
+    return [
+        MessageHandler(filters.COMMAND & filters.ChatType.GROUPS, private_only),
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command),
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, stray_message),
+        CallbackQueryHandler(stale_button),
+    ]

@@ -1,0 +1,235 @@
+"""SQLAlchemy Core tables. Every change here comes with an Alembic migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from storage.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# --- organisation tree: District > Street > Community > Building ---------------------------
+
+districts = Table(
+    "districts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+)
+
+streets = Table(
+    "streets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("district_id", ForeignKey("districts.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+)
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("street_id", ForeignKey("streets.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+)
+
+buildings = Table(
+    "buildings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("community_id", "name", name="uq_buildings_community_name"),
+)
+
+# --- people --------------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # Telegram user id
+    Column("display_name", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("building_id", ForeignKey("buildings.id"), nullable=True, index=True),
+    Column("room", String(32), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("announcements", Boolean, nullable=False, default=True),
+    Column("quiet_start", Integer, nullable=False, default=22 * 60),
+    Column("quiet_end", Integer, nullable=False, default=7 * 60),
+    Column("unreachable", Boolean, nullable=False, default=False),
+    Column("registered_at", UTCDateTime, nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("granted_by", BigInteger, nullable=True),
+    Column("granted_at", UTCDateTime, nullable=False),
+    Index("ix_user_roles_role", "role", "user_id"),
+)
+
+user_skills = Table(
+    "user_skills",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("skill", String(32), primary_key=True),
+    Index("ix_user_skills_skill", "skill", "user_id"),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("uses", Integer, nullable=False, default=0),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+member_applications = Table(
+    "member_applications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("invite_id", ForeignKey("invites.id"), nullable=False),
+    Column("building_id", ForeignKey("buildings.id"), nullable=True),
+    Column("skills", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_by", BigInteger, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Index("ix_member_applications_status", "status", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("actor_id", BigInteger, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_audit_log_at", "at"),
+)
+
+# --- python-telegram-bot persistence (dialogue state survives restarts) --------------------
+
+bot_state = Table(
+    "bot_state",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # conversation, user, chat, bot, callback
+    Column("key", String(200), primary_key=True),
+    Column("data", JSON, nullable=False),
+)
+
+# --- delivery: outbox, reminders, broadcasts -----------------------------------------------
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_by", BigInteger, nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("audience_ref", BigInteger, nullable=True),
+    Column("text", Text, nullable=True),
+    Column("photo_file_id", String(200), nullable=True),
+    Column("document_file_id", String(200), nullable=True),
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False),
+    Column("scheduled_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("progress_chat_id", BigInteger, nullable=True),
+    Column("progress_message_id", BigInteger, nullable=True),
+    Index("ix_broadcasts_status", "status", "scheduled_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=True),
+    Column("photo_file_id", String(200), nullable=True),
+    Column("document_file_id", String(200), nullable=True),
+    Column("parse_mode", String(16), nullable=True),
+    Column("buttons", JSON, nullable=True),
+    Column("dedupe_key", String(200), nullable=True, unique=True),
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("sent_message_id", BigInteger, nullable=True),
+    Column("broadcast_id", ForeignKey("broadcasts.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_outbox_due", "status", "not_before", "id"),
+    Index("ix_outbox_broadcast", "broadcast_id", "status"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subject", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("recipient_id", BigInteger, nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("stale_after", UTCDateTime, nullable=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    Index("ix_reminders_due", "status", "due_at"),
+    Index("ix_reminders_subject", "subject", "status"),
+)
+
+recurring_schedules = Table(
+    "recurring_schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subject", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("recipient_id", BigInteger, nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("frequency", String(16), nullable=False),  # daily, weekly, monthly
+    Column("local_time", String(5), nullable=False),  # HH:MM in the community's zone
+    Column("weekday", Integer, nullable=True),  # 0 = Monday, for weekly
+    Column("day_of_month", Integer, nullable=True),  # for monthly
+    Column("stale_minutes", Integer, nullable=True),
+    Column("expanded_until", UTCDateTime, nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Index("ix_recurring_schedules_subject", "subject"),
+)
