@@ -19,7 +19,7 @@ from bot.i18n import LANGUAGES, translator
 from bot.models import Role
 from bot.persistence import StorePersistence
 from bot.services import Services
-from handlers import errors, help, start
+from handlers import admin, errors, help, membership, profile, start
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from storage.store import Store
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 Hook = Callable[[LinliApplication], Awaitable[None]]
 
 # Feature modules in the order their handlers are tried; the fallbacks come last.
-FEATURES = (start, help)
+FEATURES = (start, profile, membership, admin, help)
 
 
 def build_application(services: Services) -> LinliApplication:

@@ -1,0 +1,70 @@
+"""Fixtures every layer's tests share: settings, a real SQLite store in a temp dir, services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.services import Services
+from storage.store import Store
+
+COORDINATOR_ID = 9001
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for tests: never read the developer's .env."""
+    values: dict[str, Any] = {
+        "telegram_bot_token": "123456:TEST-TOKEN",
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
+        "coordinator_ids": str(COORDINATOR_ID),
+        "default_language": "zh",
+        "sweep_interval_seconds": 0.2,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    store = await Store.open(settings.database_url)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def services(settings: Settings, store: Store, clock: ManualClock) -> Services:
+    return await Services.build(settings, store, clock)
+
+
+RegisterUser = Callable[..., Any]
+
+
+@pytest.fixture
+def register(services: Services) -> RegisterUser:
+    """Register a user straight through the service: `await register(42, "Wang")`."""
+
+    async def _register(
+        user_id: int, name: str = "Tester", *, language: str = "zh",
+        building_id: int | None = None, room: str | None = None, phone: str | None = None,
+    ) -> Any:
+        return await services.users.register(
+            user_id, display_name=name, language=language, building_id=building_id,
+            room=room, phone=phone,
+        )
+
+    return _register

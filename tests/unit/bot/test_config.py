@@ -1,0 +1,66 @@
+"""Settings: defaults, parsing, and one clear line (exit 2) for a missing or bad setting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_defaults_need_only_the_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///data/linli.db"
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.default_language == "zh"
+    assert settings.coordinator_ids == frozenset()
+    assert settings.send_rate == 25
+
+
+def test_coordinator_ids_are_comma_separated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("COORDINATOR_IDS", "11, 22,33")
+    assert load_settings().coordinator_ids == frozenset({11, 22, 33})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("TIMEZONE", "Mars/Olympus", "Setting TIMEZONE is invalid"),
+        ("COORDINATOR_IDS", "11,abc", "Setting COORDINATOR_IDS is invalid"),
+        ("DEFAULT_LANGUAGE", "fr", "Setting DEFAULT_LANGUAGE is invalid"),
+        ("TELEGRAM_BOT_TOKEN", "nonsense", "Setting TELEGRAM_BOT_TOKEN is invalid"),
+    ],
+)
+def test_bad_setting_stops_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    name: str, value: str, expected: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as stopped:
+        load_settings()
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "nonsense" not in err  # the token's value is never echoed
+
+
+def test_missing_token_exits_2_without_traceback(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env | {"PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is missing" in result.stderr
+    assert "Traceback" not in result.stderr

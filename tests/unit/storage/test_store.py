@@ -1,0 +1,69 @@
+"""The store on a real SQLite file: migrations, pragmas, transactions that roll back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from storage import org
+from storage import users as users_repo
+from storage.store import Store
+
+
+async def test_migrations_create_the_tables(store: Store) -> None:
+    async with store.read() as conn:
+        names = {row[0] for row in await conn.execute(text("SELECT name FROM sqlite_master"))}
+    assert {"users", "buildings", "outbox", "reminders", "audit_log", "bot_state"} <= names
+    assert "alembic_version" in names
+
+
+async def test_sqlite_runs_in_wal_with_foreign_keys(store: Store) -> None:
+    async with store.read() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_migrating_twice_is_harmless(store: Store) -> None:
+    await store.migrate()
+    async with store.read() as conn:
+        version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    assert version is not None
+
+
+async def test_a_failed_transaction_changes_nothing(store: Store) -> None:
+    now = datetime.now(UTC)
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as conn:
+            await users_repo.insert_user(
+                conn, user_id=1, display_name="A", language="zh", building_id=None, room=None,
+                phone=None, now=now,
+            )
+            raise RuntimeError("crash in the middle")
+    async with store.read() as conn:
+        assert await users_repo.get_user(conn, 1) is None
+
+
+async def test_times_come_back_as_aware_utc(store: Store) -> None:
+    now = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
+    async with store.transaction() as conn:
+        community = await org.ensure_default_community(conn, "D", "S", "C")
+        await org.add_building(conn, community, "1号楼", now)
+        await users_repo.insert_user(
+            conn, user_id=5, display_name="B", language="en", building_id=None, room=None,
+            phone=None, now=now,
+        )
+    async with store.read() as conn:
+        user = await users_repo.get_user(conn, 5)
+    assert user is not None and user.registered_at == now
+    assert user.registered_at.tzinfo is not None
+
+
+async def test_default_community_is_created_once(store: Store) -> None:
+    async with store.transaction() as conn:
+        first = await org.ensure_default_community(conn, "西区", "街道", "社区")
+        second = await org.ensure_default_community(conn, "other", "other", "other")
+        community = await org.get_community(conn, first)
+    assert first == second
+    assert community is not None and community.district_name == "西区"
