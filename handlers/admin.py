@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Coroutine
 from enum import IntEnum
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -509,7 +512,9 @@ async def audit_log(update: Update, context: LinliContext) -> int:
 
 def _buttons() -> list[BaseHandler[Update, LinliContext, object]]:
     """Admin buttons work from any message (e.g. a notification), inside or outside /admin."""
-    routes = [
+    routes: list[
+        tuple[Callable[[Update, LinliContext], Coroutine[Any, Any, int]], str | re.Pattern[str]]
+    ] = [
         (menu, pattern("adm", "menu")),
         (applications, pattern("adm", "apps")),
         (approve, pattern("adm", "ok", "(int)")),
