@@ -59,12 +59,21 @@ def register(services: Services) -> RegisterUser:
     """Register a user straight through the service: `await register(42, "Wang")`."""
 
     async def _register(
-        user_id: int, name: str = "Tester", *, language: str = "zh",
-        building_id: int | None = None, room: str | None = None, phone: str | None = None,
+        user_id: int,
+        name: str = "Tester",
+        *,
+        language: str = "zh",
+        building_id: int | None = None,
+        room: str | None = None,
+        phone: str | None = None,
     ) -> Any:
         return await services.users.register(
-            user_id, display_name=name, language=language, building_id=building_id,
-            room=room, phone=phone,
+            user_id,
+            display_name=name,
+            language=language,
+            building_id=building_id,
+            room=room,
+            phone=phone,
         )
 
     return _register

@@ -41,14 +41,16 @@ def test_every_message_has_a_chinese_translation() -> None:
 def test_translations_keep_the_placeholders() -> None:
     zh = catalogue("zh")
     wrong = [
-        m for m in source_messages() if m in zh
-        and sorted(PLACEHOLDER.findall(m)) != sorted(PLACEHOLDER.findall(zh[m]))
+        m
+        for m in source_messages()
+        if m in zh and sorted(PLACEHOLDER.findall(m)) != sorted(PLACEHOLDER.findall(zh[m]))
     ]
     assert not wrong, f"placeholders differ: {wrong}"
 
 
 def test_chinese_is_really_chinese() -> None:
     zh = catalogue("zh")
+
     def has_words(text: str) -> bool:
         return bool(re.search(r"[A-Za-z]{2,}", PLACEHOLDER.sub("", re.sub(r"<[^>]+>", "", text))))
 

@@ -24,7 +24,9 @@ def test_defaults_need_only_the_token(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert settings.send_rate == 25
 
 
-def test_coordinator_ids_are_comma_separated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_coordinator_ids_are_comma_separated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     monkeypatch.setenv("COORDINATOR_IDS", "11, 22,33")
@@ -41,8 +43,12 @@ def test_coordinator_ids_are_comma_separated(monkeypatch: pytest.MonkeyPatch, tm
     ],
 )
 def test_bad_setting_stops_with_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    name: str, value: str, expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    expected: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
@@ -58,8 +64,12 @@ def test_bad_setting_stops_with_one_line(
 def test_missing_token_exits_2_without_traceback(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env | {"PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN is missing" in result.stderr

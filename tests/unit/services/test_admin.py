@@ -26,7 +26,9 @@ async def test_buildings_add_rename_archive_are_audited(
     assert log[1].before == {"name": "3号楼"} and log[1].after == {"name": "三号楼"}
 
 
-async def test_over_long_building_name_is_refused(services: Services, register: RegisterUser) -> None:
+async def test_over_long_building_name_is_refused(
+    services: Services, register: RegisterUser
+) -> None:
     coordinator = await register(COORDINATOR_ID, "Li")
     with pytest.raises(InvalidInput):
         await services.admin.add_building(coordinator, "楼" * 41)

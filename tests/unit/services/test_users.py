@@ -14,8 +14,9 @@ async def test_register_validates_and_keeps_profile(
 ) -> None:
     coordinator = await register(COORDINATOR_ID, "Li")
     building = await services.admin.add_building(coordinator, "1号楼")
-    user = await register(7, "  王   奶奶 ", building_id=building.id, room="3-201",
-                          phone="+86 138 0000 0000")
+    user = await register(
+        7, "  王   奶奶 ", building_id=building.id, room="3-201", phone="+86 138 0000 0000"
+    )
     assert user.display_name == "王 奶奶"
     assert (user.building_id, user.room, user.phone) == (building.id, "3-201", "+86 138 0000 0000")
 

@@ -37,8 +37,14 @@ async def test_a_failed_transaction_changes_nothing(store: Store) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as conn:
             await users_repo.insert_user(
-                conn, user_id=1, display_name="A", language="zh", building_id=None, room=None,
-                phone=None, now=now,
+                conn,
+                user_id=1,
+                display_name="A",
+                language="zh",
+                building_id=None,
+                room=None,
+                phone=None,
+                now=now,
             )
             raise RuntimeError("crash in the middle")
     async with store.read() as conn:
@@ -51,8 +57,14 @@ async def test_times_come_back_as_aware_utc(store: Store) -> None:
         community = await org.ensure_default_community(conn, "D", "S", "C")
         await org.add_building(conn, community, "1号楼", now)
         await users_repo.insert_user(
-            conn, user_id=5, display_name="B", language="en", building_id=None, room=None,
-            phone=None, now=now,
+            conn,
+            user_id=5,
+            display_name="B",
+            language="en",
+            building_id=None,
+            room=None,
+            phone=None,
+            now=now,
         )
     async with store.read() as conn:
         user = await users_repo.get_user(conn, 5)
