@@ -1,4 +1,4 @@
-"""The command line: `linli run` (default), `linli migrate`."""
+"""The command line: `linli run` (default), `linli migrate`, `linli backup FILE`."""
 
 from __future__ import annotations
 
@@ -43,14 +43,33 @@ async def _migrate(settings: Settings) -> None:
     print("database is up to date")
 
 
+async def _backup(settings: Settings, target: str) -> None:
+    from storage.store import Store
+
+    store = await Store.open(settings.database_url)
+    try:
+        await store.backup(target)
+    finally:
+        await store.close()
+    print(f"backup written to {target}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="linli", description="Linli community-service bot")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"])
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=["run", "migrate", "backup"]
+    )
+    parser.add_argument("target", nargs="?", help="backup: the file to write")
     args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging(settings)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
+        return
+    if args.command == "backup":
+        if not args.target:
+            parser.error("backup needs a target file, e.g. linli backup backup.db")
+        asyncio.run(_backup(settings, args.target))
         return
     from bot.app import serve
 

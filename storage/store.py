@@ -49,5 +49,15 @@ class Store:
         async with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    async def backup(self, target: str) -> None:
+        """A consistent copy of a SQLite database while the bot runs (VACUUM INTO)."""
+        if self.engine.dialect.name != "sqlite":
+            raise RuntimeError("use pg_dump to back up PostgreSQL")
+        if Path(target).exists():
+            raise FileExistsError(target)
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("VACUUM INTO ?", (target,))
+
     async def close(self) -> None:
         await self.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -79,3 +80,17 @@ async def test_default_community_is_created_once(store: Store) -> None:
         community = await org.get_community(conn, first)
     assert first == second
     assert community is not None and community.district_name == "西区"
+
+
+async def test_backup_is_a_readable_copy(store: Store, tmp_path: Path) -> None:
+    async with store.transaction() as conn:
+        await org.ensure_default_community(conn, "D", "S", "备份社区")
+    target = tmp_path / "copy.db"
+    await store.backup(str(target))
+    copy = await Store.open(f"sqlite+aiosqlite:///{target}", migrate=False)
+    try:
+        async with copy.read() as conn:
+            community = await org.get_community(conn, 1)
+    finally:
+        await copy.close()
+    assert community is not None and community.name == "备份社区"
