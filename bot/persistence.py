@@ -28,17 +28,28 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
             update_interval=update_interval,
         )
         self.store = store
+        # What the database holds, as JSON text: PTB asks to save every user and chat it saw,
+        # changed or not, so unchanged data must cost nothing.
+        self._saved: dict[tuple[str, str], str] = {}
 
     async def _load(self, kind: str) -> dict[str, Any]:
         async with self.store.read() as conn:
-            return await bot_state.load_kind(conn, kind)
+            rows = await bot_state.load_kind(conn, kind)
+        for key, data in rows.items():
+            self._saved[(kind, key)] = json.dumps(data, sort_keys=True)
+        return rows
 
     async def _save(self, kind: str, key: str, data: Any) -> None:
+        empty = data is None or data == {}
+        text = "" if empty else json.dumps(data, sort_keys=True)
+        if self._saved.get((kind, key), "") == text:
+            return
         async with self.store.transaction() as conn:
-            if data is None or data == {}:
+            if empty:
                 await bot_state.remove(conn, kind, key)
             else:
                 await bot_state.save(conn, kind, key, data)
+        self._saved[(kind, key)] = text
 
     async def get_user_data(self) -> dict[int, Data]:
         return {int(k): v for k, v in (await self._load("user")).items()}

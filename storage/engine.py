@@ -4,25 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 WRITE_OPTION = "linli_write"
+READ_OPTION = "linli_read"
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the engine for `url`; SQLite gets the pragmas and transaction control Linli needs."""
     if not url.startswith("sqlite"):
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    # Every use of a connection ends in an explicit COMMIT or ROLLBACK (Store), so the pool's
+    # extra rollback on check-in would only cost a thread hop per transaction.
+    engine = create_async_engine(
+        url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None
+    )
     _tune_sqlite(engine)
     return engine
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    sync_engine = engine.sync_engine
+def create_sqlite_reader(url: str) -> Engine:
+    """A synchronous engine on the same SQLite file, for short reads on the event loop itself.
 
+    aiosqlite hands every step of a query to its own thread and back (cursor, execute, fetch,
+    close): several hops for a lookup that takes microseconds in sqlite3. In WAL mode a reader
+    never waits for a writer, so a read can't block the loop on a lock.
+    """
+    engine = create_sync_engine(url.replace("sqlite+aiosqlite", "sqlite", 1))
+    _on_connect_tune(engine)
+
+    @event.listens_for(engine, "begin")
+    def _no_begin(conn: Connection) -> None:
+        return None  # autocommit reads: each statement sees the latest committed state
+
+    return engine
+
+
+def _on_connect_tune(sync_engine: Engine) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy emits BEGIN itself (below); the driver must not start transactions.
@@ -34,13 +55,18 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+    _on_connect_tune(sync_engine)
+
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # A write transaction takes the lock up front: deferred BEGIN that reads and then
         # writes fails with SQLITE_BUSY under concurrency (FINDINGS.md).
         options = conn.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":
-            return  # VACUUM and friends run outside any transaction
+        if options.get("isolation_level") == "AUTOCOMMIT" or options.get(READ_OPTION):
+            return  # reads, VACUUM and friends run outside an explicit transaction
         if options.get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:

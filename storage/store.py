@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, cast
 
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.engine import WRITE_OPTION, create_engine
+from storage.engine import READ_OPTION, WRITE_OPTION, create_engine, create_sqlite_reader
 from storage.migrate import upgrade_to_head
+
+
+class _LoopReader:
+    """The read half of AsyncConnection over a synchronous SQLite connection: repositories
+    await it as usual, the query runs on the event loop without a thread hop."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.dialect: Dialect = conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.scalar(statement, parameters)
+
+    async def scalars(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.scalars(statement, parameters)
+
+    async def run_sync(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return fn(self._conn, *args, **kwargs)
 
 
 class Store:
     """Owns the engine; hands out write and read transactions."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reader: Engine | None = None) -> None:
         self.engine = engine
+        self.reader = reader
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -26,7 +51,8 @@ class Store:
             path = url[len(prefix) :].split("?")[0]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        store = cls(create_engine(url))
+        sqlite_file = url.startswith(prefix) and ":memory:" not in url
+        store = cls(create_engine(url), create_sqlite_reader(url) if sqlite_file else None)
         if migrate:
             await store.migrate()
         return store
@@ -45,9 +71,16 @@ class Store:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction: a consistent snapshot, no write lock."""
-        async with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """For reads: no write lock. On SQLite the queries run on the event loop (see
+        `create_sqlite_reader`), each seeing the latest committed state; keep them short."""
+        if self.reader is not None:
+            with self.reader.connect() as sync_conn:
+                yield cast(AsyncConnection, _LoopReader(sync_conn))
+            return
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**{READ_OPTION: True})
+            async with conn.begin():
+                yield conn
 
     async def backup(self, target: str) -> None:
         """A consistent copy of a SQLite database while the bot runs (VACUUM INTO)."""
@@ -60,4 +93,6 @@ class Store:
             await conn.exec_driver_sql("VACUUM INTO ?", (target,))
 
     async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.dispose()
         await self.engine.dispose()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,17 +33,36 @@ def _user(row: RowMapping, roles: Iterable[str], skills: Iterable[str]) -> User:
     )
 
 
+def _listed(text: str | None) -> list[str]:
+    return text.split(",") if text else []
+
+
+def _user_query() -> Select[Any]:
+    roles = (
+        select(func.aggregate_strings(user_roles.c.role, ","))
+        .where(user_roles.c.user_id == users.c.id)
+        .scalar_subquery()
+    )
+    skills = (
+        select(func.aggregate_strings(user_skills.c.skill, ","))
+        .where(user_skills.c.user_id == users.c.id)
+        .scalar_subquery()
+    )
+    return select(users, roles.label("roles"), skills.label("skills")).where(
+        users.c.id == bindparam("user_id")
+    )
+
+
+# Built once: this query runs for nearly every update the bot handles.
+USER_QUERY = _user_query()
+
+
 async def get_user(conn: AsyncConnection, user_id: int) -> User | None:
-    row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
+    """One user with roles and skills, in one query."""
+    row = (await conn.execute(USER_QUERY, {"user_id": user_id})).mappings().first()
     if row is None:
         return None
-    roles = (
-        await conn.scalars(select(user_roles.c.role).where(user_roles.c.user_id == user_id))
-    ).all()
-    skills = (
-        await conn.scalars(select(user_skills.c.skill).where(user_skills.c.user_id == user_id))
-    ).all()
-    return _user(row, roles, skills)
+    return _user(row, _listed(row["roles"]), _listed(row["skills"]))
 
 
 async def get_users(conn: AsyncConnection, user_ids: Iterable[int]) -> list[User]:

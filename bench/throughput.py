@@ -1,0 +1,110 @@
+"""Update handling: the full Linli bot against a bare python-telegram-bot echo bot.
+
+Both run the real Application with long polling against the same fake Bot API on loopback;
+each update gets one reply of the same text (Linli's /help answer, HTML), so the fake server's
+work per reply is equal and the difference is Linli's own: user lookup, dialogue routing,
+persistence, translation. Target (DESIGN.md): Linli keeps at least 70% of the echo bot's rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bot.app import build_application, running
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.i18n import translator
+from bot.services import Services
+from handlers.help import help_text
+from storage.store import Store
+from tests.support.fake_bot_api import FakeBotApi
+
+USERS = 200
+MESSAGES_PER_USER = 10
+TOKEN = "123456:BENCH"
+
+
+async def _queue_messages(fake: FakeBotApi, text: str) -> int:
+    users = [fake.user(10_000 + i, first_name=f"U{i}", language_code="en") for i in range(USERS)]
+    for _ in range(MESSAGES_PER_USER):
+        for user in users:
+            await user.send(text)
+    return USERS * MESSAGES_PER_USER
+
+
+async def _wait_replies(fake: FakeBotApi, expected: int) -> None:
+    while len(fake.messages) < expected:  # a length check: the waiting must cost nothing
+        await asyncio.sleep(0.02)
+
+
+async def echo_rate() -> float:
+    reply = help_text(translator("en"), None)
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        await update.effective_chat.send_message(reply, parse_mode=ParseMode.HTML)
+
+    async with FakeBotApi() as fake:
+        app = (
+            Application.builder()
+            .token(TOKEN)
+            .base_url(fake.base_url)
+            .base_file_url(fake.base_file_url)
+            .build()
+        )
+        app.add_handler(MessageHandler(filters.ALL, echo))
+        total = await _queue_messages(fake, "/help")
+        async with app:
+            await app.start()
+            assert app.updater is not None
+            started = time.perf_counter()
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            await _wait_replies(fake, total)
+            elapsed = time.perf_counter() - started
+            await app.updater.stop()
+            await app.stop()
+    return total / elapsed
+
+
+async def linli_rate() -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        async with FakeBotApi() as fake:
+            settings = Settings(  # type: ignore[call-arg]
+                _env_file=None,
+                telegram_bot_token=TOKEN,
+                telegram_api_base_url=fake.base_url,
+                telegram_api_file_url=fake.base_file_url,
+                database_url=f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}",
+            )
+            store = await Store.open(settings.database_url)
+            services = await Services.build(settings, store, SystemClock())
+            # Unregistered senders: /help answers exactly the text the echo bot sends.
+            app = build_application(services)
+            total = await _queue_messages(fake, "/help")
+            async with running(app, poll_timeout=1):
+                started = time.perf_counter()
+                await _wait_replies(fake, total)
+                elapsed = time.perf_counter() - started
+            await store.close()
+    return total / elapsed
+
+
+async def main() -> None:
+    echo = await echo_rate()
+    linli = await linli_rate()
+    total = USERS * MESSAGES_PER_USER
+    print(f"update handling ({total} updates, one reply each, fake Bot API on loopback)")
+    print(f"  bare PTB bot      : {echo:8.1f} updates/s")
+    print(f"  Linli (/help)     : {linli:8.1f} updates/s")
+    print(f"  ratio             : {linli / echo:8.2f}   (target >= 0.70)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
