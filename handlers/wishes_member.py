@@ -1,0 +1,482 @@
+"""Members' side of wishes: /wishes (filters, pages), the wish card, /claim and the claim
+buttons (alone or for a team, also from the wish wall), /mytasks, report done, give back,
+choose team participants."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import Translate, esc
+from bot.models import N_, Role, User, Wish, WishCategory
+from bot.services.errors import InvalidInput, LinliError, NotFound
+from bot.services.wishes import WishFilter
+from handlers.callbacks import data
+from handlers.common import END, Buttons, ack, answer, refuse, require_user
+from handlers.context import LinliContext
+from handlers.wish_views import (
+    ASSIGN,
+    ASSIGN_MENU,
+    CARD,
+    CLAIM,
+    DONE,
+    LIST,
+    LIST_KINDS,
+    MEDIA,
+    RELEASE,
+    SKIP,
+    TASKS,
+    TEAM_CLAIM,
+    WishDialogue,
+    arg_id,
+    card_buttons,
+    card_text,
+    category_label,
+    list_label,
+    refresh_wall,
+    send_media,
+    to_private,
+)
+
+Handlers = list[BaseHandler[Update, LinliContext, object]]
+TASK = "wish_task"
+FILTERS = {"all": "all", "bld": "building", "skl": "skills", "cat": "category"}
+
+
+def _match(context: LinliContext, group: int = 1) -> str:
+    assert context.matches
+    return str(context.matches[0].group(group))
+
+
+# --- the card ------------------------------------------------------------------------------
+
+
+async def _show_card(
+    update: Update, context: LinliContext, user: User, t: Translate, wish: Wish
+) -> None:
+    services = context.services
+    access = await services.wishes.access(user, wish)
+    contact = await services.wishes.contact(user, wish.id) if access.sees_contact else None
+    teams = await services.wishes.claim_teams(user) if user.is_member else []
+    text = card_text(t, wish, language=user.language, zone=services.settings.zone, contact=contact)
+    rows = list(card_buttons(t, wish, user, access, teams))
+    if user.is_member and not access.owns:
+        rows.append([(t("« Open wishes"), data("wl", "all", "-:0"))])
+    await to_private(update, context, user, text, rows)
+
+
+async def show_card(update: Update, context: LinliContext) -> None:
+    found = await require_user(update, context)
+    if found is None:
+        return
+    user, t = found
+    try:
+        wish = await context.services.wishes.view(user, int(_match(context)))
+    except LinliError as error:
+        await refuse(update, t, error)
+        return
+    await ack(update)
+    await _show_card(update, context, user, t, wish)
+
+
+# --- browsing ------------------------------------------------------------------------------
+
+
+async def browse(update: Update, context: LinliContext) -> None:
+    """/wishes and the list buttons: "wl:<filter>:<category or ->:<before>"."""
+    found = await require_user(update, context)
+    if found is None:
+        return
+    user, t = found
+    kind, category, before = "all", "-", 0
+    if update.callback_query is not None:
+        kind = _match(context, 1)
+        category, _, page = _match(context, 2).partition(":")
+        before = int(page) if page.isdigit() else -1
+    known = {c.value for c in WishCategory}
+    if kind not in FILTERS or before < 0 or (kind == "cat" and category not in known):
+        await ack(update, t("This button is no longer valid. Please start again."), alert=True)
+        return
+    chosen = WishFilter(
+        kind=FILTERS[kind],  # type: ignore[arg-type]
+        category=WishCategory(category) if kind == "cat" else None,
+    )
+    try:
+        page_of = await context.services.wishes.browse(user, chosen, before=before or None)
+    except LinliError as error:
+        await refuse(update, t, error)
+        return
+    await ack(update)
+    title = {
+        "all": t("<b>Open wishes</b> — all"),
+        "bld": t("<b>Open wishes</b> — my building"),
+        "skl": t("<b>Open wishes</b> — matching my skills"),
+        "cat": t("<b>Open wishes</b> — {kind}").format(
+            kind=category_label(t, WishCategory(category)) if kind == "cat" else ""
+        ),
+    }[kind]
+    rows: list[list[tuple[str, str]]] = [
+        [(list_label(t, w), data("w", "card", w.id))] for w in page_of.wishes
+    ]
+    if page_of.next_before:
+        rows.append([(t("More ›"), data("wl", kind, f"{category}:{page_of.next_before}"))])
+    rows.append(
+        [
+            (t("All"), data("wl", "all", "-:0")),
+            (t("My building"), data("wl", "bld", "-:0")),
+            (t("My skills"), data("wl", "skl", "-:0")),
+        ]
+    )
+    rows.append([(t("By kind…"), data("wl", "kinds"))])
+    body = title if page_of.wishes else title + "\n" + t("No open wishes here right now.")
+    await answer(update, body, rows, edit=update.callback_query is not None)
+
+
+async def choose_kind(update: Update, context: LinliContext) -> None:
+    found = await require_user(update, context)
+    if found is None:
+        return
+    _, t = found
+    await ack(update)
+    rows = [[(category_label(t, c), data("wl", "cat", f"{c.value}:0"))] for c in WishCategory]
+    await answer(update, t("Which kind of wishes?"), rows, edit=True)
+
+
+# --- claiming ------------------------------------------------------------------------------
+
+
+async def _claim(update: Update, context: LinliContext, wish_id: int, team_id: int | None) -> None:
+    found = await require_user(update, context)
+    if found is None:
+        return
+    user, t = found
+    try:
+        wish = await context.services.wishes.claim(user, wish_id, team_id=team_id)
+    except LinliError as error:
+        await refuse(update, t, error)
+        if isinstance(error, NotFound):
+            return
+        await refresh_wall(update, context, wish_id)
+        return
+    await ack(update, t("Thank you! Wish #{id} is yours now.").format(id=wish_id))
+    await to_private(
+        update,
+        context,
+        user,
+        t(
+            "✋ You have taken on wish #{id}. Please get in touch soon; when it is done, "
+            "report it in /mytasks."
+        ).format(id=wish_id),
+    )
+    await _show_card(update, context, user, t, wish)
+    await send_media(context, user, wish, t)
+    await refresh_wall(update, context, wish_id)
+
+
+async def claim_button(update: Update, context: LinliContext) -> None:
+    await _claim(update, context, int(_match(context)), None)
+
+
+async def team_claim_button(update: Update, context: LinliContext) -> None:
+    await _claim(update, context, int(_match(context, 1)), int(_match(context, 2)))
+
+
+async def claim_command(update: Update, context: LinliContext) -> None:
+    """/claim <id> or /claim <id> team."""
+    found = await require_user(update, context)
+    if found is None:
+        return
+    user, t = found
+    args = context.args or []
+    wish_id = arg_id(args[0]) if args else None
+    as_team = len(args) == 2 and args[1].lower() in ("team", "团队")
+    if wish_id is None or len(args) > 2 or (len(args) == 2 and not as_team):
+        await answer(
+            update,
+            t("Please write the wish number, like /claim 12 (or /claim 12 team for your team)."),
+        )
+        return
+    if not as_team:
+        await _claim(update, context, wish_id, None)
+        return
+    teams = await context.services.wishes.claim_teams(user)
+    if not teams:
+        await refuse(update, t, InvalidInput(N_("You are not in any service team.")))
+        return
+    if len(teams) == 1:
+        await _claim(update, context, wish_id, teams[0].id)
+        return
+    rows = [
+        [(t("Help with {team}").format(team=team.name), data("w", "tclaim", wish_id, team.id))]
+        for team in teams
+    ]
+    await answer(update, t("For which team?"), rows)
+
+
+# --- my tasks ------------------------------------------------------------------------------
+
+
+async def my_tasks(update: Update, context: LinliContext) -> None:
+    found = await require_user(update, context, Role.MEMBER)
+    if found is None:
+        return
+    user, t = found
+    tasks = await context.services.wishes.tasks(user)
+    await ack(update)
+    if not tasks:
+        await answer(
+            update,
+            t("You have no wishes in hand. Send /wishes to find one you can help with."),
+        )
+        return
+    rows: Buttons = [
+        [(list_label(t, w, with_status=True), data("w", "card", w.id))] for w in tasks
+    ]
+    await answer(update, t("<b>My tasks</b>\nChoose one to see the details."), rows)
+
+
+async def ask_done(update: Update, context: LinliContext) -> int:
+    found = await require_user(update, context)
+    if found is None:
+        return END
+    user, t = found
+    wish_id = int(_match(context))
+    try:
+        await context.services.wishes.require_task(user, wish_id)
+    except LinliError as error:
+        await refuse(update, t, error)
+        return END
+    await ack(update)
+    assert context.user_data is not None
+    context.user_data[TASK] = wish_id
+    await to_private(
+        update,
+        context,
+        user,
+        t(
+            "Well done! Write a short note of what was done, or send a photo "
+            "(you can add words to it). Or press Skip."
+        ),
+        [[(t("Skip"), data("w", "skip"))]],
+    )
+    return WishDialogue.DONE_NOTE
+
+
+async def typed_done(update: Update, context: LinliContext) -> int:
+    found = await require_user(update, context)
+    if found is None:
+        return END
+    user, t = found
+    assert context.user_data is not None
+    wish_id = int(context.user_data.get(TASK, 0))
+    message = update.message
+    note: str | None = None
+    photo: str | None = None
+    if message is not None:
+        if message.photo:
+            photo = message.photo[-1].file_id
+            note = message.caption
+        elif message.text:
+            note = message.text
+        else:
+            await answer(update, t("Please send a few words or a photo, or press Skip."))
+            return WishDialogue.DONE_NOTE
+    try:
+        await context.services.wishes.report_done(user, wish_id, note=note, photo_file_id=photo)
+    except LinliError as error:
+        await refuse(update, t, error)
+        return WishDialogue.DONE_NOTE if isinstance(error, InvalidInput) else END
+    await ack(update)
+    context.user_data.pop(TASK, None)
+    await to_private(
+        update,
+        context,
+        user,
+        t("Thank you! We have asked the resident to confirm wish #{id}.").format(id=wish_id),
+    )
+    await refresh_wall(update, context, wish_id)
+    return END
+
+
+async def wrong_done(update: Update, context: LinliContext) -> int:
+    found = await require_user(update, context)
+    if found is None:
+        return END
+    _, t = found
+    await answer(update, t("Please send a few words or a photo, or press Skip."))
+    return WishDialogue.DONE_NOTE
+
+
+async def ask_release(update: Update, context: LinliContext) -> int:
+    found = await require_user(update, context)
+    if found is None:
+        return END
+    user, t = found
+    wish_id = int(_match(context))
+    try:
+        await context.services.wishes.require_task(user, wish_id)
+    except LinliError as error:
+        await refuse(update, t, error)
+        return END
+    await ack(update)
+    assert context.user_data is not None
+    context.user_data[TASK] = wish_id
+    await to_private(
+        update,
+        context,
+        user,
+        t("Why can you not do wish #{id}? The resident will be told.").format(id=wish_id),
+    )
+    return WishDialogue.RELEASE_REASON
+
+
+async def typed_release(update: Update, context: LinliContext) -> int:
+    found = await require_user(update, context)
+    if found is None:
+        return END
+    user, t = found
+    assert context.user_data is not None and update.message is not None
+    wish_id = int(context.user_data.get(TASK, 0))
+    try:
+        await context.services.wishes.release(user, wish_id, update.message.text or "")
+    except LinliError as error:
+        await refuse(update, t, error)
+        return WishDialogue.RELEASE_REASON if isinstance(error, InvalidInput) else END
+    context.user_data.pop(TASK, None)
+    await answer(
+        update,
+        t(
+            "Wish #{id} is open again and will be offered to other helpers. Thank you for "
+            "letting us know."
+        ).format(id=wish_id),
+    )
+    await refresh_wall(update, context, wish_id)
+    return END
+
+
+async def show_media(update: Update, context: LinliContext) -> None:
+    found = await require_user(update, context)
+    if found is None:
+        return
+    user, t = found
+    try:
+        wish = await context.services.wishes.view(user, int(_match(context)))
+        access = await context.services.wishes.access(user, wish)
+    except LinliError as error:
+        await refuse(update, t, error)
+        return
+    if not (access.handles or access.owns or user.is_coordinator):
+        await ack(update, t("Only the member who took on this wish can do that."), alert=True)
+        return
+    await ack(update)
+    await send_media(context, user, wish, t)
+
+
+# --- team participants ---------------------------------------------------------------------
+
+
+async def _assign_menu(
+    update: Update, context: LinliContext, user: User, t: Translate, wish: Wish
+) -> None:
+    services = context.services
+    team = await services.wishes.team_of(wish)
+    if team is None:
+        await refuse(update, t, InvalidInput(N_("This wish was not taken on by a team.")))
+        return
+    members = await services.teams.members(team)
+    chosen = set(await services.wishes.assignees(wish.id))
+    rows = [
+        [
+            (
+                ("✅ " if m.id in chosen else "▫️ ") + m.display_name,
+                data("w", "asg", wish.id, m.id, 0 if m.id in chosen else 1),
+            )
+        ]
+        for m in members
+    ]
+    rows.append([(t("Done"), data("w", "card", wish.id))])
+    await answer(
+        update,
+        t(
+            "<b>Who takes part in wish #{id}?</b> ({team})\nTap a name to add or remove them; "
+            "everyone ticked is credited when the wish is confirmed."
+        ).format(id=wish.id, team=esc(team.name)),
+        rows,
+        edit=update.callback_query is not None,
+    )
+
+
+async def assign_menu(update: Update, context: LinliContext) -> None:
+    found = await require_user(update, context, Role.MEMBER)
+    if found is None:
+        return
+    user, t = found
+    try:
+        wish = await context.services.wishes.view(user, int(_match(context)))
+        access = await context.services.wishes.access(user, wish)
+    except LinliError as error:
+        await refuse(update, t, error)
+        return
+    if not (access.leads or user.is_coordinator):
+        await ack(update, t("Only the team leader can choose who takes part."), alert=True)
+        return
+    await ack(update)
+    await _assign_menu(update, context, user, t, wish)
+
+
+async def assign_toggle(update: Update, context: LinliContext) -> None:
+    found = await require_user(update, context, Role.MEMBER)
+    if found is None:
+        return
+    user, t = found
+    wish_id, member_id, on = (int(_match(context, i)) for i in (1, 2, 3))
+    try:
+        await context.services.wishes.assign(user, wish_id, member_id, on=bool(on))
+        wish = await context.services.wishes.view(user, wish_id)
+    except LinliError as error:
+        await refuse(update, t, error)
+        return
+    await ack(update)
+    await _assign_menu(update, context, user, t, wish)
+
+
+# --- wiring --------------------------------------------------------------------------------
+
+
+def entry_points() -> Handlers:
+    return [
+        CallbackQueryHandler(ask_done, pattern=DONE),
+        CallbackQueryHandler(ask_release, pattern=RELEASE),
+    ]
+
+
+def states() -> dict[object, Handlers]:
+    private = filters.ChatType.PRIVATE
+    text = filters.TEXT & ~filters.COMMAND & private
+    return {
+        WishDialogue.DONE_NOTE: [
+            MessageHandler((text | filters.PHOTO) & private, typed_done),
+            CallbackQueryHandler(typed_done, pattern=SKIP),
+            MessageHandler(private & ~filters.COMMAND, wrong_done),
+        ],
+        WishDialogue.RELEASE_REASON: [MessageHandler(text, typed_release)],
+    }
+
+
+def buttons() -> Handlers:
+    """Commands and buttons that work from any message (offers, the wall, cards)."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("wishes", browse, filters=private),
+        CommandHandler("claim", claim_command, filters=private),
+        CommandHandler("mytasks", my_tasks, filters=private),
+        CallbackQueryHandler(my_tasks, pattern=TASKS),
+        CallbackQueryHandler(show_card, pattern=CARD),
+        CallbackQueryHandler(claim_button, pattern=CLAIM),
+        CallbackQueryHandler(team_claim_button, pattern=TEAM_CLAIM),
+        CallbackQueryHandler(choose_kind, pattern=LIST_KINDS),
+        CallbackQueryHandler(browse, pattern=LIST),
+        CallbackQueryHandler(assign_toggle, pattern=ASSIGN),
+        CallbackQueryHandler(assign_menu, pattern=ASSIGN_MENU),
+        CallbackQueryHandler(show_media, pattern=MEDIA),
+    ]

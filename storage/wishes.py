@@ -1,0 +1,482 @@
+"""Micro-wishes: rows, their life-cycle events, team assignments and credited participants.
+
+Contact details of the resident (room, phone) never travel in `Wish`; only `get_contact` reads
+them, so a caller has to ask for them on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import (
+    OutboxStatus,
+    Role,
+    Skill,
+    User,
+    Wish,
+    WishCategory,
+    WishContact,
+    WishEvent,
+    WishEventKind,
+    WishParticipant,
+    WishStatus,
+)
+from storage import users as users_repo
+from storage.common import insert_ignoring_conflicts
+from storage.schema import (
+    buildings,
+    outbox,
+    teams,
+    user_roles,
+    user_skills,
+    users,
+    wish_assignments,
+    wish_events,
+    wish_participants,
+    wishes,
+)
+
+_poster = users.alias("poster")
+_claimer = users.alias("claimer")
+_PRIVATE = {"for_room", "for_phone"}
+_WISH_COLUMNS = [c for c in wishes.c if c.name not in _PRIVATE]
+ACTIVE = (WishStatus.CLAIMED.value, WishStatus.DONE.value)
+UNFINISHED = (WishStatus.OPEN.value, *ACTIVE)
+
+
+def _wish_query() -> Select[Any]:
+    return select(
+        *_WISH_COLUMNS,
+        _poster.c.display_name.label("poster_name"),
+        _claimer.c.display_name.label("claimer_name"),
+        buildings.c.name.label("building_name"),
+        teams.c.name.label("team_name"),
+    ).select_from(
+        wishes.outerjoin(_poster, _poster.c.id == wishes.c.posted_by)
+        .outerjoin(_claimer, _claimer.c.id == wishes.c.claimed_by)
+        .outerjoin(buildings, buildings.c.id == wishes.c.building_id)
+        .outerjoin(teams, teams.c.id == wishes.c.team_id)
+    )
+
+
+def _wish(row: RowMapping) -> Wish:
+    return Wish(**dict(row))
+
+
+async def _wishes(conn: AsyncConnection, query: Select[Any]) -> list[Wish]:
+    return [_wish(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def insert_wish(
+    conn: AsyncConnection,
+    *,
+    community_id: int,
+    building_id: int | None,
+    posted_by: int,
+    category: WishCategory,
+    text: str | None,
+    photo_file_id: str | None,
+    voice_file_id: str | None,
+    urgent: bool,
+    needed_by: datetime | None,
+    now: datetime,
+    for_name: str | None = None,
+    for_room: str | None = None,
+    for_phone: str | None = None,
+) -> int:
+    """A new open wish; its id."""
+    wish_id = await conn.scalar(
+        wishes.insert()
+        .values(
+            community_id=community_id,
+            building_id=building_id,
+            posted_by=posted_by,
+            for_name=for_name,
+            for_room=for_room,
+            for_phone=for_phone,
+            category=category.value,
+            text=text,
+            photo_file_id=photo_file_id,
+            voice_file_id=voice_file_id,
+            urgent=urgent,
+            status=WishStatus.OPEN.value,
+            needed_by=needed_by,
+            created_at=now,
+        )
+        .returning(wishes.c.id)
+    )
+    assert wish_id is not None
+    return int(wish_id)
+
+
+async def get_wish(conn: AsyncConnection, wish_id: int) -> Wish | None:
+    rows = await _wishes(conn, _wish_query().where(wishes.c.id == wish_id))
+    return rows[0] if rows else None
+
+
+async def get_contact(conn: AsyncConnection, wish_id: int) -> WishContact | None:
+    """Name, building, room and phone of the person to help (the beneficiary of a proxy wish)."""
+    query = (
+        select(
+            wishes.c.id,
+            wishes.c.for_name,
+            wishes.c.for_room,
+            wishes.c.for_phone,
+            _poster.c.display_name,
+            _poster.c.room,
+            _poster.c.phone,
+            buildings.c.name.label("building_name"),
+        )
+        .select_from(
+            wishes.join(_poster, _poster.c.id == wishes.c.posted_by).outerjoin(
+                buildings, buildings.c.id == wishes.c.building_id
+            )
+        )
+        .where(wishes.c.id == wish_id)
+    )
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        return None
+    if row["for_name"] is not None:
+        return WishContact(
+            wish_id=wish_id,
+            name=row["for_name"],
+            building_name=row["building_name"],
+            room=row["for_room"],
+            phone=row["for_phone"],
+        )
+    return WishContact(
+        wish_id=wish_id,
+        name=row["display_name"],
+        building_name=row["building_name"],
+        room=row["room"],
+        phone=row["phone"],
+    )
+
+
+async def count_unfinished_own(conn: AsyncConnection, user_id: int) -> int:
+    """Wishes `user_id` posted for themself that are open, claimed or done (not yet closed)."""
+    query = select(func.count()).where(
+        wishes.c.posted_by == user_id,
+        wishes.c.status.in_(UNFINISHED),
+        wishes.c.for_name.is_(None),
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def count_active_claims(conn: AsyncConnection, user_id: int) -> int:
+    query = select(func.count()).where(
+        wishes.c.claimed_by == user_id, wishes.c.status == WishStatus.CLAIMED.value
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def claim(
+    conn: AsyncConnection, wish_id: int, *, user_id: int, team_id: int | None, now: datetime
+) -> bool:
+    """The claim itself, one statement: True for the one caller that found the wish open."""
+    result = await conn.execute(
+        update(wishes)
+        .where(wishes.c.id == wish_id, wishes.c.status == WishStatus.OPEN.value)
+        .values(
+            status=WishStatus.CLAIMED.value, claimed_by=user_id, team_id=team_id, claimed_at=now
+        )
+    )
+    return int(result.rowcount) == 1
+
+
+_CHANGEABLE = {
+    "claimed_by",
+    "team_id",
+    "claimed_at",
+    "done_at",
+    "done_note",
+    "done_photo_file_id",
+    "closed_at",
+}
+
+
+async def change_status(
+    conn: AsyncConnection,
+    wish_id: int,
+    *,
+    from_status: WishStatus,
+    to_status: WishStatus,
+    **values: Any,
+) -> bool:
+    """Move a wish between states only if it is still in `from_status` (a guarded UPDATE)."""
+    unknown = set(values) - _CHANGEABLE
+    if unknown:
+        raise ValueError(f"not changeable with the status: {sorted(unknown)}")
+    result = await conn.execute(
+        update(wishes)
+        .where(wishes.c.id == wish_id, wishes.c.status == from_status.value)
+        .values(status=to_status.value, **values)
+    )
+    return int(result.rowcount) == 1
+
+
+async def set_rating(conn: AsyncConnection, wish_id: int, rating: int) -> bool:
+    """Rate a confirmed wish once."""
+    result = await conn.execute(
+        update(wishes)
+        .where(
+            wishes.c.id == wish_id,
+            wishes.c.status == WishStatus.CONFIRMED.value,
+            wishes.c.rating.is_(None),
+        )
+        .values(rating=rating)
+    )
+    return int(result.rowcount) == 1
+
+
+async def set_thanks(conn: AsyncConnection, wish_id: int, thanks: str) -> bool:
+    """Thank for a confirmed wish once."""
+    result = await conn.execute(
+        update(wishes)
+        .where(
+            wishes.c.id == wish_id,
+            wishes.c.status == WishStatus.CONFIRMED.value,
+            wishes.c.thanks.is_(None),
+        )
+        .values(thanks=thanks)
+    )
+    return int(result.rowcount) == 1
+
+
+async def add_event(
+    conn: AsyncConnection,
+    wish_id: int,
+    kind: WishEventKind,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    from_status: WishStatus | None = None,
+    to_status: WishStatus | None = None,
+    note: str | None = None,
+) -> int:
+    event_id = await conn.scalar(
+        wish_events.insert()
+        .values(
+            wish_id=wish_id,
+            kind=kind.value,
+            actor_id=actor_id,
+            at=now,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value if to_status else None,
+            note=note,
+        )
+        .returning(wish_events.c.id)
+    )
+    assert event_id is not None
+    return int(event_id)
+
+
+async def events(conn: AsyncConnection, wish_id: int) -> list[WishEvent]:
+    query = select(wish_events).where(wish_events.c.wish_id == wish_id).order_by(wish_events.c.id)
+    return [WishEvent(**row) for row in (await conn.execute(query)).mappings()]
+
+
+async def open_wishes(
+    conn: AsyncConnection,
+    community_id: int,
+    *,
+    categories: Sequence[WishCategory] | None = None,
+    building_id: int | None = None,
+    before: int | None = None,
+    limit: int = 10,
+) -> list[Wish]:
+    """A page of open wishes, newest first; `before` is the last id of the previous page."""
+    query = _wish_query().where(wishes.c.status == WishStatus.OPEN.value)
+    if building_id is not None:
+        query = query.where(wishes.c.building_id == building_id)
+    else:
+        query = query.where(wishes.c.community_id == community_id)
+    if categories is not None:
+        query = query.where(wishes.c.category.in_([c.value for c in categories]))
+    if before is not None:
+        query = query.where(wishes.c.id < before)
+    return await _wishes(conn, query.order_by(wishes.c.id.desc()).limit(limit))
+
+
+async def wishes_posted_by(
+    conn: AsyncConnection, user_id: int, *, before: int | None = None, limit: int = 10
+) -> list[Wish]:
+    """A page of the wishes `user_id` posted (also on behalf of others), newest first."""
+    query = _wish_query().where(wishes.c.posted_by == user_id)
+    if before is not None:
+        query = query.where(wishes.c.id < before)
+    return await _wishes(conn, query.order_by(wishes.c.id.desc()).limit(limit))
+
+
+async def tasks_of(
+    conn: AsyncConnection, user_id: int, led_team_ids: Iterable[int], *, limit: int = 30
+) -> list[Wish]:
+    """Claimed or done wishes `user_id` claimed, was assigned to, or leads the team of."""
+    assigned = select(wish_assignments.c.wish_id).where(wish_assignments.c.user_id == user_id)
+    whose = [wishes.c.claimed_by == user_id, wishes.c.id.in_(assigned)]
+    led = list(led_team_ids)
+    if led:
+        whose.append(wishes.c.team_id.in_(led))
+    query = (
+        _wish_query()
+        .where(wishes.c.status.in_(ACTIVE), or_(*whose))
+        .order_by(wishes.c.id.desc())
+        .limit(limit)
+    )
+    return await _wishes(conn, query)
+
+
+async def assign(
+    conn: AsyncConnection, wish_id: int, user_id: int, *, by: int, now: datetime
+) -> bool:
+    """Put a team member on a wish; False when already on it."""
+    result = await conn.execute(
+        insert_ignoring_conflicts(
+            conn,
+            wish_assignments,
+            wish_id=wish_id,
+            user_id=user_id,
+            assigned_by=by,
+            assigned_at=now,
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def unassign(conn: AsyncConnection, wish_id: int, user_id: int) -> bool:
+    result = await conn.execute(
+        delete(wish_assignments).where(
+            wish_assignments.c.wish_id == wish_id, wish_assignments.c.user_id == user_id
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def assignees(conn: AsyncConnection, wish_id: int) -> list[int]:
+    query = select(wish_assignments.c.user_id).where(wish_assignments.c.wish_id == wish_id)
+    return sorted((await conn.scalars(query)).all())
+
+
+async def clear_assignments(conn: AsyncConnection, wish_id: int) -> None:
+    await conn.execute(delete(wish_assignments).where(wish_assignments.c.wish_id == wish_id))
+
+
+async def credit(
+    conn: AsyncConnection,
+    wish_id: int,
+    user_ids: Iterable[int],
+    *,
+    team_id: int | None,
+    now: datetime,
+) -> None:
+    """Record who took part in a confirmed wish (idempotent per person)."""
+    for user_id in sorted(set(user_ids)):
+        await conn.execute(
+            insert_ignoring_conflicts(
+                conn,
+                wish_participants,
+                wish_id=wish_id,
+                user_id=user_id,
+                team_id=team_id,
+                credited_at=now,
+            )
+        )
+
+
+async def participants(conn: AsyncConnection, wish_id: int) -> list[WishParticipant]:
+    query = (
+        select(wish_participants)
+        .where(wish_participants.c.wish_id == wish_id)
+        .order_by(wish_participants.c.user_id)
+    )
+    return [WishParticipant(**row) for row in (await conn.execute(query)).mappings()]
+
+
+async def credited_between(
+    conn: AsyncConnection, start: datetime, end: datetime
+) -> list[WishParticipant]:
+    """Every credit recorded in [start, end): what the passbook and the reports count."""
+    query = (
+        select(wish_participants)
+        .where(wish_participants.c.credited_at >= start, wish_participants.c.credited_at < end)
+        .order_by(wish_participants.c.credited_at, wish_participants.c.wish_id)
+    )
+    return [WishParticipant(**row) for row in (await conn.execute(query)).mappings()]
+
+
+async def member_candidates(
+    conn: AsyncConnection,
+    community_id: int,
+    *,
+    building_id: int | None,
+    skills: Iterable[Skill] | None,
+    exclude: Iterable[int],
+    limit: int,
+) -> list[User]:
+    """Reachable members to offer a wish to: same building first, then the community.
+
+    `skills=None` means any member; otherwise members holding at least one of the skills.
+    """
+    excluded = sorted(set(exclude))
+    base = (
+        select(users.c.id)
+        .join(user_roles, user_roles.c.user_id == users.c.id)
+        .where(
+            user_roles.c.role == Role.MEMBER.value,
+            users.c.unreachable.is_(False),
+            users.c.id.not_in(excluded),
+        )
+    )
+    if skills is not None:
+        wanted = sorted(s.value for s in skills)
+        base = base.where(
+            select(user_skills.c.user_id)
+            .where(user_skills.c.user_id == users.c.id, user_skills.c.skill.in_(wanted))
+            .exists()
+        )
+    chosen: list[int] = []
+    if building_id is not None:
+        same = base.where(users.c.building_id == building_id).order_by(users.c.id).limit(limit)
+        chosen = list((await conn.scalars(same)).all())
+    if len(chosen) < limit:
+        in_community = select(buildings.c.id).where(buildings.c.community_id == community_id)
+        others = base.where(
+            or_(users.c.building_id.is_(None), users.c.building_id.in_(in_community))
+        )
+        if building_id is not None:
+            others = others.where(
+                or_(users.c.building_id.is_(None), users.c.building_id != building_id)
+            )
+        others = others.order_by(users.c.id).limit(limit - len(chosen))
+        chosen += list((await conn.scalars(others)).all())
+    found = {u.id: u for u in await users_repo.get_users(conn, chosen)}
+    return [found[i] for i in chosen if i in found]
+
+
+async def rewrite_pending(
+    conn: AsyncConnection,
+    dedupe_key: str,
+    text: str,
+    buttons: Sequence[Sequence[tuple[str, str]]],
+) -> bool:
+    """Change an outbox message that has not left yet (the wish wall post); False if it has."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.dedupe_key == dedupe_key, outbox.c.status == OutboxStatus.PENDING.value)
+        .values(text=text, buttons=[[list(b) for b in row] for row in buttons] or None)
+    )
+    return int(result.rowcount) == 1
+
+
+async def sent_message_id(conn: AsyncConnection, dedupe_key: str) -> int | None:
+    """The Telegram message id of an outbox row once it was sent (the wish wall post)."""
+    query = select(outbox.c.sent_message_id).where(outbox.c.dedupe_key == dedupe_key)
+    value = await conn.scalar(query)
+    return int(value) if value is not None else None
