@@ -1,0 +1,686 @@
+"""The one sender: drains the `outbox` table into Telegram, within Telegram's limits.
+
+Pacing. At most SEND_RATE messages per second overall, evenly spaced, and never more than that
+in any sliding second (checked against our own clock with a margin for network jitter); at most
+one message per second to a private chat and 20 per minute to a group. Messages to one chat
+leave in the order they were queued. Personal notifications go before bulk broadcast rows.
+
+Outcomes. `RetryAfter`: the row was not delivered — it goes back to PENDING, everything pauses
+for the time Telegram asked, the pace drops and recovers over some seconds. Network errors and
+5xx: back to PENDING with exponential back-off for its chat, FAILED after MAX_ATTEMPTS.
+`Forbidden`: BLOCKED, and the user is marked unreachable. `ChatMigrated`: the row and every
+waiting row follow the group to its new id. Other errors (bad request): FAILED.
+
+The guarantee, and the window between the HTTP send and the database update. The Bot API has
+no idempotency key: after a crash nobody can ask Telegram whether a request arrived. So:
+  * Rows are claimed (PENDING → SENDING) in small batches just before their paced moment; a
+    request's result is recorded right after the answer — SENT together with Telegram's message
+    id in one statement (group-committed: every answer that arrived during the previous commit
+    goes into the next). While the process lives nothing is sent twice.
+  * The moment a request's bytes are all in the kernel's hands (bot/lean_http.py tells us), the
+    row is noted as "out" (`sent_at` set while SENDING), committed before its outcome is handled.
+  * SIGTERM: nothing new is claimed; claimed rows not yet sent go back; rows in flight finish
+    and are recorded. Exactly once.
+  * SIGKILL: at the next start a SENDING row noted "out" counts as SENT (message id unknown):
+    the kernel still delivers a request it holds when the process is gone, and we assume the
+    server handles a request it has read even if the client then vanishes (the fake does; the
+    Bot API documents nothing either way). A SENDING row not noted "out" is sent again. So a row
+    can be doubled only if the process dies in the ~1 ms between the request leaving and the
+    note being committed; it can be lost only if the process dies after a request went out and
+    before we recorded that it was refused (429/5xx) or that its kept-alive connection had been
+    closed by the server. Everything else is exactly once. (Without the note — uploads, or httpx
+    when a proxy is set — an in-flight row is sent again: at-least-once, at most the in-flight
+    limit per crash.) A power loss can also lose what was not yet on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import sqlite3
+import time
+import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Generic, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from telegram import Bot, Message
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.clock import Clock
+from bot.lean_http import request_written
+from bot.models import OutboxItem, OutboxStatus, OutgoingMessage
+from handlers.common import keyboard
+from storage import outbox as outbox_repo
+from storage import users as users_repo
+from storage.outbox import Delivered, DirectWriter
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6  # network errors / 5xx before a row is FAILED (back-off 1, 2, 4, 8, 16 s)
+MAX_BACKOFF = 60.0
+POLL_SECONDS = 1.0  # safety net: look for due rows even when nobody woke us
+HEADROOM = 0.97  # aim under the cap: network jitter must not push any second over it
+WINDOW_MARGIN = 0.02  # our sliding windows are this much longer than Telegram's
+WINDOW_SHARE = 0.99  # and allow a little less than the cap, for jitter after a burst
+PRIVATE_GAP = 1.0
+GROUP_WINDOW, GROUP_LIMIT = 60.0, 20
+CATCH_UP = 0.03  # seconds of schedule a late sender may make up in a quick burst
+RECOVERY_PER_SECOND = 0.1  # after a flood wait the pace climbs back 10% of the cap per second
+FLOOD_SLOWDOWN = 0.85  # the pace right after a flood wait, as a share of the pace before
+STOP_TIMEOUT = 30.0
+SHORT_WAIT = 0.25
+REFETCH_AFTER = 0.2  # a round runs at least this long before new rows make it look again
+
+T = TypeVar("T")
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait (PTB 22 gives int or timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def send_outgoing(bot: Bot, message: OutgoingMessage, chat_id: int | None = None) -> Message:
+    """Send one OutgoingMessage (text, or photo/document with caption; inline keyboard).
+    The sender and the broadcast preview both use this, so a preview is what recipients get."""
+    target = message.chat_id if chat_id is None else chat_id
+    markup = keyboard(message.buttons) if message.buttons else None
+    if message.photo_file_id:
+        return await bot.send_photo(
+            target,
+            photo=message.photo_file_id,
+            caption=message.text,
+            parse_mode=message.parse_mode,
+            reply_markup=markup,
+        )
+    if message.document_file_id:
+        return await bot.send_document(
+            target,
+            document=message.document_file_id,
+            caption=message.text,
+            parse_mode=message.parse_mode,
+            reply_markup=markup,
+        )
+    if not message.text:
+        raise ValueError("an outbox row without text or media")
+    return await bot.send_message(
+        target, message.text, parse_mode=message.parse_mode, reply_markup=markup
+    )
+
+
+def default_in_flight(send_rate: float) -> int:
+    """Requests in flight at once: enough for Telegram's round trip (~0.2 s) at the rate, few
+    enough that a crash leaves little in doubt and the HTTP pool stays small."""
+    return max(4, min(16, math.ceil(send_rate * 0.2)))
+
+
+class Pacer:
+    """The overall pace: `rate` per second evenly spaced, at most `rate` in any sliding second,
+    paused by flood waits, slowed after them and recovering gradually."""
+
+    def __init__(self, rate: float, *, catch_up: float = CATCH_UP) -> None:
+        self.rate = rate
+        self.catch_up = catch_up
+        self.factor = 1.0
+        self.paused_until = 0.0
+        self._next = 0.0
+        self._recent: deque[float] = deque()
+        self._updated = time.monotonic()
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / (self.rate * HEADROOM * self.factor)
+
+    def _recover(self, now: float) -> None:
+        if self.factor < 1.0 and now > self.paused_until:
+            self.factor = min(1.0, self.factor + (now - self._updated) * RECOVERY_PER_SECOND)
+        self._updated = now
+
+    def delay(self, now: float) -> float:
+        """Seconds until the next send is allowed."""
+        self._recover(now)
+        window = 1.0 + WINDOW_MARGIN
+        while self._recent and self._recent[0] <= now - window:
+            self._recent.popleft()
+        at = max(self._next, self.paused_until)
+        limit = max(1, math.floor(self.rate * self.factor * WINDOW_SHARE))
+        if len(self._recent) >= limit:
+            at = max(at, self._recent[-limit] + window)
+        return max(0.0, at - now)
+
+    def take(self, now: float) -> None:
+        """A send goes out now."""
+        self._recent.append(now)
+        # Keep to the ideal schedule, catching up a little after a stall (the sliding window
+        # above still caps every second).
+        self._next = max(self._next + self.interval, now - self.catch_up)
+
+    def flood(self, wait: float, now: float) -> None:
+        """Telegram said 429: stop for `wait` seconds, then go slower for a while."""
+        self.paused_until = max(self.paused_until, now + wait)
+        self.factor = max(0.25, self.factor * FLOOD_SLOWDOWN)
+        self._updated = now
+
+
+class ChatLimits:
+    """Per-chat limits (1/s private, 20/min group), back-off holds, and chats in flight."""
+
+    def __init__(self) -> None:
+        self._private_next: dict[int, float] = {}
+        self._groups: dict[int, deque[float]] = {}
+        self._holds: dict[int, float] = {}
+        self.busy: set[int] = set()
+
+    def free_at(self, chat_id: int, now: float) -> float:
+        """When `chat_id` may get its next message (<= now: at once; inf: in flight)."""
+        if chat_id in self.busy:
+            return math.inf
+        at = self._holds.get(chat_id, 0.0)
+        if chat_id > 0:
+            at = max(at, self._private_next.get(chat_id, 0.0))
+        else:
+            window = self._groups.get(chat_id)
+            if window is not None:
+                while window and window[0] <= now - GROUP_WINDOW - WINDOW_MARGIN:
+                    window.popleft()
+                if len(window) >= GROUP_LIMIT:
+                    at = max(at, window[0] + GROUP_WINDOW + WINDOW_MARGIN)
+        return at
+
+    def record(self, chat_id: int, now: float) -> None:
+        if chat_id > 0:
+            self._private_next[chat_id] = now + PRIVATE_GAP + WINDOW_MARGIN
+        else:
+            self._groups.setdefault(chat_id, deque()).append(now)
+
+    def hold(self, chat_id: int, until: float) -> None:
+        self._holds[chat_id] = max(self._holds.get(chat_id, 0.0), until)
+
+    def forget_old(self, now: float) -> None:
+        """Drop entries that no longer limit anything (keeps memory flat in long runs)."""
+        self._private_next = {c: t for c, t in self._private_next.items() if t > now}
+        self._holds = {c: t for c, t in self._holds.items() if t > now}
+        self._groups = {c: w for c, w in self._groups.items() if w and w[-1] > now - 61.0}
+
+
+N = TypeVar("N")
+
+
+class GroupCommit(Generic[N]):
+    """Notes committed in groups: every note that arrived while the previous commit ran goes
+    into the next. At low rates that is one note per commit (the shortest window between an
+    event and its record); under load several, so recording keeps up."""
+
+    def __init__(self, commit: Callable[[list[N]], Awaitable[object]], name: str) -> None:
+        self.commit = commit
+        self.name = name
+        self.commits = 0
+        self._queue: list[tuple[N, asyncio.Future[None]]] = []
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def add(self, note: N) -> asyncio.Future[None]:
+        """The future is done once the note is committed."""
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((note, done))
+        self._ready.set()
+        return done
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            batch, self._queue = self._queue, []
+            if not batch:
+                continue
+            try:
+                await self.commit([note for note, _ in batch])
+            except Exception as error:
+                log.error("%s: could not record %d note(s): %r", self.name, len(batch), error)
+                for _, done in batch:
+                    done.set_exception(error)
+                continue
+            self.commits += 1
+            for _, done in batch:
+                done.set_result(None)
+
+
+@dataclass(frozen=True)
+class Written:
+    """A row whose request has gone out (all its bytes handed to the kernel)."""
+
+    outbox_id: int
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    flood_waits: int = 0  # 429s answered
+    retries: int = 0  # network errors and 5xx that were retried
+    in_doubt: int = 0  # rows found in SENDING at start (sent again)
+    record_commits: int = 0  # commits that recorded SENT rows (several rows each under load)
+
+
+class OutboxSender:
+    """Drains the outbox (see the module docstring). One per database."""
+
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        clock: Clock,
+        *,
+        send_rate: float,
+        max_in_flight: int | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_base: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.bot = bot
+        self.clock = clock
+        self.pacer = Pacer(send_rate)
+        self.chats = ChatLimits()
+        self.max_in_flight = max_in_flight or default_in_flight(send_rate)
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.batch = max(50, math.ceil(send_rate * 1.5))
+        self.claim_batch = max(1, math.ceil(send_rate * 0.05))  # about 50 ms of sending
+        self.stats = SenderStats()
+        self.recovered: list[int] = []  # in doubt at start, request not out: sent again
+        self.assumed: list[int] = []  # in doubt at start, request out: counted as delivered
+        self._slots = asyncio.Semaphore(self.max_in_flight)
+        self._wake = asyncio.Event()  # new rows were queued
+        self._freed = asyncio.Event()  # a row in flight finished: its chat is free again
+        self._stop = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        # Two recorders, each on its own connection: "request went out" notes must not wait
+        # behind claims or results, since their delay is the window for a duplicate.
+        self._outs = GroupCommit(self._commit_outs, "outbox-out-notes")
+        self._results = GroupCommit(self._commit_results, "outbox-results")
+        self._direct_outs: DirectWriter | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._migrated: dict[int, int] = {}
+        self.direct: DirectWriter | None = None
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None and not self._runner.done()
+
+    async def start(self) -> None:
+        """Settle what a crash left in doubt, then start draining."""
+        async with self.store.transaction() as conn:
+            self.recovered, self.assumed = await outbox_repo.recover_in_doubt(conn)
+        self.direct = await DirectWriter.open(self.store.engine)
+        self._direct_outs = await DirectWriter.open(self.store.engine)
+        self.stats.in_doubt = len(self.recovered) + len(self.assumed)
+        if self.recovered:
+            log.warning(
+                "%d outbox row(s) were claimed but their request had not gone out when the "
+                "bot stopped; sending them again: ids %s",
+                len(self.recovered),
+                self.recovered[:20],
+            )
+        if self.assumed:
+            log.warning(
+                "%d outbox row(s) had their request out when the bot stopped; counted as "
+                "delivered (not sent again): ids %s",
+                len(self.assumed),
+                self.assumed[:20],
+            )
+        self._stop.clear()
+        self._runner = asyncio.create_task(self._run(), name="outbox-sender")
+        self._outs.start()
+        self._results.start()
+
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Graceful: claim nothing more; let the rows in flight finish and be recorded."""
+        self._stop.set()
+        self._wake.set()
+        if self._runner is not None:
+            await self._runner
+            self._runner = None
+        if self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in late:  # still SENDING: in doubt, sent again at the next start
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        await self._outs.stop()
+        await self._results.stop()
+        for writer in (self.direct, self._direct_outs):
+            if writer is not None:
+                await writer.close()
+        self.direct = self._direct_outs = None
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        """Wait until nothing due is waiting or in flight (tests and benchmarks)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            async with self.store.read() as conn:
+                heads = await outbox_repo.due_heads(conn, self.clock.now(), limit=1)
+                counts = await outbox_repo.status_counts(conn)
+            if not heads and not counts[OutboxStatus.SENDING] and not self._tasks:
+                return
+            self.wake()
+            await asyncio.sleep(0.05)
+        raise TimeoutError("the outbox did not drain in time")
+
+    # --- the dispatcher ----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            self._freed.clear()
+            try:
+                dispatched, blocked_until = await self._round()
+            except Exception:
+                log.exception("outbox round failed")
+                await self._sleep(POLL_SECONDS)
+                continue
+            if dispatched == 0 and not self._stop.is_set():
+                wait = POLL_SECONDS
+                if blocked_until < math.inf:
+                    wait = min(wait, max(0.005, blocked_until - time.monotonic()))
+                await self._idle(wait)
+
+    async def _round(self) -> tuple[int, float]:
+        """Send what is due now, in order; (how many went, when a held chat frees up)."""
+        async with self.store.read() as conn:
+            heads = await outbox_repo.due_heads(conn, self.clock.now(), limit=self.batch)
+        started = time.monotonic()
+        self.chats.forget_old(started)
+        dispatched = 0
+        blocked_until = math.inf
+        chunk: list[tuple[OutboxItem, int]] = []
+        for item in heads:
+            if self._stop.is_set():
+                break
+            if (
+                self._wake.is_set()
+                and item.broadcast_id is not None
+                and time.monotonic() - started > REFETCH_AFTER
+            ):
+                break  # something new was queued: look again, it may be a notification
+            chat = self._migrated.get(item.message.chat_id, item.message.chat_id)
+            now = time.monotonic()
+            free_at = self.chats.free_at(chat, now)
+            if free_at > now:
+                blocked_until = min(blocked_until, free_at)
+                continue
+            self.chats.busy.add(chat)  # reserved: no second row for this chat meanwhile
+            chunk.append((item, chat))
+            if len(chunk) >= self.claim_batch:
+                dispatched += await self._dispatch(chunk)
+                chunk = []
+        if chunk:
+            dispatched += await self._dispatch(chunk)
+        return dispatched, blocked_until
+
+    async def _dispatch(self, chunk: list[tuple[OutboxItem, int]]) -> int:
+        """Claim a few rows in one commit, then send each at its paced moment."""
+        ids = [item.id for item, _ in chunk]
+        chats = [chat for _, chat in chunk]
+
+        async def claim(conn: AsyncConnection) -> tuple[list[OutboxItem], set[int]]:
+            claimed = await outbox_repo.claim_many(conn, ids)
+            return claimed, await outbox_repo.unreachable_chats(conn, chats)
+
+        try:
+            if self.direct is not None:
+                attempts = await self._retrying(lambda: self._direct().claim(ids))
+                unreachable = await self._retrying(lambda: self._direct().unreachable(chats))
+                claimed = [
+                    item.model_copy(
+                        update={"status": OutboxStatus.SENDING, "attempts": attempts[item.id]}
+                    )
+                    for item, _ in chunk
+                    if item.id in attempts
+                ]
+            else:
+                claimed, unreachable = await self._write(claim)
+        except BaseException:
+            self.chats.busy.difference_update(chats)
+            raise
+        got = {item.id: item for item in claimed}
+        dispatched = 0
+        unsent: list[int] = []
+        for item, chat in chunk:
+            mine = got.get(item.id)
+            if mine is None:
+                self.chats.busy.discard(chat)
+                continue
+            if unsent or not await self._paced() or not await self._slot():
+                unsent.append(mine.id)  # stopping: give the claimed rows back
+                self.chats.busy.discard(chat)
+                continue
+            now = time.monotonic()
+            self.pacer.take(now)
+            self.chats.record(chat, now)
+            again = chat if chat in unreachable else None
+            task = asyncio.create_task(self._deliver(mine, chat, again))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            dispatched += 1
+            # Let the task write its request now, so it leaves at its paced moment.
+            await asyncio.sleep(0)
+        if unsent:
+            await self._write(lambda c: outbox_repo.release_many(c, unsent, error="stopping"))
+        return dispatched
+
+    async def _slot(self) -> bool:
+        """Wait for room in flight; False when stopping."""
+        await self._slots.acquire()
+        if self._stop.is_set():
+            self._slots.release()
+            return False
+        return True
+
+    async def _paced(self) -> bool:
+        """Wait for the overall pace; False when stopping."""
+        while not self._stop.is_set():
+            delay = self.pacer.delay(time.monotonic())
+            if delay <= 0:
+                return True
+            if delay < SHORT_WAIT:
+                await asyncio.sleep(delay)  # the common case: a few ms, no stop watch needed
+            else:
+                await self._sleep(delay)  # a flood wait: wake at once when stopping
+        return False
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _idle(self, seconds: float) -> None:
+        waiters = {
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self._freed.wait()),
+            asyncio.ensure_future(self._stop.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    # --- one row -----------------------------------------------------------------------------
+
+    async def _deliver(self, item: OutboxItem, chat: int, reachable_again: int | None) -> None:
+        try:
+            await self._attempt(item, chat, reachable_again)
+        finally:
+            self.chats.busy.discard(chat)
+            self._slots.release()
+            self._freed.set()
+
+    async def _attempt(self, item: OutboxItem, chat: int, reachable_again: int | None) -> None:
+        row = item.id
+        noted: list[asyncio.Future[None]] = []
+        token = request_written.set(lambda: noted.append(self._outs.add(Written(row))))
+        try:
+            sent = await send_outgoing(self.bot, item.message, chat)
+        except Exception as error:
+            failure: Exception | None = error
+        else:
+            failure = None
+        finally:
+            request_written.reset(token)
+        for note in noted:  # committed before any outcome, so no release can be overtaken
+            with contextlib.suppress(Exception):
+                await note
+        if failure is None:
+            self.stats.sent += 1
+            delivered = Delivered(row, sent.message_id, self.clock.now(), reachable_again)
+            try:
+                await self._results.add(delivered)
+            except Exception:
+                log.critical("outbox_id=%s was sent but could not be recorded", row)
+            return
+        try:
+            raise failure
+        except RetryAfter as error:
+            await self._flood_wait(row, chat, retry_seconds(error), str(error))
+        except Forbidden as error:
+            self.stats.blocked += 1
+            reason = str(error)
+            await self._write(lambda c: self._blocked(c, row, chat, reason))
+        except ChatMigrated as error:
+            await self._follow(row, chat, int(error.new_chat_id), str(error))
+        except BadRequest as error:
+            log.warning("outbox_id=%s chat_id=%s refused: %s", row, chat, error)
+            await self._give_up(row, str(error))
+        except NetworkError as error:  # includes timeouts and 5xx
+            await self._retry_later(item, chat, f"{type(error).__name__}: {error}")
+        except TelegramError as error:
+            log.error("outbox_id=%s chat_id=%s failed: %r", row, chat, error)
+            await self._give_up(row, repr(error))
+        except Exception as error:
+            log.exception("outbox_id=%s chat_id=%s: unexpected error", row, chat, exc_info=error)
+            await self._retry_later(item, chat, repr(error))
+
+    async def _commit_outs(self, notes: list[Written]) -> None:
+        ids, at = [note.outbox_id for note in notes], self.clock.now()
+        if self._direct_outs is not None:
+            await self._retrying(partial(self._direct_outs.mark_written, ids, at))
+        else:
+            await self._write(partial(outbox_repo.mark_written, outbox_ids=ids, at=at))
+
+    async def _commit_results(self, delivered: list[Delivered]) -> None:
+        if self.direct is not None:
+            await self._retrying(partial(self.direct.mark_sent, delivered))
+        else:
+            await self._write(partial(outbox_repo.mark_sent, delivered=delivered))
+        self.stats.record_commits += 1
+
+    async def _flood_wait(self, row: int, chat: int, wait: float, reason: str) -> None:
+        self.stats.flood_waits += 1
+        now = time.monotonic()
+        self.pacer.flood(wait, now)
+        self.chats.hold(chat, now + wait)
+        log.warning("flood wait %.0fs (outbox_id=%s chat_id=%s)", wait, row, chat)
+        await self._write(lambda c: outbox_repo.release(c, row, error=reason, refund_attempt=True))
+
+    async def _follow(self, row: int, old: int, new: int, reason: str) -> None:
+        log.warning("chat %s became supergroup %s; update settings naming the old id", old, new)
+
+        async def step(conn: AsyncConnection) -> None:
+            await outbox_repo.release(conn, row, error=reason, refund_attempt=True, chat_id=new)
+            await outbox_repo.move_chat(conn, old, new)
+
+        await self._write(step)
+        # Only now: until the rows moved, the old chat stays busy, so the order holds.
+        self._migrated[old] = new
+
+    async def _give_up(self, row: int, reason: str) -> None:
+        self.stats.failed += 1
+        now = self.clock.now()
+        await self._write(
+            lambda c: outbox_repo.mark_final(c, row, OutboxStatus.FAILED, error=reason, now=now)
+        )
+
+    async def _retry_later(self, item: OutboxItem, chat: int, reason: str) -> None:
+        if item.attempts >= self.max_attempts:
+            log.warning(
+                "outbox_id=%s gave up after %d attempts: %s", item.id, item.attempts, reason
+            )
+            await self._give_up(item.id, reason)
+            return
+        self.stats.retries += 1
+        backoff = min(MAX_BACKOFF, self.backoff_base * 2.0 ** (item.attempts - 1))
+        self.chats.hold(chat, time.monotonic() + backoff)
+        await self._write(lambda c: outbox_repo.release(c, item.id, error=reason))
+
+    async def _blocked(self, conn: AsyncConnection, row: int, chat: int, reason: str) -> None:
+        await outbox_repo.mark_final(
+            conn, row, OutboxStatus.BLOCKED, error=reason, now=self.clock.now()
+        )
+        if chat > 0:
+            await users_repo.update_user(conn, chat, unreachable=True)
+
+    def _direct(self) -> DirectWriter:
+        assert self.direct is not None
+        return self.direct
+
+    async def _retrying(self, step: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+        """A direct write, retried briefly when the database is locked."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return await step()
+            except sqlite3.OperationalError:
+                if attempt == attempts:
+                    raise
+                log.warning("database busy while recording a send; retrying")
+                await asyncio.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
+
+    async def _write(self, step: Callable[..., Awaitable[T]], attempts: int = 5) -> T:
+        """Run `step(conn)` in a write transaction, retrying a locked database briefly: the
+        result of a send must not be lost to a busy moment."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.store.transaction() as conn:
+                    return await step(conn)
+            except OperationalError:
+                if attempt == attempts:
+                    raise
+                log.warning("database busy while recording a send; retrying")
+                await asyncio.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")

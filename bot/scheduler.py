@@ -1,0 +1,155 @@
+"""Time-driven work on PTB's JobQueue: one repeating sweep over rows in the database.
+
+Jobs are not persisted by PTB, so nothing lives only in the JobQueue: reminders and scheduled
+broadcasts are rows; the sweep runs the due ones (and so survives restarts). The sweep gets a
+generous misfire grace time and coalesces missed runs (APScheduler's 1 s default silently drops
+a run that starts late). The outbox sender is started and stopped here too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+
+from telegram import Bot
+from telegram.error import BadRequest, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.config import Settings
+from bot.lean_http import LeanRequest
+from bot.outbox import OutboxSender, default_in_flight
+from bot.services.broadcast import ProgressView
+from handlers.context import LinliApplication, LinliContext
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB = "linli-due-work"
+SENDER_KEY = "linli.outbox_sender"
+SWEEP_KEY = "linli.sweep"
+PROGRESS_EVERY = 3.0  # seconds between edits of one progress message
+EXPAND_EVERY = 600.0  # seconds between expansions of recurring schedules
+
+
+class Sweep:
+    """One pass over due work: reminders, scheduled broadcasts, recurring schedules, and the
+    progress of running broadcasts."""
+
+    def __init__(self) -> None:
+        self.last_edit: dict[int, float] = {}
+        self.last_text: dict[int, str] = {}
+        self.last_expand = float("-inf")
+        self.runs = 0
+
+    async def __call__(self, context: LinliContext) -> None:
+        services = context.services
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("reminders", services.reminders.run_due),
+            ("scheduled broadcasts", services.broadcasts.start_due),
+            ("progress", lambda: self._progress(context)),
+        ]
+        if time.monotonic() - self.last_expand >= EXPAND_EVERY:
+            self.last_expand = time.monotonic()
+            steps.insert(0, ("recurring schedules", services.reminders.expand_recurring))
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:  # one failing step must not stop the others
+                log.exception("sweep step %r failed", name)
+        self.runs += 1
+
+    async def _progress(self, context: LinliContext) -> None:
+        for view in await context.services.broadcasts.progress():
+            await self._show(context, view)
+
+    async def _show(self, context: LinliContext, view: ProgressView) -> None:
+        now = time.monotonic()
+        if self.last_text.get(view.broadcast_id) == view.text:
+            return
+        if not view.done and now - self.last_edit.get(view.broadcast_id, -PROGRESS_EVERY) < (
+            PROGRESS_EVERY
+        ):
+            return
+        self.last_edit[view.broadcast_id] = now
+        self.last_text[view.broadcast_id] = view.text
+        if view.done:
+            self.last_edit.pop(view.broadcast_id, None)
+            self.last_text.pop(view.broadcast_id, None)
+        try:
+            await context.bot.edit_message_text(
+                view.text, chat_id=view.chat_id, message_id=view.message_id, parse_mode="HTML"
+            )
+        except BadRequest as error:
+            if "not modified" not in str(error):
+                log.warning("progress of broadcast_id=%s not shown: %s", view.broadcast_id, error)
+        except TelegramError as error:  # progress is a courtesy; the report still arrives
+            log.warning("progress of broadcast_id=%s not shown: %s", view.broadcast_id, error)
+
+
+PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
+
+
+def sender_bot(settings: Settings) -> Bot:
+    """The sender's own Bot, its connection pool sized to its requests in flight, on the lean
+    HTTP client (bot/lean_http.py: a tenth of httpx's CPU per message); on httpx when the
+    environment names a proxy, which only httpx honours."""
+    size = default_in_flight(settings.send_rate)
+    proxied = any(os.environ.get(name) or os.environ.get(name.upper()) for name in PROXY_VARIABLES)
+    request = HTTPXRequest(connection_pool_size=size) if proxied else LeanRequest(pool_size=size)
+    return Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_api_file_url,
+        request=request,
+    )
+
+
+async def start_delivery(app: LinliApplication) -> None:
+    """Start the outbox sender and the due-work sweep (a STARTUP hook)."""
+    services = app.services
+    settings = services.settings
+    bot = sender_bot(settings)
+    await bot.initialize()
+    sender = OutboxSender(services.store, bot, services.clock, send_rate=settings.send_rate)
+    services.notifier.wake = sender.wake
+    app.bot_data[SENDER_KEY] = sender
+    await sender.start()
+    job_queue = app.job_queue
+    if job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    job_queue.scheduler.configure(
+        **{**job_queue.scheduler_configuration, "timezone": settings.zone}
+    )
+    sweep = Sweep()
+    app.bot_data[SWEEP_KEY] = sweep
+    job_queue.run_repeating(
+        sweep,
+        interval=settings.sweep_interval_seconds,
+        first=0.0,
+        name=SWEEP_JOB,
+        job_kwargs={
+            "misfire_grace_time": int(max(60, settings.sweep_interval_seconds * 10)),
+            "coalesce": True,
+            "max_instances": 1,
+        },
+    )
+
+
+async def stop_delivery(app: LinliApplication) -> None:
+    """Stop sweeping, then stop the sender gracefully: rows in flight finish (SHUTDOWN hook)."""
+    job_queue = app.job_queue
+    if job_queue is not None:
+        for job in job_queue.get_jobs_by_name(SWEEP_JOB):
+            job.schedule_removal()
+    sender = app.bot_data.get(SENDER_KEY)
+    if isinstance(sender, OutboxSender):
+        app.services.notifier.wake = lambda: None
+        await sender.stop()
+        await sender.bot.shutdown()
+
+
+def sender_of(app: LinliApplication) -> OutboxSender | None:
+    """The running sender (tests and benchmarks read its stats)."""
+    sender = app.bot_data.get(SENDER_KEY)
+    return sender if isinstance(sender, OutboxSender) else None

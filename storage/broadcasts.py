@@ -1,0 +1,214 @@
+"""Broadcasts (coordinator announcements) and who their audience is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import AudienceKind, Broadcast, BroadcastStatus, Role
+from storage.schema import broadcasts, buildings, team_members, teams, user_roles, users
+
+
+def _broadcast(row: RowMapping) -> Broadcast:
+    return Broadcast(
+        id=row["id"],
+        created_by=row["created_by"],
+        audience=AudienceKind(row["audience"]),
+        audience_ref=row["audience_ref"],
+        text=row["text"],
+        photo_file_id=row["photo_file_id"],
+        document_file_id=row["document_file_id"],
+        urgent=row["urgent"],
+        status=BroadcastStatus(row["status"]),
+        scheduled_at=row["scheduled_at"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        progress_chat_id=row["progress_chat_id"],
+        progress_message_id=row["progress_message_id"],
+    )
+
+
+async def insert_draft(
+    conn: AsyncConnection,
+    *,
+    created_by: int,
+    text: str | None,
+    photo_file_id: str | None,
+    document_file_id: str | None,
+    now: datetime,
+) -> Broadcast:
+    row = (
+        (
+            await conn.execute(
+                broadcasts.insert()
+                .values(
+                    created_by=created_by,
+                    audience=AudienceKind.EVERYONE.value,
+                    audience_ref=None,
+                    text=text,
+                    photo_file_id=photo_file_id,
+                    document_file_id=document_file_id,
+                    urgent=False,
+                    status=BroadcastStatus.DRAFT.value,
+                    created_at=now,
+                )
+                .returning(broadcasts)
+            )
+        )
+        .mappings()
+        .one()
+    )
+    return _broadcast(row)
+
+
+async def get_broadcast(conn: AsyncConnection, broadcast_id: int) -> Broadcast | None:
+    query = select(broadcasts).where(broadcasts.c.id == broadcast_id)
+    row = (await conn.execute(query)).mappings().first()
+    return _broadcast(row) if row else None
+
+
+async def update_draft(conn: AsyncConnection, broadcast_id: int, **values: Any) -> bool:
+    """Change the audience or the urgent flag while it is still a draft."""
+    allowed = {"audience", "audience_ref", "urgent"}
+    if set(values) - allowed:
+        raise ValueError(f"not draft columns: {sorted(set(values) - allowed)}")
+    result = await conn.execute(
+        update(broadcasts)
+        .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == BroadcastStatus.DRAFT.value)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def transition(
+    conn: AsyncConnection,
+    broadcast_id: int,
+    *,
+    from_statuses: Iterable[BroadcastStatus],
+    to_status: BroadcastStatus,
+    **values: Any,
+) -> bool:
+    """Move to `to_status` only from one of `from_statuses`, atomically."""
+    result = await conn.execute(
+        update(broadcasts)
+        .where(
+            broadcasts.c.id == broadcast_id,
+            broadcasts.c.status.in_([s.value for s in from_statuses]),
+        )
+        .values(status=to_status.value, **values)
+    )
+    return result.rowcount == 1
+
+
+async def set_progress_message(
+    conn: AsyncConnection, broadcast_id: int, chat_id: int, message_id: int | None
+) -> None:
+    """Where progress is shown; message_id None until the notice queued for it is sent."""
+    await conn.execute(
+        update(broadcasts)
+        .where(broadcasts.c.id == broadcast_id)
+        .values(progress_chat_id=chat_id, progress_message_id=message_id)
+    )
+
+
+async def with_status(
+    conn: AsyncConnection, statuses: Iterable[BroadcastStatus], *, limit: int = 50
+) -> list[Broadcast]:
+    """Broadcasts in these states, newest first."""
+    query = (
+        select(broadcasts)
+        .where(broadcasts.c.status.in_([s.value for s in statuses]))
+        .order_by(broadcasts.c.id.desc())
+        .limit(limit)
+    )
+    return [_broadcast(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def due_scheduled(
+    conn: AsyncConnection, now: datetime, *, limit: int = 20
+) -> list[Broadcast]:
+    """Scheduled broadcasts whose time has come, earliest first."""
+    query = (
+        select(broadcasts)
+        .where(
+            broadcasts.c.status == BroadcastStatus.SCHEDULED.value,
+            broadcasts.c.scheduled_at <= now,
+        )
+        .order_by(broadcasts.c.scheduled_at, broadcasts.c.id)
+        .limit(limit)
+    )
+    return [_broadcast(row) for row in (await conn.execute(query)).mappings()]
+
+
+def _has_role(role: Role) -> ColumnElement[bool]:
+    return users.c.id.in_(select(user_roles.c.user_id).where(user_roles.c.role == role.value))
+
+
+def _audience_filter(
+    kind: AudienceKind, ref: int | None, community_id: int, include_opted_out: bool
+) -> ColumnElement[bool]:
+    in_community = or_(
+        users.c.building_id.is_(None),
+        users.c.building_id.in_(
+            select(buildings.c.id).where(buildings.c.community_id == community_id)
+        ),
+    )
+    if kind is AudienceKind.EVERYONE:
+        who: ColumnElement[bool] = true()
+    elif kind is AudienceKind.RESIDENTS:
+        who = not_(or_(_has_role(Role.MEMBER), _has_role(Role.COORDINATOR)))
+    elif kind is AudienceKind.MEMBERS:
+        who = _has_role(Role.MEMBER)
+    elif kind is AudienceKind.COORDINATORS:
+        who = _has_role(Role.COORDINATOR)
+    elif kind is AudienceKind.BUILDING:
+        who = users.c.building_id == ref
+    elif kind is AudienceKind.TEAM:
+        who = users.c.id.in_(
+            select(team_members.c.user_id)
+            .join(teams, teams.c.id == team_members.c.team_id)
+            .where(team_members.c.team_id == ref, teams.c.community_id == community_id)
+        )
+    else:
+        raise ValueError(f"audience {kind} has no recipients query")
+    opted_in = true() if include_opted_out else users.c.announcements.is_(True)
+    return and_(in_community, who, opted_in)
+
+
+async def audience_recipients(
+    conn: AsyncConnection,
+    kind: AudienceKind,
+    ref: int | None,
+    *,
+    community_id: int,
+    include_opted_out: bool,
+) -> list[tuple[int, str]]:
+    """(user id, language) of everyone in the audience, by id."""
+    query = (
+        select(users.c.id, users.c.language)
+        .where(_audience_filter(kind, ref, community_id, include_opted_out))
+        .order_by(users.c.id)
+    )
+    return [(int(uid), str(language)) for uid, language in await conn.execute(query)]
+
+
+async def count_audience(
+    conn: AsyncConnection,
+    kind: AudienceKind,
+    ref: int | None,
+    *,
+    community_id: int,
+    include_opted_out: bool,
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(users)
+        .where(_audience_filter(kind, ref, community_id, include_opted_out))
+    )
+    return int(await conn.scalar(query) or 0)

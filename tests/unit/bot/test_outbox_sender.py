@@ -1,0 +1,314 @@
+"""The outbox sender against the fake Bot API: limits, outcomes, order, crash recovery and a
+graceful stop. A plain PTB Bot talks to the fake over HTTP; our code is not mocked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from telegram import Bot, Message
+from telegram.request import HTTPXRequest
+
+from bot.clock import ManualClock
+from bot.lean_http import LeanRequest
+from bot.models import OutboxStatus, OutgoingMessage
+from bot.outbox import OutboxSender
+from storage import outbox as outbox_repo
+from storage import users as users_repo
+from storage.store import Store
+from tests.support.fake_bot_api import FakeBotApi
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
+    """A Bot on the sender's production transport."""
+    async with Bot(
+        TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, request=LeanRequest()
+    ) as client:
+        yield client
+
+
+@pytest.fixture(params=["lean", "httpx"])
+async def either_bot(fake: FakeBotApi, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    """The production transport, and httpx (the transport when a proxy is configured)."""
+    transport = LeanRequest() if request.param == "lean" else HTTPXRequest()
+    async with Bot(
+        TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, request=transport
+    ) as client:
+        yield client
+
+
+async def queue(store: Store, clock: ManualClock, *messages: OutgoingMessage) -> list[int]:
+    ids = []
+    async with store.transaction() as conn:
+        for message in messages:
+            row = await outbox_repo.enqueue(conn, message, now=clock.now())
+            assert row is not None
+            ids.append(row)
+    return ids
+
+
+async def run(sender: OutboxSender, timeout: float = 15.0) -> None:
+    await sender.start()
+    try:
+        await sender.drain(timeout)
+    finally:
+        await sender.stop()
+
+
+async def statuses(store: Store, ids: list[int]) -> list[OutboxStatus]:
+    async with store.read() as conn:
+        items = [await outbox_repo.get_item(conn, i) for i in ids]
+    return [item.status for item in items if item is not None]
+
+
+async def test_each_row_is_sent_once_with_its_message_id(
+    store: Store, clock: ManualClock, fake: FakeBotApi, either_bot: Bot
+) -> None:
+    bot = either_bot
+    for uid in (1, 2, 3):
+        fake.user(uid)
+    fake.register_file("photo-1", "photo")
+    fake.register_file("doc-1", "document", file_name="notice.pdf")
+    ids = await queue(
+        store,
+        clock,
+        OutgoingMessage(chat_id=1, text="<b>Hello</b>", buttons=((("Claim", "wish:claim:1"),),)),
+        OutgoingMessage(chat_id=2, text="A photo", photo_file_id="photo-1"),
+        OutgoingMessage(chat_id=3, text=None, document_file_id="doc-1"),
+    )
+    await run(OutboxSender(store, bot, clock, send_rate=100))
+    for uid in (1, 2, 3):
+        assert len(fake.sent_to(uid)) == 1
+    assert fake.sent_to(1)[0].buttons == [("Claim", "wish:claim:1")]
+    assert fake.sent_to(2)[0].photo and fake.sent_to(3)[0].document
+    async with store.read() as conn:
+        items = [await outbox_repo.get_item(conn, i) for i in ids]
+    for item, uid in zip(items, (1, 2, 3), strict=True):
+        assert item is not None and item.status is OutboxStatus.SENT
+        assert item.sent_message_id == fake.sent_to(uid)[0].message_id
+
+
+async def test_blocked_user_is_marked_unreachable_and_not_retried(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    async with store.transaction() as conn:
+        await users_repo.insert_user(
+            conn,
+            user_id=2,
+            display_name="Wang",
+            language="zh",
+            building_id=None,
+            room=None,
+            phone=None,
+            now=clock.now(),
+        )
+    fake.user(2)
+    fake.block(2)
+    ids = await queue(store, clock, OutgoingMessage(chat_id=2, text="hi"))
+    sender = OutboxSender(store, bot, clock, send_rate=100)
+    await run(sender)
+    assert await statuses(store, ids) == [OutboxStatus.BLOCKED]
+    assert len(fake.calls_to("sendMessage")) == 1 and sender.stats.blocked == 1
+    async with store.read() as conn:
+        user = await users_repo.get_user(conn, 2)
+    assert user is not None and user.unreachable
+    # Once a message gets through again, the user is reachable again.
+    fake.unblock(2)
+    await queue(store, clock, OutgoingMessage(chat_id=2, text="hi again"))
+    await run(OutboxSender(store, bot, clock, send_rate=100))
+    async with store.read() as conn:
+        user = await users_repo.get_user(conn, 2)
+    assert user is not None and not user.unreachable
+
+
+async def test_server_errors_are_retried_with_back_off_then_given_up(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    group = -5001  # a group: no one-second gap between attempts to slow the test
+    fake.group(group)
+    fake.fail_next("sendMessage", 502, count=2)
+    ids = await queue(store, clock, OutgoingMessage(chat_id=group, text="eventually"))
+    sender = OutboxSender(store, bot, clock, send_rate=100, backoff_base=0.05)
+    await run(sender)
+    assert await statuses(store, ids) == [OutboxStatus.SENT]
+    assert sender.stats.retries == 2 and len(fake.sent_to(group)) == 1
+    fake.fail_next("sendMessage", 500, count=10)
+    ids = await queue(store, clock, OutgoingMessage(chat_id=group, text="never"))
+    sender = OutboxSender(store, bot, clock, send_rate=100, backoff_base=0.05, max_attempts=3)
+    await run(sender)
+    assert await statuses(store, ids) == [OutboxStatus.FAILED]
+    assert len(fake.sent_to(group)) == 1
+
+
+async def test_flood_wait_is_honoured_and_nothing_is_lost_or_doubled(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    fake.enforce_limits(global_per_second=4)
+    for uid in range(1, 11):
+        fake.user(uid)
+    ids = await queue(store, clock, *(OutgoingMessage(chat_id=u, text="x") for u in range(1, 11)))
+    sender = OutboxSender(store, bot, clock, send_rate=50)  # faster than the server allows
+    await run(sender, timeout=30)
+    assert fake.count_429 > 0 and sender.stats.flood_waits == fake.count_429
+    assert await statuses(store, ids) == [OutboxStatus.SENT] * 10
+    assert [len(fake.sent_to(u)) for u in range(1, 11)] == [1] * 10
+    assert sender.pacer.factor < 1.0  # it slowed down
+
+
+async def test_pacing_stays_under_the_cap_without_flood_waits(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    fake.enforce_limits(global_per_second=100)
+    users = range(1, 151)
+    for uid in users:
+        fake.user(uid)
+    await queue(store, clock, *(OutgoingMessage(chat_id=u, text="x") for u in users))
+    sender = OutboxSender(store, bot, clock, send_rate=100)
+    await run(sender)
+    sends = [c.at for c in fake.calls_to("sendMessage") if c.ok]
+    assert fake.count_429 == 0 and len(sends) == 150
+    rate = (len(sends) - 1) / (sends[-1] - sends[0])
+    assert 85 <= rate <= 100
+
+
+async def test_one_chat_gets_its_messages_in_order_at_most_one_per_second(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    fake.user(1)
+    fake.user(2)
+    await queue(
+        store,
+        clock,
+        OutgoingMessage(chat_id=1, text="first"),
+        OutgoingMessage(chat_id=1, text="second"),
+        OutgoingMessage(chat_id=2, text="other chat"),
+    )
+    await run(OutboxSender(store, bot, clock, send_rate=100))
+    to_one = [c for c in fake.calls_to("sendMessage") if c.params["chat_id"] == 1]
+    assert [m.text for m in fake.sent_to(1)] == ["first", "second"]
+    assert to_one[1].at - to_one[0].at >= 1.0
+    other = next(c for c in fake.calls_to("sendMessage") if c.params["chat_id"] == 2)
+    assert other.at < to_one[1].at  # another chat does not wait behind chat 1
+
+
+async def test_a_group_that_became_a_supergroup_is_followed(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    fake.group(-4001, "Members")
+    fake.migrate_group(-4001, -1004001)
+    ids = await queue(
+        store,
+        clock,
+        OutgoingMessage(chat_id=-4001, text="wish 1"),
+        OutgoingMessage(chat_id=-4001, text="wish 2"),
+    )
+    await run(OutboxSender(store, bot, clock, send_rate=100))
+    assert [m.text for m in fake.sent_to(-1004001)] == ["wish 1", "wish 2"]
+    assert await statuses(store, ids) == [OutboxStatus.SENT] * 2
+    async with store.read() as conn:
+        assert [i.message.chat_id for i in await outbox_repo.rows_for_chat(conn, -1004001)] == [
+            -1004001,
+            -1004001,
+        ]
+
+
+async def test_rows_left_in_flight_by_a_crash_are_settled_at_the_next_start(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    fake.user(1)
+    fake.user(2)
+    ids = await queue(
+        store,
+        clock,
+        OutgoingMessage(chat_id=1, text="claimed, never sent"),
+        OutgoingMessage(chat_id=2, text="its request went out"),
+    )
+    async with store.transaction() as conn:  # the process died after this
+        await outbox_repo.claim_many(conn, ids)
+        await outbox_repo.mark_written(conn, [ids[1]], clock.now())
+    sender = OutboxSender(store, bot, clock, send_rate=100)
+    await run(sender)
+    assert (sender.recovered, sender.assumed) == ([ids[0]], [ids[1]])
+    assert await statuses(store, ids) == [OutboxStatus.SENT, OutboxStatus.SENT]
+    assert [len(fake.sent_to(1)), len(fake.sent_to(2))] == [1, 0]
+
+
+class HangingBot(Bot):
+    """Its sendMessage reaches the server, then never returns: the process is about to die."""
+
+    async def send_message(self, *args: Any, **kwargs: Any) -> Message:
+        await super().send_message(*args, **kwargs)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_request_that_went_out_before_a_crash_is_not_sent_again(
+    store: Store, clock: ManualClock, fake: FakeBotApi
+) -> None:
+    fake.user(1)
+    ids = await queue(store, clock, OutgoingMessage(chat_id=1, text="once"))
+    async with HangingBot(TOKEN, base_url=fake.base_url, request=LeanRequest()) as hanging:
+        doomed = OutboxSender(store, hanging, clock, send_rate=100)
+        await doomed.start()
+        await fake.wait_for_call("sendMessage")
+        await asyncio.sleep(0.2)  # the "request went out" note commits meanwhile
+        crash = [doomed._runner, doomed._outs._task, doomed._results._task, *doomed._tasks]
+        for task in crash:  # a crash: no clean-up of any kind
+            if task is not None:
+                task.cancel()
+        await asyncio.wait([t for t in crash if t is not None])
+        for writer in (doomed.direct, doomed._direct_outs):
+            assert writer is not None
+            await writer.close()
+    async with Bot(TOKEN, base_url=fake.base_url, request=LeanRequest()) as fresh:
+        await run(OutboxSender(store, fresh, clock, send_rate=100))
+    assert len(fake.sent_to(1)) == 1
+    assert await statuses(store, ids) == [OutboxStatus.SENT]
+
+
+class HeldBot(Bot):
+    """A Bot whose sendMessage waits for the test: a request kept in flight."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._started = asyncio.Event()
+        self._release = asyncio.Event()
+
+    async def send_message(self, *args: Any, **kwargs: Any) -> Message:
+        self._started.set()
+        await self._release.wait()
+        return await super().send_message(*args, **kwargs)
+
+
+async def test_graceful_stop_lets_the_row_in_flight_finish(
+    store: Store, clock: ManualClock, fake: FakeBotApi
+) -> None:
+    for uid in (1, 2, 3):
+        fake.user(uid)
+    ids = await queue(store, clock, *(OutgoingMessage(chat_id=u, text="x") for u in (1, 2, 3)))
+    async with HeldBot(TOKEN, base_url=fake.base_url) as held:
+        sender = OutboxSender(store, held, clock, send_rate=100, max_in_flight=1)
+        await sender.start()
+        await asyncio.wait_for(held._started.wait(), 5)
+        stopping = asyncio.create_task(sender.stop())
+        await asyncio.sleep(0.1)
+        assert not stopping.done()  # it waits for the row in flight
+        held._release.set()
+        await asyncio.wait_for(stopping, 5)
+    assert await statuses(store, ids) == [
+        OutboxStatus.SENT,
+        OutboxStatus.PENDING,
+        OutboxStatus.PENDING,
+    ]
+    assert len(fake.calls_to("sendMessage")) == 1
