@@ -18,8 +18,9 @@ from bot.config import Settings
 from bot.i18n import LANGUAGES, translator
 from bot.models import Role
 from bot.persistence import StorePersistence
+from bot.scheduler import start_delivery, stop_delivery
 from bot.services import Services
-from handlers import admin, errors, help, membership, profile, start
+from handlers import admin, broadcast, errors, help, membership, profile, start, teams, wishes
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from storage.store import Store
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 Hook = Callable[[LinliApplication], Awaitable[None]]
 
 # Feature modules in the order their handlers are tried; the fallbacks come last.
-FEATURES = (start, profile, membership, admin, help)
+# wishes and teams come before the menus that stay open (profile, admin): their dialogues
+# end on any other command, while a lingering menu would swallow typed wish text.
+FEATURES = (start, wishes, teams, profile, membership, admin, broadcast, help)
 
 
 def build_application(services: Services) -> LinliApplication:
@@ -70,8 +73,8 @@ async def set_command_menus(app: LinliApplication) -> None:
             await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault())
 
 
-STARTUP: list[Hook] = [set_command_menus]
-SHUTDOWN: list[Hook] = []
+STARTUP: list[Hook] = [set_command_menus, start_delivery]
+SHUTDOWN: list[Hook] = [stop_delivery]
 
 
 @asynccontextmanager

@@ -140,6 +140,7 @@ class AuditEntry(Model):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by the sender; its request may be in flight
     SENT = "sent"
     BLOCKED = "blocked"  # Forbidden: the user blocked the bot or left the chat
     FAILED = "failed"  # gave up after retries or a permanent error
@@ -177,6 +178,7 @@ class ReminderStatus(StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"  # fell due while the bot was down and went stale
     CANCELLED = "cancelled"
+    FAILED = "failed"  # its action raised; logged, not retried
 
 
 class Reminder(Model):
@@ -189,6 +191,29 @@ class Reminder(Model):
     stale_after: datetime | None
     dedupe_key: str
     status: ReminderStatus
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class RecurringSchedule(Model):
+    """A repeating reminder at a local time; expanded into Reminder rows ahead of time."""
+
+    id: int
+    subject: str
+    kind: str
+    recipient_id: int | None
+    payload: dict[str, Any]
+    frequency: Frequency
+    local_time: str  # HH:MM in the community's zone
+    weekday: int | None = None  # 0 = Monday, for weekly
+    day_of_month: int | None = None  # 1-31 (clamped to the month's last day), for monthly
+    stale_minutes: int | None = None
+    expanded_until: datetime | None = None
+    active: bool = True
 
 
 class AudienceKind(StrEnum):
@@ -225,3 +250,168 @@ class Broadcast(Model):
     finished_at: datetime | None = None
     progress_chat_id: int | None = None
     progress_message_id: int | None = None
+
+
+# --- micro-wishes and service teams --------------------------------------------------------
+
+
+class WishStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"  # the member reported it done; the resident has not confirmed yet
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+WISH_STATUS_LABELS: dict[WishStatus, str] = {
+    WishStatus.OPEN: N_("Waiting for a helper"),
+    WishStatus.CLAIMED: N_("Being helped"),
+    WishStatus.DONE: N_("Done, waiting for confirmation"),
+    WishStatus.CONFIRMED: N_("Confirmed"),
+    WishStatus.CANCELLED: N_("Cancelled"),
+    WishStatus.EXPIRED: N_("Expired"),
+}
+
+
+class WishCategory(StrEnum):
+    DAILY_LIFE = "daily_life"
+    ELDERLY_CARE = "elderly_care"
+    CHILDREN_STUDY = "children_study"
+    HEALTH = "health"
+    LEGAL = "legal"
+    EMPLOYMENT = "employment"
+    REPAIRS = "repairs"
+    PSYCHOLOGICAL = "psychological"
+    OTHER = "other"
+
+
+WISH_CATEGORY_LABELS: dict[WishCategory, str] = {
+    WishCategory.DAILY_LIFE: N_("Daily life"),
+    WishCategory.ELDERLY_CARE: N_("Care for the elderly"),
+    WishCategory.CHILDREN_STUDY: N_("Children and study"),
+    WishCategory.HEALTH: N_("Health"),
+    WishCategory.LEGAL: N_("Legal help"),
+    WishCategory.EMPLOYMENT: N_("Work and jobs"),
+    WishCategory.REPAIRS: N_("Repairs at home"),
+    WishCategory.PSYCHOLOGICAL: N_("Someone to talk to"),
+    WishCategory.OTHER: N_("Something else"),
+}
+
+
+class Wish(Model):
+    """A micro-wish or urgent help request. Contact details are NOT here: see WishContact."""
+
+    id: int
+    community_id: int
+    building_id: int | None
+    posted_by: int  # the resident, or the member/coordinator who posted on someone's behalf
+    for_name: str | None = None  # set when posted on behalf of someone without a phone
+    category: WishCategory
+    text: str | None = None
+    photo_file_id: str | None = None
+    voice_file_id: str | None = None
+    urgent: bool = False
+    status: WishStatus
+    needed_by: datetime | None = None
+    created_at: datetime
+    claimed_by: int | None = None
+    team_id: int | None = None
+    claimed_at: datetime | None = None
+    done_at: datetime | None = None
+    done_note: str | None = None
+    done_photo_file_id: str | None = None
+    closed_at: datetime | None = None  # confirmed, cancelled or expired
+    rating: int | None = None
+    thanks: str | None = None
+    # Joined for display, so lists need no extra queries.
+    poster_name: str | None = None
+    claimer_name: str | None = None
+    building_name: str | None = None
+    team_name: str | None = None
+
+    @property
+    def is_proxy(self) -> bool:
+        return self.for_name is not None
+
+
+class WishContact(Model):
+    """Who to see and how to reach them: only for the claimer and coordinators."""
+
+    wish_id: int
+    name: str
+    building_name: str | None = None
+    room: str | None = None
+    phone: str | None = None
+
+
+class WishEventKind(StrEnum):
+    POSTED = "posted"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    DONE = "done"
+    NOT_DONE = "not_done"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REPOSTED = "reposted"
+    ESCALATED = "escalated"
+    RATED = "rated"
+    THANKED = "thanked"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+
+
+class WishEvent(Model):
+    id: int
+    wish_id: int
+    kind: WishEventKind
+    actor_id: int | None  # None: the system (expiry, escalation)
+    at: datetime
+    from_status: WishStatus | None = None
+    to_status: WishStatus | None = None
+    note: str | None = None
+
+
+class WishParticipant(Model):
+    """Someone credited for a confirmed wish (the passbook turns these into points)."""
+
+    wish_id: int
+    user_id: int
+    team_id: int | None = None
+    credited_at: datetime
+
+
+class WishPage(Model):
+    wishes: tuple[Wish, ...]
+    next_before: int | None = None  # keyset: pass as `before` for the next page
+
+
+class TeamKind(StrEnum):
+    LEGAL = "legal"
+    MEDICAL = "medical"
+    DOMESTIC = "domestic"
+    EMPLOYMENT = "employment"
+    PSYCHOLOGICAL = "psychological"
+    OTHER = "other"
+
+
+TEAM_KIND_LABELS: dict[TeamKind, str] = {
+    TeamKind.LEGAL: N_("Legal team"),
+    TeamKind.MEDICAL: N_("Medical team"),
+    TeamKind.DOMESTIC: N_("Domestic help team"),
+    TeamKind.EMPLOYMENT: N_("Employment team"),
+    TeamKind.PSYCHOLOGICAL: N_("Counselling team"),
+    TeamKind.OTHER: N_("Other team"),
+}
+
+
+class Team(Model):
+    id: int
+    community_id: int
+    name: str
+    kind: TeamKind
+    leader_id: int
+    active: bool = True
+    created_at: datetime
+    member_ids: frozenset[int] = frozenset()

@@ -21,7 +21,7 @@ from bot.i18n import Translate, esc, format_local
 from bot.models import SKILL_LABELS, Role, User
 from bot.services.errors import LinliError
 from handlers.callbacks import data, pattern
-from handlers.common import END, ack, answer, refuse, require_user
+from handlers.common import END, ack, answer, leave_for_command, refuse, require_user
 from handlers.context import LinliContext
 from handlers.help import cancel
 from handlers.profile import use_buttons
@@ -62,7 +62,7 @@ async def menu(update: Update, context: LinliContext) -> int:
         [(t("Applications ({count})").format(count=pending), data("adm", "apps"))],
         [(t("Invite codes"), data("adm", "inv")), (t("Buildings"), data("adm", "bld"))],
         [(t("Coordinators"), data("adm", "coord")), (t("Community name"), data("adm", "comm"))],
-        [(t("Audit log"), data("adm", "audit"))],
+        [(t("Service teams"), data("tm", "list")), (t("Audit log"), data("adm", "audit"))],
     ]
     await answer(
         update,
@@ -554,6 +554,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
         fallbacks=[
             CommandHandler("cancel", cancel),
             CommandHandler("admin", menu, filters=private),
+            MessageHandler(filters.COMMAND & private, leave_for_command),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
         name="admin",

@@ -21,7 +21,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("profile", Role.RESIDENT, N_("Your name, building, language and notifications")),
     Command("join", Role.RESIDENT, N_("Become a member with an invite code")),
     Command("cancel", Role.RESIDENT, N_("Leave the current dialogue")),
-    Command("admin", Role.COORDINATOR, N_("Members, invites, buildings, coordinators")),
+    Command("wish", Role.RESIDENT, N_("Post a wish: something you would like help with")),
+    Command("urgent", Role.RESIDENT, N_("Ask for urgent help now")),
+    Command("mywishes", Role.RESIDENT, N_("Your wishes: follow, cancel, confirm, thank")),
+    Command("wishes", Role.MEMBER, N_("Open wishes you could help with")),
+    Command("claim", Role.MEMBER, N_("Take on a wish by its number: /claim 12")),
+    Command("mytasks", Role.MEMBER, N_("Wishes you are helping with: report done, give back")),
+    Command("wish_for", Role.MEMBER, N_("Post a wish for a resident without a phone")),
+    Command("admin", Role.COORDINATOR, N_("Members, invites, buildings, teams, coordinators")),
+    Command("broadcast", Role.COORDINATOR, N_("Send an announcement; delivery reports")),
+    Command("teams", Role.COORDINATOR, N_("Service teams: create, leader, members")),
 )
 
 

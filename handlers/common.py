@@ -16,7 +16,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
-from bot.i18n import Translate, pick_language, translator
+from bot.i18n import Translate, esc, pick_language, translator
 from bot.models import Role, User
 from bot.services.errors import LinliError, NotAllowed, NotRegistered
 from handlers.context import LinliContext
@@ -107,12 +107,15 @@ async def ack(update: Update, text: str | None = None, *, alert: bool = False) -
 
 
 async def refuse(update: Update, t: Translate, error: LinliError) -> None:
-    """Tell the user why nothing happened, in their language."""
-    text = t(error.message).format(**error.values) if error.values else t(error.message)
+    """Tell the user why nothing happened, in their language: a pop-up for a pressed button
+    (plain text, at most 200 characters), else a message (HTML, so values are escaped)."""
+    message = t(error.message)
     if update.callback_query is not None:
-        await ack(update, text, alert=True)
-    else:
-        await answer(update, text)
+        text = message.format(**error.values) if error.values else message
+        await ack(update, text[:200], alert=True)
+        return
+    values = {k: esc(v) if isinstance(v, str) else v for k, v in error.values.items()}
+    await answer(update, message.format(**values) if values else message)
 
 
 def is_private(update: Update) -> bool:
@@ -132,3 +135,11 @@ async def require_user(
         await refuse(update, t, NotAllowed())
         return None
     return user, t
+
+
+async def leave_for_command(update: Update, context: LinliContext) -> int:
+    """Another command during a dialogue: leave the dialogue, then let that command run as if
+    no dialogue had been open (so typed answers never land in the wrong dialogue). Every
+    ConversationHandler has this as its last command fallback."""
+    context.application.create_task(context.application.process_update(update), update=update)
+    return END

@@ -18,7 +18,7 @@ from bot.i18n import esc
 from bot.models import N_, Skill
 from bot.services.errors import InvalidInput, LinliError
 from handlers.callbacks import data, pattern
-from handlers.common import END, ack, answer, refuse, require_user
+from handlers.common import END, ack, answer, leave_for_command, refuse, require_user
 from handlers.context import LinliContext
 from handlers.help import cancel
 from handlers.profile import skill_rows, use_buttons
@@ -160,6 +160,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
         fallbacks=[
             CommandHandler("cancel", cancel),
             CommandHandler("join", join, filters=private),
+            MessageHandler(filters.COMMAND & private, leave_for_command),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
         name="join",

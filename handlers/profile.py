@@ -21,7 +21,7 @@ from bot.i18n import LANGUAGES, Translate, esc, translator
 from bot.models import N_, SKILL_LABELS, Skill, User
 from bot.services.errors import InvalidInput, LinliError
 from handlers.callbacks import data, pattern
-from handlers.common import END, ack, answer, refuse, require_user, viewer
+from handlers.common import END, ack, answer, leave_for_command, refuse, require_user, viewer
 from handlers.context import LinliContext
 from handlers.help import cancel
 from handlers.start import LANGUAGE_LABELS
@@ -348,6 +348,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
         fallbacks=[
             CommandHandler("cancel", cancel),
             CommandHandler("profile", show, filters=private),
+            MessageHandler(filters.COMMAND & private, leave_for_command),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
         name="profile",

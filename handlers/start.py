@@ -20,7 +20,7 @@ from bot.i18n import LANGUAGES, Translate, esc, translator
 from bot.services.errors import InvalidInput, LinliError
 from bot.services.users import clean_name, clean_room
 from handlers.callbacks import data, pattern
-from handlers.common import END, ack, answer, language_of, refuse, viewer
+from handlers.common import END, ack, answer, language_of, leave_for_command, refuse, viewer
 from handlers.context import LinliContext
 from handlers.help import cancel, help_text
 
@@ -246,6 +246,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
         fallbacks=[
             CommandHandler("cancel", cancel),
             CommandHandler("start", start, filters=private),
+            MessageHandler(filters.COMMAND & private, leave_for_command),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
         name="onboarding",

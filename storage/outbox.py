@@ -1,14 +1,82 @@
-"""The outbox table: messages waiting to leave the bot."""
+"""The outbox table: messages waiting to leave the bot, and what became of them.
+
+Life of a row: PENDING → SENDING (claimed by the one sender, request about to go out) → SENT
+(with Telegram's message id, in the same statement) | BLOCKED | FAILED; or back to PENDING
+(flood wait, network error, or found in SENDING after a crash). CANCELLED when a broadcast stops.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.models import OutboxStatus, OutgoingMessage
+from bot.models import OutboxItem, OutboxStatus, OutgoingMessage
 from storage.common import insert_ignoring_conflicts
-from storage.schema import outbox
+from storage.schema import outbox, users
+
+OPEN = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
+
+
+def _buttons(message: OutgoingMessage) -> list[list[list[str]]] | None:
+    return [[list(button) for button in row] for row in message.buttons] or None
+
+
+def _values(
+    message: OutgoingMessage,
+    *,
+    now: datetime,
+    dedupe_key: str | None,
+    not_before: datetime | None,
+    broadcast_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "chat_id": message.chat_id,
+        "text": message.text,
+        "photo_file_id": message.photo_file_id,
+        "document_file_id": message.document_file_id,
+        "parse_mode": message.parse_mode,
+        "buttons": _buttons(message),
+        "dedupe_key": dedupe_key,
+        "not_before": not_before or now,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "broadcast_id": broadcast_id,
+        "created_at": now,
+    }
+
+
+def _item(row: RowMapping) -> OutboxItem:
+    buttons = tuple(
+        tuple((str(label), str(data)) for label, data in button_row)
+        for button_row in (row["buttons"] or [])
+    )
+    return OutboxItem(
+        id=row["id"],
+        message=OutgoingMessage(
+            chat_id=row["chat_id"],
+            text=row["text"],
+            photo_file_id=row["photo_file_id"],
+            document_file_id=row["document_file_id"],
+            parse_mode=row["parse_mode"],
+            buttons=buttons,
+        ),
+        dedupe_key=row["dedupe_key"],
+        not_before=row["not_before"],
+        status=OutboxStatus(row["status"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        sent_message_id=row["sent_message_id"],
+        broadcast_id=row["broadcast_id"],
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+    )
 
 
 async def enqueue(
@@ -21,21 +89,368 @@ async def enqueue(
     broadcast_id: int | None = None,
 ) -> int | None:
     """Add a message; None when a row with the same dedupe key exists already (a no-op)."""
-    statement = insert_ignoring_conflicts(
-        conn,
-        outbox,
-        chat_id=message.chat_id,
-        text=message.text,
-        photo_file_id=message.photo_file_id,
-        document_file_id=message.document_file_id,
-        parse_mode=message.parse_mode,
-        buttons=[[list(button) for button in row] for row in message.buttons] or None,
-        dedupe_key=dedupe_key,
-        not_before=not_before or now,
-        status=OutboxStatus.PENDING.value,
-        attempts=0,
-        broadcast_id=broadcast_id,
-        created_at=now,
-    ).returning(outbox.c.id)
+    values = _values(
+        message, now=now, dedupe_key=dedupe_key, not_before=not_before, broadcast_id=broadcast_id
+    )
+    statement = insert_ignoring_conflicts(conn, outbox, **values).returning(outbox.c.id)
     inserted = await conn.scalar(statement)
     return int(inserted) if inserted is not None else None
+
+
+async def enqueue_many(
+    conn: AsyncConnection,
+    messages: Iterable[tuple[OutgoingMessage, str | None]],
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
+    broadcast_id: int | None = None,
+) -> int:
+    """Add many (message, dedupe key) pairs in one statement; how many were new."""
+    rows = [
+        _values(m, now=now, dedupe_key=k, not_before=not_before, broadcast_id=broadcast_id)
+        for m, k in messages
+    ]
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    result = await conn.execute(dialect.insert(outbox).on_conflict_do_nothing(), rows)
+    return int(result.rowcount)
+
+
+async def get_item(conn: AsyncConnection, outbox_id: int) -> OutboxItem | None:
+    row = (await conn.execute(select(outbox).where(outbox.c.id == outbox_id))).mappings().first()
+    return _item(row) if row else None
+
+
+async def get_by_dedupe_key(conn: AsyncConnection, dedupe_key: str) -> OutboxItem | None:
+    query = select(outbox).where(outbox.c.dedupe_key == dedupe_key)
+    row = (await conn.execute(query)).mappings().first()
+    return _item(row) if row else None
+
+
+async def due_heads(conn: AsyncConnection, now: datetime, *, limit: int) -> list[OutboxItem]:
+    """The oldest due PENDING row of each chat (messages to one chat leave in order), chats
+    with a personal notification before chats that only wait for a broadcast."""
+    bulk = func.min(case((outbox.c.broadcast_id.is_(None), 0), else_=1)).label("bulk")
+    head = func.min(outbox.c.id).label("head")
+    heads = (
+        select(head, bulk)
+        .where(outbox.c.status == OutboxStatus.PENDING.value, outbox.c.not_before <= now)
+        .group_by(outbox.c.chat_id)
+        .order_by(bulk, head)
+        .limit(limit)
+    )
+    ids = [row.head for row in await conn.execute(heads)]
+    if not ids:
+        return []
+    rows = (await conn.execute(select(outbox).where(outbox.c.id.in_(ids)))).mappings()
+    by_id = {row["id"]: _item(row) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def next_due_at(conn: AsyncConnection) -> datetime | None:
+    """When the earliest PENDING row becomes due (None: nothing waits)."""
+    value = await conn.scalar(
+        select(func.min(outbox.c.not_before)).where(outbox.c.status == OutboxStatus.PENDING.value)
+    )
+    return value if isinstance(value, datetime) else None
+
+
+async def claim_many(conn: AsyncConnection, outbox_ids: Sequence[int]) -> list[OutboxItem]:
+    """PENDING → SENDING for these rows, counting an attempt; the rows this call got (a row
+    someone else changed first is left out). In id order."""
+    if not outbox_ids:
+        return []
+    rows = (
+        await conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.id.in_(list(outbox_ids)),
+                outbox.c.status == OutboxStatus.PENDING.value,
+            )
+            .values(status=OutboxStatus.SENDING.value, attempts=outbox.c.attempts + 1)
+            .returning(outbox)
+        )
+    ).mappings()
+    return sorted((_item(row) for row in rows), key=lambda item: item.id)
+
+
+async def claim(conn: AsyncConnection, outbox_id: int) -> OutboxItem | None:
+    """PENDING → SENDING for one row; None when someone else changed it first."""
+    claimed = await claim_many(conn, [outbox_id])
+    return claimed[0] if claimed else None
+
+
+async def unreachable_chats(conn: AsyncConnection, chat_ids: Iterable[int]) -> set[int]:
+    """Which of these private chats belong to users marked unreachable."""
+    wanted = sorted({c for c in chat_ids if c > 0})
+    if not wanted:
+        return set()
+    query = select(users.c.id).where(users.c.id.in_(wanted), users.c.unreachable.is_(True))
+    return {int(i) for i in (await conn.scalars(query)).all()}
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A row Telegram accepted: its message id, when, and whether the user (marked
+    unreachable before) is reachable again."""
+
+    outbox_id: int
+    message_id: int
+    at: datetime
+    reachable_again: int | None = None
+
+
+async def mark_sent(conn: AsyncConnection, delivered: Sequence[Delivered]) -> int:
+    """SENDING → SENT, each row together with its Telegram message id (one statement for the
+    whole group: the sender commits results as they come, several at a time under load)."""
+    if not delivered:
+        return 0
+    statement = (
+        update(outbox)
+        .where(outbox.c.id == bindparam("row_id"), outbox.c.status == OutboxStatus.SENDING.value)
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_message_id=bindparam("message_id"),
+            sent_at=bindparam("done_at"),
+            last_error=None,
+        )
+    )
+    result = await conn.execute(
+        statement,
+        [{"row_id": d.outbox_id, "message_id": d.message_id, "done_at": d.at} for d in delivered],
+    )
+    again = sorted({d.reachable_again for d in delivered if d.reachable_again is not None})
+    if again:
+        await conn.execute(update(users).where(users.c.id.in_(again)).values(unreachable=False))
+    return int(result.rowcount)
+
+
+async def mark_final(
+    conn: AsyncConnection, outbox_id: int, status: OutboxStatus, *, error: str, now: datetime
+) -> bool:
+    """SENDING → BLOCKED or FAILED, keeping the reason."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.status == OutboxStatus.SENDING.value)
+        .values(status=status.value, last_error=error[:500], sent_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def release(
+    conn: AsyncConnection,
+    outbox_id: int,
+    *,
+    error: str,
+    refund_attempt: bool = False,
+    chat_id: int | None = None,
+) -> bool:
+    """SENDING → PENDING, to be tried again; a flood wait does not count as an attempt."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.PENDING.value,
+        "last_error": error[:500],
+        "sent_at": None,
+    }
+    if refund_attempt:
+        values["attempts"] = outbox.c.attempts - 1
+    if chat_id is not None:
+        values["chat_id"] = chat_id
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.status == OutboxStatus.SENDING.value)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def release_many(conn: AsyncConnection, outbox_ids: Sequence[int], *, error: str) -> int:
+    """Claimed rows that were never sent (the sender is stopping) go back, attempt refunded."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(list(outbox_ids)), outbox.c.status == OutboxStatus.SENDING.value)
+        .values(
+            status=OutboxStatus.PENDING.value,
+            last_error=error,
+            attempts=outbox.c.attempts - 1,
+            sent_at=None,
+        )
+    )
+    return int(result.rowcount)
+
+
+async def move_chat(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> int:
+    """A group became a supergroup: waiting rows follow it to the new id."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.chat_id == old_chat_id, outbox.c.status == OutboxStatus.PENDING.value)
+        .values(chat_id=new_chat_id)
+    )
+    return int(result.rowcount)
+
+
+ASSUMED_DELIVERED = "assumed delivered: the bot stopped after the request had gone out"
+
+
+async def recover_in_doubt(conn: AsyncConnection) -> tuple[list[int], list[int]]:
+    """After a crash, rows left in SENDING: the ones whose request had gone out (`sent_at`
+    set while SENDING) count as SENT; the others go back to PENDING. (requeued, assumed)."""
+    in_doubt = (outbox.c.status == OutboxStatus.SENDING.value,)
+    assumed = (
+        await conn.scalars(
+            update(outbox)
+            .where(*in_doubt, outbox.c.sent_at.is_not(None))
+            .values(status=OutboxStatus.SENT.value, last_error=ASSUMED_DELIVERED)
+            .returning(outbox.c.id)
+        )
+    ).all()
+    requeued = (
+        await conn.scalars(
+            update(outbox)
+            .where(*in_doubt)
+            .values(status=OutboxStatus.PENDING.value, last_error="in doubt after a restart")
+            .returning(outbox.c.id)
+        )
+    ).all()
+    return sorted(requeued), sorted(assumed)
+
+
+async def mark_written(conn: AsyncConnection, outbox_ids: Sequence[int], at: datetime) -> int:
+    """The requests of these SENDING rows have gone out (noted in `sent_at`)."""
+    if not outbox_ids:
+        return 0
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(list(outbox_ids)), outbox.c.status == OutboxStatus.SENDING.value)
+        .values(sent_at=at)
+    )
+    return int(result.rowcount)
+
+
+async def status_counts(
+    conn: AsyncConnection, broadcast_id: int | None = None
+) -> dict[OutboxStatus, int]:
+    """Rows per status, for one broadcast or for the whole outbox."""
+    query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+    if broadcast_id is not None:
+        query = query.where(outbox.c.broadcast_id == broadcast_id)
+    counts = {status: 0 for status in OutboxStatus}
+    for status, count in await conn.execute(query):
+        counts[OutboxStatus(status)] = int(count)
+    return counts
+
+
+async def open_broadcasts(conn: AsyncConnection, broadcast_ids: Sequence[int]) -> set[int]:
+    """Which of these broadcasts still have rows waiting or in flight."""
+    if not broadcast_ids:
+        return set()
+    query = (
+        select(outbox.c.broadcast_id)
+        .where(outbox.c.broadcast_id.in_(broadcast_ids), outbox.c.status.in_(OPEN))
+        .distinct()
+    )
+    return {int(i) for i in (await conn.scalars(query)).all()}
+
+
+async def cancel_broadcast_rows(conn: AsyncConnection, broadcast_id: int, now: datetime) -> int:
+    """Stop a broadcast: its waiting rows are cancelled (rows in flight still finish)."""
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.broadcast_id == broadcast_id,
+            outbox.c.status == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.CANCELLED.value, sent_at=now)
+    )
+    return int(result.rowcount)
+
+
+async def rows_for_chat(conn: AsyncConnection, chat_id: int) -> list[OutboxItem]:
+    """Every row addressed to one chat, oldest first (diagnostics and tests)."""
+    query = select(outbox).where(outbox.c.chat_id == chat_id).order_by(outbox.c.id)
+    return [_item(row) for row in (await conn.execute(query)).mappings()]
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """The text SQLAlchemy's SQLite DATETIME stores (naive UTC, microseconds always)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class DirectWriter:
+    """The sender's hot path on SQLite: each step is one autocommit statement on a connection
+    held for the sender's life — one trip to the database thread instead of about seven
+    (pool, BEGIN, statement, COMMIT, reset), which under load is most of the time between a
+    send and its record. Same rows and states as `claim_many` and `mark_sent`."""
+
+    def __init__(self, held: AsyncConnection, driver: Any) -> None:
+        self._held = held
+        self._db = driver  # the aiosqlite connection, in autocommit mode (see storage.engine)
+
+    @classmethod
+    async def open(cls, engine: AsyncEngine) -> DirectWriter | None:
+        """A writer for a SQLite engine; None for other databases (use the Store there)."""
+        if engine.dialect.name != "sqlite":
+            return None
+        held = await engine.connect()
+        raw = await held.get_raw_connection()
+        return cls(held, raw.driver_connection)
+
+    async def close(self) -> None:
+        await self._held.close()
+
+    async def claim(self, outbox_ids: Sequence[int]) -> dict[int, int]:
+        """PENDING → SENDING for these rows; {id: attempts} of the rows this call got."""
+        if not outbox_ids:
+            return {}
+        marks = ",".join("?" * len(outbox_ids))
+        rows = await self._db.execute_fetchall(
+            "UPDATE outbox SET status = ?, attempts = attempts + 1 "
+            f"WHERE status = ? AND id IN ({marks}) RETURNING id, attempts",
+            [OutboxStatus.SENDING.value, OutboxStatus.PENDING.value, *outbox_ids],
+        )
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def unreachable(self, chat_ids: Iterable[int]) -> set[int]:
+        wanted = sorted({c for c in chat_ids if c > 0})
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        rows = await self._db.execute_fetchall(
+            f"SELECT id FROM users WHERE unreachable = 1 AND id IN ({marks})", wanted
+        )
+        return {int(row[0]) for row in rows}
+
+    async def mark_written(self, outbox_ids: Sequence[int], at: datetime) -> int:
+        """As `mark_written` above, in one statement."""
+        if not outbox_ids:
+            return 0
+        marks = ",".join("?" * len(outbox_ids))
+        cursor = await self._db.execute(
+            f"UPDATE outbox SET sent_at = ? WHERE status = ? AND id IN ({marks})",
+            [_sqlite_time(at), OutboxStatus.SENDING.value, *outbox_ids],
+        )
+        return int(cursor.rowcount)
+
+    async def mark_sent(self, delivered: Sequence[Delivered]) -> int:
+        """SENDING → SENT with each row's message id, the group in one statement."""
+        if not delivered:
+            return 0
+        cases = " ".join("WHEN ? THEN ?" for _ in delivered)
+        marks = ",".join("?" * len(delivered))
+        params: list[Any] = [OutboxStatus.SENT.value, _sqlite_time(max(d.at for d in delivered))]
+        for d in delivered:
+            params += [d.outbox_id, d.message_id]
+        params += [OutboxStatus.SENDING.value, *(d.outbox_id for d in delivered)]
+        cursor = await self._db.execute(
+            "UPDATE outbox SET status = ?, sent_at = ?, last_error = NULL, "
+            f"sent_message_id = CASE id {cases} END WHERE status = ? AND id IN ({marks})",
+            params,
+        )
+        changed = int(cursor.rowcount)
+        again = sorted({d.reachable_again for d in delivered if d.reachable_again is not None})
+        if again:
+            marks = ",".join("?" * len(again))
+            await self._db.execute(
+                f"UPDATE users SET unreachable = 0 WHERE id IN ({marks})", again
+            )
+        return changed

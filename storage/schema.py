@@ -233,3 +233,103 @@ recurring_schedules = Table(
     Column("active", Boolean, nullable=False, default=True),
     Index("ix_recurring_schedules_subject", "subject"),
 )
+
+# --- micro-wishes and service teams --------------------------------------------------------
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("leader_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("community_id", "name", name="uq_teams_community_name"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_team_members_user", "user_id", "team_id"),
+)
+
+wishes = Table(
+    "wishes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("building_id", ForeignKey("buildings.id"), nullable=True),
+    Column("posted_by", ForeignKey("users.id"), nullable=False),
+    # On behalf of someone without a phone: who they are and how to reach them.
+    Column("for_name", String(64), nullable=True),
+    Column("for_room", String(32), nullable=True),
+    Column("for_phone", String(32), nullable=True),
+    Column("category", String(24), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("photo_file_id", String(200), nullable=True),
+    Column("voice_file_id", String(200), nullable=True),
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False),
+    Column("needed_by", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("claimed_by", ForeignKey("users.id"), nullable=True),
+    Column("team_id", ForeignKey("teams.id"), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("done_at", UTCDateTime, nullable=True),
+    Column("done_note", Text, nullable=True),
+    Column("done_photo_file_id", String(200), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("rating", Integer, nullable=True),
+    Column("thanks", Text, nullable=True),
+    # Keyset pages of open wishes, newest first: all, by category, by building.
+    Index("ix_wishes_community_status", "community_id", "status", "id"),
+    Index("ix_wishes_community_status_category", "community_id", "status", "category", "id"),
+    Index("ix_wishes_building_status", "building_id", "status", "id"),
+    # My wishes, my tasks, a team's tasks; and the limits counted at post and claim time.
+    Index("ix_wishes_posted_by", "posted_by", "id"),
+    Index("ix_wishes_claimed_by", "claimed_by", "status", "id"),
+    Index("ix_wishes_team", "team_id", "status", "id"),
+)
+
+wish_events = Table(
+    "wish_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("wish_id", ForeignKey("wishes.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("actor_id", BigInteger, nullable=True),  # None: the system
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=True),
+    Column("note", Text, nullable=True),
+    Index("ix_wish_events_wish", "wish_id", "id"),
+)
+
+# Who a team leader put on a team-claimed wish (cleared when the wish is released).
+wish_assignments = Table(
+    "wish_assignments",
+    metadata,
+    Column("wish_id", ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("assigned_by", BigInteger, nullable=False),
+    Column("assigned_at", UTCDateTime, nullable=False),
+    Index("ix_wish_assignments_user", "user_id", "wish_id"),
+)
+
+# Who is credited for a confirmed wish; written once, when the resident confirms.
+wish_participants = Table(
+    "wish_participants",
+    metadata,
+    Column("wish_id", ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("team_id", ForeignKey("teams.id"), nullable=True),
+    Column("credited_at", UTCDateTime, nullable=False),
+    Index("ix_wish_participants_user", "user_id", "credited_at"),
+    Index("ix_wish_participants_credited", "credited_at", "wish_id"),
+)

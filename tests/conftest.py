@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,14 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+# 10:00 in Asia/Shanghai: outside everyone's default quiet hours (22:00–07:00), whatever the
+# hour the suite happens to run at.
+DAYTIME = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    return ManualClock(DAYTIME)
 
 
 @pytest.fixture

@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.admin import AdminService
+from bot.services.broadcast import BroadcastService
 from bot.services.membership import MembershipService
 from bot.services.notify import Notifier
+from bot.services.reminders import ReminderService
+from bot.services.teams import TeamsService
 from bot.services.users import UsersService
+from bot.services.wishes import WishesService
 from storage import org
 from storage.store import Store
 
@@ -26,6 +30,10 @@ class Services:
     users: UsersService
     membership: MembershipService
     admin: AdminService
+    reminders: ReminderService
+    broadcasts: BroadcastService
+    teams: TeamsService
+    wishes: WishesService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -34,6 +42,9 @@ class Services:
                 conn, settings.district_name, settings.street_name, settings.community_name
             )
         notifier = Notifier(clock=clock)
+        reminders = ReminderService(store, clock, notifier, settings)
+        wishes = WishesService(store, settings, clock, community_id, notifier, reminders)
+        wishes.register_reminders(reminders)
         return cls(
             settings=settings,
             store=store,
@@ -43,4 +54,8 @@ class Services:
             users=UsersService(store, settings, clock, community_id),
             membership=MembershipService(store, clock, notifier),
             admin=AdminService(store, clock, community_id),
+            reminders=reminders,
+            broadcasts=BroadcastService(store, clock, notifier, settings, community_id),
+            teams=TeamsService(store, clock, community_id),
+            wishes=wishes,
         )
