@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
@@ -29,7 +30,7 @@ SWEEP_JOB = "linli-due-work"
 SENDER_KEY = "linli.outbox_sender"
 SWEEP_KEY = "linli.sweep"
 PROGRESS_EVERY = 3.0  # seconds between edits of one progress message
-EXPAND_EVERY = 600.0  # seconds between expansions of recurring schedules
+EXPAND_EVERY = timedelta(minutes=10)  # between expansions of recurring schedules
 
 
 class Sweep:
@@ -39,7 +40,7 @@ class Sweep:
     def __init__(self) -> None:
         self.last_edit: dict[int, float] = {}
         self.last_text: dict[int, str] = {}
-        self.last_expand = float("-inf")
+        self.last_expand: datetime | None = None
         self.runs = 0
 
     async def __call__(self, context: LinliContext) -> None:
@@ -49,8 +50,9 @@ class Sweep:
             ("scheduled broadcasts", services.broadcasts.start_due),
             ("progress", lambda: self._progress(context)),
         ]
-        if time.monotonic() - self.last_expand >= EXPAND_EVERY:
-            self.last_expand = time.monotonic()
+        now = services.clock.now()  # the service clock: tests move it
+        if self.last_expand is None or now - self.last_expand >= EXPAND_EVERY:
+            self.last_expand = now
             steps.insert(0, ("recurring schedules", services.reminders.expand_recurring))
         for name, step in steps:
             try:

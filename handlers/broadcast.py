@@ -4,6 +4,7 @@ scheduled broadcasts; delivery reports."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -28,7 +29,7 @@ from bot.services.broadcast import AUDIENCE_LABELS, Draft, audience_text, report
 from bot.services.errors import InvalidInput, LinliError
 from bot.services.reminders import parse_local_moment
 from handlers.callbacks import data, pattern
-from handlers.common import END, Buttons, ack, answer, refuse, require_user
+from handlers.common import END, Buttons, ack, answer, leave_for_command, refuse, require_user
 from handlers.context import LinliContext
 from handlers.help import cancel
 
@@ -62,7 +63,7 @@ def _id(context: LinliContext, group: int = 1) -> int:
 
 def _snippet(broadcast: Broadcast, t: Translate) -> str:
     if broadcast.text:
-        plain = re.sub(r"<[^>]*>", "", broadcast.text).replace("\n", " ")
+        plain = html.unescape(re.sub(r"<[^>]*>", "", broadcast.text)).replace("\n", " ")
         return plain[:SNIPPET] + ("…" if len(plain) > SNIPPET else "")
     return t("(photo)") if broadcast.photo_file_id else t("(document)")
 
@@ -76,9 +77,11 @@ async def start(update: Update, context: LinliContext) -> int:
         return END
     user, t = found
     await ack(update)
-    if context.args:
-        text = esc(" ".join(context.args))
-        return await _created(update, context, user, t, text=text)
+    typed = update.message.text if update.message and update.message.text else ""
+    parts = typed.split(None, 1)
+    if len(parts) == 2 and update.callback_query is None:
+        # "/broadcast the text": composed in one go (line breaks kept)
+        return await _created(update, context, user, t, text=esc(parts[1].strip()))
     await answer(
         update,
         t(
@@ -589,6 +592,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
         fallbacks=[
             CommandHandler("cancel", cancel),
             CommandHandler("broadcast", start, filters=private),
+            MessageHandler(filters.COMMAND & private, leave_for_command),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
         name="broadcast",
