@@ -454,3 +454,25 @@ class DirectWriter:
                 f"UPDATE users SET unreachable = 0 WHERE id IN ({marks})", again
             )
         return changed
+
+
+async def rewrite_pending(
+    conn: AsyncConnection,
+    dedupe_key: str,
+    text: str,
+    buttons: Sequence[Sequence[tuple[str, str]]],
+) -> bool:
+    """Change an outbox message that has not left yet (e.g. a wish wall post); False if it has."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.dedupe_key == dedupe_key, outbox.c.status == OutboxStatus.PENDING.value)
+        .values(text=text, buttons=[[list(b) for b in row] for row in buttons] or None)
+    )
+    return int(result.rowcount) == 1
+
+
+async def sent_message_id(conn: AsyncConnection, dedupe_key: str) -> int | None:
+    """The Telegram message id of an outbox row once it was sent (e.g. a wish wall post)."""
+    query = select(outbox.c.sent_message_id).where(outbox.c.dedupe_key == dedupe_key)
+    value = await conn.scalar(query)
+    return int(value) if value is not None else None

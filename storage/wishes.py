@@ -15,7 +15,6 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
-    OutboxStatus,
     Role,
     Skill,
     User,
@@ -31,7 +30,6 @@ from storage import users as users_repo
 from storage.common import insert_ignoring_conflicts
 from storage.schema import (
     buildings,
-    outbox,
     teams,
     user_roles,
     user_skills,
@@ -458,25 +456,3 @@ async def member_candidates(
         chosen += list((await conn.scalars(others)).all())
     found = {u.id: u for u in await users_repo.get_users(conn, chosen)}
     return [found[i] for i in chosen if i in found]
-
-
-async def rewrite_pending(
-    conn: AsyncConnection,
-    dedupe_key: str,
-    text: str,
-    buttons: Sequence[Sequence[tuple[str, str]]],
-) -> bool:
-    """Change an outbox message that has not left yet (the wish wall post); False if it has."""
-    result = await conn.execute(
-        update(outbox)
-        .where(outbox.c.dedupe_key == dedupe_key, outbox.c.status == OutboxStatus.PENDING.value)
-        .values(text=text, buttons=[[list(b) for b in row] for row in buttons] or None)
-    )
-    return int(result.rowcount) == 1
-
-
-async def sent_message_id(conn: AsyncConnection, dedupe_key: str) -> int | None:
-    """The Telegram message id of an outbox row once it was sent (the wish wall post)."""
-    query = select(outbox.c.sent_message_id).where(outbox.c.dedupe_key == dedupe_key)
-    value = await conn.scalar(query)
-    return int(value) if value is not None else None

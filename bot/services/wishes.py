@@ -41,6 +41,7 @@ from bot.services.notify import Buttons, Notifier
 from bot.services.reminders import ReminderService
 from bot.services.users import clean_name, clean_phone, clean_room
 from storage import audit, org
+from storage import outbox as outbox_repo
 from storage import teams as teams_repo
 from storage import users as users_repo
 from storage import wishes as repo
@@ -739,9 +740,9 @@ class WishesService:
         key = self._wall_key(wish_id)
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id)
-            message_id = await repo.sent_message_id(conn, key)
+            message_id = await outbox_repo.sent_message_id(conn, key)
             post = self.render_wall(wish, message_id)
-            if message_id is None and not await repo.rewrite_pending(
+            if message_id is None and not await outbox_repo.rewrite_pending(
                 conn, key, post.text, post.buttons
             ):
                 return replace(post, in_flight=True)
