@@ -21,10 +21,16 @@ from bot.i18n import Translate, esc, format_local
 from bot.models import SKILL_LABELS, Role, User
 from bot.services.errors import LinliError
 from handlers.callbacks import data, pattern
-from handlers.common import END, ack, answer, leave_for_command, refuse, require_user
+from handlers.common import (
+    ack,
+    answer,
+    as_user,
+    leave_for_command,
+    refuse,
+    use_buttons,
+)
 from handlers.context import LinliContext
 from handlers.help import cancel
-from handlers.profile import use_buttons
 
 
 class AdminDialogue(IntEnum):
@@ -41,20 +47,12 @@ INVITE_USES = (1, 10, 50)
 BACK = ("adm", "menu")
 
 
-async def _coordinator(update: Update, context: LinliContext) -> tuple[User, Translate] | None:
-    """Every admin action starts here: the role is checked on the server, whatever was pressed."""
-    return await require_user(update, context, Role.COORDINATOR)
-
-
 def _back(t: Translate) -> list[tuple[str, str]]:
     return [(t("« Back"), data(*BACK))]
 
 
-async def menu(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def menu(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     await ack(update)
     pending = len(await context.services.membership.pending(user))
     community = await context.services.admin.community()
@@ -76,11 +74,8 @@ async def menu(update: Update, context: LinliContext) -> int:
 # --- applications --------------------------------------------------------------------------
 
 
-async def applications(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def applications(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     await ack(update)
     pending = await context.services.membership.pending(user)
     if not pending:
@@ -120,11 +115,8 @@ async def applications(update: Update, context: LinliContext) -> int:
     return AdminDialogue.MENU
 
 
-async def approve(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def approve(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.matches
     application_id = int(context.matches[0].group(1))
     try:
@@ -136,11 +128,8 @@ async def approve(update: Update, context: LinliContext) -> int:
     return await applications(update, context)
 
 
-async def reject(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def reject(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.matches and context.user_data is not None
     application_id = int(context.matches[0].group(1))
     try:
@@ -154,11 +143,10 @@ async def reject(update: Update, context: LinliContext) -> int:
     return AdminDialogue.REJECT_REASON
 
 
-async def typed_reject_reason(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def typed_reject_reason(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> int:
     assert update.message is not None and context.user_data is not None
     application_id = context.user_data.get("admin_reject")
     if application_id is None:
@@ -178,11 +166,8 @@ async def typed_reject_reason(update: Update, context: LinliContext) -> int:
 # --- invites -------------------------------------------------------------------------------
 
 
-async def invites(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def invites(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     await ack(update)
     zone = context.services.settings.zone
     active = await context.services.membership.active_invites(user)
@@ -206,11 +191,8 @@ async def invites(update: Update, context: LinliContext) -> int:
     return AdminDialogue.MENU
 
 
-async def new_invite(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def new_invite(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     await ack(update)
     rows = [
         [(t("{days} days").format(days=days), data("adm", "days", days)) for days in INVITE_DAYS],
@@ -220,11 +202,8 @@ async def new_invite(update: Update, context: LinliContext) -> int:
     return AdminDialogue.MENU
 
 
-async def invite_days(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def invite_days(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert context.matches
     days = int(context.matches[0].group(1))
     await ack(update)
@@ -239,11 +218,8 @@ async def invite_days(update: Update, context: LinliContext) -> int:
     return AdminDialogue.MENU
 
 
-async def make_invite(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def make_invite(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.matches
     days, uses = int(context.matches[0].group(1)), int(context.matches[0].group(2))
     try:
@@ -264,11 +240,8 @@ async def make_invite(update: Update, context: LinliContext) -> int:
     return AdminDialogue.MENU
 
 
-async def revoke_invite(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def revoke_invite(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.matches
     try:
         await context.services.membership.revoke_invite(user, int(context.matches[0].group(1)))
@@ -282,11 +255,8 @@ async def revoke_invite(update: Update, context: LinliContext) -> int:
 # --- buildings -----------------------------------------------------------------------------
 
 
-async def buildings(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def buildings(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     await ack(update)
     lines = [t("<b>Buildings</b>")]
     rows: list[list[tuple[str, str]]] = []
@@ -310,11 +280,10 @@ async def buildings(update: Update, context: LinliContext) -> int:
     return AdminDialogue.MENU
 
 
-async def ask_building_name(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def ask_building_name(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> int:
     assert context.user_data is not None
     await ack(update)
     if context.matches and context.matches[0].groups():
@@ -325,11 +294,10 @@ async def ask_building_name(update: Update, context: LinliContext) -> int:
     return AdminDialogue.ADD_BUILDING
 
 
-async def typed_new_building(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def typed_new_building(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> int:
     assert update.message is not None
     try:
         building = await context.services.admin.add_building(user, update.message.text or "")
@@ -340,11 +308,10 @@ async def typed_new_building(update: Update, context: LinliContext) -> int:
     return await buildings(update, context)
 
 
-async def typed_building_rename(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def typed_building_rename(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> int:
     assert update.message is not None and context.user_data is not None
     building_id = context.user_data.get("admin_building")
     if building_id is None:
@@ -361,11 +328,8 @@ async def typed_building_rename(update: Update, context: LinliContext) -> int:
     return await buildings(update, context)
 
 
-async def archive_building(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def archive_building(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.matches
     archived = context.matches[0].group(1) == "arch"
     try:
@@ -381,11 +345,8 @@ async def archive_building(update: Update, context: LinliContext) -> int:
 # --- coordinators --------------------------------------------------------------------------
 
 
-async def coordinators(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def coordinators(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     await ack(update)
     lines = [t("<b>Coordinators</b>")]
     rows: list[list[tuple[str, str]]] = []
@@ -406,21 +367,17 @@ async def coordinators(update: Update, context: LinliContext) -> int:
     return AdminDialogue.MENU
 
 
-async def ask_user(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def ask_user(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     await ack(update)
     await answer(update, t("Type the person's name (or part of it) or their Telegram id."))
     return AdminDialogue.FIND_USER
 
 
-async def typed_user_search(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def typed_user_search(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> int:
     assert update.message is not None
     try:
         matches = await context.services.admin.find_users(user, update.message.text or "")
@@ -437,11 +394,8 @@ async def typed_user_search(update: Update, context: LinliContext) -> int:
     return AdminDialogue.MENU
 
 
-async def set_coordinator(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def set_coordinator(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.matches
     promote = context.matches[0].group(1) == "promote"
     try:
@@ -465,21 +419,19 @@ async def set_coordinator(update: Update, context: LinliContext) -> int:
 # --- community name and audit log ----------------------------------------------------------
 
 
-async def ask_community_name(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def ask_community_name(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> int:
     await ack(update)
     await answer(update, t("Please type the community's new name."))
     return AdminDialogue.RENAME_COMMUNITY
 
 
-async def typed_community_name(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def typed_community_name(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> int:
     assert update.message is not None
     try:
         community = await context.services.admin.rename_community(user, update.message.text or "")
@@ -490,11 +442,8 @@ async def typed_community_name(update: Update, context: LinliContext) -> int:
     return await menu(update, context)
 
 
-async def audit_log(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def audit_log(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     await ack(update)
     zone = context.services.settings.zone
     entries = await context.services.admin.audit_log(user)

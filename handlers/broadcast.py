@@ -29,7 +29,16 @@ from bot.services.broadcast import AUDIENCE_LABELS, Draft, audience_text, report
 from bot.services.errors import InvalidInput, LinliError
 from bot.services.reminders import parse_local_moment
 from handlers.callbacks import data, pattern
-from handlers.common import END, Buttons, ack, answer, leave_for_command, refuse, require_user
+from handlers.common import (
+    END,
+    Buttons,
+    ack,
+    answer,
+    as_user,
+    leave_for_command,
+    refuse,
+    use_buttons,
+)
 from handlers.context import LinliContext
 from handlers.help import cancel
 
@@ -51,11 +60,6 @@ SNIPPET = 40
 Route = Callable[[Update, LinliContext], Coroutine[Any, Any, int | None]]
 
 
-async def _coordinator(update: Update, context: LinliContext) -> tuple[User, Translate] | None:
-    """Every step starts here: the role is checked on the server, whatever was pressed."""
-    return await require_user(update, context, Role.COORDINATOR)
-
-
 def _id(context: LinliContext, group: int = 1) -> int:
     assert context.matches
     return int(context.matches[0].group(group))
@@ -71,11 +75,8 @@ def _snippet(broadcast: Broadcast, t: Translate) -> str:
 # --- start and compose ---------------------------------------------------------------------
 
 
-async def start(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def start(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     await ack(update)
     typed = update.message.text if update.message and update.message.text else ""
     parts = typed.split(None, 1)
@@ -96,20 +97,14 @@ async def start(update: Update, context: LinliContext) -> int:
     return BroadcastDialogue.COMPOSE
 
 
-async def composed_text(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def composed_text(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert update.message is not None
     return await _created(update, context, user, t, text=update.message.text_html)
 
 
-async def composed_media(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def composed_media(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     message = update.message
     assert message is not None
     caption = message.caption_html if message.caption else None
@@ -123,11 +118,8 @@ async def composed_media(update: Update, context: LinliContext) -> int:
     )
 
 
-async def other_content(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def other_content(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     await answer(update, t("Please send text, a photo or a document."))
     return BroadcastDialogue.COMPOSE
 
@@ -171,21 +163,15 @@ async def _ask_audience(update: Update, t: Translate, broadcast_id: int, *, edit
     await answer(update, t("Who should receive this announcement?"), rows, edit=edit)
 
 
-async def change_audience(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def change_audience(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     await ack(update)
     await _ask_audience(update, t, _id(context), edit=True)
     return BroadcastDialogue.CHOOSE
 
 
-async def chose_audience(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def chose_audience(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.matches
     broadcast_id, kind = _id(context), context.matches[0].group(2)
     if kind not in {k.value for k in SIMPLE_AUDIENCES}:
@@ -194,11 +180,8 @@ async def chose_audience(update: Update, context: LinliContext) -> int:
     return await _set_audience(update, context, user, t, broadcast_id, AudienceKind(kind), None)
 
 
-async def list_buildings(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def list_buildings(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     broadcast_id = _id(context)
     buildings = await context.services.broadcasts.buildings(user)
     if not buildings:
@@ -211,21 +194,15 @@ async def list_buildings(update: Update, context: LinliContext) -> int:
     return BroadcastDialogue.CHOOSE
 
 
-async def chose_building(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def chose_building(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     return await _set_audience(
         update, context, user, t, _id(context), AudienceKind.BUILDING, _id(context, 2)
     )
 
 
-async def list_teams(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def list_teams(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     broadcast_id = _id(context)
     teams = await context.services.broadcasts.teams(user)
     if not teams:
@@ -238,11 +215,8 @@ async def list_teams(update: Update, context: LinliContext) -> int:
     return BroadcastDialogue.CHOOSE
 
 
-async def chose_team(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def chose_team(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     return await _set_audience(
         update, context, user, t, _id(context), AudienceKind.TEAM, _id(context, 2)
     )
@@ -321,11 +295,8 @@ def _confirm_buttons(t: Translate, draft: Draft) -> Buttons:
     ]
 
 
-async def toggle_urgent(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def toggle_urgent(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         draft = await context.services.broadcasts.set_urgent(
             user, _id(context), urgent=_id(context, 2) == 1
@@ -349,11 +320,8 @@ async def toggle_urgent(update: Update, context: LinliContext) -> int:
 # --- send, schedule, cancel ----------------------------------------------------------------
 
 
-async def send_now(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def send_now(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     broadcast_id = _id(context)
     try:
         count = await context.services.broadcasts.send_now(user, broadcast_id)
@@ -375,11 +343,8 @@ async def send_now(update: Update, context: LinliContext) -> int:
     return END
 
 
-async def ask_when(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def ask_when(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     broadcast_id = _id(context)
     try:
         await context.services.broadcasts.draft(user, broadcast_id)
@@ -401,11 +366,8 @@ async def ask_when(update: Update, context: LinliContext) -> int:
     return BroadcastDialogue.WHEN
 
 
-async def typed_when(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def typed_when(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert update.message is not None and update.message.text is not None
     assert context.user_data is not None
     broadcast_id = context.user_data.get(DRAFT_KEY)
@@ -431,11 +393,8 @@ async def typed_when(update: Update, context: LinliContext) -> int:
     return END
 
 
-async def drop(update: Update, context: LinliContext) -> int | None:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def drop(update: Update, context: LinliContext, user: User, t: Translate) -> int | None:
     broadcast_id = _id(context)
     try:
         before = (await context.services.broadcasts.draft(user, broadcast_id)).broadcast
@@ -458,11 +417,10 @@ async def drop(update: Update, context: LinliContext) -> int | None:
 # --- lists and reports ---------------------------------------------------------------------
 
 
-async def list_scheduled(update: Update, context: LinliContext) -> int | None:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def list_scheduled(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> int | None:
     await ack(update)
     zone = context.services.settings.zone
     drafts = await context.services.broadcasts.scheduled(user)
@@ -497,11 +455,8 @@ async def list_scheduled(update: Update, context: LinliContext) -> int | None:
     return None
 
 
-async def list_sent(update: Update, context: LinliContext) -> int | None:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def list_sent(update: Update, context: LinliContext, user: User, t: Translate) -> int | None:
     await ack(update)
     zone = context.services.settings.zone
     sent = await context.services.broadcasts.recent(user)
@@ -524,11 +479,10 @@ async def list_sent(update: Update, context: LinliContext) -> int | None:
     return None
 
 
-async def show_report(update: Update, context: LinliContext) -> int | None:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def show_report(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> int | None:
     try:
         broadcast, report = await context.services.broadcasts.report(user, _id(context))
     except LinliError as error:
@@ -542,14 +496,6 @@ async def show_report(update: Update, context: LinliContext) -> int | None:
         + report_text(t, report),
     )
     return None
-
-
-async def use_buttons(update: Update, context: LinliContext) -> None:
-    found = await _coordinator(update, context)
-    if found is None:
-        return
-    _, t = found
-    await answer(update, t("Please choose with the buttons above."))
 
 
 def _buttons() -> list[BaseHandler[Update, LinliContext, object]]:

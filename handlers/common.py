@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 from telegram import (
     InlineKeyboardButton,
@@ -143,3 +145,32 @@ async def leave_for_command(update: Update, context: LinliContext) -> int:
     ConversationHandler has this as its last command fallback."""
     context.application.create_task(context.application.process_update(update), update=update)
     return END
+
+
+StepResult = TypeVar("StepResult")
+UserStep = Callable[[Update, LinliContext, User, Translate], Coroutine[Any, Any, StepResult]]
+Step = Callable[[Update, LinliContext], Coroutine[Any, Any, StepResult | int]]
+
+
+def as_user(role: Role = Role.RESIDENT) -> Callable[[UserStep[StepResult]], Step[StepResult]]:
+    """Run the step only for a registered user holding `role` — checked on the server for every
+    update, whatever button was pressed — and hand it that user and their translator. Anyone
+    else is told why, and any dialogue ends."""
+
+    def decorate(step: UserStep[StepResult]) -> Step[StepResult]:
+        @functools.wraps(step)
+        async def checked(update: Update, context: LinliContext) -> StepResult | int:
+            found = await require_user(update, context, role)
+            if found is None:
+                return END
+            return await step(update, context, *found)
+
+        return checked
+
+    return decorate
+
+
+async def use_buttons(update: Update, context: LinliContext) -> None:
+    """Typed text where a button was expected: say so; the dialogue stays where it is."""
+    _, t = await viewer(update, context)
+    await answer(update, t("Please choose with the buttons above."))

@@ -14,14 +14,23 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import esc
-from bot.models import N_, Skill
+from bot.i18n import Translate, esc
+from bot.models import N_, Skill, User
 from bot.services.errors import InvalidInput, LinliError
 from handlers.callbacks import data, pattern
-from handlers.common import END, ack, answer, leave_for_command, refuse, require_user
+from handlers.common import (
+    END,
+    ack,
+    answer,
+    as_user,
+    leave_for_command,
+    refuse,
+    require_user,
+    use_buttons,
+)
 from handlers.context import LinliContext
 from handlers.help import cancel
-from handlers.profile import skill_rows, use_buttons
+from handlers.profile import skill_rows
 
 
 class JoinDialogue(IntEnum):
@@ -29,11 +38,8 @@ class JoinDialogue(IntEnum):
     BUILDING = 2
 
 
-async def join(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def join(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     if not context.args:
         await answer(
             update, t("Please send /join followed by your invite code, e.g. /join ABCD2345.")
@@ -55,11 +61,8 @@ async def join(update: Update, context: LinliContext) -> int:
     return JoinDialogue.SKILLS
 
 
-async def toggled_skill(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def toggled_skill(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert context.matches and context.user_data is not None
     draft = context.user_data.get("join")
     await ack(update)
@@ -80,11 +83,8 @@ async def toggled_skill(update: Update, context: LinliContext) -> int:
     return JoinDialogue.SKILLS
 
 
-async def skills_done(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def skills_done(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert context.user_data is not None
     draft = context.user_data.get("join")
     if draft is None:

@@ -21,7 +21,17 @@ from bot.i18n import LANGUAGES, Translate, esc, translator
 from bot.models import N_, SKILL_LABELS, Skill, User
 from bot.services.errors import InvalidInput, LinliError
 from handlers.callbacks import data, pattern
-from handlers.common import END, ack, answer, leave_for_command, refuse, require_user, viewer
+from handlers.common import (
+    END,
+    ack,
+    answer,
+    as_user,
+    leave_for_command,
+    refuse,
+    require_user,
+    use_buttons,
+    viewer,
+)
 from handlers.context import LinliContext
 from handlers.help import cancel
 from handlers.start import LANGUAGE_LABELS
@@ -108,11 +118,8 @@ async def show(update: Update, context: LinliContext) -> int:
     return await _card(update, context, found[0])
 
 
-async def menu(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def menu(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.matches
     choice = context.matches[0].group(1)
     await ack(update)
@@ -271,11 +278,8 @@ async def typed_quiet(update: Update, context: LinliContext) -> int:
     return await _save(update, context, quiet_hours=(h1 * 60 + m1, h2 * 60 + m2))
 
 
-async def toggled_skill(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def toggled_skill(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert context.matches and context.user_data is not None
     try:
         skill = Skill(context.matches[0].group(1))
@@ -295,11 +299,8 @@ async def toggled_skill(update: Update, context: LinliContext) -> int:
     return ProfileDialogue.SKILLS
 
 
-async def skills_done(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def skills_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.user_data is not None
     await ack(update)
     if not user.is_member:
@@ -309,11 +310,6 @@ async def skills_done(update: Update, context: LinliContext) -> int:
     user = await context.services.users.set_skills(user.id, chosen)
     await answer(update, t("Saved."), edit=True)
     return await _card(update, context, user)
-
-
-async def use_buttons(update: Update, context: LinliContext) -> None:
-    _, t = await viewer(update, context)
-    await answer(update, t("Please choose with the buttons above."))
 
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:

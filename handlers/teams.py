@@ -22,10 +22,18 @@ from bot.models import TEAM_KIND_LABELS, Role, Team, TeamKind, User
 from bot.services.errors import InvalidInput, LinliError
 from bot.services.teams import clean_team_name
 from handlers.callbacks import data, pattern
-from handlers.common import END, ack, answer, leave_for_command, refuse, require_user
+from handlers.common import (
+    END,
+    ack,
+    answer,
+    as_user,
+    leave_for_command,
+    refuse,
+    require_user,
+    use_buttons,
+)
 from handlers.context import LinliContext
 from handlers.help import cancel
-from handlers.profile import use_buttons
 
 Handlers = list[BaseHandler[Update, LinliContext, object]]
 DRAFT = "team_draft"
@@ -52,11 +60,6 @@ REMOVE = pattern("tm", "rm", "(int)", "(int)")
 ACTIVE = pattern("tm", "act", "(int)", "(int)")
 
 
-async def _coordinator(update: Update, context: LinliContext) -> tuple[User, Translate] | None:
-    """Every team action starts here: the role is checked on the server, whatever was pressed."""
-    return await require_user(update, context, Role.COORDINATOR)
-
-
 def _draft(context: LinliContext) -> dict[str, Any]:
     assert context.user_data is not None
     draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
@@ -72,11 +75,8 @@ def kind_label(t: Translate, kind: TeamKind) -> str:
     return t(TEAM_KIND_LABELS[kind])
 
 
-async def list_teams(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def list_teams(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     await ack(update)
     teams = await context.services.teams.all(user)
     rows = [
@@ -126,11 +126,8 @@ async def _card(update: Update, context: LinliContext, t: Translate, team: Team)
     await answer(update, "\n".join(lines), rows, edit=update.callback_query is not None)
 
 
-async def show_team(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def show_team(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         team = await context.services.teams.get(user, _int(context))
     except LinliError as error:
@@ -144,11 +141,8 @@ async def show_team(update: Update, context: LinliContext) -> int:
 # --- creating --------------------------------------------------------------------------------
 
 
-async def new_team(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def new_team(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     await ack(update)
     _draft(context).clear()
     _draft(context)["action"] = "create"
@@ -156,11 +150,8 @@ async def new_team(update: Update, context: LinliContext) -> int:
     return TeamDialogue.NAME
 
 
-async def typed_name(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def typed_name(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert update.message is not None
     try:
         _draft(context)["name"] = clean_team_name(update.message.text or "")
@@ -172,11 +163,8 @@ async def typed_name(update: Update, context: LinliContext) -> int:
     return TeamDialogue.KIND
 
 
-async def chose_kind(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user(Role.COORDINATOR)
+async def chose_kind(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     value = context.matches[0].group(1) if context.matches else ""
     if value not in {k.value for k in TeamKind}:
         await ack(update, t("Please choose with the buttons above."), alert=True)
@@ -197,11 +185,8 @@ async def _ask_search(update: Update, t: Translate, *, leader: bool) -> int:
     return TeamDialogue.SEARCH
 
 
-async def typed_search(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def typed_search(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert update.message is not None
     try:
         people = await context.services.teams.find_members(user, update.message.text or "")
@@ -216,11 +201,8 @@ async def typed_search(update: Update, context: LinliContext) -> int:
     return TeamDialogue.PICK
 
 
-async def picked(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def picked(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     draft = _draft(context)
     person = _int(context)
     teams = context.services.teams
@@ -256,7 +238,7 @@ async def picked(update: Update, context: LinliContext) -> int:
 
 
 async def _start_change(update: Update, context: LinliContext, action: str) -> int:
-    found = await _coordinator(update, context)
+    found = await require_user(update, context, Role.COORDINATOR)
     if found is None:
         return END
     user, t = found
@@ -286,11 +268,8 @@ async def rename(update: Update, context: LinliContext) -> int:
     return await _start_change(update, context, "rename")
 
 
-async def typed_rename(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def typed_rename(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert update.message is not None
     try:
         team = await context.services.teams.rename(
@@ -305,11 +284,8 @@ async def typed_rename(update: Update, context: LinliContext) -> int:
     return END
 
 
-async def remove_menu(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def remove_menu(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         team = await context.services.teams.get(user, _int(context))
     except LinliError as error:
@@ -326,11 +302,8 @@ async def remove_menu(update: Update, context: LinliContext) -> int:
     return END
 
 
-async def remove_member(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def remove_member(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         team = await context.services.teams.remove_member(user, _int(context, 1), _int(context, 2))
     except LinliError as error:
@@ -341,11 +314,8 @@ async def remove_member(update: Update, context: LinliContext) -> int:
     return END
 
 
-async def set_active(update: Update, context: LinliContext) -> int:
-    found = await _coordinator(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user(Role.COORDINATOR)
+async def set_active(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         team = await context.services.teams.set_active(
             user, _int(context, 1), bool(_int(context, 2))

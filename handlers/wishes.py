@@ -9,10 +9,9 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from handlers import wishes_member, wishes_resident
-from handlers.common import leave_for_command
+from handlers.common import leave_for_command, use_buttons
 from handlers.context import LinliContext
 from handlers.help import cancel
-from handlers.profile import use_buttons
 
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:

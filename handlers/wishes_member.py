@@ -12,7 +12,7 @@ from bot.models import N_, Role, User, Wish, WishCategory
 from bot.services.errors import InvalidInput, LinliError, NotFound
 from bot.services.wishes import WishFilter
 from handlers.callbacks import data
-from handlers.common import END, Buttons, ack, answer, refuse, require_user
+from handlers.common import END, Buttons, ack, answer, as_user, refuse, require_user
 from handlers.context import LinliContext
 from handlers.wish_views import (
     ASSIGN,
@@ -235,11 +235,8 @@ async def my_tasks(update: Update, context: LinliContext) -> None:
     await answer(update, t("<b>My tasks</b>\nChoose one to see the details."), rows)
 
 
-async def ask_done(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def ask_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     wish_id = int(_match(context))
     try:
         await context.services.wishes.require_task(user, wish_id)
@@ -262,11 +259,8 @@ async def ask_done(update: Update, context: LinliContext) -> int:
     return WishDialogue.DONE_NOTE
 
 
-async def typed_done(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def typed_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.user_data is not None
     wish_id = int(context.user_data.get(TASK, 0))
     message = update.message
@@ -298,20 +292,14 @@ async def typed_done(update: Update, context: LinliContext) -> int:
     return END
 
 
-async def wrong_done(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def wrong_done(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     await answer(update, t("Please send a few words or a photo, or press Skip."))
     return WishDialogue.DONE_NOTE
 
 
-async def ask_release(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def ask_release(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     wish_id = int(_match(context))
     try:
         await context.services.wishes.require_task(user, wish_id)
@@ -330,11 +318,8 @@ async def ask_release(update: Update, context: LinliContext) -> int:
     return WishDialogue.RELEASE_REASON
 
 
-async def typed_release(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def typed_release(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert context.user_data is not None and update.message is not None
     wish_id = int(context.user_data.get(TASK, 0))
     try:

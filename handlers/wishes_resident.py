@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc, format_local
-from bot.models import WishCategory, WishStatus
+from bot.models import User, WishCategory, WishStatus
 from bot.services.errors import InvalidInput, LinliError
 from bot.services.users import clean_name, clean_phone, clean_room
 from bot.services.wishes import (
@@ -21,7 +21,7 @@ from bot.services.wishes import (
     parse_needed_by,
 )
 from handlers.callbacks import data
-from handlers.common import END, ack, answer, refuse, require_user
+from handlers.common import END, ack, answer, as_user, refuse, require_user
 from handlers.context import LinliContext
 from handlers.wish_views import (
     CANCEL,
@@ -65,11 +65,8 @@ def _match_int(context: LinliContext, group: int = 1) -> int:
 # --- posting -------------------------------------------------------------------------------
 
 
-async def start_wish(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def start_wish(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         await context.services.wishes.check_can_post(user)
     except LinliError as error:
@@ -79,11 +76,8 @@ async def start_wish(update: Update, context: LinliContext) -> int:
     return await _ask_category(update, t)
 
 
-async def start_urgent(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def start_urgent(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         await context.services.wishes.check_can_post(user)
     except LinliError as error:
@@ -103,11 +97,8 @@ async def start_urgent(update: Update, context: LinliContext) -> int:
     return WishDialogue.CONTENT
 
 
-async def start_for(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def start_for(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         await context.services.wishes.check_can_post(user, proxy=True)
     except LinliError as error:
@@ -126,11 +117,8 @@ async def start_for(update: Update, context: LinliContext) -> int:
     return WishDialogue.FOR_NAME
 
 
-async def typed_for_name(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def typed_for_name(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert update.message is not None
     try:
         _draft(context)["for_name"] = clean_name(update.message.text or "")
@@ -145,11 +133,10 @@ async def typed_for_name(update: Update, context: LinliContext) -> int:
     return WishDialogue.FOR_BUILDING
 
 
-async def chose_for_building(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def chose_for_building(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> int:
     building_id = _match_int(context)
     building = await context.services.users.building(building_id)
     if building is None or building.archived:
@@ -170,11 +157,8 @@ async def _ask_room(update: Update, t: Translate) -> int:
     return WishDialogue.FOR_ROOM
 
 
-async def typed_for_room(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def typed_for_room(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert update.message is not None
     try:
         _draft(context)["for_room"] = clean_room(update.message.text or "")
@@ -184,11 +168,10 @@ async def typed_for_room(update: Update, context: LinliContext) -> int:
     return await _ask_phone(update, t)
 
 
-async def skipped_for_room(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def skipped_for_room(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> int:
     await ack(update)
     _draft(context)["for_room"] = None
     return await _ask_phone(update, t)
@@ -206,11 +189,8 @@ async def _ask_phone(update: Update, t: Translate) -> int:
     return WishDialogue.FOR_PHONE
 
 
-async def typed_for_phone(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def typed_for_phone(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert update.message is not None
     try:
         _draft(context)["for_phone"] = clean_phone(update.message.text or "")
@@ -220,11 +200,10 @@ async def typed_for_phone(update: Update, context: LinliContext) -> int:
     return await _ask_category(update, t)
 
 
-async def skipped_for_phone(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def skipped_for_phone(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> int:
     await ack(update)
     _draft(context)["for_phone"] = None
     return await _ask_category(update, t)
@@ -240,11 +219,8 @@ async def _ask_category(update: Update, t: Translate) -> int:
     return WishDialogue.CATEGORY
 
 
-async def chose_category(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def chose_category(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     value = context.matches[0].group(1) if context.matches else ""
     if value not in {c.value for c in WishCategory}:
         await ack(update, t("Please choose with the buttons above."), alert=True)
@@ -266,11 +242,8 @@ async def chose_category(update: Update, context: LinliContext) -> int:
     return WishDialogue.CONTENT
 
 
-async def typed_content(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def typed_content(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     message = update.message
     assert message is not None
     draft = _draft(context)
@@ -305,12 +278,9 @@ async def typed_content(update: Update, context: LinliContext) -> int:
     return WishDialogue.WHEN
 
 
-async def wrong_content(update: Update, context: LinliContext) -> int:
+@as_user()
+async def wrong_content(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     """A sticker, file, video… where words, a photo or a voice note were asked for."""
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
     await answer(
         update,
         t("I can take words, a photo or a voice note. Please send one of those."),
@@ -318,11 +288,8 @@ async def wrong_content(update: Update, context: LinliContext) -> int:
     return WishDialogue.CONTENT
 
 
-async def chose_when(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def chose_when(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     choice = context.matches[0].group(1) if context.matches else ""
     services = context.services
     draft = _draft(context)
@@ -339,11 +306,8 @@ async def chose_when(update: Update, context: LinliContext) -> int:
     return await _confirm(update, context, t)
 
 
-async def typed_when(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def typed_when(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     assert update.message is not None
     services = context.services
     try:
@@ -407,11 +371,8 @@ async def _confirm(update: Update, context: LinliContext, t: Translate) -> int:
     return WishDialogue.CONFIRM
 
 
-async def send_wish(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def send_wish(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     try:
         wish = await context.services.wishes.post(user, _wish_draft(_draft(context)))
     except LinliError as error:
@@ -434,11 +395,8 @@ async def send_wish(update: Update, context: LinliContext) -> int:
     return END
 
 
-async def drop_wish(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    _, t = found
+@as_user()
+async def drop_wish(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
     await ack(update)
     assert context.user_data is not None
     context.user_data.pop(DRAFT, None)
@@ -556,11 +514,8 @@ async def rate(update: Update, context: LinliContext) -> None:
     )
 
 
-async def ask_thanks(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def ask_thanks(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     wish_id = _match_int(context)
     try:
         wish = await context.services.wishes.require_owned(user, wish_id, WishStatus.CONFIRMED)
@@ -577,11 +532,8 @@ async def ask_thanks(update: Update, context: LinliContext) -> int:
     return WishDialogue.THANKS
 
 
-async def typed_thanks(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def typed_thanks(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert update.message is not None
     wish_id = int(_draft(context).get("wish_id", 0))
     try:
@@ -595,11 +547,8 @@ async def typed_thanks(update: Update, context: LinliContext) -> int:
     return END
 
 
-async def ask_not_done(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def ask_not_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     wish_id = _match_int(context)
     try:
         await context.services.wishes.require_owned(user, wish_id, WishStatus.DONE)
@@ -616,11 +565,8 @@ async def ask_not_done(update: Update, context: LinliContext) -> int:
     return WishDialogue.NOT_DONE
 
 
-async def typed_not_done(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
+@as_user()
+async def typed_not_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     assert update.message is not None
     wish_id = int(_draft(context).get("wish_id", 0))
     try:
