@@ -56,9 +56,7 @@ async def _backup(settings: Settings, target: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="linli", description="Linli community-service bot")
-    parser.add_argument(
-        "command", nargs="?", default="run", choices=["run", "migrate", "backup"]
-    )
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate", "backup"])
     parser.add_argument("target", nargs="?", help="backup: the file to write")
     args = parser.parse_args(argv)
     settings = load_settings()

@@ -51,6 +51,7 @@ def build_application(services: Services) -> LinliApplication:
         .build()
     )
     assert isinstance(app, LinliApplication)
+    app.add_handler(help.ignore_edits(), group=-1)
     for feature in FEATURES:
         app.add_handlers(feature.handlers())
     app.add_handlers(help.fallback_handlers())
@@ -72,6 +73,9 @@ async def set_command_menus(app: LinliApplication) -> None:
         if language == default:
             await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault())
 
+
+# Edits of old messages are not asked for: a dialogue step waits for a new answer.
+WANTED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 STARTUP: list[Hook] = [set_command_menus, start_delivery]
 SHUTDOWN: list[Hook] = [stop_delivery]
@@ -98,13 +102,13 @@ async def running(
                 url_path="telegram",
                 webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
                 secret_token=secret,
-                allowed_updates=Update.ALL_TYPES,
+                allowed_updates=WANTED_UPDATES,
             )
         else:
             await app.updater.start_polling(
                 poll_interval=poll_interval,
                 timeout=poll_timeout,
-                allowed_updates=Update.ALL_TYPES,
+                allowed_updates=WANTED_UPDATES,
             )
         try:
             yield app

@@ -260,23 +260,38 @@ async def buildings(update: Update, context: LinliContext, user: User, t: Transl
     await ack(update)
     lines = [t("<b>Buildings</b>")]
     rows: list[list[tuple[str, str]]] = []
+    # One button per building (a community may have dozens; Telegram allows about 100).
     for building in await context.services.admin.all_buildings(user):
-        label = esc(building.name) + (t(" (archived)") if building.archived else "")
-        lines.append(f"• {label}")
-        toggle = (
-            (t("Restore {name}").format(name=building.name), data("adm", "unarch", building.id))
-            if building.archived
-            else (t("Archive {name}").format(name=building.name), data("adm", "arch", building.id))
-        )
-        rows.append(
-            [
-                (t("Rename {name}").format(name=building.name), data("adm", "ren", building.id)),
-                toggle,
-            ]
-        )
+        label = building.name + (t(" (archived)") if building.archived else "")
+        lines.append(f"• {esc(label)}")
+        rows.append([(label, data("adm", "b", building.id))])
     rows.append([(t("Add a building"), data("adm", "addbld"))])
     rows.append(_back(t))
     await answer(update, "\n".join(lines), rows, edit=update.callback_query is not None)
+    return AdminDialogue.MENU
+
+
+@as_user(Role.COORDINATOR)
+async def building_detail(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+    assert context.matches
+    try:
+        building = await context.services.admin.building(user, int(context.matches[0].group(1)))
+    except LinliError as error:
+        await refuse(update, t, error)
+        return AdminDialogue.MENU
+    await ack(update)
+    toggle = (
+        (t("Restore {name}").format(name=building.name), data("adm", "unarch", building.id))
+        if building.archived
+        else (t("Archive {name}").format(name=building.name), data("adm", "arch", building.id))
+    )
+    title = esc(building.name) + (t(" (archived)") if building.archived else "")
+    rows = [
+        [(t("Rename {name}").format(name=building.name), data("adm", "ren", building.id))],
+        [toggle],
+        [(t("Buildings"), data("adm", "bld"))],
+    ]
+    await answer(update, f"<b>{title}</b>", rows, edit=True)
     return AdminDialogue.MENU
 
 
@@ -474,12 +489,13 @@ def _buttons() -> list[BaseHandler[Update, LinliContext, object]]:
         (make_invite, pattern("adm", "mkinv", "(int)", "(int)")),
         (revoke_invite, pattern("adm", "rev", "(int)")),
         (buildings, pattern("adm", "bld")),
+        (building_detail, pattern("adm", "b", "(int)")),
         (ask_building_name, pattern("adm", "addbld")),
         (ask_building_name, pattern("adm", "ren", "(int)")),
-        (archive_building, r"^adm:(arch|unarch):(\d+)$"),
+        (archive_building, r"^adm:(arch|unarch):(\d{1,15})$"),
         (coordinators, pattern("adm", "coord")),
         (ask_user, pattern("adm", "findu")),
-        (set_coordinator, r"^adm:(promote|demote):(\d+)$"),
+        (set_coordinator, r"^adm:(promote|demote):(\d{1,15})$"),
         (ask_community_name, pattern("adm", "comm")),
         (audit_log, pattern("adm", "audit")),
     ]

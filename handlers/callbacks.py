@@ -20,5 +20,11 @@ def data(*parts: object) -> str:
 
 def pattern(*parts: str) -> re.Pattern[str]:
     """A regex for one action; parts are literals, or '(int)', '(word)', '(any)' captures."""
-    captures = {"(int)": r"(\d+)", "(-int)": r"(-?\d+)", "(word)": r"([a-z_]+)", "(any)": r"(.+)"}
+    # Ids are capped at 15 digits: a forged 40-digit id must not reach the database.
+    captures = {
+        "(int)": r"(\d{1,15})",
+        "(-int)": r"(-?\d{1,15})",
+        "(word)": r"([a-z_]+)",
+        "(any)": r"(.+)",
+    }
     return re.compile("^" + ":".join(captures.get(p, re.escape(p)) for p in parts) + "$")

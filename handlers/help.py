@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
+    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -60,6 +61,16 @@ async def unknown_command(update: Update, context: LinliContext) -> None:
 async def stray_message(update: Update, context: LinliContext) -> None:
     _, t = await viewer(update, context)
     await answer(update, t("I did not understand that. Send /help to see what you can do."))
+
+
+async def _stop(update: Update, context: LinliContext) -> None:
+    raise ApplicationHandlerStop
+
+
+def ignore_edits() -> BaseHandler[Update, LinliContext, object]:
+    """Edited messages and posts never reach a feature: a dialogue step waiting for text would
+    otherwise take an edit of an earlier answer as the new one (added before every feature)."""
+    return MessageHandler(filters.UpdateType.EDITED | filters.UpdateType.CHANNEL_POSTS, _stop)
 
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:

@@ -328,12 +328,12 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
             ],
             ProfileDialogue.ROOM: [
                 MessageHandler(text, typed_room),
-                CallbackQueryHandler(cleared, pattern=pattern("prof", "clear", "(word)")),
+                CallbackQueryHandler(cleared, pattern=r"^prof:clear:(room|phone)$"),
             ],
             ProfileDialogue.PHONE: [
                 MessageHandler(filters.CONTACT & private, shared_contact),
                 MessageHandler(text, typed_phone),
-                CallbackQueryHandler(cleared, pattern=pattern("prof", "clear", "(word)")),
+                CallbackQueryHandler(cleared, pattern=r"^prof:clear:(room|phone)$"),
             ],
             ProfileDialogue.QUIET: [MessageHandler(text, typed_quiet)],
             ProfileDialogue.SKILLS: [

@@ -199,6 +199,7 @@ def card_buttons(
             )
     if handles and status == WishStatus.CLAIMED:
         rows.append([(t("Report done"), done_data(wish.id))])
+    if access.releases and status == WishStatus.CLAIMED:
         rows.append([(t("Give it back"), data("w", "rel", wish.id))])
     if access.leads and status in (WishStatus.CLAIMED, WishStatus.DONE):
         rows.append([(t("Choose who takes part"), data("w", "asg", wish.id))])
@@ -310,4 +311,5 @@ async def _edit_wall(
 def arg_id(text: str | None) -> int | None:
     """A wish number typed by hand ("12" or "#12")."""
     value = (text or "").strip().lstrip("#")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    # isascii: "①".isdigit() is True but int() refuses it
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None

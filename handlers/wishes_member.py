@@ -92,7 +92,7 @@ async def browse(update: Update, context: LinliContext) -> None:
     if update.callback_query is not None:
         kind = _match(context, 1)
         category, _, page = _match(context, 2).partition(":")
-        before = int(page) if page.isdigit() else -1
+        before = int(page) if page.isascii() and page.isdigit() and len(page) < 10 else -1
     known = {c.value for c in WishCategory}
     if kind not in FILTERS or before < 0 or (kind == "cat" and category not in known):
         await ack(update, t("This button is no longer valid. Please start again."), alert=True)
@@ -302,7 +302,7 @@ async def wrong_done(update: Update, context: LinliContext, _user: User, t: Tran
 async def ask_release(update: Update, context: LinliContext, user: User, t: Translate) -> int:
     wish_id = int(_match(context))
     try:
-        await context.services.wishes.require_task(user, wish_id)
+        await context.services.wishes.require_task(user, wish_id, releasing=True)
     except LinliError as error:
         await refuse(update, t, error)
         return END

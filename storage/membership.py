@@ -147,7 +147,7 @@ async def pending_application_of(conn: AsyncConnection, user_id: int) -> MemberA
 
 
 async def pending_applications(
-    conn: AsyncConnection, *, limit: int = 20
+    conn: AsyncConnection, *, limit: int = 10
 ) -> list[MemberApplication]:
     query = (
         select(member_applications)

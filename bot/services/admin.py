@@ -83,6 +83,10 @@ class AdminService:
             raise NotFound()
         return building
 
+    async def building(self, actor: User, building_id: int) -> Building:
+        require_coordinator(actor)
+        return await self._building(building_id)
+
     async def rename_building(self, actor: User, building_id: int, name: str) -> Building:
         require_coordinator(actor)
         name = clean_place_name(name)
@@ -136,7 +140,7 @@ class AdminService:
     async def coordinators(self, actor: User) -> list[User]:
         require_coordinator(actor)
         async with self.store.read() as conn:
-            return await users_repo.list_users_with_role(conn, Role.COORDINATOR, limit=100)
+            return await users_repo.list_users_with_role(conn, Role.COORDINATOR, limit=30)
 
     async def set_coordinator(self, actor: User, user_id: int, coordinator: bool) -> User:
         """Promote or demote; a coordinator cannot demote themself (someone must remain)."""

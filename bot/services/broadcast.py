@@ -352,12 +352,13 @@ class BroadcastService:
 
     # --- following ---------------------------------------------------------------------------
 
-    async def scheduled(self, actor: User) -> list[Draft]:
-        """Scheduled and running broadcasts, newest first."""
+    async def scheduled(self, actor: User, *, limit: int = 15) -> list[Draft]:
+        """Scheduled and running broadcasts, newest first (a screenful: one message holds at
+        most 4096 characters)."""
         require_coordinator(actor)
         async with self.store.read() as conn:
             found = await broadcasts_repo.with_status(
-                conn, [BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING]
+                conn, [BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING], limit=limit
             )
         return [await self._draft(b) for b in found]
 

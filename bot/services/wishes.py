@@ -291,6 +291,7 @@ class WishAccess:
     owns: bool  # posted it (or coordinates a wish posted on someone's behalf)
     handles: bool  # claimed it, leads the claiming team, or was assigned to it
     leads: bool  # leads the team that claimed it
+    releases: bool  # may give it back: the claimer, the team leader or a coordinator
     sees_contact: bool
 
 
@@ -380,15 +381,17 @@ class WishesService:
             owns=self._owns(actor, wish),
             handles=wish.claimed_by == actor.id or leads or assigned,
             leads=leads,
+            releases=self._may_handle(actor, wish, team),
             sees_contact=self.may_see_contact(actor, wish),
         )
 
-    async def require_task(self, actor: User, wish_id: int) -> Wish:
-        """A claimed wish the actor may report done or give back (checked before asking)."""
+    async def require_task(self, actor: User, wish_id: int, *, releasing: bool = False) -> Wish:
+        """A claimed wish the actor may report done — or, `releasing`, give back (assigned team
+        members may report, not give back) — checked before asking them to type."""
         async with self.store.read() as conn:
             wish = await self._get(conn, wish_id)
             team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
-            assigned = actor.id in await repo.assignees(conn, wish_id)
+            assigned = actor.id in await repo.assignees(conn, wish_id) and not releasing
         if not (self._may_handle(actor, wish, team) or assigned):
             raise NotYourTask()
         if wish.status != WishStatus.CLAIMED:

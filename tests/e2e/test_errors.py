@@ -12,7 +12,9 @@ from tests.support.fake_bot_api import FakeBotApi
 
 
 async def test_failure_is_answered_logged_and_alerted_once(
-    fake: FakeBotApi, bot: RunningBot, monkeypatch: pytest.MonkeyPatch,
+    fake: FakeBotApi,
+    bot: RunningBot,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert bot.services is not None

@@ -91,56 +91,164 @@ NOT_MODIFIED: Final = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
 )
-_CHAT_ACTIONS: Final = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
-    "upload_video_note",
-})
-_COMMAND_SCOPES: Final = frozenset({
-    "default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
-    "chat_administrators", "chat_member",
-})
+_CHAT_ACTIONS: Final = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+_COMMAND_SCOPES: Final = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
 # Update types Telegram does not deliver unless asked for explicitly in allowed_updates.
 _OPT_IN_UPDATES: Final = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 # Message keys that carry content (copied by copyMessage / forwardMessage).
-_CONTENT_KEYS: Final = frozenset({
-    "text", "entities", "link_preview_options", "photo", "document", "voice", "audio", "video",
-    "animation", "video_note", "sticker", "location", "venue", "contact", "poll", "dice",
-    "caption", "caption_entities",
-})
+_CONTENT_KEYS: Final = frozenset(
+    {
+        "text",
+        "entities",
+        "link_preview_options",
+        "photo",
+        "document",
+        "voice",
+        "audio",
+        "video",
+        "animation",
+        "video_note",
+        "sticker",
+        "location",
+        "venue",
+        "contact",
+        "poll",
+        "dice",
+        "caption",
+        "caption_entities",
+    }
+)
 _MEDIA_KEYS: Final = frozenset({"photo", "document", "voice", "audio", "video", "animation"})
 _KINDS: Final = (
-    "text", "photo", "document", "voice", "audio", "video", "animation", "video_note", "sticker",
-    "location", "venue", "contact", "poll", "dice",
+    "text",
+    "photo",
+    "document",
+    "voice",
+    "audio",
+    "video",
+    "animation",
+    "video_note",
+    "sticker",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
 )
 # Sender of group service messages (what Telegram shows for anonymous group admins).
 _GROUP_ANONYMOUS_BOT: Final[JSON] = {
-    "id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot",
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
 }
-_INLINE_ACTIONS: Final = frozenset({
-    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
-})
+_INLINE_ACTIONS: Final = frozenset(
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
+    }
+)
 # Parameters that are always plain strings, even when they look like numbers or JSON.
-_STRING_PARAMS: Final = frozenset({
-    "text", "caption", "title", "description", "short_description", "name", "parse_mode",
-    "callback_query_id", "inline_message_id", "url", "secret_token", "ip_address",
-    "phone_number", "first_name", "last_name", "vcard", "address", "emoji", "action",
-    "custom_title", "question", "explanation", "payload", "currency", "start_parameter",
-    "provider_token", "message_effect_id", "business_connection_id", "language_code",
-    "file_id", "photo", "document", "voice", "audio", "video", "animation", "sticker",
-    "video_note", "thumbnail", "foursquare_id", "foursquare_type", "google_place_id",
-    "google_place_type", "performer", "file_name", "next_offset", "switch_pm_text",
-    "switch_pm_parameter", "invite_link", "gift_id", "sticker_format", "set_name",
-})
+_STRING_PARAMS: Final = frozenset(
+    {
+        "text",
+        "caption",
+        "title",
+        "description",
+        "short_description",
+        "name",
+        "parse_mode",
+        "callback_query_id",
+        "inline_message_id",
+        "url",
+        "secret_token",
+        "ip_address",
+        "phone_number",
+        "first_name",
+        "last_name",
+        "vcard",
+        "address",
+        "emoji",
+        "action",
+        "custom_title",
+        "question",
+        "explanation",
+        "payload",
+        "currency",
+        "start_parameter",
+        "provider_token",
+        "message_effect_id",
+        "business_connection_id",
+        "language_code",
+        "file_id",
+        "photo",
+        "document",
+        "voice",
+        "audio",
+        "video",
+        "animation",
+        "sticker",
+        "video_note",
+        "thumbnail",
+        "foursquare_id",
+        "foursquare_type",
+        "google_place_id",
+        "google_place_type",
+        "performer",
+        "file_name",
+        "next_offset",
+        "switch_pm_text",
+        "switch_pm_parameter",
+        "invite_link",
+        "gift_id",
+        "sticker_format",
+        "set_name",
+    }
+)
 _INT_RE: Final = re.compile(r"-?\d+\Z")
 _FLOAT_RE: Final = re.compile(r"-?\d+\.\d*(?:[eE][-+]?\d+)?\Z")
 _COMMAND_RE: Final = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{1,64})?(?![A-Za-z0-9_@])")
 _BOT_COMMAND_NAME_RE: Final = re.compile(r"[a-z0-9_]{1,32}\Z")
 _DEFAULT_EXTENSION: Final = {
-    "photo": ".jpg", "voice": ".oga", "sticker": ".webp", "video": ".mp4", "audio": ".mp3",
-    "animation": ".mp4", "document": "",
+    "photo": ".jpg",
+    "voice": ".oga",
+    "sticker": ".webp",
+    "video": ".mp4",
+    "audio": ".mp3",
+    "animation": ".mp4",
+    "document": "",
 }
 
 
@@ -175,14 +283,38 @@ def utf16_len(text: str) -> int:
 # HTML parse mode (a port of TDLib's parse_html, which is what the Bot API runs)
 # --------------------------------------------------------------------------------------------
 
-_HTML_TAGS: Final = frozenset({
-    "a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-spoiler", "tg-emoji",
-    "span", "pre", "code", "blockquote",
-})
+_HTML_TAGS: Final = frozenset(
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
+    }
+)
 _SIMPLE_ENTITIES: Final = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
 }
 _SPACES: Final = " \t\r\n\v\0"
 _TRIM: Final = " \t\r\n"
@@ -401,8 +533,7 @@ class _HtmlParser:
                 return
             entity.update(type="text_link", url=url)
         elif tag.name == "pre":
-            if same_range and last is not None and last["type"] == "code" and last.get(
-                    "language"):
+            if same_range and last is not None and last["type"] == "code" and last.get("language"):
                 last["type"] = "pre"
                 return
         elif tag.name == "code":
@@ -711,10 +842,7 @@ def _matches(message: FakeMessage, match: str | Callable[[FakeMessage], bool]) -
 
 
 def _describe(messages: list[FakeMessage]) -> list[str]:
-    return [
-        m.text if m.text is not None else (m.caption or f"<{m.kind}>")
-        for m in messages
-    ]
+    return [m.text if m.text is not None else (m.caption or f"<{m.kind}>") for m in messages]
 
 
 def decode_param(name: str, value: str) -> Any:
@@ -901,8 +1029,13 @@ class FakeUser(_ChatView):
             chat.members.setdefault(self.id, "member")
             chat._mark_action()
         message = self._fake._new_message(
-            target, content, from_bot=False, sender=self.to_dict(),
-            raw_text=content.get("text"), raw_caption=content.get("caption"), reply_to=reply_to,
+            target,
+            content,
+            from_bot=False,
+            sender=self.to_dict(),
+            raw_text=content.get("text"),
+            raw_caption=content.get("caption"),
+            reply_to=reply_to,
         )
         self._mark_action()
         self._fake.enqueue_update({"message": message.to_dict()})
@@ -978,8 +1111,9 @@ class FakeUser(_ChatView):
         chat: FakeGroup | None = None,
     ) -> FakeMessage:
         """Send a document."""
-        doc = self._fake._ensure_file(file_id, "document", file_name=file_name,
-                                      mime_type=mime_type)
+        doc = self._fake._ensure_file(
+            file_id, "document", file_name=file_name, mime_type=mime_type
+        )
         content: JSON = {
             "document": {**_file_obj(doc), "file_name": file_name, "mime_type": mime_type}
         }
@@ -998,8 +1132,13 @@ class FakeUser(_ChatView):
         """Send a (static, regular) sticker."""
         sticker_file = self._fake._ensure_file(file_id, "sticker")
         sticker: JSON = {
-            **_file_obj(sticker_file), "type": "regular", "width": 512, "height": 512,
-            "is_animated": False, "is_video": False, "emoji": emoji,
+            **_file_obj(sticker_file),
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
         }
         if set_name:
             sticker["set_name"] = set_name
@@ -1035,8 +1174,9 @@ class FakeUser(_ChatView):
         data = found.get("callback_data")
         if not isinstance(data, str):
             raise AssertionError(f"button {button!r} is not a callback button: {found}")
-        return await self._callback(message.to_dict(), data, message.chat_id, timeout,
-                                    expect_answer)
+        return await self._callback(
+            message.to_dict(), data, message.chat_id, timeout, expect_answer
+        )
 
     async def press_data(
         self,
@@ -1053,8 +1193,9 @@ class FakeUser(_ChatView):
         """
         target = message if message is not None else self.last
         if target is not None:
-            return await self._callback(target.to_dict(), data, target.chat_id, timeout,
-                                        expect_answer)
+            return await self._callback(
+                target.to_dict(), data, target.chat_id, timeout, expect_answer
+            )
         stub: JSON = {"chat": self.chat_dict(), "message_id": 1, "date": 0}
         return await self._callback(stub, data, self.id, timeout, expect_answer)
 
@@ -1140,22 +1281,54 @@ def _member_dict(status: str, user: JSON) -> JSON:
     if status == "creator":
         return {"status": status, "user": user, "is_anonymous": False}
     if status == "administrator":
-        rights = dict.fromkeys((
-            "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-            "can_restrict_members", "can_change_info", "can_invite_users", "can_pin_messages",
-        ), True)
-        rights.update(dict.fromkeys((
-            "can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories",
-            "can_edit_stories", "can_delete_stories", "can_manage_topics",
-        ), False))
+        rights = dict.fromkeys(
+            (
+                "can_manage_chat",
+                "can_delete_messages",
+                "can_manage_video_chats",
+                "can_restrict_members",
+                "can_change_info",
+                "can_invite_users",
+                "can_pin_messages",
+            ),
+            True,
+        )
+        rights.update(
+            dict.fromkeys(
+                (
+                    "can_be_edited",
+                    "is_anonymous",
+                    "can_promote_members",
+                    "can_post_stories",
+                    "can_edit_stories",
+                    "can_delete_stories",
+                    "can_manage_topics",
+                ),
+                False,
+            )
+        )
         return {"status": status, "user": user, **rights}
     if status == "restricted":
-        flags = dict.fromkeys((
-            "can_change_info", "can_invite_users", "can_pin_messages", "can_send_messages",
-            "can_send_polls", "can_send_other_messages", "can_add_web_page_previews",
-            "can_manage_topics", "can_send_audios", "can_send_documents", "can_send_photos",
-            "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_edit_tag",
-        ), False)
+        flags = dict.fromkeys(
+            (
+                "can_change_info",
+                "can_invite_users",
+                "can_pin_messages",
+                "can_send_messages",
+                "can_send_polls",
+                "can_send_other_messages",
+                "can_add_web_page_previews",
+                "can_manage_topics",
+                "can_send_audios",
+                "can_send_documents",
+                "can_send_photos",
+                "can_send_videos",
+                "can_send_video_notes",
+                "can_send_voice_notes",
+                "can_edit_tag",
+            ),
+            False,
+        )
         return {"status": status, "user": user, "is_member": True, "until_date": 0, **flags}
     if status == "kicked":
         return {"status": status, "user": user, "until_date": 0}
@@ -1295,8 +1468,14 @@ class FakeBotApi:
             return existing
         if user_id <= 0 or user_id == BOT_ID:
             raise ValueError(f"invalid user id {user_id}")
-        created = FakeUser(self, user_id, first_name, last_name=last_name, username=username,
-                           language_code=language_code)
+        created = FakeUser(
+            self,
+            user_id,
+            first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+        )
         self._users[user_id] = created
         self._chats[user_id] = created
         return created
@@ -1353,10 +1532,13 @@ class FakeBotApi:
         new.members.update(old.members)
         self._migrated[old_id] = new_id
         if announce:
-            for chat, key, value in ((old, "migrate_to_chat_id", new_id),
-                                     (new, "migrate_from_chat_id", old_id)):
-                service = self._new_message(chat, {key: value}, from_bot=False,
-                                            sender=_GROUP_ANONYMOUS_BOT)
+            for chat, key, value in (
+                (old, "migrate_to_chat_id", new_id),
+                (new, "migrate_from_chat_id", old_id),
+            ):
+                service = self._new_message(
+                    chat, {key: value}, from_bot=False, sender=_GROUP_ANONYMOUS_BOT
+                )
                 self.enqueue_update({"message": service.to_dict()})
         return new
 
@@ -1394,8 +1576,9 @@ class FakeBotApi:
         mime_type: str | None = None,
     ) -> FakeFile:
         """Make ``file_id`` known (bots may send it and getFile/download it)."""
-        return self._ensure_file(file_id, kind, content=content, file_name=file_name,
-                                 mime_type=mime_type)
+        return self._ensure_file(
+            file_id, kind, content=content, file_name=file_name, mime_type=mime_type
+        )
 
     def file(self, file_id: str) -> FakeFile | None:
         """A known file by id."""
@@ -1510,9 +1693,13 @@ class FakeBotApi:
         if file_name and "." in file_name:
             extension = "." + file_name.rsplit(".", 1)[1]
         created = FakeFile(
-            file_id=file_id, file_unique_id=_unique_id(file_id), kind=kind,
-            file_path=f"{kind}s/file_{number}{extension}", content=content,
-            file_name=file_name, mime_type=mime_type,
+            file_id=file_id,
+            file_unique_id=_unique_id(file_id),
+            kind=kind,
+            file_path=f"{kind}s/file_{number}{extension}",
+            content=content,
+            file_name=file_name,
+            mime_type=mime_type,
         )
         self._files[file_id] = created
         self._files_by_path[created.file_path] = created
@@ -1549,9 +1736,15 @@ class FakeBotApi:
             data["reply_markup"] = copy.deepcopy(inline)
         self._seq += 1
         message = FakeMessage(
-            chat_id=chat.id, message_id=message_id, data=data, from_bot=from_bot,
-            raw_text=raw_text, raw_caption=raw_caption, parse_mode=parse_mode,
-            given_reply_markup=copy.deepcopy(reply_markup), seq=self._seq,
+            chat_id=chat.id,
+            message_id=message_id,
+            data=data,
+            from_bot=from_bot,
+            raw_text=raw_text,
+            raw_caption=raw_caption,
+            parse_mode=parse_mode,
+            given_reply_markup=copy.deepcopy(reply_markup),
+            seq=self._seq,
         )
         self._store[(chat.id, message_id)] = message
         if from_bot:
@@ -1582,8 +1775,9 @@ class FakeBotApi:
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                params[key] = UploadedFile(key, value.filename, value.content_type,
-                                           value.file.read())
+                params[key] = UploadedFile(
+                    key, value.filename, value.content_type, value.file.read()
+                )
             elif isinstance(value, bytes | bytearray):
                 params[key] = decode_param(key, bytes(value).decode("utf-8", "replace"))
             else:
@@ -1620,8 +1814,9 @@ class FakeBotApi:
         finally:
             if not is_poll:
                 self._in_flight -= 1
-        self.calls.append(RecordedCall(method, params, arrived, status, payload,
-                                       request.match_info["token"]))
+        self.calls.append(
+            RecordedCall(method, params, arrived, status, payload, request.match_info["token"])
+        )
         if status == 429:
             self.count_429 += 1
         if not is_poll or (status == 200 and payload["result"]):
@@ -1635,8 +1830,9 @@ class FakeBotApi:
             return web.json_response(
                 {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
             )
-        return web.Response(body=known.data(),
-                            content_type=known.mime_type or "application/octet-stream")
+        return web.Response(
+            body=known.data(), content_type=known.mime_type or "application/octet-stream"
+        )
 
     async def _dispatch(self, method: str, entry: tuple[str, Handler] | None, params: JSON) -> Any:
         faults = self._faults.get(method.lower())
@@ -1654,8 +1850,11 @@ class FakeBotApi:
         if self._limiter is not None and _is_rate_limited(method):
             retry_after = self._limiter.check(self._rate_key(params), time.monotonic())
             if retry_after is not None:
-                raise ApiError(429, f"Too Many Requests: retry after {retry_after}",
-                               {"retry_after": retry_after})
+                raise ApiError(
+                    429,
+                    f"Too Many Requests: retry after {retry_after}",
+                    {"retry_after": retry_after},
+                )
         return await entry[1](params)
 
     def _rate_key(self, params: JSON) -> int | None:
@@ -1683,8 +1882,10 @@ class FakeBotApi:
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None
         if numeric in self._migrated:
-            raise bad_request("group chat was upgraded to a supergroup chat",
-                              {"migrate_to_chat_id": self._migrated[numeric]})
+            raise bad_request(
+                "group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self._migrated[numeric]},
+            )
         found = self._chats.get(numeric)
         if found is None:
             raise bad_request("chat not found")
@@ -1719,8 +1920,11 @@ class FakeBotApi:
             raise bad_request("unsupported parse_mode")
         else:
             plain = raw
-            parsed = [dict(e) for e in entities if isinstance(e, dict)] if isinstance(
-                entities, list) else []
+            parsed = (
+                [dict(e) for e in entities if isinstance(e, dict)]
+                if isinstance(entities, list)
+                else []
+            )
         return _trim(plain, parsed)
 
     def _text(self, params: JSON) -> tuple[str, str, list[JSON]]:
@@ -1738,8 +1942,9 @@ class FakeBotApi:
         if raw is None:
             return None, None, []
         raw_caption = str(raw)
-        caption, entities = self._format(raw_caption, params.get("parse_mode"),
-                                         params.get("caption_entities"))
+        caption, entities = self._format(
+            raw_caption, params.get("parse_mode"), params.get("caption_entities")
+        )
         if len(caption) > MAX_CAPTION_LENGTH:
             raise bad_request("message caption is too long")
         return raw_caption, caption or None, entities
@@ -1759,8 +1964,9 @@ class FakeBotApi:
         if rows is None:
             return value
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an '
-                              "Array of Arrays")
+            raise bad_request(
+                'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
+            )
         for row in rows:
             for button in row:
                 _check_inline_button(button)
@@ -1808,18 +2014,29 @@ class FakeBotApi:
             raise bad_request("message can't be edited")
         return message
 
-    def _apply_edit(self, message: FakeMessage, changes: JSON, markup: JSON | None,
-                    raw_text: str | None = None, raw_caption: str | None = None) -> JSON:
+    def _apply_edit(
+        self,
+        message: FakeMessage,
+        changes: JSON,
+        markup: JSON | None,
+        raw_text: str | None = None,
+        raw_caption: str | None = None,
+    ) -> JSON:
         """Raise "not modified" or update ``message`` in place (keeping history)."""
         inline = _inline_only(markup)
         current = {key: message.data.get(key) for key in changes}
         if current == changes and message.data.get("reply_markup") == inline:
             raise bad_request(NOT_MODIFIED)
-        message.edited.append(MessageVersion(
-            text=message.text, raw_text=message.raw_text, caption=message.caption,
-            raw_caption=message.raw_caption, reply_markup=copy.deepcopy(message.reply_markup),
-            at=time.monotonic(),
-        ))
+        message.edited.append(
+            MessageVersion(
+                text=message.text,
+                raw_text=message.raw_text,
+                caption=message.caption,
+                raw_caption=message.raw_caption,
+                reply_markup=copy.deepcopy(message.reply_markup),
+                at=time.monotonic(),
+            )
+        )
         for key, value in changes.items():
             if value is None or value == []:
                 message.data.pop(key, None)
@@ -1889,8 +2106,11 @@ class FakeBotApi:
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         if self.webhook is not None:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = params.get("offset")
         limit = params.get("limit")
         limit = min(max(int(limit), 1), 100) if isinstance(limit, int | float) else 100
@@ -1913,8 +2133,11 @@ class FakeBotApi:
             if _client_gone():
                 return []  # PTB cancelled this poll (e.g. on shutdown): deliver nothing
             if generation != self._poll_generation:
-                raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure "
-                                    "that only one bot instance is running")
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure "
+                    "that only one bot instance is running",
+                )
             batch = self._deliverable()[:limit]
             remaining = deadline - loop.time()
             if batch or self._closing or remaining <= 0:
@@ -1941,8 +2164,9 @@ class FakeBotApi:
             return True
         if not url.startswith("https://"):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self.webhook = {key: value for key, value in params.items()
-                        if not isinstance(value, UploadedFile)}
+        self.webhook = {
+            key: value for key, value in params.items() if not isinstance(value, UploadedFile)
+        }
         if params.get("drop_pending_updates"):
             self._pending.clear()
         return True
@@ -2008,16 +2232,20 @@ class FakeBotApi:
     async def _set_chat_menu_button(self, params: JSON) -> bool:
         chat_id = self._chat(params["chat_id"]).id if params.get("chat_id") else None
         button = params.get("menu_button") or {"type": "default"}
-        if not isinstance(button, dict) or button.get("type") not in ("default", "commands",
-                                                                      "web_app"):
+        if not isinstance(button, dict) or button.get("type") not in (
+            "default",
+            "commands",
+            "web_app",
+        ):
             raise bad_request("can't parse menu button JSON object")
         self.menu_buttons[chat_id] = button
         return True
 
     async def _get_chat_menu_button(self, params: JSON) -> JSON:
         chat_id = self._chat(params["chat_id"]).id if params.get("chat_id") else None
-        return dict(self.menu_buttons.get(chat_id, self.menu_buttons.get(None,
-                                                                          {"type": "commands"})))
+        return dict(
+            self.menu_buttons.get(chat_id, self.menu_buttons.get(None, {"type": "commands"}))
+        )
 
     def _profile_setter(self, name: str) -> Handler:
         async def setter(params: JSON) -> bool:
@@ -2050,17 +2278,26 @@ class FakeBotApi:
             content["link_preview_options"] = preview
         mode = params.get("parse_mode")
         message = self._new_message(
-            chat, content, from_bot=True, sender=BOT_SENDER, raw_text=raw_text,
-            parse_mode=mode if isinstance(mode, str) else None, reply_markup=markup,
+            chat,
+            content,
+            from_bot=True,
+            sender=BOT_SENDER,
+            raw_text=raw_text,
+            parse_mode=mode if isinstance(mode, str) else None,
+            reply_markup=markup,
             reply_to=reply_to,
         )
         return message.to_dict()
 
     def _input_file(self, value: Any, kind: str) -> FakeFile:
         if isinstance(value, UploadedFile):
-            return self._ensure_file(None, kind, content=value.data,
-                                     file_name=value.filename or None,
-                                     mime_type=value.content_type or None)
+            return self._ensure_file(
+                None,
+                kind,
+                content=value.data,
+                file_name=value.filename or None,
+                mime_type=value.content_type or None,
+            )
         if value is None or value == "":
             raise bad_request(f"there is no {kind} in the request")
         if not isinstance(value, str) or value.startswith("attach://"):
@@ -2087,8 +2324,13 @@ class FakeBotApi:
                     content["caption_entities"] = caption_entities
             mode = params.get("parse_mode")
             message = self._new_message(
-                chat, content, from_bot=True, sender=BOT_SENDER, raw_caption=raw_caption,
-                parse_mode=mode if isinstance(mode, str) else None, reply_markup=markup,
+                chat,
+                content,
+                from_bot=True,
+                sender=BOT_SENDER,
+                raw_caption=raw_caption,
+                parse_mode=mode if isinstance(mode, str) else None,
+                reply_markup=markup,
                 reply_to=reply_to,
             )
             return message.to_dict()
@@ -2123,9 +2365,14 @@ class FakeBotApi:
             raise bad_request("wrong latitude or longitude specified")
         markup = self._markup(params.get("reply_markup"))
         content = {"location": {"latitude": latitude, "longitude": longitude}}
-        message = self._new_message(chat, content, from_bot=True, sender=BOT_SENDER,
-                                    reply_markup=markup,
-                                    reply_to=self._reply_target(chat, params))
+        message = self._new_message(
+            chat,
+            content,
+            from_bot=True,
+            sender=BOT_SENDER,
+            reply_markup=markup,
+            reply_to=self._reply_target(chat, params),
+        )
         return message.to_dict()
 
     async def _send_chat_action(self, params: JSON) -> bool:
@@ -2155,9 +2402,13 @@ class FakeBotApi:
                     content["caption_entities"] = entities
         markup = self._markup(params.get("reply_markup"))
         message = self._new_message(
-            chat, content, from_bot=True, sender=BOT_SENDER,
+            chat,
+            content,
+            from_bot=True,
+            sender=BOT_SENDER,
             raw_text=source.raw_text if source.raw_text is not None else source.text,
-            raw_caption=raw_caption, reply_markup=markup,
+            raw_caption=raw_caption,
+            reply_markup=markup,
             reply_to=self._reply_target(chat, params),
         )
         return {"message_id": message.message_id}
@@ -2167,12 +2418,17 @@ class FakeBotApi:
         source = self._source_message(params, "forward")
         content = self._copy_content(source)
         content["forward_origin"] = {
-            "type": "user", "sender_user": source.data.get("from", BOT_SENDER),
+            "type": "user",
+            "sender_user": source.data.get("from", BOT_SENDER),
             "date": source.date,
         }
         message = self._new_message(
-            chat, content, from_bot=True, sender=BOT_SENDER,
-            raw_text=source.text, raw_caption=source.caption,
+            chat,
+            content,
+            from_bot=True,
+            sender=BOT_SENDER,
+            raw_text=source.text,
+            raw_caption=source.caption,
         )
         return message.to_dict()
 
@@ -2236,14 +2492,16 @@ class FakeBotApi:
     async def _answer_callback_query(self, params: JSON) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         if query_id not in self._open_callbacks:
-            raise bad_request("query is too old and response timeout expired or query ID is "
-                              "invalid")
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
         text = params.get("text")
         if isinstance(text, str) and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
             raise bad_request("MESSAGE_TOO_LONG")
         self._open_callbacks.discard(query_id)
-        answer = CallbackAnswer(query_id, str(text) if text else None,
-                                bool(params.get("show_alert")))
+        answer = CallbackAnswer(
+            query_id, str(text) if text else None, bool(params.get("show_alert"))
+        )
         self.answered_callbacks.append(answer)
         self._callback_answers[query_id] = answer
         return True
@@ -2251,14 +2509,22 @@ class FakeBotApi:
     async def _get_chat(self, params: JSON) -> JSON:
         chat = self._chat(params.get("chat_id"))
         info = chat.chat_dict()
-        info.update({
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": dict.fromkeys((
-                "unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
-                "gifts_from_channels",
-            ), False),
-        })
+        info.update(
+            {
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": dict.fromkeys(
+                    (
+                        "unlimited_gifts",
+                        "limited_gifts",
+                        "unique_gifts",
+                        "premium_subscription",
+                        "gifts_from_channels",
+                    ),
+                    False,
+                ),
+            }
+        )
         return info
 
     async def _get_file(self, params: JSON) -> JSON:
@@ -2306,8 +2572,9 @@ def _is_rate_limited(method: str) -> bool:
 
 def _check_inline_button(button: Any) -> None:
     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the "
-                          "inline keyboard")
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
     if "callback_data" in button:
         data = button["callback_data"]
         if not isinstance(data, str) or not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA_BYTES:

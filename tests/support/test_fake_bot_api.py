@@ -72,10 +72,12 @@ async def _start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_user is not None and update.effective_message is not None
     name = html.escape(update.effective_user.first_name)
     args = html.escape(" ".join(context.args or []))
-    keyboard = InlineKeyboardMarkup([
-        [InlineKeyboardButton("喜欢 👍", callback_data="like:1")],
-        [InlineKeyboardButton("Site", url="https://example.com")],
-    ])
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("喜欢 👍", callback_data="like:1")],
+            [InlineKeyboardButton("Site", url="https://example.com")],
+        ]
+    )
     await update.effective_message.reply_html(
         f"Hello, <b>{name}</b>! args=[{args}]", reply_markup=keyboard
     )
@@ -86,8 +88,9 @@ async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     if query.data == "like:1":
         await query.answer("Thanks!", show_alert=True)
-        await query.edit_message_text(f"Liked by <i>{html.escape(query.from_user.first_name)}</i>",
-                                      parse_mode=ParseMode.HTML)
+        await query.edit_message_text(
+            f"Liked by <i>{html.escape(query.from_user.first_name)}</i>", parse_mode=ParseMode.HTML
+        )
     else:
         await query.answer("This button is not valid any more.", show_alert=True)
 
@@ -106,8 +109,11 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @pytest_asyncio.fixture
 async def app(fake: FakeBotApi) -> AsyncIterator[Application]:  # type: ignore[type-arg]
     application = (
-        ApplicationBuilder().token(TOKEN).base_url(fake.base_url)
-        .base_file_url(fake.base_file_url).build()
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(fake.base_url)
+        .base_file_url(fake.base_file_url)
+        .build()
     )
     application.add_handler(CommandHandler("start", _start))
     application.add_handler(CallbackQueryHandler(_pressed))
@@ -126,7 +132,8 @@ async def app(fake: FakeBotApi) -> AsyncIterator[Application]:  # type: ignore[t
 
 @pytest.mark.asyncio
 async def test_command_reaches_command_handler_and_reply_lands_in_inbox(
-    fake: FakeBotApi, app: Application  # type: ignore[type-arg]
+    fake: FakeBotApi,
+    app: Application,  # type: ignore[type-arg]
 ) -> None:
     user = fake.user(1001, first_name="<Wang & Co>")
     sent = await user.send("/start hello world")
@@ -145,7 +152,8 @@ async def test_command_reaches_command_handler_and_reply_lands_in_inbox(
 
 @pytest.mark.asyncio
 async def test_group_command_with_bot_username(
-    fake: FakeBotApi, app: Application  # type: ignore[type-arg]
+    fake: FakeBotApi,
+    app: Application,  # type: ignore[type-arg]
 ) -> None:
     group = fake.group(-100123, "Members")
     user = fake.user(1002, first_name="Li")
@@ -162,7 +170,8 @@ async def test_group_command_with_bot_username(
 
 @pytest.mark.asyncio
 async def test_callback_press_is_answered_and_message_edited(
-    fake: FakeBotApi, app: Application  # type: ignore[type-arg]
+    fake: FakeBotApi,
+    app: Application,  # type: ignore[type-arg]
 ) -> None:
     user = fake.user(1003, first_name="Zhao")
     await user.send("/start")
@@ -184,7 +193,8 @@ async def test_callback_press_is_answered_and_message_edited(
 
 @pytest.mark.asyncio
 async def test_user_driver_messages_reach_the_bot(
-    fake: FakeBotApi, app: Application  # type: ignore[type-arg]
+    fake: FakeBotApi,
+    app: Application,  # type: ignore[type-arg]
 ) -> None:
     user = fake.user(1004, first_name="Sun")
     await user.share_contact("+8613800000000")
@@ -198,8 +208,12 @@ async def test_user_driver_messages_reach_the_bot(
     await user.send_sticker("sticker-1")
     await user.send_location(31.2, 121.5)
     await fake.wait_idle()
-    assert [m.kind for m in fake.user_messages[-4:]] == ["voice", "document", "sticker",
-                                                         "location"]
+    assert [m.kind for m in fake.user_messages[-4:]] == [
+        "voice",
+        "document",
+        "sticker",
+        "location",
+    ]
     with pytest.raises(AssertionError, match=r"(?i)no bot message matching 'never'"):
         await user.wait_for("never", timeout=0.2)
 
@@ -287,8 +301,9 @@ async def test_rate_limits(fake: FakeBotApi, bot: Bot) -> None:
     group = fake.group(-100777, "Busy")
     await bot.send_message(user.id, "1")
     await bot.send_message(user.id, "2")  # limits are off by default
-    fake.enforce_limits(global_per_second=200, per_private_chat_per_second=1,
-                        per_group_per_minute=3)
+    fake.enforce_limits(
+        global_per_second=200, per_private_chat_per_second=1, per_group_per_minute=3
+    )
     await bot.send_message(user.id, "3")
     with pytest.raises(RetryAfter):
         await bot.send_message(user.id, "4")
@@ -322,8 +337,9 @@ async def test_edit_message(fake: FakeBotApi, bot: Bot) -> None:
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
     sent = await bot.send_message(user.id, "<b>v1</b>", parse_mode="HTML", reply_markup=markup)
     with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
-        await bot.edit_message_text("<strong>v1</strong>", user.id, sent.message_id,
-                                    parse_mode="HTML", reply_markup=markup)
+        await bot.edit_message_text(
+            "<strong>v1</strong>", user.id, sent.message_id, parse_mode="HTML", reply_markup=markup
+        )
     await bot.edit_message_text("v1", user.id, sent.message_id, reply_markup=markup)  # no bold
     await bot.edit_message_text("v2", user.id, sent.message_id)
     record = user.inbox[0]
@@ -389,8 +405,7 @@ async def test_copy_forward_chat_and_member(fake: FakeBotApi, bot: Bot) -> None:
 async def test_commands_webhook_and_menu(fake: FakeBotApi, bot: Bot) -> None:
     await bot.set_my_commands([("start", "开始"), ("help", "帮助")], language_code="zh")
     await bot.set_my_commands([("start", "Start")])
-    assert [c.command for c in await bot.get_my_commands(language_code="zh")] == ["start",
-                                                                                   "help"]
+    assert [c.command for c in await bot.get_my_commands(language_code="zh")] == ["start", "help"]
     assert fake.get_commands()[0]["description"] == "Start"
     with pytest.raises(BadRequest, match=r"(?i)bot_command_invalid"):
         await bot.set_my_commands([("Start", "bad")])
@@ -439,8 +454,11 @@ async def test_get_updates_long_polling(fake: FakeBotApi, bot: Bot) -> None:
 @pytest.mark.asyncio
 async def test_json_body_is_accepted(fake: FakeBotApi) -> None:
     user = fake.user(2012)
-    payload = {"chat_id": user.id, "text": "123",
-               "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}}
+    payload = {
+        "chat_id": user.id,
+        "text": "123",
+        "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]},
+    }
     async with aiohttp.ClientSession() as session:
         response = await session.post(f"{fake.base_url}{TOKEN}/sendmessage", json=payload)
         body = await response.json()
@@ -465,7 +483,8 @@ def test_parse_html_entities() -> None:
     assert {"type": "pre", "offset": 15, "length": 5, "language": "python"} in entities
     assert {"type": "underline", "offset": 23, "length": 1} in entities  # 😀 counts 2 in UTF-16
     assert {"type": "text_link", "offset": 10, "length": 4, "url": "https://x.y/?a=1&b=2"} in (
-        entities)
+        entities
+    )
     assert {"type": "expandable_blockquote", "offset": 27, "length": 1} in entities
     assert parse_html("a & b", strict_ampersand=False)[0] == "a & b"
 
