@@ -6,6 +6,8 @@
    duplicated messages.
 2. Crash: the same broadcast, the bot killed with SIGKILL part-way and started again. Prints
    lost and duplicated messages, and how many rows were in flight (in doubt) at the kill.
+3. Updates: the full bot's update handling against a bare python-telegram-bot bot
+   (bench/throughput.py). Target: at least 0.70 of the bare bot's rate.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.throughput import main as update_handling
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
     BotProcess,
@@ -117,7 +120,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=200, help="SEND_RATE and the fake's cap")
     parser.add_argument("--kill-after", type=float, default=0.4, help="fraction delivered")
-    parser.add_argument("--only", choices=["throughput", "crash"])
+    parser.add_argument("--only", choices=["throughput", "crash", "updates"])
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -134,6 +137,9 @@ def main() -> None:
         asyncio.run(throughput(args.recipients, args.rate))
     if args.only in (None, "crash"):
         asyncio.run(crash(args.recipients, args.rate, args.kill_after))
+    if args.only in (None, "updates"):
+        gc.enable()  # both bots in this comparison run in this process, as in production
+        asyncio.run(update_handling())
 
 
 if __name__ == "__main__":
