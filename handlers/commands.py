@@ -13,6 +13,7 @@ class Command:
     name: str
     role: Role
     description: str  # English message id
+    also: Role | None = None  # a second role that may use it
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -27,7 +28,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("wishes", Role.MEMBER, N_("Open wishes you could help with")),
     Command("claim", Role.MEMBER, N_("Take on a wish by its number: /claim 12")),
     Command("mytasks", Role.MEMBER, N_("Wishes you are helping with: report done, give back")),
-    Command("wish_for", Role.MEMBER, N_("Post a wish for a resident without a phone")),
+    Command(
+        "wish_for",
+        Role.MEMBER,
+        N_("Post a wish for a resident without a phone"),
+        also=Role.COORDINATOR,
+    ),
     Command("admin", Role.COORDINATOR, N_("Members, invites, buildings, teams, coordinators")),
     Command("broadcast", Role.COORDINATOR, N_("Send an announcement; delivery reports")),
     Command("teams", Role.COORDINATOR, N_("Service teams: create, leader, members")),
@@ -35,4 +41,4 @@ COMMANDS: tuple[Command, ...] = (
 
 
 def commands_for(roles: frozenset[Role]) -> list[Command]:
-    return [c for c in COMMANDS if c.role in roles]
+    return [c for c in COMMANDS if c.role in roles or c.also in roles]

@@ -62,3 +62,4 @@ def test_chinese_is_really_chinese() -> None:
 
 def test_languages_offered() -> None:
     assert LANGUAGES == ("zh", "en")
+
