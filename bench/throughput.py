@@ -17,13 +17,10 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bot.app import build_application, running
-from bot.clock import SystemClock
+from bot.app import build_application, open_services, running
 from bot.config import Settings
 from bot.i18n import translator
-from bot.services import Services
 from handlers.help import help_text
-from storage.store import Store
 from tests.support.fake_bot_api import FakeBotApi
 
 USERS = 200
@@ -83,8 +80,7 @@ async def linli_rate() -> float:
                 telegram_api_file_url=fake.base_file_url,
                 database_url=f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}",
             )
-            store = await Store.open(settings.database_url)
-            services = await Services.build(settings, store, SystemClock())
+            services = await open_services(settings)
             # Unregistered senders: /help answers exactly the text the echo bot sends.
             app = build_application(services)
             total = await _queue_messages(fake, "/help")
@@ -92,7 +88,7 @@ async def linli_rate() -> float:
                 started = time.perf_counter()
                 await _wait_replies(fake, total)
                 elapsed = time.perf_counter() - started
-            await store.close()
+            await services.store.close()
     return total / elapsed
 
 

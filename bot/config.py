@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,14 +72,6 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    def sqlite_path(self) -> Path | None:
-        """The database file for a SQLite URL, so its folder can be created."""
-        prefix = "sqlite+aiosqlite:///"
-        if self.database_url.startswith(prefix):
-            rest = self.database_url[len(prefix) :]
-            return None if rest in ("", ":memory:") else Path(rest)
-        return None
 
 
 class SettingsError(SystemExit):

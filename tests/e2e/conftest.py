@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, running
+from bot.app import build_application, open_services, running
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services
 from handlers.context import LinliApplication
-from storage.store import Store
 from tests.conftest import make_settings
 from tests.support.fake_bot_api import FakeBotApi
 
@@ -30,8 +29,7 @@ class RunningBot:
         self._stack: AsyncExitStack | None = None
 
     async def start(self) -> RunningBot:
-        store = await Store.open(self.settings.database_url)
-        self.services = await Services.build(self.settings, store, self.clock)
+        self.services = await open_services(self.settings, self.clock)
         self.app = build_application(self.services)
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(running(self.app, poll_timeout=1))
