@@ -23,7 +23,7 @@ import re
 import typing
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, dataclass_transform
 
 from telegram import Update
 
@@ -96,29 +96,28 @@ class Button:
 
 
 REGISTRY: dict[str, type[Button]] = {}
-B = TypeVar("B", bound=type[Button])
+B = TypeVar("B", bound=Button)
 
 
-def button(prefix: str) -> Callable[[B], B]:
+@dataclass_transform(frozen_default=True)
+def button(prefix: str) -> Callable[[type[B]], type[B]]:
     """Make `cls` a frozen dataclass button with this unique prefix."""
     if not _PREFIX.fullmatch(prefix):
         raise TypeError(f"bad button prefix {prefix!r}")
 
-    def make(cls: B) -> B:
+    def make(cls: type[B]) -> type[B]:
         if prefix in REGISTRY:
             raise TypeError(f"button prefix {prefix!r} is used twice")
         made = dataclasses.dataclass(frozen=True)(cls)
         hints = typing.get_type_hints(made)
-        fields = tuple((f.name, hints[f.name]) for f in dataclasses.fields(made))
+        fields = tuple((f.name, hints[f.name]) for f in dataclasses.fields(made))  # type: ignore[arg-type]
         for name, kind in fields:
             if _regex(kind) is None:
                 raise TypeError(f"{made.__name__}.{name}: unsupported button field {kind!r}")
         made.PREFIX = prefix
         made._fields = fields
         made._pattern = re.compile(
-            "^"
-            + ":".join([re.escape(prefix), *(f"({_regex(kind)})" for _, kind in fields)])
-            + "$"
+            "^" + ":".join([re.escape(prefix), *(f"({_regex(kind)})" for _, kind in fields)]) + "$"
         )
         longest = made.longest()
         if len(longest.encode()) > MAX_BYTES:
@@ -149,7 +148,7 @@ def _encode(kind: type, value: object, name: str) -> str:
             raise ValueError(f"{name}={value!r} does not fit a button")
         return str(value)
     if issubclass(kind, StrEnum):
-        return kind(value).value
+        return kind(str(value)).value
     text = str(value)
     if not _WORD.fullmatch(text):
         raise ValueError(f"{name}={value!r} is not a short word")

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import pytest
 
-from handlers.buttons import MAX_BYTES, REGISTRY, Button, StaleButton, button
+from handlers.buttons import Button, StaleButton, button
 
 
 class Colour(StrEnum):
