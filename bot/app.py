@@ -18,9 +18,24 @@ from bot.config import Settings
 from bot.i18n import LANGUAGES, translator
 from bot.models import Role
 from bot.persistence import StorePersistence
-from bot.scheduler import start_delivery, stop_delivery
+from bot.runtime.scheduler import start_delivery, stop_delivery
 from bot.services import Services
-from handlers import admin, broadcast, errors, help, membership, profile, start, teams, wishes
+from handlers import (
+    admin,
+    broadcast,
+    broadcast_views,
+    errors,
+    help,
+    membership,
+    membership_views,
+    notices,
+    profile,
+    reminders,
+    start,
+    teams,
+    wish_views,
+    wishes,
+)
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from storage.store import Store
@@ -33,11 +48,14 @@ Hook = Callable[[LinliApplication], Awaitable[None]]
 # wishes and teams come before the menus that stay open (profile, admin): their dialogues
 # end on any other command, while a lingering menu would swallow typed wish text.
 FEATURES = (start, wishes, teams, profile, membership, admin, broadcast, help)
+# The views that render what services record for later (notices, live messages), per feature.
+VIEWS = (wish_views, membership_views, broadcast_views, reminders, errors)
 
 
 def build_application(services: Services) -> LinliApplication:
     """The python-telegram-bot Application with Linli's handlers, persistence and services."""
     settings = services.settings
+    notices.require_views(VIEWS)
     # Our dialogues mix buttons and typed answers on purpose (per-user, not per-message).
     warnings.filterwarnings("ignore", message=".*per_message=False", category=PTBUserWarning)
     app = (

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton
 from babel.messages.pofile import read_po
 
+from bot.models import LANGUAGES as LANGUAGES  # re-exported: where texts are, callers look
+
 LOCALES = Path(__file__).parent / "locales"
-LANGUAGES: tuple[str, ...] = ("zh", "en")
 BABEL_LOCALE = {"zh": "zh_CN", "en": "en_GB"}
 
 Translate = Callable[[str], str]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+# The languages Linli speaks (zh-CN first); every text exists in each.
+LANGUAGES: tuple[str, ...] = ("zh", "en")
 
 
 def N_(message: str) -> str:
@@ -159,9 +162,40 @@ class OutgoingMessage(Model):
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
+class Notice(Model):
+    """What must be told to someone, as data: a kind and its parameters. A service records a
+    notice in the transaction of the change it announces; the feature's views render it (in the
+    recipient's language) when the outbox sends it. Each subclass names its KIND once."""
+
+    KIND: ClassVar[str] = ""
+    TYPES: ClassVar[dict[str, type[Notice]]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if not cls.KIND:
+            return
+        known = Notice.TYPES.get(cls.KIND)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise TypeError(f"notice kind {cls.KIND!r} is defined twice")
+        Notice.TYPES[cls.KIND] = cls
+
+    def params(self) -> dict[str, Any]:
+        """The parameters as JSON-ready values (what the outbox row keeps)."""
+        return self.model_dump(mode="json")
+
+    @staticmethod
+    def load(kind: str, params: dict[str, Any]) -> Notice:
+        """The notice an outbox row holds; KeyError for a kind this release does not know."""
+        return Notice.TYPES[kind].model_validate(params)
+
+
 class OutboxItem(Model):
     id: int
-    message: OutgoingMessage
+    message: OutgoingMessage  # the content, for rows queued already rendered (none today)
+    kind: str | None = None  # a notice kind (rendered when sent), or None
+    params: dict[str, Any] | None = None
+    language: str | None = None  # the recipient's language when it was queued
     dedupe_key: str | None
     not_before: datetime
     status: OutboxStatus
@@ -171,6 +205,21 @@ class OutboxItem(Model):
     broadcast_id: int | None = None
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class LiveMessage(Model):
+    """A message that shows a thing (a wish's wall post, the card someone opened, a
+    broadcast's progress) and is edited whenever the thing changes."""
+
+    id: int
+    key: str  # unique: one message per place, e.g. "wish:12:wall", "wish:12:card:42"
+    thing: str  # what it shows, e.g. "wish:12": a change to it edits every message of it
+    view: str  # which view renders it, e.g. "wish.wall", "wish.card"
+    chat_id: int
+    message_id: int | None  # None until its first send (through the outbox) went out
+    outbox_id: int | None  # the row that sends it first, when it goes through the outbox
+    viewer_id: int | None  # whose eyes it is rendered for (buttons, contact), if anyone's
+    language: str
 
 
 class ReminderStatus(StrEnum):
@@ -324,6 +373,7 @@ class Wish(Model):
     closed_at: datetime | None = None  # confirmed, cancelled or expired
     rating: int | None = None
     thanks: str | None = None
+    escalated_at: datetime | None = None  # coordinators were asked to help (urgent only)
     # Joined for display, so lists need no extra queries.
     poster_name: str | None = None
     claimer_name: str | None = None

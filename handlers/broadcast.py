@@ -24,10 +24,10 @@ from telegram.ext import (
 
 from bot.i18n import Translate, esc, format_local
 from bot.models import AudienceKind, Broadcast, BroadcastStatus, Role, User
-from bot.outbox import send_outgoing
-from bot.services.broadcast import AUDIENCE_LABELS, Draft, audience_text, report_text
+from bot.services.broadcast import AUDIENCE_LABELS, Draft
 from bot.services.errors import InvalidInput, LinliError
 from bot.services.reminders import parse_local_moment
+from handlers.broadcast_views import announcement, audience_text, report_text
 from handlers.callbacks import data, pattern
 from handlers.common import (
     END,
@@ -41,6 +41,7 @@ from handlers.common import (
 )
 from handlers.context import LinliContext
 from handlers.help import cancel
+from handlers.sending import send_outgoing
 
 
 class BroadcastDialogue(IntEnum):
@@ -250,7 +251,8 @@ async def _preview(
     update: Update, context: LinliContext, user: User, t: Translate, broadcast_id: int
 ) -> bool:
     """Send the draft to the coordinator exactly as recipients will get it."""
-    message = await context.services.broadcasts.preview(user, broadcast_id)
+    broadcast, community = await context.services.broadcasts.preview(user, broadcast_id)
+    message = announcement(t, broadcast, community).to(user.id)
     await answer(update, t("<b>Preview</b> — this is how it will look:"))
     try:
         await send_outgoing(context.bot, message)

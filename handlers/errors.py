@@ -9,9 +9,12 @@ import time
 from telegram import Update
 from telegram.error import Forbidden, NetworkError
 
+from bot.i18n import esc
 from bot.services.errors import LinliError
+from bot.services.notify import ErrorAlert
 from handlers.common import ack, answer, refuse, viewer
 from handlers.context import LinliContext
+from handlers.notices import Shown, ViewEnv, notice_view
 
 log = logging.getLogger(__name__)
 ALERT_EVERY_SECONDS = 600.0
@@ -62,12 +65,18 @@ async def on_error(update: object, context: LinliContext) -> None:
         try:
             services = context.services
             async with services.store.transaction() as conn:
-                await services.notifier.to_coordinators(
-                    conn,
-                    lambda t: t("Linli hit an error: {error}. Details are in the log.").format(
-                        error=type(error).__name__
-                    ),
+                await services.notifier.tell_coordinators(
+                    conn, ErrorAlert(error=type(error).__name__)
                 )
             services.notifier.wake()
         except Exception:
             log.exception("could not alert coordinators")
+
+
+@notice_view(ErrorAlert)
+async def error_alert(notice: ErrorAlert, env: ViewEnv) -> Shown:
+    return Shown(
+        env.t("Linli hit an error: {error}. Details are in the log.").format(
+            error=esc(notice.error)
+        )
+    )

@@ -1,21 +1,22 @@
-"""What the wish handlers share: the dialogue's states, callback shapes, the wish card and list
-rows, and small Telegram helpers (private replies, media, the wish wall)."""
+"""Everything the wish features show: their buttons (typed, defined once), the wish card and
+list rows, the offer and the wall post, and the renderers of every wish notice and live view.
+One thing, one renderer: a wish card looks the same wherever it appears, and a change to the
+wish edits the messages that show it (the wall post, the cards people opened)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from enum import IntEnum
-from zoneinfo import ZoneInfo
+from enum import IntEnum, StrEnum
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import Forbidden, TelegramError
 
 from bot.i18n import Translate, esc, format_local
 from bot.models import (
     WISH_CATEGORY_LABELS,
     WISH_STATUS_LABELS,
+    LiveMessage,
     Team,
     User,
     Wish,
@@ -23,21 +24,33 @@ from bot.models import (
     WishContact,
     WishStatus,
 )
-from bot.services.wishes import (
-    WishAccess,
-    card_data,
-    claim_data,
-    confirm_data,
-    done_data,
-    not_done_data,
-    repost_data,
-    wish_title,
+from bot.services.errors import LinliError
+from bot.services.wishes import WishAccess, subject_of, taken_by
+from bot.services.wishes.notices import (
+    CARD_VIEW,
+    WALL_VIEW,
+    PutOnWish,
+    TeamWishTaken,
+    UrgentEscalated,
+    UrgentEscalatedToOwner,
+    WishConfirmed,
+    WishExpired,
+    WishGivenBack,
+    WishNotDone,
+    WishOffered,
+    WishRated,
+    WishReportedDone,
+    WishTakenForYou,
+    WishThanked,
 )
-from handlers.callbacks import data, pattern
+from handlers.buttons import Button, button
 from handlers.common import Buttons, answer, keyboard
 from handlers.context import LinliContext
+from handlers.notices import Shown, ViewEnv, live_view, notice_view
 
 log = logging.getLogger(__name__)
+
+TITLE_MAX = 40  # the one-line title shown in lists and offers
 
 
 class WishDialogue(IntEnum):
@@ -57,36 +70,161 @@ class WishDialogue(IntEnum):
     RELEASE_REASON = 12
 
 
-# Callback shapes. Those the service also puts on notifications (w:card, w:claim, w:ok, w:nd,
-# w:done, w:repost, w:keep, w:tasks) are built by bot/services/wishes.py; these match them.
-CARD = pattern("w", "card", "(int)")
-CLAIM = pattern("w", "claim", "(int)")
-TEAM_CLAIM = pattern("w", "tclaim", "(int)", "(int)")
-CONFIRM = pattern("w", "ok", "(int)")
-NOT_DONE = pattern("w", "nd", "(int)")
-RATE = pattern("w", "rate", "(int)", "(int)")
-THANK = pattern("w", "thx", "(int)")
-CANCEL = pattern("w", "cancel", "(int)")
-CANCEL_SURE = pattern("w", "cancel", "(int)", "yes")
-REPOST = pattern("w", "repost", "(int)")
-KEEP_CLOSED = pattern("w", "keep", "(int)")
-DONE = pattern("w", "done", "(int)")
-RELEASE = pattern("w", "rel", "(int)")
-ASSIGN_MENU = pattern("w", "asg", "(int)")
-ASSIGN = pattern("w", "asg", "(int)", "(int)", "(int)")
-MEDIA = pattern("w", "media", "(int)")
-TASKS = pattern("w", "tasks")
-SKIP = pattern("w", "skip")
-MINE = pattern("wm", "(int)")
-LIST = pattern("wl", "(word)", "(any)")
-LIST_KINDS = pattern("wl", "kinds")
-# Posting dialogue.
-POST_CATEGORY = pattern("wp", "cat", "(word)")
-POST_WHEN = pattern("wp", "when", "(any)")
-POST_BUILDING = pattern("wp", "bld", "(int)")
-POST_SKIP = pattern("wp", "skip")
-POST_SEND = pattern("wp", "send")
-POST_DROP = pattern("wp", "drop")
+# --- buttons -------------------------------------------------------------------------------
+
+
+@button("w:card")
+class ShowWish(Button):
+    wish_id: int
+
+
+@button("w:claim")
+class ClaimWish(Button):
+    wish_id: int
+
+
+@button("w:tclaim")
+class ClaimForTeam(Button):
+    wish_id: int
+    team_id: int
+
+
+@button("w:ok")
+class ConfirmDone(Button):
+    wish_id: int
+
+
+@button("w:nd")
+class NotDoneYet(Button):
+    wish_id: int
+
+
+@button("w:rate")
+class RateWish(Button):
+    wish_id: int
+    stars: int
+
+
+@button("w:thx")
+class WriteThanks(Button):
+    wish_id: int
+
+
+@button("w:cancel")
+class CancelWish(Button):
+    wish_id: int
+
+
+@button("w:cancel_ok")
+class CancelWishSure(Button):
+    wish_id: int
+
+
+@button("w:repost")
+class RepostWish(Button):
+    wish_id: int
+
+
+@button("w:keep")
+class KeepClosed(Button):
+    wish_id: int
+
+
+@button("w:done")
+class ReportDone(Button):
+    wish_id: int
+
+
+@button("w:rel")
+class GiveBack(Button):
+    wish_id: int
+
+
+@button("w:asg")
+class ChooseParticipants(Button):
+    wish_id: int
+
+
+@button("w:asg_set")
+class SetParticipant(Button):
+    wish_id: int
+    user_id: int
+    on: bool
+
+
+@button("w:media")
+class ShowMedia(Button):
+    wish_id: int
+
+
+@button("w:tasks")
+class MyTasks(Button):
+    pass
+
+
+@button("w:skip")
+class SkipNote(Button):
+    pass
+
+
+@button("wm")
+class MoreOfMine(Button):
+    before: int
+
+
+class ListFilter(StrEnum):
+    ALL = "all"
+    BUILDING = "bld"
+    SKILLS = "skl"
+    CATEGORY = "cat"
+
+
+@button("wl")
+class ListWishes(Button):
+    kind: ListFilter
+    category: str  # a WishCategory value, or "-"
+    before: int
+
+
+@button("wl:kinds")
+class ChooseListKind(Button):
+    pass
+
+
+@button("wp:cat")
+class PostCategory(Button):
+    category: WishCategory
+
+
+@button("wp:when")
+class PostWhen(Button):
+    choice: str  # today, tomorrow, 3days, week, none
+
+
+@button("wp:bld")
+class PostBuilding(Button):
+    building_id: int
+
+
+@button("wp:skip")
+class PostSkip(Button):
+    pass
+
+
+@button("wp:send")
+class PostSend(Button):
+    pass
+
+
+@button("wp:drop")
+class PostDrop(Button):
+    pass
+
+
+ALL_OPEN = ListWishes(kind=ListFilter.ALL, category="-", before=0)
+
+
+# --- words ---------------------------------------------------------------------------------
 
 
 def category_label(t: Translate, category: WishCategory) -> str:
@@ -97,6 +235,21 @@ def status_label(t: Translate, status: WishStatus) -> str:
     return t(WISH_STATUS_LABELS[status])
 
 
+def wish_title(wish: Wish, t: Translate, limit: int = TITLE_MAX) -> str:
+    """One line for lists and offers (not escaped)."""
+    if wish.text:
+        line = wish.text.strip().splitlines()[0]
+        return line if len(line) <= limit else line[: limit - 1] + "…"
+    if wish.voice_file_id:
+        return t("Voice note")
+    return t("Photo")
+
+
+def who_for(wish: Wish) -> str:
+    """The resident's name (for a proxy wish, the person it is for); not escaped."""
+    return wish.for_name or wish.poster_name or ""
+
+
 def list_label(t: Translate, wish: Wish, *, with_status: bool = False) -> str:
     """One button's text: number, urgency, kind or status, title (plain text)."""
     mark = "🆘 " if wish.urgent else ""
@@ -104,15 +257,18 @@ def list_label(t: Translate, wish: Wish, *, with_status: bool = False) -> str:
     return f"#{wish.id} {mark}{middle} · {wish_title(wish, t, 28)}"
 
 
-def card_text(
-    t: Translate,
-    wish: Wish,
-    *,
-    language: str,
-    zone: ZoneInfo,
-    contact: WishContact | None = None,
-) -> str:
+def media_lines(t: Translate, wish: Wish) -> list[str]:
+    lines = []
+    if wish.photo_file_id:
+        lines.append(t("📷 There is a photo."))
+    if wish.voice_file_id:
+        lines.append(t("🎤 There is a voice note."))
+    return lines
+
+
+def card_text(env: ViewEnv, wish: Wish, *, contact: WishContact | None = None) -> str:
     """The wish card. Contact details only when the caller passes them (claimer, coordinator)."""
+    t, language, zone = env.t, env.language, env.services.settings.zone
     head = (
         t("🆘 <b>Urgent request #{id}</b>").format(id=wish.id)
         if wish.urgent
@@ -123,10 +279,7 @@ def card_text(
     lines = [head]
     if wish.text:
         lines.append(esc(wish.text))
-    if wish.photo_file_id:
-        lines.append(t("📷 There is a photo."))
-    if wish.voice_file_id:
-        lines.append(t("🎤 There is a voice note."))
+    lines += media_lines(t, wish)
     lines.append("")
     if wish.is_proxy:
         lines.append(
@@ -144,11 +297,10 @@ def card_text(
             t("Needed by: {when}").format(when=format_local(wish.needed_by, language, zone))
         )
     lines.append(t("Status: {status}").format(status=status_label(t, wish.status)))
+    if wish.escalated_at and wish.status == WishStatus.OPEN:
+        lines.append(t("🆘 The coordinators have been asked to help."))
     if wish.claimed_by is not None:
-        who = wish.claimer_name or ""
-        if wish.team_name:
-            who = f"{wish.team_name} ({who})"
-        lines.append(t("Helper: {name}").format(name=esc(who)))
+        lines.append(t("Helper: {name}").format(name=esc(taken_by(wish))))
     if wish.done_note:
         lines.append(t("Helper's note: {note}").format(note=esc(wish.done_note)))
     if wish.rating:
@@ -172,61 +324,327 @@ def card_buttons(
     """The buttons of a card for this viewer. Each is re-checked by the service when pressed."""
     rows: list[list[tuple[str, str]]] = []
     status = wish.status
-    owns, handles = access.owns, access.handles
-    if owns:
+    wish_id = wish.id
+    if access.owns:
         if status == WishStatus.OPEN:
-            rows.append([(t("Cancel this wish"), data("w", "cancel", wish.id))])
+            rows.append([(t("Cancel this wish"), CancelWish(wish_id=wish_id).pack())])
         elif status == WishStatus.DONE:
-            rows.append([(t("Yes, it is done"), confirm_data(wish.id))])
-            rows.append([(t("No, not done yet"), not_done_data(wish.id))])
+            rows += confirm_rows(t, wish_id)
         elif status == WishStatus.CONFIRMED:
             if wish.rating is None:
-                rows.append(stars_row(wish.id))
+                rows.append(stars_row(wish_id))
             if wish.thanks is None:
-                rows.append([(t("Write a thank-you"), data("w", "thx", wish.id))])
+                rows.append([(t("Write a thank-you"), WriteThanks(wish_id=wish_id).pack())])
         elif status == WishStatus.EXPIRED:
-            rows.append([(t("Post it again"), repost_data(wish.id))])
+            rows.append([(t("Post it again"), RepostWish(wish_id=wish_id).pack())])
     elif status == WishStatus.OPEN and viewer.is_member:
-        rows.append([(t("I will help"), claim_data(wish.id))])
+        rows.append([(t("I will help"), ClaimWish(wish_id=wish_id).pack())])
         for team in teams[:3]:
-            rows.append(
-                [
-                    (
-                        t("Help with {team}").format(team=team.name),
-                        data("w", "tclaim", wish.id, team.id),
-                    )
-                ]
-            )
-    if handles and status == WishStatus.CLAIMED:
-        rows.append([(t("Report done"), done_data(wish.id))])
+            label = t("Help with {team}").format(team=team.name)
+            rows.append([(label, ClaimForTeam(wish_id=wish_id, team_id=team.id).pack())])
+    if access.handles and status == WishStatus.CLAIMED:
+        rows.append([(t("Report done"), ReportDone(wish_id=wish_id).pack())])
     if access.releases and status == WishStatus.CLAIMED:
-        rows.append([(t("Give it back"), data("w", "rel", wish.id))])
+        rows.append([(t("Give it back"), GiveBack(wish_id=wish_id).pack())])
     if access.leads and status in (WishStatus.CLAIMED, WishStatus.DONE):
-        rows.append([(t("Choose who takes part"), data("w", "asg", wish.id))])
-    if handles and (wish.photo_file_id or wish.voice_file_id):
-        rows.append([(t("Show the photo / voice note"), data("w", "media", wish.id))])
+        rows.append([(t("Choose who takes part"), ChooseParticipants(wish_id=wish_id).pack())])
+    if access.handles and (wish.photo_file_id or wish.voice_file_id):
+        rows.append([(t("Show the photo / voice note"), ShowMedia(wish_id=wish_id).pack())])
+    if viewer.is_member and not access.owns:
+        rows.append([(t("« Open wishes"), ALL_OPEN.pack())])
     return rows
 
 
+def confirm_rows(t: Translate, wish_id: int) -> list[list[tuple[str, str]]]:
+    return [
+        [(t("Yes, it is done"), ConfirmDone(wish_id=wish_id).pack())],
+        [(t("No, not done yet"), NotDoneYet(wish_id=wish_id).pack())],
+    ]
+
+
 def stars_row(wish_id: int) -> list[tuple[str, str]]:
-    return [("★" * n, data("w", "rate", wish_id, n)) for n in range(1, 6)]
+    return [("★" * n, RateWish(wish_id=wish_id, stars=n).pack()) for n in range(1, 6)]
 
 
 def card_button(t: Translate, wish_id: int) -> tuple[str, str]:
-    return (t("Details"), card_data(wish_id))
+    return (t("Details"), ShowWish(wish_id=wish_id).pack())
+
+
+def offer_text(env: ViewEnv, wish: Wish, *, ask: bool = True) -> str:
+    """A new wish as members are offered it (and as the wall shows it): no contact details."""
+    t = env.t
+    place = esc(wish.building_name or t("our community"))
+    if wish.urgent:
+        head = t("🆘 <b>Urgent help needed</b> (#{id}) in {place}").format(id=wish.id, place=place)
+    else:
+        head = t("🙋 <b>A new wish</b> (#{id}) in {place} — {category}").format(
+            id=wish.id, place=place, category=category_label(t, wish.category)
+        )
+    lines = [head, esc(wish_title(wish, t, 200 if wish.urgent else TITLE_MAX))]
+    lines += media_lines(t, wish)
+    if wish.needed_by:
+        when = format_local(wish.needed_by, env.language, env.services.settings.zone)
+        lines.append(t("Needed by: {when}").format(when=when))
+    if ask:
+        lines.append(t("Can you help?"))
+    return "\n".join(lines)
+
+
+# --- live views: the wall post and the cards people opened ---------------------------------
+
+
+def wall(env: ViewEnv, wish: Wish) -> Shown:
+    """The wish wall post for the wish's current state (in the community's language)."""
+    t = env.t
+    lines = [offer_text(env, wish, ask=False)]
+    buttons: Buttons = ()
+    who = esc(taken_by(wish))
+    if wish.status == WishStatus.OPEN:
+        if wish.escalated_at:
+            lines.append(t("🆘 The coordinators have been asked to help."))
+        buttons = (((t("I will help"), ClaimWish(wish_id=wish.id).pack()),),)
+    elif wish.status in (WishStatus.CLAIMED, WishStatus.DONE):
+        lines.append(t("✋ Taken by {name}.").format(name=who))
+        if wish.status == WishStatus.DONE:
+            lines.append(t("✅ Reported done."))
+    elif wish.status == WishStatus.CONFIRMED:
+        lines.append(t("🎉 Done by {name}. Thank you!").format(name=who))
+    else:
+        lines.append(t("This wish is closed."))
+    return Shown("\n".join(lines), buttons)
+
+
+def wish_id_of(live: LiveMessage) -> int:
+    return int(live.thing.split(":", 1)[1])
+
+
+@live_view(WALL_VIEW)
+async def wall_view(live: LiveMessage, env: ViewEnv) -> Shown | None:
+    wish = await env.services.wishes.get(wish_id_of(live))
+    return wall(env, wish) if wish is not None else None
+
+
+async def card_for(env: ViewEnv, viewer: User, wish: Wish) -> Shown:
+    """The card of `wish` as `viewer` sees it: their buttons, the contact if theirs to see."""
+    wishes = env.services.wishes
+    access = await wishes.access(viewer, wish)
+    contact = await wishes.contact(viewer, wish.id) if access.sees_contact else None
+    teams = await wishes.claim_teams(viewer) if viewer.is_member else []
+    return Shown(
+        card_text(env, wish, contact=contact), card_buttons(env.t, wish, viewer, access, teams)
+    )
+
+
+@live_view(CARD_VIEW)
+async def card_view(live: LiveMessage, env: ViewEnv) -> Shown | None:
+    if live.viewer_id is None:
+        return None
+    viewer = await env.services.users.get(live.viewer_id)
+    if viewer is None:
+        return None
+    try:
+        wish = await env.services.wishes.view(viewer, wish_id_of(live))
+    except LinliError:
+        return None  # no longer theirs to see
+    return await card_for(ViewEnv(env.services, viewer.language), viewer, wish)
+
+
+async def show_card(
+    update: Update, context: LinliContext, viewer: User, t: Translate, wish: Wish
+) -> None:
+    """Show the card in the viewer's private chat and keep it current from then on."""
+    env = ViewEnv(context.services, viewer.language)
+    shown = await card_for(env, viewer, wish)
+    sent = await to_private(update, context, viewer, shown.text, shown.buttons)
+    if sent is not None:
+        await context.services.live.keep_current(
+            key=f"{subject_of(wish.id)}:card:{viewer.id}",
+            thing=subject_of(wish.id),
+            view=CARD_VIEW,
+            chat_id=sent.chat_id,
+            message_id=sent.message_id,
+            language=viewer.language,
+            viewer_id=viewer.id,
+        )
+
+
+# --- notices -------------------------------------------------------------------------------
+
+
+@notice_view(WishOffered)
+async def offered(notice: WishOffered, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    buttons = (((t("I will help"), ClaimWish(wish_id=wish.id).pack()), card_button(t, wish.id)),)
+    return Shown(offer_text(env, wish), buttons)
+
+
+@notice_view(WishTakenForYou)
+async def taken(notice: WishTakenForYou, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "Good news: {name} will help with your wish #{id} ({title}). "
+            "They will get in touch with you."
+        ).format(name=esc(taken_by(wish)), id=wish.id, title=esc(wish_title(wish, t)))
+    )
+
+
+@notice_view(TeamWishTaken)
+async def team_taken(notice: TeamWishTaken, env: ViewEnv) -> Shown:
+    t = env.t
+    return Shown(
+        t(
+            "{name} took on wish #{id} for {team}. Please choose who takes part in /mytasks."
+        ).format(name=esc(notice.member), id=notice.wish.id, team=esc(notice.team)),
+        (((t("My tasks"), MyTasks().pack()),),),
+    )
+
+
+@notice_view(PutOnWish)
+async def put_on(notice: PutOnWish, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "{leader} put you on wish #{id} ({title}) with {team}. "
+            "{claimer} has the contact details and will tell you more."
+        ).format(
+            leader=esc(notice.leader),
+            id=wish.id,
+            title=esc(wish_title(wish, t)),
+            team=esc(notice.team),
+            claimer=esc(wish.claimer_name or ""),
+        )
+    )
+
+
+@notice_view(WishGivenBack)
+async def given_back(notice: WishGivenBack, env: ViewEnv) -> Shown:
+    t = env.t
+    return Shown(
+        t(
+            "{name} cannot help with your wish #{id} after all ({reason}). It is open "
+            "again and we are looking for another helper."
+        ).format(name=esc(notice.helper), id=notice.wish.id, reason=esc(notice.reason))
+    )
+
+
+@notice_view(WishReportedDone)
+async def reported_done(notice: WishReportedDone, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    lines = [
+        t("{name} says your wish #{id} ({title}) is done.").format(
+            name=esc(taken_by(wish)), id=wish.id, title=esc(wish_title(wish, t))
+        )
+    ]
+    if wish.done_note:
+        lines.append(t("Their note: {note}").format(note=esc(wish.done_note)))
+    lines.append(t("Is it done? Please tell us."))
+    return Shown("\n".join(lines), confirm_rows(t, wish.id), photo_file_id=wish.done_photo_file_id)
+
+
+@notice_view(WishConfirmed)
+async def confirmed(notice: WishConfirmed, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t("🎉 {name} confirmed that wish #{id} ({title}) is done. Thank you!").format(
+            name=esc(who_for(wish)), id=wish.id, title=esc(wish_title(wish, t))
+        )
+    )
+
+
+@notice_view(WishNotDone)
+async def not_done(notice: WishNotDone, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "{name} says wish #{id} ({title}) is not done yet:\n«{words}»\n"
+            "Please have another look, then report it done again."
+        ).format(
+            name=esc(who_for(wish)),
+            id=wish.id,
+            title=esc(wish_title(wish, t)),
+            words=esc(notice.words),
+        ),
+        (((t("Report done"), ReportDone(wish_id=wish.id).pack()),),),
+    )
+
+
+@notice_view(WishRated)
+async def rated(notice: WishRated, env: ViewEnv) -> Shown:
+    stars = notice.stars
+    return Shown(
+        env.t("{name} gave your help with wish #{id} {stars}").format(
+            name=esc(who_for(notice.wish)),
+            id=notice.wish.id,
+            stars="★" * stars + "☆" * (5 - stars),
+        )
+    )
+
+
+@notice_view(WishThanked)
+async def thanked(notice: WishThanked, env: ViewEnv) -> Shown:
+    return Shown(
+        env.t("💌 A thank-you from {name} for wish #{id}:\n«{words}»").format(
+            name=esc(who_for(notice.wish)), id=notice.wish.id, words=esc(notice.words)
+        )
+    )
+
+
+@notice_view(UrgentEscalated)
+async def escalated(notice: UrgentEscalated, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "🆘 Urgent request #{id} in {place} has waited {minutes} minutes and nobody has "
+            "taken it yet: {title}"
+        ).format(
+            id=wish.id,
+            place=esc(wish.building_name or t("our community")),
+            minutes=notice.minutes,
+            title=esc(wish_title(wish, t)),
+        ),
+        ((card_button(t, wish.id),),),
+    )
+
+
+@notice_view(UrgentEscalatedToOwner)
+async def escalated_to_owner(notice: UrgentEscalatedToOwner, env: ViewEnv) -> Shown:
+    return Shown(
+        env.t(
+            "Nobody has taken your urgent request #{id} yet, so we have asked the "
+            "coordinators to help."
+        ).format(id=notice.wish.id)
+    )
+
+
+@notice_view(WishExpired)
+async def expired(notice: WishExpired, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "Nobody could take your wish #{id} ({title}) in time, so it has been closed. "
+            "Would you like to post it again?"
+        ).format(id=wish.id, title=esc(wish_title(wish, t))),
+        (
+            ((t("Post it again"), RepostWish(wish_id=wish.id).pack()),),
+            ((t("No, thank you"), KeepClosed(wish_id=wish.id).pack()),),
+        ),
+    )
+
+
+# --- small Telegram helpers ----------------------------------------------------------------
 
 
 async def to_private(
     update: Update, context: LinliContext, user: User, text: str, buttons: Buttons = ()
-) -> None:
+) -> Message | None:
     """Reply in the user's private chat (a button may have been pressed in the members' group,
-    where contact details must never appear)."""
+    where contact details must never appear); the message, or None if it could not go."""
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
-        await answer(update, text, buttons)
-        return
+        return await answer(update, text, buttons)
     try:
-        await context.bot.send_message(
+        return await context.bot.send_message(
             user.id,
             text,
             parse_mode=ParseMode.HTML,
@@ -235,6 +653,7 @@ async def to_private(
         )
     except Forbidden:
         log.info("user_id=%s has not started a private chat", user.id)
+        return None
 
 
 async def send_media(context: LinliContext, user: User, wish: Wish, t: Translate) -> None:
@@ -247,65 +666,6 @@ async def send_media(context: LinliContext, user: User, wish: Wish, t: Translate
             await context.bot.send_voice(user.id, wish.voice_file_id, caption=caption)
     except TelegramError:
         log.warning("could not send the media of wish_id=%s to user_id=%s", wish.id, user.id)
-
-
-WALL_RETRIES = 5
-
-
-async def refresh_wall(update: Update | None, context: LinliContext, wish_id: int) -> None:
-    """Edit the wish wall post to show the wish's state; harmless when there is no wall or
-    nothing changed. A post still queued is rewritten in the outbox; one being sent right now
-    is edited a moment later, once its message id is known."""
-    post = await context.services.wishes.wall_post(wish_id)
-    if post is None:
-        return
-    message_id = post.message_id
-    query = update.callback_query if update is not None else None
-    pressed = query.message if query is not None else None
-    if message_id is None and pressed is not None and pressed.chat.id == post.chat_id:
-        message_id = pressed.message_id
-    if message_id is None:
-        if post.in_flight:
-            context.application.create_task(_refresh_wall_later(context, wish_id))
-        return
-    await _edit_wall(context, wish_id, post.chat_id, message_id, post.text, post.buttons)
-
-
-async def _refresh_wall_later(context: LinliContext, wish_id: int) -> None:
-    for attempt in range(WALL_RETRIES):
-        await asyncio.sleep(0.5 * (attempt + 1))
-        post = await context.services.wishes.wall_post(wish_id)
-        if post is None or not post.in_flight:
-            if post is not None and post.message_id is not None:
-                await _edit_wall(
-                    context, wish_id, post.chat_id, post.message_id, post.text, post.buttons
-                )
-            return
-    log.warning("wish wall post of wish_id=%s stayed in flight; not edited", wish_id)
-
-
-async def _edit_wall(
-    context: LinliContext,
-    wish_id: int,
-    chat_id: int,
-    message_id: int,
-    text: str,
-    buttons: Buttons,
-) -> None:
-    try:
-        await context.bot.edit_message_text(
-            text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(buttons),
-            disable_web_page_preview=True,
-        )
-    except BadRequest as exc:
-        if "not modified" not in str(exc):
-            log.warning("wish wall edit failed wish_id=%s: %s", wish_id, exc)
-    except TelegramError as exc:
-        log.warning("wish wall edit failed wish_id=%s: %s", wish_id, exc)
 
 
 def arg_id(text: str | None) -> int | None:

@@ -8,98 +8,80 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
-from bot.models import N_, Role, User, Wish, WishCategory
-from bot.services.errors import InvalidInput, LinliError, NotFound
+from bot.models import N_, Role, User, Wish, WishCategory, WishEventKind
+from bot.services.errors import InvalidInput, LinliError
 from bot.services.wishes import WishFilter
-from handlers.callbacks import data
 from handlers.common import END, Buttons, ack, answer, as_user, refuse, require_user
 from handlers.context import LinliContext
 from handlers.wish_views import (
-    ASSIGN,
-    ASSIGN_MENU,
-    CARD,
-    CLAIM,
-    DONE,
-    LIST,
-    LIST_KINDS,
-    MEDIA,
-    RELEASE,
-    SKIP,
-    TASKS,
-    TEAM_CLAIM,
+    ALL_OPEN,
+    ChooseListKind,
+    ChooseParticipants,
+    ClaimForTeam,
+    ClaimWish,
+    GiveBack,
+    ListFilter,
+    ListWishes,
+    MyTasks,
+    ReportDone,
+    SetParticipant,
+    ShowMedia,
+    ShowWish,
+    SkipNote,
     WishDialogue,
     arg_id,
-    card_buttons,
-    card_text,
     category_label,
     list_label,
-    refresh_wall,
     send_media,
+    show_card,
     to_private,
 )
 
 Handlers = list[BaseHandler[Update, LinliContext, object]]
 TASK = "wish_task"
-FILTERS = {"all": "all", "bld": "building", "skl": "skills", "cat": "category"}
-
-
-def _match(context: LinliContext, group: int = 1) -> str:
-    assert context.matches
-    return str(context.matches[0].group(group))
+FILTERS = {
+    ListFilter.ALL: "all",
+    ListFilter.BUILDING: "building",
+    ListFilter.SKILLS: "skills",
+    ListFilter.CATEGORY: "category",
+}
 
 
 # --- the card ------------------------------------------------------------------------------
 
 
-async def _show_card(
-    update: Update, context: LinliContext, user: User, t: Translate, wish: Wish
-) -> None:
-    services = context.services
-    access = await services.wishes.access(user, wish)
-    contact = await services.wishes.contact(user, wish.id) if access.sees_contact else None
-    teams = await services.wishes.claim_teams(user) if user.is_member else []
-    text = card_text(t, wish, language=user.language, zone=services.settings.zone, contact=contact)
-    rows = list(card_buttons(t, wish, user, access, teams))
-    if user.is_member and not access.owns:
-        rows.append([(t("« Open wishes"), data("wl", "all", "-:0"))])
-    await to_private(update, context, user, text, rows)
-
-
-async def show_card(update: Update, context: LinliContext) -> None:
+async def card(update: Update, context: LinliContext) -> None:
     found = await require_user(update, context)
     if found is None:
         return
     user, t = found
     try:
-        wish = await context.services.wishes.view(user, int(_match(context)))
+        wish = await context.services.wishes.view(user, ShowWish.of(update).wish_id)
     except LinliError as error:
         await refuse(update, t, error)
         return
     await ack(update)
-    await _show_card(update, context, user, t, wish)
+    await show_card(update, context, user, t, wish)
 
 
 # --- browsing ------------------------------------------------------------------------------
 
 
 async def browse(update: Update, context: LinliContext) -> None:
-    """/wishes and the list buttons: "wl:<filter>:<category or ->:<before>"."""
+    """/wishes and the list buttons (a filter, a category for "by kind", a page)."""
     found = await require_user(update, context)
     if found is None:
         return
     user, t = found
-    kind, category, before = "all", "-", 0
-    if update.callback_query is not None:
-        kind = _match(context, 1)
-        category, _, page = _match(context, 2).partition(":")
-        before = int(page) if page.isascii() and page.isdigit() and len(page) < 10 else -1
+    pressed = ListWishes.of(update) if update.callback_query is not None else ALL_OPEN
+    kind, category, before = pressed.kind, pressed.category, pressed.before
     known = {c.value for c in WishCategory}
-    if kind not in FILTERS or before < 0 or (kind == "cat" and category not in known):
+    if before < 0 or (kind is ListFilter.CATEGORY and category not in known):
         await ack(update, t("This button is no longer valid. Please start again."), alert=True)
         return
     chosen = WishFilter(
         kind=FILTERS[kind],  # type: ignore[arg-type]
-        category=WishCategory(category) if kind == "cat" else None,
+        category=WishCategory(category) if kind is ListFilter.CATEGORY else None,
     )
     try:
         page_of = await context.services.wishes.browse(user, chosen, before=before or None)
@@ -108,26 +90,30 @@ async def browse(update: Update, context: LinliContext) -> None:
         return
     await ack(update)
     title = {
-        "all": t("<b>Open wishes</b> — all"),
-        "bld": t("<b>Open wishes</b> — my building"),
-        "skl": t("<b>Open wishes</b> — matching my skills"),
-        "cat": t("<b>Open wishes</b> — {kind}").format(
-            kind=category_label(t, WishCategory(category)) if kind == "cat" else ""
+        ListFilter.ALL: t("<b>Open wishes</b> — all"),
+        ListFilter.BUILDING: t("<b>Open wishes</b> — my building"),
+        ListFilter.SKILLS: t("<b>Open wishes</b> — matching my skills"),
+        ListFilter.CATEGORY: t("<b>Open wishes</b> — {kind}").format(
+            kind=category_label(t, WishCategory(category)) if kind is ListFilter.CATEGORY else ""
         ),
     }[kind]
     rows: list[list[tuple[str, str]]] = [
-        [(list_label(t, w), data("w", "card", w.id))] for w in page_of.wishes
+        [(list_label(t, w), ShowWish(wish_id=w.id).pack())] for w in page_of.wishes
     ]
     if page_of.next_before:
-        rows.append([(t("More ›"), data("wl", kind, f"{category}:{page_of.next_before}"))])
+        more = ListWishes(kind=kind, category=category, before=page_of.next_before)
+        rows.append([(t("More ›"), more.pack())])
     rows.append(
         [
-            (t("All"), data("wl", "all", "-:0")),
-            (t("My building"), data("wl", "bld", "-:0")),
-            (t("My skills"), data("wl", "skl", "-:0")),
+            (t("All"), ALL_OPEN.pack()),
+            (
+                t("My building"),
+                ListWishes(kind=ListFilter.BUILDING, category="-", before=0).pack(),
+            ),
+            (t("My skills"), ListWishes(kind=ListFilter.SKILLS, category="-", before=0).pack()),
         ]
     )
-    rows.append([(t("By kind…"), data("wl", "kinds"))])
+    rows.append([(t("By kind…"), ChooseListKind().pack())])
     body = title if page_of.wishes else title + "\n" + t("No open wishes here right now.")
     await answer(update, body, rows, edit=update.callback_query is not None)
 
@@ -138,7 +124,10 @@ async def choose_kind(update: Update, context: LinliContext) -> None:
         return
     _, t = found
     await ack(update)
-    rows = [[(category_label(t, c), data("wl", "cat", f"{c.value}:0"))] for c in WishCategory]
+    rows = [
+        [(category_label(t, c), ListWishes(kind=ListFilter.CATEGORY, category=c, before=0).pack())]
+        for c in WishCategory
+    ]
     await answer(update, t("Which kind of wishes?"), rows, edit=True)
 
 
@@ -154,9 +143,6 @@ async def _claim(update: Update, context: LinliContext, wish_id: int, team_id: i
         wish = await context.services.wishes.claim(user, wish_id, team_id=team_id)
     except LinliError as error:
         await refuse(update, t, error)
-        if isinstance(error, NotFound):
-            return
-        await refresh_wall(update, context, wish_id)
         return
     await ack(update, t("Thank you! Wish #{id} is yours now.").format(id=wish_id))
     await to_private(
@@ -168,17 +154,17 @@ async def _claim(update: Update, context: LinliContext, wish_id: int, team_id: i
             "report it in /mytasks."
         ).format(id=wish_id),
     )
-    await _show_card(update, context, user, t, wish)
+    await show_card(update, context, user, t, wish)
     await send_media(context, user, wish, t)
-    await refresh_wall(update, context, wish_id)
 
 
 async def claim_button(update: Update, context: LinliContext) -> None:
-    await _claim(update, context, int(_match(context)), None)
+    await _claim(update, context, ClaimWish.of(update).wish_id, None)
 
 
 async def team_claim_button(update: Update, context: LinliContext) -> None:
-    await _claim(update, context, int(_match(context, 1)), int(_match(context, 2)))
+    pressed = ClaimForTeam.of(update)
+    await _claim(update, context, pressed.wish_id, pressed.team_id)
 
 
 async def claim_command(update: Update, context: LinliContext) -> None:
@@ -207,7 +193,12 @@ async def claim_command(update: Update, context: LinliContext) -> None:
         await _claim(update, context, wish_id, teams[0].id)
         return
     rows = [
-        [(t("Help with {team}").format(team=team.name), data("w", "tclaim", wish_id, team.id))]
+        [
+            (
+                t("Help with {team}").format(team=team.name),
+                ClaimForTeam(wish_id=wish_id, team_id=team.id).pack(),
+            )
+        ]
         for team in teams
     ]
     await answer(update, t("For which team?"), rows)
@@ -230,16 +221,16 @@ async def my_tasks(update: Update, context: LinliContext) -> None:
         )
         return
     rows: Buttons = [
-        [(list_label(t, w, with_status=True), data("w", "card", w.id))] for w in tasks
+        [(list_label(t, w, with_status=True), ShowWish(wish_id=w.id).pack())] for w in tasks
     ]
     await answer(update, t("<b>My tasks</b>\nChoose one to see the details."), rows)
 
 
 @as_user()
 async def ask_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    wish_id = int(_match(context))
+    wish_id = ReportDone.of(update).wish_id
     try:
-        await context.services.wishes.require_task(user, wish_id)
+        await context.services.wishes.check_move(user, wish_id, WishEventKind.DONE)
     except LinliError as error:
         await refuse(update, t, error)
         return END
@@ -254,7 +245,7 @@ async def ask_done(update: Update, context: LinliContext, user: User, t: Transla
             "Well done! Write a short note of what was done, or send a photo "
             "(you can add words to it). Or press Skip."
         ),
-        [[(t("Skip"), data("w", "skip"))]],
+        [[(t("Skip"), SkipNote().pack())]],
     )
     return WishDialogue.DONE_NOTE
 
@@ -288,7 +279,6 @@ async def typed_done(update: Update, context: LinliContext, user: User, t: Trans
         user,
         t("Thank you! We have asked the resident to confirm wish #{id}.").format(id=wish_id),
     )
-    await refresh_wall(update, context, wish_id)
     return END
 
 
@@ -300,9 +290,9 @@ async def wrong_done(update: Update, context: LinliContext, _user: User, t: Tran
 
 @as_user()
 async def ask_release(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    wish_id = int(_match(context))
+    wish_id = GiveBack.of(update).wish_id
     try:
-        await context.services.wishes.require_task(user, wish_id, releasing=True)
+        await context.services.wishes.check_move(user, wish_id, WishEventKind.RELEASED)
     except LinliError as error:
         await refuse(update, t, error)
         return END
@@ -335,7 +325,6 @@ async def typed_release(update: Update, context: LinliContext, user: User, t: Tr
             "letting us know."
         ).format(id=wish_id),
     )
-    await refresh_wall(update, context, wish_id)
     return END
 
 
@@ -345,7 +334,7 @@ async def show_media(update: Update, context: LinliContext) -> None:
         return
     user, t = found
     try:
-        wish = await context.services.wishes.view(user, int(_match(context)))
+        wish = await context.services.wishes.view(user, ShowMedia.of(update).wish_id)
         access = await context.services.wishes.access(user, wish)
     except LinliError as error:
         await refuse(update, t, error)
@@ -374,12 +363,12 @@ async def _assign_menu(
         [
             (
                 ("✅ " if m.id in chosen else "▫️ ") + m.display_name,
-                data("w", "asg", wish.id, m.id, 0 if m.id in chosen else 1),
+                SetParticipant(wish_id=wish.id, user_id=m.id, on=m.id not in chosen).pack(),
             )
         ]
         for m in members
     ]
-    rows.append([(t("Done"), data("w", "card", wish.id))])
+    rows.append([(t("Done"), ShowWish(wish_id=wish.id).pack())])
     await answer(
         update,
         t(
@@ -397,7 +386,7 @@ async def assign_menu(update: Update, context: LinliContext) -> None:
         return
     user, t = found
     try:
-        wish = await context.services.wishes.view(user, int(_match(context)))
+        wish = await context.services.wishes.view(user, ChooseParticipants.of(update).wish_id)
         access = await context.services.wishes.access(user, wish)
     except LinliError as error:
         await refuse(update, t, error)
@@ -414,9 +403,10 @@ async def assign_toggle(update: Update, context: LinliContext) -> None:
     if found is None:
         return
     user, t = found
-    wish_id, member_id, on = (int(_match(context, i)) for i in (1, 2, 3))
+    pressed = SetParticipant.of(update)
+    wish_id = pressed.wish_id
     try:
-        await context.services.wishes.assign(user, wish_id, member_id, on=bool(on))
+        await context.services.wishes.assign(user, wish_id, pressed.user_id, on=pressed.on)
         wish = await context.services.wishes.view(user, wish_id)
     except LinliError as error:
         await refuse(update, t, error)
@@ -430,8 +420,8 @@ async def assign_toggle(update: Update, context: LinliContext) -> None:
 
 def entry_points() -> Handlers:
     return [
-        CallbackQueryHandler(ask_done, pattern=DONE),
-        CallbackQueryHandler(ask_release, pattern=RELEASE),
+        CallbackQueryHandler(ask_done, pattern=ReportDone.pattern()),
+        CallbackQueryHandler(ask_release, pattern=GiveBack.pattern()),
     ]
 
 
@@ -441,7 +431,7 @@ def states() -> dict[object, Handlers]:
     return {
         WishDialogue.DONE_NOTE: [
             MessageHandler((text | filters.PHOTO) & private, typed_done),
-            CallbackQueryHandler(typed_done, pattern=SKIP),
+            CallbackQueryHandler(typed_done, pattern=SkipNote.pattern()),
             MessageHandler(private & ~filters.COMMAND, wrong_done),
         ],
         WishDialogue.RELEASE_REASON: [MessageHandler(text, typed_release)],
@@ -455,13 +445,13 @@ def buttons() -> Handlers:
         CommandHandler("wishes", browse, filters=private),
         CommandHandler("claim", claim_command, filters=private),
         CommandHandler("mytasks", my_tasks, filters=private),
-        CallbackQueryHandler(my_tasks, pattern=TASKS),
-        CallbackQueryHandler(show_card, pattern=CARD),
-        CallbackQueryHandler(claim_button, pattern=CLAIM),
-        CallbackQueryHandler(team_claim_button, pattern=TEAM_CLAIM),
-        CallbackQueryHandler(choose_kind, pattern=LIST_KINDS),
-        CallbackQueryHandler(browse, pattern=LIST),
-        CallbackQueryHandler(assign_toggle, pattern=ASSIGN),
-        CallbackQueryHandler(assign_menu, pattern=ASSIGN_MENU),
-        CallbackQueryHandler(show_media, pattern=MEDIA),
+        CallbackQueryHandler(my_tasks, pattern=MyTasks.pattern()),
+        CallbackQueryHandler(card, pattern=ShowWish.pattern()),
+        CallbackQueryHandler(claim_button, pattern=ClaimWish.pattern()),
+        CallbackQueryHandler(team_claim_button, pattern=ClaimForTeam.pattern()),
+        CallbackQueryHandler(choose_kind, pattern=ChooseListKind.pattern()),
+        CallbackQueryHandler(browse, pattern=ListWishes.pattern()),
+        CallbackQueryHandler(assign_toggle, pattern=SetParticipant.pattern()),
+        CallbackQueryHandler(assign_menu, pattern=ChooseParticipants.pattern()),
+        CallbackQueryHandler(show_media, pattern=ShowMedia.pattern()),
     ]

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc, format_local
-from bot.models import User, WishCategory, WishStatus
+from bot.models import User, WishCategory, WishEventKind
 from bot.services.errors import InvalidInput, LinliError
 from bot.services.users import clean_name, clean_phone, clean_room
 from bot.services.wishes import (
@@ -20,30 +20,29 @@ from bot.services.wishes import (
     needed_by_choice,
     parse_needed_by,
 )
-from handlers.callbacks import data
 from handlers.common import END, ack, answer, as_user, refuse, require_user
 from handlers.context import LinliContext
 from handlers.wish_views import (
-    CANCEL,
-    CANCEL_SURE,
-    CONFIRM,
-    KEEP_CLOSED,
-    MINE,
-    NOT_DONE,
-    POST_BUILDING,
-    POST_CATEGORY,
-    POST_DROP,
-    POST_SEND,
-    POST_SKIP,
-    POST_WHEN,
-    RATE,
-    REPOST,
-    THANK,
+    CancelWish,
+    CancelWishSure,
+    ConfirmDone,
+    KeepClosed,
+    MoreOfMine,
+    NotDoneYet,
+    PostBuilding,
+    PostCategory,
+    PostDrop,
+    PostSend,
+    PostSkip,
+    PostWhen,
+    RateWish,
+    RepostWish,
+    ShowWish,
     WishDialogue,
+    WriteThanks,
     card_button,
     category_label,
     list_label,
-    refresh_wall,
     stars_row,
 )
 
@@ -55,11 +54,6 @@ def _draft(context: LinliContext) -> dict[str, Any]:
     assert context.user_data is not None
     draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
     return draft
-
-
-def _match_int(context: LinliContext, group: int = 1) -> int:
-    assert context.matches
-    return int(context.matches[0].group(group))
 
 
 # --- posting -------------------------------------------------------------------------------
@@ -128,7 +122,7 @@ async def typed_for_name(update: Update, context: LinliContext, _user: User, t: 
     buildings = await context.services.users.buildings()
     if not buildings:
         return await _ask_room(update, t)
-    rows = [[(b.name, data("wp", "bld", b.id))] for b in buildings[:30]]
+    rows = [[(b.name, PostBuilding(building_id=b.id).pack())] for b in buildings[:30]]
     await answer(update, t("Which building do they live in?"), rows)
     return WishDialogue.FOR_BUILDING
 
@@ -137,7 +131,7 @@ async def typed_for_name(update: Update, context: LinliContext, _user: User, t: 
 async def chose_for_building(
     update: Update, context: LinliContext, _user: User, t: Translate
 ) -> int:
-    building_id = _match_int(context)
+    building_id = PostBuilding.of(update).building_id
     building = await context.services.users.building(building_id)
     if building is None or building.archived:
         await ack(update, t("Please choose a building from the list."), alert=True)
@@ -152,7 +146,7 @@ async def _ask_room(update: Update, t: Translate) -> int:
     await answer(
         update,
         t("Their room number, for example 3-201? Only the helper will see it."),
-        [[(t("Skip"), data("wp", "skip"))]],
+        [[(t("Skip"), PostSkip().pack())]],
     )
     return WishDialogue.FOR_ROOM
 
@@ -184,7 +178,7 @@ async def _ask_phone(update: Update, t: Translate) -> int:
             "A phone number to reach them (a family member's is fine)? "
             "Only the helper will see it."
         ),
-        [[(t("Skip"), data("wp", "skip"))]],
+        [[(t("Skip"), PostSkip().pack())]],
     )
     return WishDialogue.FOR_PHONE
 
@@ -212,7 +206,7 @@ async def skipped_for_phone(
 async def _ask_category(update: Update, t: Translate) -> int:
     cats = list(WishCategory)
     rows = [
-        [(category_label(t, c), data("wp", "cat", c.value)) for c in cats[i : i + 2]]
+        [(category_label(t, c), PostCategory(category=c).pack()) for c in cats[i : i + 2]]
         for i in range(0, len(cats), 2)
     ]
     await answer(update, t("What kind of help is it?"), rows)
@@ -221,15 +215,12 @@ async def _ask_category(update: Update, t: Translate) -> int:
 
 @as_user()
 async def chose_category(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
-    value = context.matches[0].group(1) if context.matches else ""
-    if value not in {c.value for c in WishCategory}:
-        await ack(update, t("Please choose with the buttons above."), alert=True)
-        return WishDialogue.CATEGORY
+    category = PostCategory.of(update).category
     await ack(update)
-    _draft(context)["category"] = value
+    _draft(context)["category"] = category.value
     await answer(
         update,
-        t("Kind of help: {kind}").format(kind=category_label(t, WishCategory(value))),
+        t("Kind of help: {kind}").format(kind=category_label(t, category)),
         edit=True,
     )
     await answer(
@@ -265,14 +256,14 @@ async def typed_content(update: Update, context: LinliContext, _user: User, t: T
         t("By when do you need it? Choose below, or type a date such as 12-24 or 12-24 15:30."),
         [
             [
-                (t("Today"), data("wp", "when", "today")),
-                (t("Tomorrow"), data("wp", "when", "tomorrow")),
+                (t("Today"), PostWhen(choice="today").pack()),
+                (t("Tomorrow"), PostWhen(choice="tomorrow").pack()),
             ],
             [
-                (t("Within 3 days"), data("wp", "when", "3days")),
-                (t("Within a week"), data("wp", "when", "week")),
+                (t("Within 3 days"), PostWhen(choice="3days").pack()),
+                (t("Within a week"), PostWhen(choice="week").pack()),
             ],
-            [(t("No particular date"), data("wp", "when", "none"))],
+            [(t("No particular date"), PostWhen(choice="none").pack())],
         ],
     )
     return WishDialogue.WHEN
@@ -290,7 +281,7 @@ async def wrong_content(update: Update, context: LinliContext, _user: User, t: T
 
 @as_user()
 async def chose_when(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
-    choice = context.matches[0].group(1) if context.matches else ""
+    choice = PostWhen.of(update).choice
     services = context.services
     draft = _draft(context)
     try:
@@ -366,7 +357,7 @@ async def _confirm(update: Update, context: LinliContext, t: Translate) -> int:
     await answer(
         update,
         "\n".join(lines),
-        [[(t("Post it"), data("wp", "send")), (t("Cancel"), data("wp", "drop"))]],
+        [[(t("Post it"), PostSend().pack()), (t("Cancel"), PostDrop().pack())]],
     )
     return WishDialogue.CONFIRM
 
@@ -412,7 +403,7 @@ async def my_wishes(update: Update, context: LinliContext) -> None:
     if found is None:
         return
     user, t = found
-    before = _match_int(context) if update.callback_query is not None else 0
+    before = MoreOfMine.of(update).before if update.callback_query is not None else 0
     page = await context.services.wishes.mine(user, before=before or None)
     await ack(update)
     if not page.wishes:
@@ -423,9 +414,11 @@ async def my_wishes(update: Update, context: LinliContext) -> None:
             else t("There are no more wishes."),
         )
         return
-    rows = [[(list_label(t, w, with_status=True), data("w", "card", w.id))] for w in page.wishes]
+    rows = [
+        [(list_label(t, w, with_status=True), ShowWish(wish_id=w.id).pack())] for w in page.wishes
+    ]
     if page.next_before:
-        rows.append([(t("More ›"), data("wm", page.next_before))])
+        rows.append([(t("More ›"), MoreOfMine(before=page.next_before).pack())])
     await answer(
         update,
         t("<b>My wishes</b>\nChoose one to see it, cancel it or confirm it."),
@@ -439,9 +432,9 @@ async def ask_cancel(update: Update, context: LinliContext) -> None:
     if found is None:
         return
     user, t = found
-    wish_id = _match_int(context)
+    wish_id = CancelWish.of(update).wish_id
     try:
-        await context.services.wishes.require_owned(user, wish_id, WishStatus.OPEN)
+        await context.services.wishes.check_move(user, wish_id, WishEventKind.CANCELLED)
     except LinliError as error:
         await refuse(update, t, error)
         return
@@ -449,7 +442,7 @@ async def ask_cancel(update: Update, context: LinliContext) -> None:
     await answer(
         update,
         t("Cancel wish #{id}? Helpers will no longer see it.").format(id=wish_id),
-        [[(t("Yes, cancel it"), data("w", "cancel", wish_id, "yes")), card_button(t, wish_id)]],
+        [[(t("Yes, cancel it"), CancelWishSure(wish_id=wish_id).pack()), card_button(t, wish_id)]],
     )
 
 
@@ -458,7 +451,7 @@ async def cancel_wish(update: Update, context: LinliContext) -> None:
     if found is None:
         return
     user, t = found
-    wish_id = _match_int(context)
+    wish_id = CancelWishSure.of(update).wish_id
     try:
         await context.services.wishes.cancel(user, wish_id)
     except LinliError as error:
@@ -466,7 +459,6 @@ async def cancel_wish(update: Update, context: LinliContext) -> None:
         return
     await ack(update)
     await answer(update, t("Wish #{id} is cancelled.").format(id=wish_id), edit=True)
-    await refresh_wall(update, context, wish_id)
 
 
 async def confirm_done(update: Update, context: LinliContext) -> None:
@@ -474,7 +466,7 @@ async def confirm_done(update: Update, context: LinliContext) -> None:
     if found is None:
         return
     user, t = found
-    wish_id = _match_int(context)
+    wish_id = ConfirmDone.of(update).wish_id
     try:
         await context.services.wishes.confirm(user, wish_id)
     except LinliError as error:
@@ -486,7 +478,6 @@ async def confirm_done(update: Update, context: LinliContext) -> None:
         t("Thank you for confirming wish #{id}! How would you rate the help?").format(id=wish_id),
         [stars_row(wish_id)],
     )
-    await refresh_wall(update, context, wish_id)
 
 
 async def rate(update: Update, context: LinliContext) -> None:
@@ -494,7 +485,8 @@ async def rate(update: Update, context: LinliContext) -> None:
     if found is None:
         return
     user, t = found
-    wish_id, stars = _match_int(context, 1), _match_int(context, 2)
+    pressed = RateWish.of(update)
+    wish_id, stars = pressed.wish_id, pressed.stars
     try:
         await context.services.wishes.rate(user, wish_id, stars)
     except LinliError as error:
@@ -507,8 +499,8 @@ async def rate(update: Update, context: LinliContext) -> None:
             stars="★" * stars
         ),
         [
-            [(t("Write a thank-you"), data("w", "thx", wish_id))],
-            [(t("No, that is all"), data("w", "keep", wish_id))],
+            [(t("Write a thank-you"), WriteThanks(wish_id=wish_id).pack())],
+            [(t("No, that is all"), KeepClosed(wish_id=wish_id).pack())],
         ],
         edit=True,
     )
@@ -516,14 +508,11 @@ async def rate(update: Update, context: LinliContext) -> None:
 
 @as_user()
 async def ask_thanks(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    wish_id = _match_int(context)
+    wish_id = WriteThanks.of(update).wish_id
     try:
-        wish = await context.services.wishes.require_owned(user, wish_id, WishStatus.CONFIRMED)
+        await context.services.wishes.check_move(user, wish_id, WishEventKind.THANKED)
     except LinliError as error:
         await refuse(update, t, error)
-        return END
-    if wish.thanks is not None:
-        await ack(update, t("You have thanked for this wish already."), alert=True)
         return END
     await ack(update)
     _draft(context).clear()
@@ -549,9 +538,9 @@ async def typed_thanks(update: Update, context: LinliContext, user: User, t: Tra
 
 @as_user()
 async def ask_not_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    wish_id = _match_int(context)
+    wish_id = NotDoneYet.of(update).wish_id
     try:
-        await context.services.wishes.require_owned(user, wish_id, WishStatus.DONE)
+        await context.services.wishes.check_move(user, wish_id, WishEventKind.NOT_DONE)
     except LinliError as error:
         await refuse(update, t, error)
         return END
@@ -577,7 +566,6 @@ async def typed_not_done(update: Update, context: LinliContext, user: User, t: T
     assert context.user_data is not None
     context.user_data.pop(DRAFT, None)
     await answer(update, t("Thank you. We have told the helper; they will have another look."))
-    await refresh_wall(update, context, wish_id)
     return END
 
 
@@ -586,7 +574,7 @@ async def repost(update: Update, context: LinliContext) -> None:
     if found is None:
         return
     user, t = found
-    wish_id = _match_int(context)
+    wish_id = RepostWish.of(update).wish_id
     try:
         wish = await context.services.wishes.repost(user, wish_id)
     except LinliError as error:
@@ -620,8 +608,8 @@ def entry_points() -> Handlers:
         CommandHandler("wish", start_wish, filters=private),
         CommandHandler("urgent", start_urgent, filters=private),
         CommandHandler("wish_for", start_for, filters=private),
-        CallbackQueryHandler(ask_thanks, pattern=THANK),
-        CallbackQueryHandler(ask_not_done, pattern=NOT_DONE),
+        CallbackQueryHandler(ask_thanks, pattern=WriteThanks.pattern()),
+        CallbackQueryHandler(ask_not_done, pattern=NotDoneYet.pattern()),
     ]
 
 
@@ -632,28 +620,30 @@ def states() -> dict[object, Handlers]:
     return {
         WishDialogue.FOR_NAME: [MessageHandler(text, typed_for_name)],
         WishDialogue.FOR_BUILDING: [
-            CallbackQueryHandler(chose_for_building, pattern=POST_BUILDING)
+            CallbackQueryHandler(chose_for_building, pattern=PostBuilding.pattern())
         ],
         WishDialogue.FOR_ROOM: [
             MessageHandler(text, typed_for_room),
-            CallbackQueryHandler(skipped_for_room, pattern=POST_SKIP),
+            CallbackQueryHandler(skipped_for_room, pattern=PostSkip.pattern()),
         ],
         WishDialogue.FOR_PHONE: [
             MessageHandler(text, typed_for_phone),
-            CallbackQueryHandler(skipped_for_phone, pattern=POST_SKIP),
+            CallbackQueryHandler(skipped_for_phone, pattern=PostSkip.pattern()),
         ],
-        WishDialogue.CATEGORY: [CallbackQueryHandler(chose_category, pattern=POST_CATEGORY)],
+        WishDialogue.CATEGORY: [
+            CallbackQueryHandler(chose_category, pattern=PostCategory.pattern())
+        ],
         WishDialogue.CONTENT: [
             MessageHandler(text | content, typed_content),
             MessageHandler(private & ~filters.COMMAND, wrong_content),
         ],
         WishDialogue.WHEN: [
-            CallbackQueryHandler(chose_when, pattern=POST_WHEN),
+            CallbackQueryHandler(chose_when, pattern=PostWhen.pattern()),
             MessageHandler(text, typed_when),
         ],
         WishDialogue.CONFIRM: [
-            CallbackQueryHandler(send_wish, pattern=POST_SEND),
-            CallbackQueryHandler(drop_wish, pattern=POST_DROP),
+            CallbackQueryHandler(send_wish, pattern=PostSend.pattern()),
+            CallbackQueryHandler(drop_wish, pattern=PostDrop.pattern()),
         ],
         WishDialogue.THANKS: [MessageHandler(text, typed_thanks)],
         WishDialogue.NOT_DONE: [MessageHandler(text, typed_not_done)],
@@ -665,11 +655,11 @@ def buttons() -> Handlers:
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("mywishes", my_wishes, filters=private),
-        CallbackQueryHandler(my_wishes, pattern=MINE),
-        CallbackQueryHandler(cancel_wish, pattern=CANCEL_SURE),
-        CallbackQueryHandler(ask_cancel, pattern=CANCEL),
-        CallbackQueryHandler(confirm_done, pattern=CONFIRM),
-        CallbackQueryHandler(rate, pattern=RATE),
-        CallbackQueryHandler(repost, pattern=REPOST),
-        CallbackQueryHandler(keep_closed, pattern=KEEP_CLOSED),
+        CallbackQueryHandler(my_wishes, pattern=MoreOfMine.pattern()),
+        CallbackQueryHandler(cancel_wish, pattern=CancelWishSure.pattern()),
+        CallbackQueryHandler(ask_cancel, pattern=CancelWish.pattern()),
+        CallbackQueryHandler(confirm_done, pattern=ConfirmDone.pattern()),
+        CallbackQueryHandler(rate, pattern=RateWish.pattern()),
+        CallbackQueryHandler(repost, pattern=RepostWish.pattern()),
+        CallbackQueryHandler(keep_closed, pattern=KeepClosed.pattern()),
     ]

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.models import OutboxItem, OutboxStatus, OutgoingMessage
+from bot.models import Notice, OutboxItem, OutboxStatus, OutgoingMessage
 from storage.common import insert_ignoring_conflicts
 from storage.schema import outbox, users
 
@@ -35,6 +35,8 @@ def _values(
     dedupe_key: str | None,
     not_before: datetime | None,
     broadcast_id: int | None,
+    notice: Notice | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     return {
         "chat_id": message.chat_id,
@@ -43,6 +45,9 @@ def _values(
         "document_file_id": message.document_file_id,
         "parse_mode": message.parse_mode,
         "buttons": _buttons(message),
+        "kind": notice.KIND if notice is not None else None,
+        "params": notice.params() if notice is not None else None,
+        "language": language,
         "dedupe_key": dedupe_key,
         "not_before": not_before or now,
         "status": OutboxStatus.PENDING.value,
@@ -67,6 +72,9 @@ def _item(row: RowMapping) -> OutboxItem:
             parse_mode=row["parse_mode"],
             buttons=buttons,
         ),
+        kind=row["kind"],
+        params=row["params"],
+        language=row["language"],
         dedupe_key=row["dedupe_key"],
         not_before=row["not_before"],
         status=OutboxStatus(row["status"]),
@@ -95,6 +103,62 @@ async def enqueue(
     statement = insert_ignoring_conflicts(conn, outbox, **values).returning(outbox.c.id)
     inserted = await conn.scalar(statement)
     return int(inserted) if inserted is not None else None
+
+
+async def enqueue_notice(
+    conn: AsyncConnection,
+    chat_id: int,
+    notice: Notice,
+    *,
+    language: str,
+    now: datetime,
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+    broadcast_id: int | None = None,
+) -> int | None:
+    """Add a notice for `chat_id` (rendered in `language` when it is sent); None when a row
+    with the same dedupe key exists already (a no-op)."""
+    values = _values(
+        OutgoingMessage(chat_id=chat_id),
+        now=now,
+        dedupe_key=dedupe_key,
+        not_before=not_before,
+        broadcast_id=broadcast_id,
+        notice=notice,
+        language=language,
+    )
+    statement = insert_ignoring_conflicts(conn, outbox, **values).returning(outbox.c.id)
+    inserted = await conn.scalar(statement)
+    return int(inserted) if inserted is not None else None
+
+
+async def enqueue_notices(
+    conn: AsyncConnection,
+    notice: Notice,
+    recipients: Iterable[tuple[int, str, str | None]],
+    *,
+    now: datetime,
+    broadcast_id: int | None = None,
+) -> int:
+    """One notice to many (chat id, language, dedupe key) in one statement; how many were new
+    (a dedupe key already used is skipped)."""
+    rows = [
+        _values(
+            OutgoingMessage(chat_id=chat_id),
+            now=now,
+            dedupe_key=key,
+            not_before=None,
+            broadcast_id=broadcast_id,
+            notice=notice,
+            language=language,
+        )
+        for chat_id, language, key in recipients
+    ]
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    result = await conn.execute(dialect.insert(outbox).on_conflict_do_nothing(), rows)
+    return int(result.rowcount)
 
 
 async def enqueue_many(
@@ -456,23 +520,18 @@ class DirectWriter:
         return changed
 
 
-async def rewrite_pending(
-    conn: AsyncConnection,
-    dedupe_key: str,
-    text: str,
-    buttons: Sequence[Sequence[tuple[str, str]]],
-) -> bool:
-    """Change an outbox message that has not left yet (e.g. a wish wall post); False if it has."""
+async def hold_back(conn: AsyncConnection, outbox_id: int, *, until: datetime, why: str) -> bool:
+    """SENDING → PENDING not before `until`, the attempt refunded: the row could not be
+    rendered yet (e.g. an edit of a message whose first send has not been recorded)."""
     result = await conn.execute(
         update(outbox)
-        .where(outbox.c.dedupe_key == dedupe_key, outbox.c.status == OutboxStatus.PENDING.value)
-        .values(text=text, buttons=[[list(b) for b in row] for row in buttons] or None)
+        .where(outbox.c.id == outbox_id, outbox.c.status == OutboxStatus.SENDING.value)
+        .values(
+            status=OutboxStatus.PENDING.value,
+            attempts=outbox.c.attempts - 1,
+            not_before=until,
+            last_error=why,
+            sent_at=None,
+        )
     )
-    return int(result.rowcount) == 1
-
-
-async def sent_message_id(conn: AsyncConnection, dedupe_key: str) -> int | None:
-    """The Telegram message id of an outbox row once it was sent (e.g. a wish wall post)."""
-    query = select(outbox.c.sent_message_id).where(outbox.c.dedupe_key == dedupe_key)
-    value = await conn.scalar(query)
-    return int(value) if value is not None else None
+    return result.rowcount == 1

@@ -195,6 +195,11 @@ outbox = Table(
     Column("broadcast_id", ForeignKey("broadcasts.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    # A notice (rendered by the feature's views when sent): its kind, parameters, and the
+    # recipient's language. Rows with a kind have no text of their own.
+    Column("kind", String(64), nullable=True),
+    Column("params", JSON, nullable=True),
+    Column("language", String(8), nullable=True),
     Index("ix_outbox_due", "status", "not_before", "id"),
     Index("ix_outbox_broadcast", "broadcast_id", "status"),
 )
@@ -287,6 +292,7 @@ wishes = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     Column("rating", Integer, nullable=True),
     Column("thanks", Text, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),  # coordinators were asked to help
     # Keyset pages of open wishes, newest first: all, by category, by building.
     Index("ix_wishes_community_status", "community_id", "status", "id"),
     Index("ix_wishes_community_status_category", "community_id", "status", "category", "id"),
@@ -332,4 +338,22 @@ wish_participants = Table(
     Column("credited_at", UTCDateTime, nullable=False),
     Index("ix_wish_participants_user", "user_id", "credited_at"),
     Index("ix_wish_participants_credited", "credited_at", "wish_id"),
+)
+
+live_messages = Table(
+    "live_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(120), nullable=False, unique=True),
+    Column("thing", String(64), nullable=False),
+    Column("view", String(32), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=True),
+    Column("outbox_id", ForeignKey("outbox.id"), nullable=True),
+    Column("viewer_id", BigInteger, nullable=True),
+    Column("language", String(8), nullable=False),
+    # The refresh queued and not yet sent: a second change before it leaves needs no other.
+    Column("pending_outbox_id", ForeignKey("outbox.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_live_messages_thing", "thing", "id"),
 )

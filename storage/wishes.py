@@ -456,3 +456,8 @@ async def member_candidates(
         chosen += list((await conn.scalars(others)).all())
     found = {u.id: u for u in await users_repo.get_users(conn, chosen)}
     return [found[i] for i in chosen if i in found]
+
+
+async def mark_escalated(conn: AsyncConnection, wish_id: int, now: datetime) -> None:
+    """Coordinators were asked to help with this urgent request (shown on its card)."""
+    await conn.execute(update(wishes).where(wishes.c.id == wish_id).values(escalated_at=now))

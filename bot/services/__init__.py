@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.services.admin import AdminService
 from bot.services.broadcast import BroadcastService
 from bot.services.membership import MembershipService
-from bot.services.notify import Notifier
+from bot.services.notify import LiveMessages, Notifier
 from bot.services.reminders import ReminderService
 from bot.services.teams import TeamsService
 from bot.services.users import UsersService
@@ -27,6 +27,7 @@ class Services:
     clock: Clock
     community_id: int
     notifier: Notifier
+    live: LiveMessages
     users: UsersService
     membership: MembershipService
     admin: AdminService
@@ -51,6 +52,7 @@ class Services:
             clock=clock,
             community_id=community_id,
             notifier=notifier,
+            live=LiveMessages(store, clock),
             users=UsersService(store, settings, clock, community_id),
             membership=MembershipService(store, clock, notifier),
             admin=AdminService(store, clock, community_id),

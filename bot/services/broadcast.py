@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import Translate, esc, translator
 from bot.models import (
     N_,
     AudienceKind,
     Broadcast,
     BroadcastStatus,
     Building,
+    Model,
+    Notice,
     OutboxStatus,
-    OutgoingMessage,
     Team,
     User,
 )
@@ -30,6 +30,7 @@ from bot.services.membership import require_coordinator
 from bot.services.notify import Notifier
 from storage import audit, org
 from storage import broadcasts as broadcasts_repo
+from storage import live as live_repo
 from storage import outbox as outbox_repo
 from storage import teams as teams_repo
 from storage import users as users_repo
@@ -40,6 +41,7 @@ TEXT_MAX = 3900
 CAPTION_MAX = 900
 EARLIEST_SCHEDULE = timedelta(minutes=1)
 LATEST_SCHEDULE = timedelta(days=366)
+DELIVERING_KEPT = 16  # broadcasts whose content the sender keeps in memory while sending
 AUDIENCES_WITH_REF = frozenset({AudienceKind.BUILDING, AudienceKind.TEAM})
 
 AUDIENCE_LABELS: dict[AudienceKind, str] = {
@@ -73,8 +75,7 @@ class AlreadyDecided(Conflict):
     message = N_("This announcement was already sent or cancelled.")
 
 
-@dataclass(frozen=True)
-class DeliveryReport:
+class DeliveryReport(Model):
     """What became of a broadcast's messages."""
 
     total: int
@@ -105,38 +106,26 @@ class Draft:
     audience_name: str | None  # the building's or team's name
 
 
-@dataclass(frozen=True)
-class ProgressView:
-    """A progress message to edit: where, and its text in the coordinator's language."""
+class Announcement(Notice):
+    """A broadcast's message to one recipient (rendered from the broadcast when sent)."""
 
+    KIND = "broadcast.announcement"
     broadcast_id: int
-    chat_id: int
-    message_id: int
-    text: str
-    done: bool
 
 
-def report_text(t: Translate, report: DeliveryReport) -> str:
-    """The counts, one per line, in the reader's language."""
-    lines = [
-        t("Delivered: {count}").format(count=report.delivered),
-        t("Blocked the bot: {count}").format(count=report.blocked),
-        t("Failed: {count}").format(count=report.failed),
-        t("Still waiting: {count}").format(count=report.pending),
-    ]
-    if report.cancelled:
-        lines.append(t("Stopped before sending: {count}").format(count=report.cancelled))
-    return "\n".join(lines)
+class BroadcastFinished(Notice):
+    """To the coordinator who sent it: every message was handled; the delivery report."""
+
+    KIND = "broadcast.finished"
+    broadcast_id: int
+    report: DeliveryReport
 
 
-def audience_text(t: Translate, draft: Draft) -> str:
-    broadcast = draft.broadcast
-    label = t(AUDIENCE_LABELS[broadcast.audience])
-    if broadcast.audience is AudienceKind.BUILDING and draft.audience_name:
-        label = t("Building {name}").format(name=esc(draft.audience_name))
-    elif broadcast.audience is AudienceKind.TEAM and draft.audience_name:
-        label = t("Team {name}").format(name=esc(draft.audience_name))
-    return label
+PROGRESS_VIEW = "broadcast.progress"  # the live message that shows a broadcast's progress
+
+
+def thing_of(broadcast_id: int) -> str:
+    return f"broadcast:{broadcast_id}"
 
 
 @dataclass
@@ -146,6 +135,7 @@ class BroadcastService:
     notifier: Notifier
     settings: Settings
     community_id: int
+    _delivering: OrderedDict[int, tuple[Broadcast, str]] = field(default_factory=OrderedDict)
 
     # --- composing ---------------------------------------------------------------------------
 
@@ -229,30 +219,26 @@ class BroadcastService:
         require_coordinator(actor)
         return await self._draft(await self._get(broadcast_id))
 
-    @staticmethod
-    def render(
-        broadcast: Broadcast, language: str, chat_id: int, community_name: str
-    ) -> OutgoingMessage:
-        """The message exactly as a recipient reading `language` gets it."""
-        t = translator(language)
-        community = esc(community_name)
-        header = (
-            "❗ <b>" + t("Urgent announcement from {community}").format(community=community)
-            if broadcast.urgent
-            else "📢 <b>" + t("Announcement from {community}").format(community=community)
-        ) + "</b>"
-        text = header + ("\n\n" + broadcast.text if broadcast.text else "")
-        return OutgoingMessage(
-            chat_id=chat_id,
-            text=text,
-            photo_file_id=broadcast.photo_file_id,
-            document_file_id=broadcast.document_file_id,
-        )
-
-    async def preview(self, actor: User, broadcast_id: int) -> OutgoingMessage:
-        """The draft as the coordinator's recipients will see it, addressed to the coordinator."""
+    async def preview(self, actor: User, broadcast_id: int) -> tuple[Broadcast, str]:
+        """The draft and the community's name, for showing the coordinator what recipients
+        will get."""
         draft = await self.draft(actor, broadcast_id)
-        return self.render(draft.broadcast, actor.language, actor.id, await self._community())
+        return draft.broadcast, await self._community()
+
+    async def for_delivery(self, broadcast_id: int) -> tuple[Broadcast, str]:
+        """A broadcast being sent and the community's name, for rendering its messages (the
+        outbox asks, once per recipient; the recipients were chosen when it was queued). A
+        broadcast no longer changes once it is sending, so a few are kept in memory: one
+        database read per broadcast, not one per recipient."""
+        cached = self._delivering.get(broadcast_id)
+        if cached is not None:
+            return cached
+        found = await self._get(broadcast_id), await self._community()
+        if found[0].status in (BroadcastStatus.SENDING, BroadcastStatus.DONE):
+            self._delivering[broadcast_id] = found
+            while len(self._delivering) > DELIVERING_KEPT:
+                self._delivering.popitem(last=False)
+        return found
 
     # --- deciding ----------------------------------------------------------------------------
 
@@ -346,9 +332,21 @@ class BroadcastService:
         return await self._get(broadcast_id)
 
     async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
-        """Where the coordinator watches the progress (a message we edit)."""
+        """Where the coordinator watches the progress: a live message, edited as it goes."""
+        broadcast = await self._get(broadcast_id)
         async with self.store.transaction() as conn:
-            await broadcasts_repo.set_progress_message(conn, broadcast_id, chat_id, message_id)
+            creator = await users_repo.get_user(conn, broadcast.created_by)
+            await live_repo.register(
+                conn,
+                key=progress_key(broadcast_id),
+                thing=thing_of(broadcast_id),
+                view=PROGRESS_VIEW,
+                chat_id=chat_id,
+                message_id=message_id,
+                language=creator.language if creator else self.settings.default_language,
+                viewer_id=broadcast.created_by,
+                now=self.clock.now(),
+            )
 
     # --- following ---------------------------------------------------------------------------
 
@@ -400,98 +398,58 @@ class BroadcastService:
                 await self._enqueue(conn, broadcast, now)
                 creator = await users_repo.get_user(conn, broadcast.created_by)
                 if creator is not None:
-                    # Sent first (not bulk); its message id makes it the progress message.
-                    await self.notifier.to_user(
+                    # Sent first (not bulk); it then shows the progress as it goes.
+                    await self.notifier.show_live(
                         conn,
-                        creator,
-                        lambda t: t("Your scheduled announcement is being sent now."),
-                        dedupe_key=progress_key(broadcast.id),
-                    )
-                    await broadcasts_repo.set_progress_message(
-                        conn, broadcast.id, creator.id, None
+                        key=progress_key(broadcast.id),
+                        thing=thing_of(broadcast.id),
+                        view=PROGRESS_VIEW,
+                        chat_id=creator.id,
+                        language=creator.language,
+                        viewer_id=creator.id,
                     )
             started.append(broadcast.id)
         self.notifier.wake()
         return started
 
-    async def progress(self) -> list[ProgressView]:
-        """Progress texts of the running broadcasts that someone watches; the finished ones
-        are marked DONE and their report is queued to the coordinator who sent them."""
+    async def progress(self) -> int:
+        """The sweep's step: the progress messages of running broadcasts are edited (through
+        the outbox, at most one edit waiting each); a broadcast whose messages were all handled
+        is marked DONE and its report queued to the coordinator who sent it. How many moved."""
         now = self.clock.now()
         async with self.store.read() as conn:
             running = await broadcasts_repo.with_status(conn, [BroadcastStatus.SENDING])
             still_open = await outbox_repo.open_broadcasts(conn, [b.id for b in running])
-        views = []
+        moved = 0
         for broadcast in running:
-            done = broadcast.id not in still_open
-            if done:
-                view = await self._finish(broadcast, now)
-            elif broadcast.progress_chat_id is not None:
-                view = await self._running_view(broadcast)
-            else:
-                view = None  # nobody watches: no need to count
-            if view is not None:
-                views.append(view)
-        if any(v.done for v in views):
+            async with self.store.transaction() as conn:
+                if broadcast.id not in still_open:
+                    moved += await self._finish(conn, broadcast, now)
+                else:
+                    moved += await self.notifier.touch(conn, thing_of(broadcast.id))
+        if moved:
             self.notifier.wake()
-        return views
+        return moved
 
-    async def _finish(self, broadcast: Broadcast, now: datetime) -> ProgressView | None:
-        async with self.store.transaction() as conn:
-            if not await broadcasts_repo.transition(
-                conn,
-                broadcast.id,
-                from_statuses=[BroadcastStatus.SENDING],
-                to_status=BroadcastStatus.DONE,
-                finished_at=now,
-            ):
-                return None
-            report = DeliveryReport.from_counts(
-                await outbox_repo.status_counts(conn, broadcast.id)
-            )
-            creator = await users_repo.get_user(conn, broadcast.created_by)
-            if creator is None:
-                return None
-            await self.notifier.to_user(
+    async def _finish(self, conn: AsyncConnection, broadcast: Broadcast, now: datetime) -> int:
+        if not await broadcasts_repo.transition(
+            conn,
+            broadcast.id,
+            from_statuses=[BroadcastStatus.SENDING],
+            to_status=BroadcastStatus.DONE,
+            finished_at=now,
+        ):
+            return 0
+        report = DeliveryReport.from_counts(await outbox_repo.status_counts(conn, broadcast.id))
+        creator = await users_repo.get_user(conn, broadcast.created_by)
+        if creator is not None:
+            await self.notifier.tell(
                 conn,
                 creator,
-                partial(finished_text, report=report),
+                BroadcastFinished(broadcast_id=broadcast.id, report=report),
                 dedupe_key=f"broadcast:{broadcast.id}:report",
             )
-            where = await self._progress_message(conn, broadcast)
-        if where is None:
-            return None
-        text = finished_text(translator(creator.language), report)
-        return ProgressView(broadcast.id, where[0], where[1], text, done=True)
-
-    async def _running_view(self, broadcast: Broadcast) -> ProgressView | None:
-        # A read: the sender must not wait for the write lock while we count.
-        async with self.store.read() as conn:
-            report = DeliveryReport.from_counts(
-                await outbox_repo.status_counts(conn, broadcast.id)
-            )
-            creator = await users_repo.get_user(conn, broadcast.created_by)
-            where = await self._progress_message(conn, broadcast)
-        if where is None or creator is None:
-            return None
-        if broadcast.progress_message_id is None:
-            await self.set_progress_message(broadcast.id, *where)
-        text = sending_text(translator(creator.language), report)
-        return ProgressView(broadcast.id, where[0], where[1], text, done=False)
-
-    async def _progress_message(
-        self, conn: AsyncConnection, broadcast: Broadcast
-    ) -> tuple[int, int] | None:
-        """Where the progress shows: the message given at "Send now", or for a scheduled
-        broadcast the notice queued at its start, once that was sent."""
-        if broadcast.progress_chat_id is None:
-            return None
-        if broadcast.progress_message_id is not None:
-            return broadcast.progress_chat_id, broadcast.progress_message_id
-        item = await outbox_repo.get_by_dedupe_key(conn, progress_key(broadcast.id))
-        if item is None or item.sent_message_id is None:
-            return None
-        return broadcast.progress_chat_id, item.sent_message_id
+        return 1 + await self.notifier.touch(conn, thing_of(broadcast.id))
 
     # --- inside ------------------------------------------------------------------------------
 
@@ -503,7 +461,6 @@ class BroadcastService:
         return community.name if community else ""
 
     async def _enqueue(self, conn: AsyncConnection, broadcast: Broadcast, now: datetime) -> int:
-        community = await self._community(conn)
         recipients = await broadcasts_repo.audience_recipients(
             conn,
             broadcast.audience,
@@ -511,14 +468,10 @@ class BroadcastService:
             community_id=self.community_id,
             include_opted_out=broadcast.urgent,
         )
-        templates: dict[str, OutgoingMessage] = {}
-        messages = []
-        for user_id, language in recipients:
-            if language not in templates:
-                templates[language] = self.render(broadcast, language, 0, community)
-            message = templates[language].model_copy(update={"chat_id": user_id})
-            messages.append((message, f"broadcast:{broadcast.id}:{user_id}"))
-        return await outbox_repo.enqueue_many(conn, messages, now=now, broadcast_id=broadcast.id)
+        rows = [(u, lang, f"broadcast:{broadcast.id}:{u}") for u, lang in recipients]
+        return await outbox_repo.enqueue_notices(
+            conn, Announcement(broadcast_id=broadcast.id), rows, now=now, broadcast_id=broadcast.id
+        )
 
     async def _get(self, broadcast_id: int) -> Broadcast:
         async with self.store.read() as conn:
@@ -584,18 +537,3 @@ class BroadcastService:
 
 def progress_key(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}:progress"
-
-
-def sending_text(t: Translate, report: DeliveryReport) -> str:
-    done = report.total - report.pending
-    return (
-        t("Sending the announcement: {done} of {total} handled.").format(
-            done=done, total=report.total
-        )
-        + "\n\n"
-        + report_text(t, report)
-    )
-
-
-def finished_text(t: Translate, report: DeliveryReport) -> str:
-    return t("The announcement has been sent.") + "\n\n" + report_text(t, report)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.i18n import esc
 from bot.models import (
     N_,
     ApplicationStatus,
     Invite,
     MemberApplication,
+    Notice,
     Role,
     Skill,
     User,
@@ -37,6 +37,22 @@ class InviteExpired(InvalidInput):
 
 class InviteUsedUp(InvalidInput):
     message = N_("That invite code has been used up. Please ask your coordinator for a new one.")
+
+
+class NewApplication(Notice):
+    """To coordinators: someone applied to become a member."""
+
+    KIND = "membership.applied"
+    name: str
+
+
+class ApplicationApproved(Notice):
+    KIND = "membership.approved"
+
+
+class ApplicationRejected(Notice):
+    KIND = "membership.rejected"
+    reason: str
 
 
 def require_coordinator(user: User) -> None:
@@ -132,12 +148,9 @@ class MembershipService:
                 skills=skills,
                 now=now,
             )
-            await self.notifier.to_coordinators(
+            await self.notifier.tell_coordinators(
                 conn,
-                lambda t: t("New member application from {name}. Open /admin to decide.").format(
-                    name=f"<b>{esc(user.display_name)}</b>"
-                ),
-                buttons=lambda t: (((t("Review applications"), "adm:apps"),),),
+                NewApplication(name=user.display_name),
                 dedupe_prefix=f"application:{application.id}",
             )
         self.notifier.wake()
@@ -188,21 +201,17 @@ class MembershipService:
                     await users_repo.update_user(
                         conn, applicant.id, building_id=application.building_id
                     )
-                await self.notifier.to_user(
+                await self.notifier.tell(
                     conn,
                     applicant,
-                    lambda t: t(
-                        "Welcome aboard! You are now a member. Send /help to see what you can do."
-                    ),
+                    ApplicationApproved(),
                     dedupe_key=f"application:{application_id}:decided",
                 )
             else:
-                await self.notifier.to_user(
+                await self.notifier.tell(
                     conn,
                     applicant,
-                    lambda t: t(
-                        "Your member application was not approved. Reason: {reason}"
-                    ).format(reason=esc(reason)),
+                    ApplicationRejected(reason=reason or ""),
                     dedupe_key=f"application:{application_id}:decided",
                 )
             await audit.record(

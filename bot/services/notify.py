@@ -1,5 +1,12 @@
-"""Notifications: rendered per recipient's language and written to the outbox in the caller's
-transaction, so a notification exists exactly when the change it announces was committed."""
+"""Notifications as data: a service records a `Notice` (a kind and its parameters) for each
+recipient in the outbox, in the transaction of the change it announces — so a notification
+exists exactly when that change was committed. The feature's views render it, in the
+recipient's language, when the outbox sends it; no service ever writes a user-facing text.
+
+Live messages (a wish's wall post, the card someone opened, a broadcast's progress) are kept
+current the same way: `touch(thing)` queues an edit of every message that shows the thing,
+rendered from the thing's state when the edit leaves.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +17,32 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
-from bot.i18n import Translate, translator
-from bot.models import OutgoingMessage, Role, User
+from bot.models import LiveMessage, Notice, OutboxStatus, Role, User
+from storage import live as live_repo
 from storage import outbox
 from storage import users as users_repo
+from storage.store import Store
 
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
-Render = Callable[[Translate], str]
-RenderButtons = Callable[[Translate], Buttons]
+
+class ShowLive(Notice):
+    """The first send of a live message (rendered by its view from the thing as it is)."""
+
+    KIND = "live.show"
+    key: str
+
+
+class RefreshLive(Notice):
+    """An edit of a live message: its view renders the thing as it is when the edit leaves."""
+
+    KIND = "live.refresh"
+    key: str
+
+
+class ErrorAlert(Notice):
+    """The bot failed on an update; coordinators are told the kind of error (never details)."""
+
+    KIND = "error.alert"
+    error: str
 
 
 @dataclass
@@ -26,69 +51,144 @@ class Notifier:
     # Called after a commit that queued messages; the sender wakes instead of waiting to poll.
     wake: Callable[[], None] = field(default=lambda: None)
 
-    async def to_user(
+    async def tell(
         self,
         conn: AsyncConnection,
         user: User,
-        render: Render,
+        notice: Notice,
         *,
-        buttons: RenderButtons | None = None,
         dedupe_key: str | None = None,
         not_before: datetime | None = None,
-        photo_file_id: str | None = None,
     ) -> int | None:
-        """Queue one message to `user` in their language; None if the dedupe key was used."""
-        t = translator(user.language)
-        message = OutgoingMessage(
-            chat_id=user.id,
-            text=render(t),
-            photo_file_id=photo_file_id,
-            buttons=buttons(t) if buttons else (),
-        )
-        return await outbox.enqueue(
-            conn, message, now=self.clock.now(), dedupe_key=dedupe_key, not_before=not_before
+        """Queue `notice` for `user` (in their language); None if the dedupe key was used."""
+        return await outbox.enqueue_notice(
+            conn,
+            user.id,
+            notice,
+            language=user.language,
+            now=self.clock.now(),
+            dedupe_key=dedupe_key,
+            not_before=not_before,
         )
 
-    async def to_users(
+    async def tell_all(
         self,
         conn: AsyncConnection,
         recipients: Iterable[User],
-        render: Render,
+        notice: Notice,
         *,
-        buttons: RenderButtons | None = None,
         dedupe_prefix: str | None = None,
     ) -> int:
-        """Queue one message per recipient; the number queued."""
-        queued = 0
-        for user in recipients:
-            key = f"{dedupe_prefix}:{user.id}" if dedupe_prefix else None
-            if await self.to_user(conn, user, render, buttons=buttons, dedupe_key=key):
-                queued += 1
-        return queued
+        """Queue `notice` for each recipient; the number queued."""
+        rows = [
+            (u.id, u.language, f"{dedupe_prefix}:{u.id}" if dedupe_prefix else None)
+            for u in recipients
+        ]
+        return await outbox.enqueue_notices(conn, notice, rows, now=self.clock.now())
 
-    async def to_chat(
-        self,
-        conn: AsyncConnection,
-        chat_id: int,
-        text: str,
-        *,
-        buttons: Buttons = (),
-        dedupe_key: str | None = None,
-    ) -> int | None:
-        """Queue a message to a group chat (already rendered in the community's language)."""
-        message = OutgoingMessage(chat_id=chat_id, text=text, buttons=buttons)
-        return await outbox.enqueue(conn, message, now=self.clock.now(), dedupe_key=dedupe_key)
-
-    async def to_coordinators(
-        self,
-        conn: AsyncConnection,
-        render: Render,
-        *,
-        buttons: RenderButtons | None = None,
-        dedupe_prefix: str | None = None,
+    async def tell_coordinators(
+        self, conn: AsyncConnection, notice: Notice, *, dedupe_prefix: str | None = None
     ) -> int:
         ids = await users_repo.user_ids_with_role(conn, Role.COORDINATOR)
         coordinators = await users_repo.get_users(conn, ids)
-        return await self.to_users(
-            conn, coordinators, render, buttons=buttons, dedupe_prefix=dedupe_prefix
+        return await self.tell_all(conn, coordinators, notice, dedupe_prefix=dedupe_prefix)
+
+    async def show_live(
+        self,
+        conn: AsyncConnection,
+        *,
+        key: str,
+        thing: str,
+        view: str,
+        chat_id: int,
+        language: str,
+        viewer_id: int | None = None,
+    ) -> int | None:
+        """Send a live message through the outbox (e.g. a wish's wall post) and keep it
+        current from then on; None when it was queued before (the key is used once)."""
+        queued = await outbox.enqueue_notice(
+            conn,
+            chat_id,
+            ShowLive(key=key),
+            language=language,
+            now=self.clock.now(),
+            dedupe_key=key,
         )
+        if queued is not None:
+            await live_repo.register(
+                conn,
+                key=key,
+                thing=thing,
+                view=view,
+                chat_id=chat_id,
+                language=language,
+                now=self.clock.now(),
+                outbox_id=queued,
+                viewer_id=viewer_id,
+            )
+        return queued
+
+    async def touch(self, conn: AsyncConnection, thing: str) -> int:
+        """`thing` changed: queue an edit of each message that shows it, unless one is still
+        waiting (it will show the latest state when it leaves); how many were queued."""
+        queued = 0
+        for message in await live_repo.to_refresh(conn, thing):
+            row = await outbox.enqueue_notice(
+                conn,
+                message.chat_id,
+                RefreshLive(key=message.key),
+                language=message.language,
+                now=self.clock.now(),
+            )
+            if row is not None:
+                await live_repo.set_pending(conn, message.id, row)
+                queued += 1
+        return queued
+
+
+@dataclass
+class LiveMessages:
+    """The live messages a handler shows itself (a card in reply to a press) and what the
+    sender needs to render and follow them."""
+
+    store: Store
+    clock: Clock
+
+    async def keep_current(
+        self,
+        *,
+        key: str,
+        thing: str,
+        view: str,
+        chat_id: int,
+        message_id: int,
+        language: str,
+        viewer_id: int | None,
+    ) -> None:
+        """The message just shown under `key` is kept current from now on."""
+        async with self.store.transaction() as conn:
+            await live_repo.register(
+                conn,
+                key=key,
+                thing=thing,
+                view=view,
+                chat_id=chat_id,
+                message_id=message_id,
+                language=language,
+                viewer_id=viewer_id,
+                now=self.clock.now(),
+            )
+
+    async def get(self, key: str) -> LiveMessage | None:
+        async with self.store.read() as conn:
+            return await live_repo.by_key(conn, key)
+
+    async def first_send(self, live: LiveMessage) -> OutboxStatus | None:
+        """Where the message's first send through the outbox stands (None: not sent so)."""
+        async with self.store.read() as conn:
+            return await live_repo.first_send_state(conn, live.id)
+
+    async def followed(self, live: LiveMessage, message_id: int) -> None:
+        """Telegram no longer allowed the edit and the message was sent anew: follow it."""
+        async with self.store.transaction() as conn:
+            await live_repo.set_message_id(conn, live.id, message_id)

@@ -26,12 +26,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import Translate, esc, format_local
-from bot.models import N_, Frequency, RecurringSchedule, Reminder, ReminderStatus
+from bot.models import N_, Frequency, Notice, RecurringSchedule, Reminder, ReminderStatus
 from bot.services.errors import InvalidInput
 from bot.services.notify import Notifier
 from storage import reminders as reminders_repo
@@ -48,11 +48,14 @@ SWEEP_BATCH = 500
 MIN_LATE_GRACE = timedelta(minutes=2)
 
 
-def late_note(t: Translate, due_at: datetime, language: str, zone: ZoneInfo) -> str:
-    """The line added to a reminder that is sent after its time."""
-    return t("(This reminder is late: it was due {when}.)").format(
-        when=format_local(due_at, language, zone)
-    )
+class ReminderNotice(Notice):
+    """A reminder of the built-in kind: an English message id with its values (translated and
+    escaped by the view), and when it was due if it is sent late."""
+
+    KIND = "reminder.notify"
+    text: str
+    values: dict[str, str] = Field(default_factory=dict)
+    late_since: datetime | None = None
 
 
 # --- local date and time typed by a person --------------------------------------------------
@@ -299,17 +302,12 @@ class ReminderService:
         user = await users_repo.get_user(conn, reminder.recipient_id)
         if user is None:
             return
-        text = str(reminder.payload.get("text", ""))
-        values = {k: esc(v) for k, v in dict(reminder.payload.get("values", {})).items()}
-        zone = self.settings.zone
-
-        def render(t: Translate) -> str:
-            body = t(text).format(**values) if values else t(text)
-            if late:
-                body += "\n\n" + late_note(t, reminder.due_at, user.language, zone)
-            return body
-
-        await self.notifier.to_user(conn, user, render, dedupe_key=f"reminder:{reminder.id}")
+        notice = ReminderNotice(
+            text=str(reminder.payload.get("text", "")),
+            values={k: str(v) for k, v in dict(reminder.payload.get("values", {})).items()},
+            late_since=reminder.due_at if late else None,
+        )
+        await self.notifier.tell(conn, user, notice, dedupe_key=f"reminder:{reminder.id}")
 
     async def about(self, subject: str) -> list[Reminder]:
         """Every reminder about `subject` (for screens that show what is planned)."""

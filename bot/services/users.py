@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import LANGUAGES
-from bot.models import N_, Building, Role, Skill, User
+from bot.models import LANGUAGES, N_, Building, Role, Skill, User
 from bot.services.errors import InvalidInput, NotFound, NotRegistered
 from storage import org
 from storage import users as users_repo

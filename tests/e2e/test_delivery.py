@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.clock import ManualClock
 from bot.models import N_, OutboxStatus
-from bot.outbox import default_in_flight
+from bot.runtime.outbox import default_in_flight
 from bot.services.reminders import NOTIFY
 from tests.e2e.conftest import RunningBot
 from tests.support.delivery_rig import (
@@ -49,7 +49,7 @@ async def test_killed_mid_broadcast_and_restarted_every_recipient_gets_one_copy(
     doubled = sum(n - 1 for n in got.values() if n > 1)
     assert lost == [], bot.log()
     assert counts[OutboxStatus.SENT] == RECIPIENTS
-    # At-least-once for the rows in flight at the instant of the kill (bot/outbox.py): only
+    # At-least-once for the rows in flight at the instant of the kill (bot/runtime/outbox.py): only
     # they can arrive twice, and never more of them than may be in flight at once.
     assert doubled <= min(in_doubt, default_in_flight(SEND_RATE)), (doubled, in_doubt)
 

@@ -147,7 +147,7 @@ async def test_forged_buttons_for_another_users_wish_change_nothing(
 
     for forged in (
         f"w:ok:{wish_id}",
-        f"w:cancel:{wish_id}:yes",
+        f"w:cancel_ok:{wish_id}",
         f"w:card:{wish_id}",
         f"w:rate:{wish_id}:1",
         f"w:nd:{wish_id}",
@@ -158,7 +158,7 @@ async def test_forged_buttons_for_another_users_wish_change_nothing(
     assert answer is not None and "Only the member who took on this wish" in answer
     answer = await helper.press_data(None, f"w:ok:{wish_id}")  # the helper cannot confirm
     assert answer is not None and "只有发布这个心愿的人" in answer
-    answer = await helper.press_data(None, "w:asg:999:1:1")
+    answer = await helper.press_data(None, "w:asg_set:999:1:1")
     assert answer is not None and "没有这个编号的心愿" in answer
     assert await _snapshot(bot) == before
     async with services.store.read() as conn:
@@ -179,10 +179,14 @@ async def test_stale_buttons_after_the_state_moved_on(
     await resident.wait_for("打几颗星")
     before = await _snapshot(bot)
 
-    answer = await helper.press(card, "退回心愿")  # the card is older than the confirmation
-    assert answer is not None and "状态已经变了" in answer
+    # The helper's card is live: it now shows the confirmation, without "give back" ...
+    await helper.wait_for(lambda m: m is card and "已确认完成" in (m.text or ""), since=0)
+    assert "退回心愿" not in str(card.buttons)
+    # ... and a press of the old button (a client that still shows it) changes nothing.
+    answer = await helper.press_data(card, f"w:rel:{wish_id}")
+    assert answer is not None and "已经结束了" in answer  # confirmed: closed for good
     answer = await resident.press(ask, "还没有办好")
-    assert answer is not None and "状态已经变了" in answer
+    assert answer is not None and "已经结束了" in answer
     answer = await resident.press(ask, "是的，办好了")
     assert answer is not None and "已经结束了" in answer
     assert await _snapshot(bot) == before

@@ -62,4 +62,3 @@ def test_chinese_is_really_chinese() -> None:
 
 def test_languages_offered() -> None:
     assert LANGUAGES == ("zh", "en")
-

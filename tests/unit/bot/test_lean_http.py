@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from telegram.error import NetworkError, TimedOut
 
-from bot.lean_http import LeanRequest, request_written
+from bot.runtime.lean_http import LeanRequest, request_written
 
 Reply = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
 

@@ -12,9 +12,9 @@ from telegram import Bot, Message
 from telegram.request import HTTPXRequest
 
 from bot.clock import ManualClock
-from bot.lean_http import LeanRequest
 from bot.models import OutboxStatus, OutgoingMessage
-from bot.outbox import OutboxSender
+from bot.runtime.lean_http import LeanRequest
+from bot.runtime.outbox import OutboxSender
 from storage import outbox as outbox_repo
 from storage import users as users_repo
 from storage.store import Store

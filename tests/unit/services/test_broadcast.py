@@ -23,6 +23,7 @@ from storage import outbox as outbox_repo
 from storage import users as users_repo
 from storage.schema import audit_log, outbox
 from tests.conftest import COORDINATOR_ID, RegisterUser
+from tests.support.rendering import outbox_rows
 
 
 async def recipients(services: Services, broadcast_id: int) -> list[int]:
@@ -63,11 +64,8 @@ async def test_a_building_broadcast_reaches_exactly_that_building(
     assert chosen.recipients == 2 and chosen.audience_name == "1号楼"
     assert await services.broadcasts.send_now(li, draft.broadcast.id) == 2
     assert await recipients(services, draft.broadcast.id) == [1, 2]
+    texts = {row["chat_id"]: row["text"] for row in await outbox_rows(services)}
     async with services.store.read() as conn:
-        texts = {
-            row.chat_id: row.text
-            for row in await conn.execute(select(outbox.c.chat_id, outbox.c.text))
-        }
         actions = (await conn.scalars(select(audit_log.c.action))).all()
     assert texts[2].startswith("📢 <b>Announcement from")  # each in their own language
     assert texts[1].startswith("📢 <b>") and "社区通知" in texts[1]
@@ -217,8 +215,12 @@ async def test_progress_finishes_with_a_report_to_the_coordinator(
     await services.broadcasts.choose_audience(li, draft.broadcast.id, AudienceKind.RESIDENTS)
     await services.broadcasts.send_now(li, draft.broadcast.id)
     await services.broadcasts.set_progress_message(draft.broadcast.id, COORDINATOR_ID, 55)
-    views = await services.broadcasts.progress()
-    assert len(views) == 1 and not views[0].done and views[0].message_id == 55
+    assert await services.broadcasts.progress() == 1  # an edit of the progress message
+    (edit,) = [
+        r for r in await outbox_rows(services, COORDINATOR_ID) if r["kind"] == "live.refresh"
+    ]
+    assert "0 of 2" in edit["text"] or "0 / 2" in edit["text"] or "2" in edit["text"]
+    assert await services.broadcasts.progress() == 0  # that edit still waits: no second one
     rows = await outbox_repo_rows(services, draft.broadcast.id)
     async with services.store.transaction() as conn:
         for row, outcome in zip(rows, (OutboxStatus.SENT, OutboxStatus.BLOCKED), strict=True):
@@ -227,10 +229,8 @@ async def test_progress_finishes_with_a_report_to_the_coordinator(
                 await outbox_repo.mark_sent(conn, [outbox_repo.Delivered(row, 1, clock.now())])
             else:
                 await outbox_repo.mark_final(conn, row, outcome, error="403", now=clock.now())
-    views = await services.broadcasts.progress()
-    assert len(views) == 1 and views[0].done
-    assert "1" in views[0].text
-    assert await services.broadcasts.progress() == []
+    assert await services.broadcasts.progress() == 1  # finished (its edit still waits)
+    assert await services.broadcasts.progress() == 0
     _, report = await services.broadcasts.report(li, draft.broadcast.id)
     assert (report.delivered, report.blocked, report.failed, report.pending) == (1, 1, 0, 0)
     async with services.store.read() as conn:
@@ -250,8 +250,7 @@ async def test_stopping_a_running_broadcast_cancels_what_waits(
     await services.broadcasts.cancel(li, draft.broadcast.id)
     _, report = await services.broadcasts.report(li, draft.broadcast.id)
     assert report.cancelled == 4 and report.pending == 0
-    [view] = await services.broadcasts.progress() or [None]
-    assert view is None  # no progress message was registered
+    assert await services.broadcasts.progress() == 1  # finished; no progress message to edit
     broadcast, _ = await services.broadcasts.report(li, draft.broadcast.id)
     assert broadcast.status is BroadcastStatus.DONE
 

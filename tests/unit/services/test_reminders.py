@@ -6,7 +6,6 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import ManualClock
@@ -15,18 +14,14 @@ from bot.services import Services
 from bot.services.errors import InvalidInput
 from bot.services.reminders import NOTIFY, occurrences, parse_local_moment
 from storage import reminders as reminders_repo
-from storage.schema import outbox
 from tests.conftest import RegisterUser
+from tests.support.rendering import outbox_rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def outbox_texts(services: Services, chat_id: int) -> list[str]:
-    async with services.store.read() as conn:
-        rows = await conn.scalars(
-            select(outbox.c.text).where(outbox.c.chat_id == chat_id).order_by(outbox.c.id)
-        )
-        return [str(text) for text in rows.all()]
+    return [str(row["text"]) for row in await outbox_rows(services, chat_id)]
 
 
 async def test_a_due_reminder_runs_once_in_the_transaction_that_marks_it(

@@ -49,9 +49,10 @@ from bot.services.wishes import (
 )
 from storage import org
 from storage import users as users_repo
-from storage.schema import audit_log, outbox, wish_events, wishes
+from storage.schema import audit_log, wish_events, wishes
 from storage.store import Store
 from tests.conftest import COORDINATOR_ID, RegisterUser, make_settings
+from tests.support.rendering import outbox_rows
 
 # 10:00 in Shanghai: outside everyone's default quiet hours (22:00–07:00).
 MORNING = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
@@ -95,14 +96,6 @@ def member(services: Services, register: RegisterUser) -> Member:
     return _member
 
 
-async def outbox_rows(store: Store, chat_id: int | None = None) -> list[dict[str, Any]]:
-    query = select(outbox).order_by(outbox.c.id)
-    if chat_id is not None:
-        query = query.where(outbox.c.chat_id == chat_id)
-    async with store.read() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
-
-
 async def event_kinds(store: Store, wish_id: int) -> list[str]:
     query = select(wish_events.c.kind).where(wish_events.c.wish_id == wish_id)
     async with store.read() as conn:
@@ -135,9 +128,9 @@ async def test_new_wish_is_offered_to_matching_members_same_building_first(
     wish = await services.wishes.post(resident, draft())
 
     assert wish.status is WishStatus.OPEN and wish.building_id == b1.id
-    offered = [r["chat_id"] for r in await outbox_rows(services.store) if r["chat_id"] != 1]
+    offered = [r["chat_id"] for r in await outbox_rows(services) if r["chat_id"] != 1]
     assert offered == [10, 11]  # the same building first; the lawyer's skills do not match
-    offer = (await outbox_rows(services.store, 10))[0]
+    offer = (await outbox_rows(services, 10))[0]
     assert "13800000001" not in offer["text"] and "3-201" not in offer["text"]
     assert [b[1] for b in offer["buttons"][0]] == [f"w:claim:{wish.id}", f"w:card:{wish.id}"]
     assert await event_kinds(services.store, wish.id) == ["posted"]
@@ -156,7 +149,7 @@ async def test_offer_in_quiet_hours_waits_until_they_end(
 
     await services.wishes.post(resident, draft())
 
-    offer = (await outbox_rows(services.store, 10))[0]
+    offer = (await outbox_rows(services, 10))[0]
     assert offer["not_before"] == datetime(2026, 3, 10, 23, 0, tzinfo=UTC)  # 07:00 local
 
 
@@ -175,7 +168,7 @@ async def test_urgent_request_alerts_the_building_at_once_even_in_quiet_hours(
 
     await services.wishes.post(resident, draft("我摔倒了", urgent=True))
 
-    rows = await outbox_rows(services.store)
+    rows = await outbox_rows(services)
     assert [r["chat_id"] for r in rows] == [10]
     assert rows[0]["not_before"] == clock.current
 
@@ -189,7 +182,7 @@ async def test_wall_post_goes_to_the_members_group(
         1, display_name="Wang", language="zh", building_id=None, room="9-9", phone="13800000009"
     )
     wish = await services.wishes.post(resident, draft())
-    wall = await outbox_rows(store, -100555)
+    wall = await outbox_rows(services, -100555)
     assert len(wall) == 1 and wall[0]["dedupe_key"] == f"wish:{wish.id}:wall"
     assert "9-9" not in wall[0]["text"] and "13800000009" not in wall[0]["text"]
     member = await services.users.register(
@@ -198,9 +191,8 @@ async def test_wall_post_goes_to_the_members_group(
     async with store.transaction() as conn:
         await users_repo.grant_role(conn, 10, Role.MEMBER, None, MORNING)
     await services.wishes.claim(await services.users.require(member.id), wish.id)
-    post = await services.wishes.wall_post(wish.id)
-    assert post is not None and post.message_id is None  # not sent yet: nothing to edit
-    (pending,) = await outbox_rows(store, -100555)  # rewritten where it waits instead
+    # Not sent yet: no edit is queued; the waiting post shows the wish as it is when it leaves.
+    (pending,) = await outbox_rows(services, -100555)
     assert "Zhao" in pending["text"] and pending["buttons"] is None
 
 
@@ -228,7 +220,7 @@ async def test_empty_or_overlong_wish_is_refused_and_nothing_is_posted(
         await services.wishes.post(resident, draft(text))
     async with services.store.read() as conn:
         assert await conn.scalar(select(func.count()).select_from(wishes)) == 0
-    assert await outbox_rows(services.store) == []
+    assert await outbox_rows(services) == []
 
 
 async def test_photo_or_voice_alone_is_a_wish(services: Services, register: RegisterUser) -> None:
@@ -269,7 +261,7 @@ async def test_claim_gives_the_contact_to_the_claimer_and_coordinators_only(
     for stranger in (other, resident):
         with pytest.raises(NotYourTask):
             await services.wishes.contact(stranger, wish.id)
-    told = await outbox_rows(services.store, 1)
+    told = await outbox_rows(services, 1)
     assert told and "Zhao" in told[-1]["text"]
     assert await event_kinds(services.store, wish.id) == ["posted", "claimed"]
 
@@ -359,7 +351,7 @@ async def test_done_confirm_rate_thank_credits_the_helper(
 
     done = await services.wishes.report_done(helper, wish.id, note="换好了", photo_file_id="P-9")
     assert done.status is WishStatus.DONE and done.done_note == "换好了"
-    ask = (await outbox_rows(services.store, 1))[-1]
+    ask = (await outbox_rows(services, 1))[-1]
     assert ask["photo_file_id"] == "P-9" and f"w:ok:{wish.id}" in str(ask["buttons"])
     confirmed = await services.wishes.confirm(resident, wish.id)
     assert confirmed.status is WishStatus.CONFIRMED and confirmed.closed_at is not None
@@ -372,7 +364,7 @@ async def test_done_confirm_rate_thank_credits_the_helper(
     await services.wishes.thank(resident, wish.id, "谢谢你，小赵！")
     with pytest.raises(Conflict):
         await services.wishes.thank(resident, wish.id, "again")
-    texts = [r["text"] for r in await outbox_rows(services.store, 10)]
+    texts = [r["text"] for r in await outbox_rows(services, 10)]
     assert any("谢谢你，小赵！" in t for t in texts) and any("★★★★★" in t for t in texts)
     assert await event_kinds(services.store, wish.id) == [
         "posted",
@@ -396,7 +388,7 @@ async def test_not_done_goes_back_to_the_helper_with_the_residents_words(
     back = await services.wishes.not_done(resident, wish.id, "灯还是不亮 <b>")
 
     assert back.status is WishStatus.CLAIMED and back.done_at is None
-    last = (await outbox_rows(services.store, 10))[-1]
+    last = (await outbox_rows(services, 10))[-1]
     assert "灯还是不亮 &lt;b&gt;" in last["text"]  # the resident's words, escaped
     with pytest.raises(InvalidInput):
         await services.wishes.not_done(resident, wish.id, "")
@@ -410,19 +402,16 @@ async def test_release_reopens_and_offers_again_but_not_to_the_releaser(
     await member(11, "Qian", {Skill.REPAIRS}, buildings[0].id)
     wish = await services.wishes.post(resident, draft())
     await services.wishes.claim(first, wish.id)
-    before = len(await outbox_rows(services.store, 11))
+    before = len(await outbox_rows(services, 11))
 
     with pytest.raises(InvalidInput):
         await services.wishes.release(first, wish.id, "  ")
     reopened = await services.wishes.release(first, wish.id, "临时出差")
 
     assert reopened.status is WishStatus.OPEN and reopened.claimed_by is None
-    assert len(await outbox_rows(services.store, 11)) == before + 1  # offered again
-    assert (
-        len([r for r in await outbox_rows(services.store, 10) if "w:claim" in str(r["buttons"])])
-        == 1
-    )
-    assert "临时出差" in (await outbox_rows(services.store, 1))[-1]["text"]
+    assert len(await outbox_rows(services, 11)) == before + 1  # offered again
+    assert len([r for r in await outbox_rows(services, 10) if "w:claim" in str(r["buttons"])]) == 1
+    assert "临时出差" in (await outbox_rows(services, 1))[-1]["text"]
     await services.wishes.claim(first, wish.id)  # may take it again later
 
 
@@ -501,7 +490,7 @@ async def test_team_claim_credits_every_participant(
         await services.wishes.claim(outsider, wish.id, team_id=team.id)
     claimed = await services.wishes.claim(lawyer, wish.id, team_id=team.id)
     assert claimed.team_name == "法律援助队"
-    assert any("/mytasks" in r["text"] for r in await outbox_rows(services.store, 20))
+    assert any("/mytasks" in r["text"] for r in await outbox_rows(services, 20))
     with pytest.raises(NotAllowed):
         await services.wishes.assign(lawyer, wish.id, clerk.id, on=True)  # not the leader
     with pytest.raises(NotInTeam):
@@ -539,19 +528,19 @@ async def test_unclaimed_urgent_request_widens_then_escalates_to_coordinators(
     await member(10, "Neighbour", building_id=b1.id)
     await member(11, "Far away", building_id=b2.id)
     wish = await services.wishes.post(resident, draft("我摔倒了", urgent=True))
-    assert await outbox_rows(services.store, 11) == []
+    assert await outbox_rows(services, 11) == []
 
     clock.advance(minutes=settings.urgent_escalate_minutes // 3 + 1)
     await services.reminders.run_due()
-    assert len(await outbox_rows(services.store, 11)) == 1  # the whole community now
-    assert len(await outbox_rows(services.store, 10)) == 1  # not twice
-    assert await outbox_rows(services.store, COORDINATOR_ID) == []
+    assert len(await outbox_rows(services, 11)) == 1  # the whole community now
+    assert len(await outbox_rows(services, 10)) == 1  # not twice
+    assert await outbox_rows(services, COORDINATOR_ID) == []
 
     clock.advance(minutes=settings.urgent_escalate_minutes)
     await services.reminders.run_due()
-    alert = await outbox_rows(services.store, COORDINATOR_ID)
+    alert = await outbox_rows(services, COORDINATOR_ID)
     assert len(alert) == 1 and f"#{wish.id}" in alert[0]["text"]
-    told = (await outbox_rows(services.store, 1))[-1]
+    told = (await outbox_rows(services, 1))[-1]
     assert told["dedupe_key"].endswith(":owner") and f"#{wish.id}" in told["text"]
     assert "escalated" in await event_kinds(services.store, wish.id)
 
@@ -570,7 +559,7 @@ async def test_claimed_urgent_request_does_not_escalate(
     await services.wishes.claim(helper, wish.id)
     clock.advance(minutes=settings.urgent_escalate_minutes + 1)
     await services.reminders.run_due()
-    assert await outbox_rows(services.store, COORDINATOR_ID) == []
+    assert await outbox_rows(services, COORDINATOR_ID) == []
 
 
 async def test_wish_expires_after_its_date_and_can_be_posted_again(
@@ -588,7 +577,7 @@ async def test_wish_expires_after_its_date_and_can_be_posted_again(
     await services.reminders.run_due()
     expired = await services.wishes.view(resident, wish.id)
     assert expired.status is WishStatus.EXPIRED
-    asked = (await outbox_rows(services.store, 1))[-1]
+    asked = (await outbox_rows(services, 1))[-1]
     assert f"w:repost:{wish.id}" in str(asked["buttons"])
 
     again = await services.wishes.repost(resident, wish.id)

@@ -5,6 +5,15 @@ in any sliding second (checked against our own clock with a margin for network j
 one message per second to a private chat and 20 per minute to a group. Messages to one chat
 leave in the order they were queued. Personal notifications go before bulk broadcast rows.
 
+Rendering. Most rows hold a notice — a kind and its parameters, recorded by a service in the
+transaction of the change it announces — which the feature's views render (handlers.notices)
+as the row leaves, in the recipient's language. An edit of a live message renders the thing as
+it is at that moment, so an edit that waited shows the latest state. A row that cannot be
+rendered fails at once; an edit whose first send is not yet recorded waits a second (the
+attempt refunded); one whose thing is gone, or whose first send never went out, is cancelled.
+Telegram answering "not modified" to an edit counts as delivered; a message it no longer lets us
+edit is sent anew and followed from then on.
+
 Outcomes. `RetryAfter`: the row was not delivered — it goes back to PENDING, everything pauses
 for the time Telegram asked, the pace drops and recovers over some seconds. Network errors and
 5xx: back to PENDING with exponential back-off for its chat, FAILED after MAX_ATTEMPTS.
@@ -17,8 +26,9 @@ no idempotency key: after a crash nobody can ask Telegram whether a request arri
     request's result is recorded right after the answer — SENT together with Telegram's message
     id in one statement (group-committed: every answer that arrived during the previous commit
     goes into the next). While the process lives nothing is sent twice.
-  * The moment a request's bytes are all in the kernel's hands (bot/lean_http.py tells us), the
-    row is noted as "out" (`sent_at` set while SENDING), committed before its outcome is handled.
+  * The moment a request's bytes are all in the kernel's hands (bot/runtime/lean_http.py tells
+    us), the row is noted as "out" (`sent_at` set while SENDING), committed before its outcome
+    is handled.
   * SIGTERM: nothing new is claimed; claimed rows not yet sent go back; rows in flight finish
     and are recorded. Exactly once.
   * SIGKILL: at the next start a SENDING row noted "out" counts as SENT (message id unknown):
@@ -30,7 +40,9 @@ no idempotency key: after a crash nobody can ask Telegram whether a request arri
     before we recorded that it was refused (429/5xx) or that its kept-alive connection had been
     closed by the server. Everything else is exactly once. (Without the note — uploads, or httpx
     when a proxy is set — an in-flight row is sent again: at-least-once, at most the in-flight
-    limit per crash.) A power loss can also lose what was not yet on disk.
+    limit per crash.) A power loss can also lose what was not yet on disk. For the edits of live
+    messages a duplicate is harmless (the same content twice is "not modified"), so they carry
+    the same at-least-once-when-in-doubt rule without a cost to the reader.
 """
 
 from __future__ import annotations
@@ -51,7 +63,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from telegram import Bot, Message
+from telegram import Bot
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -63,9 +75,10 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.clock import Clock
-from bot.lean_http import request_written
-from bot.models import OutboxItem, OutboxStatus, OutgoingMessage
-from handlers.common import keyboard
+from bot.models import LiveMessage, OutboxItem, OutboxStatus
+from bot.runtime.lean_http import request_written
+from handlers.notices import Action, Drop, Edit, Later, Send
+from handlers.sending import edit_live, send_outgoing
 from storage import outbox as outbox_repo
 from storage import users as users_repo
 from storage.outbox import Delivered, DirectWriter
@@ -89,6 +102,17 @@ SHORT_WAIT = 0.25
 REFETCH_AFTER = 0.2  # a round runs at least this long before new rows make it look again
 
 T = TypeVar("T")
+# What to do with a row (rendered now, in the recipient's language), and how to follow a live
+# message that had to be sent anew.
+Render = Callable[[OutboxItem, int], Awaitable[Action]]
+Followed = Callable[[LiveMessage, int], Awaitable[None]]
+
+
+async def send_as_stored(item: OutboxItem, chat_id: int) -> Action:
+    """Rows that carry their content (no notice kind to render)."""
+    if item.kind is not None:
+        raise ValueError(f"no renderer for notice kind {item.kind!r}")
+    return Send(item.message.model_copy(update={"chat_id": chat_id}))
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -97,34 +121,6 @@ def retry_seconds(error: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-async def send_outgoing(bot: Bot, message: OutgoingMessage, chat_id: int | None = None) -> Message:
-    """Send one OutgoingMessage (text, or photo/document with caption; inline keyboard).
-    The sender and the broadcast preview both use this, so a preview is what recipients get."""
-    target = message.chat_id if chat_id is None else chat_id
-    markup = keyboard(message.buttons) if message.buttons else None
-    if message.photo_file_id:
-        return await bot.send_photo(
-            target,
-            photo=message.photo_file_id,
-            caption=message.text,
-            parse_mode=message.parse_mode,
-            reply_markup=markup,
-        )
-    if message.document_file_id:
-        return await bot.send_document(
-            target,
-            document=message.document_file_id,
-            caption=message.text,
-            parse_mode=message.parse_mode,
-            reply_markup=markup,
-        )
-    if not message.text:
-        raise ValueError("an outbox row without text or media")
-    return await bot.send_message(
-        target, message.text, parse_mode=message.parse_mode, reply_markup=markup
-    )
 
 
 def default_in_flight(send_rate: float) -> int:
@@ -305,8 +301,12 @@ class OutboxSender:
         max_in_flight: int | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         backoff_base: float = 1.0,
+        render: Render | None = None,
+        followed: Followed | None = None,
     ) -> None:
         self.store = store
+        self.render = render or send_as_stored
+        self.followed = followed
         self.bot = bot
         self.clock = clock
         self.pacer = Pacer(send_rate)
@@ -553,10 +553,23 @@ class OutboxSender:
 
     async def _attempt(self, item: OutboxItem, chat: int, reachable_again: int | None) -> None:
         row = item.id
+        try:
+            action = await self.render(item, chat)
+        except Exception as error:
+            log.exception("outbox_id=%s kind=%s could not be rendered", row, item.kind)
+            await self._give_up(row, f"could not be rendered: {error!r}")
+            return
+        if isinstance(action, Later | Drop):
+            await self._set_aside(row, action)
+            return
         noted: list[asyncio.Future[None]] = []
         token = request_written.set(lambda: noted.append(self._outs.add(Written(row))))
+        resent = False
         try:
-            sent = await send_outgoing(self.bot, item.message, chat)
+            if isinstance(action, Edit):
+                message_id, resent = await edit_live(self.bot, action.message_id, action.message)
+            else:
+                message_id = (await send_outgoing(self.bot, action.message)).message_id
         except Exception as error:
             failure: Exception | None = error
         else:
@@ -568,7 +581,10 @@ class OutboxSender:
                 await note
         if failure is None:
             self.stats.sent += 1
-            delivered = Delivered(row, sent.message_id, self.clock.now(), reachable_again)
+            if resent and isinstance(action, Edit) and self.followed is not None:
+                with contextlib.suppress(Exception):
+                    await self.followed(action.live, message_id)
+            delivered = Delivered(row, message_id, self.clock.now(), reachable_again)
             try:
                 await self._results.add(delivered)
             except Exception:
@@ -628,6 +644,19 @@ class OutboxSender:
         await self._write(step)
         # Only now: until the rows moved, the old chat stays busy, so the order holds.
         self._migrated[old] = new
+
+    async def _set_aside(self, row: int, action: Later | Drop) -> None:
+        """A row that was not for sending now: later (its attempt refunded), or never."""
+        now = self.clock.now()
+        if isinstance(action, Later):
+            until = now + timedelta(seconds=action.seconds)
+            await self._write(lambda c: outbox_repo.hold_back(c, row, until=until, why=action.why))
+        else:
+            await self._write(
+                lambda c: outbox_repo.mark_final(
+                    c, row, OutboxStatus.CANCELLED, error=action.why, now=now
+                )
+            )
 
     async def _give_up(self, row: int, reason: str) -> None:
         self.stats.failed += 1

@@ -7,7 +7,7 @@ error (RetryAfter, Forbidden, ChatMigrated, ...): only the transport is replaced
 
 Scope, on purpose: JSON bodies over plain or TLS connections, responses with Content-Length or
 chunked bodies. Uploads (multipart) go to an HTTPXRequest; with a proxy configured in the
-environment the sender uses HTTPXRequest altogether (see `bot.scheduler.sender_bot`).
+environment the sender uses HTTPXRequest altogether (see `bot.runtime.scheduler.sender_bot`).
 """
 
 from __future__ import annotations

@@ -10,36 +10,33 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from telegram import Bot
-from telegram.error import BadRequest, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.config import Settings
-from bot.lean_http import LeanRequest
-from bot.outbox import OutboxSender, default_in_flight
-from bot.services.broadcast import ProgressView
+from bot.runtime.lean_http import LeanRequest
+from bot.runtime.outbox import OutboxSender, default_in_flight
 from handlers.context import LinliApplication, LinliContext
+from handlers.notices import render
 
 log = logging.getLogger(__name__)
 
 SWEEP_JOB = "linli-due-work"
 SENDER_KEY = "linli.outbox_sender"
 SWEEP_KEY = "linli.sweep"
-PROGRESS_EVERY = 3.0  # seconds between edits of one progress message
 EXPAND_EVERY = timedelta(minutes=10)  # between expansions of recurring schedules
 
 
 class Sweep:
-    """One pass over due work: reminders, scheduled broadcasts, recurring schedules, and the
-    progress of running broadcasts."""
+    """One pass over due work: recurring schedules (every ten minutes), reminders, scheduled
+    broadcasts, and the progress of running broadcasts (their live messages are edited through
+    the outbox, so the edits are paced like every other message)."""
 
     def __init__(self) -> None:
-        self.last_edit: dict[int, float] = {}
-        self.last_text: dict[int, str] = {}
         self.last_expand: datetime | None = None
         self.runs = 0
 
@@ -48,7 +45,7 @@ class Sweep:
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
             ("reminders", services.reminders.run_due),
             ("scheduled broadcasts", services.broadcasts.start_due),
-            ("progress", lambda: self._progress(context)),
+            ("progress", services.broadcasts.progress),
         ]
         now = services.clock.now()  # the service clock: tests move it
         if self.last_expand is None or now - self.last_expand >= EXPAND_EVERY:
@@ -61,40 +58,13 @@ class Sweep:
                 log.exception("sweep step %r failed", name)
         self.runs += 1
 
-    async def _progress(self, context: LinliContext) -> None:
-        for view in await context.services.broadcasts.progress():
-            await self._show(context, view)
-
-    async def _show(self, context: LinliContext, view: ProgressView) -> None:
-        now = time.monotonic()
-        if self.last_text.get(view.broadcast_id) == view.text:
-            return
-        if not view.done and now - self.last_edit.get(view.broadcast_id, -PROGRESS_EVERY) < (
-            PROGRESS_EVERY
-        ):
-            return
-        self.last_edit[view.broadcast_id] = now
-        self.last_text[view.broadcast_id] = view.text
-        if view.done:
-            self.last_edit.pop(view.broadcast_id, None)
-            self.last_text.pop(view.broadcast_id, None)
-        try:
-            await context.bot.edit_message_text(
-                view.text, chat_id=view.chat_id, message_id=view.message_id, parse_mode="HTML"
-            )
-        except BadRequest as error:
-            if "not modified" not in str(error):
-                log.warning("progress of broadcast_id=%s not shown: %s", view.broadcast_id, error)
-        except TelegramError as error:  # progress is a courtesy; the report still arrives
-            log.warning("progress of broadcast_id=%s not shown: %s", view.broadcast_id, error)
-
 
 PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
 
 
 def sender_bot(settings: Settings) -> Bot:
     """The sender's own Bot, its connection pool sized to its requests in flight, on the lean
-    HTTP client (bot/lean_http.py: a tenth of httpx's CPU per message); on httpx when the
+    HTTP client (bot/runtime/lean_http.py: a tenth of httpx's CPU per message); on httpx when the
     environment names a proxy, which only httpx honours."""
     size = default_in_flight(settings.send_rate)
     proxied = any(os.environ.get(name) or os.environ.get(name.upper()) for name in PROXY_VARIABLES)
@@ -113,7 +83,14 @@ async def start_delivery(app: LinliApplication) -> None:
     settings = services.settings
     bot = sender_bot(settings)
     await bot.initialize()
-    sender = OutboxSender(services.store, bot, services.clock, send_rate=settings.send_rate)
+    sender = OutboxSender(
+        services.store,
+        bot,
+        services.clock,
+        send_rate=settings.send_rate,
+        render=partial(render, services),
+        followed=services.live.followed,
+    )
     services.notifier.wake = sender.wake
     app.bot_data[SENDER_KEY] = sender
     await sender.start()

@@ -1,0 +1,131 @@
+"""Taking a wish on, alone or for a service team; giving it back; a team leader choosing who
+takes part. Exactly one of many simultaneous claimers wins: the claim is one guarded UPDATE
+inside a BEGIN IMMEDIATE transaction."""
+
+from __future__ import annotations
+
+from bot.models import N_, Team, User, Wish, WishEventKind
+from bot.services.errors import InvalidInput, NotFound
+from bot.services.wishes.core import taken_by
+from bot.services.wishes.drafts import clean_text
+from bot.services.wishes.notices import PutOnWish, TeamWishTaken, WishGivenBack, WishTakenForYou
+from bot.services.wishes.offers import WishOffers
+from bot.services.wishes.rules import REASON_MAX, NotInTeam, OwnWish, TooManyClaims, subject_of
+from storage import teams as teams_repo
+from storage import users as users_repo
+from storage import wishes as repo
+
+
+class WishClaiming(WishOffers):
+    async def claim(self, actor: User, wish_id: int, *, team_id: int | None = None) -> Wish:
+        """Take on a wish, alone or for a team (which also counts the member's active
+        claims); the resident is told, and the team leader when someone else claimed."""
+        self._require_member(actor)
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            if wish.posted_by == actor.id:
+                raise OwnWish()
+            move = self._move(wish, WishEventKind.CLAIMED, self.parties(actor, wish))
+            team: Team | None = None
+            if team_id is not None:
+                team = await teams_repo.get_team(conn, team_id)
+                if team is None or not team.active or team.community_id != self.community_id:
+                    raise NotFound()
+                if actor.id not in team.member_ids:
+                    raise NotInTeam()
+            count = await repo.count_active_claims(conn, actor.id)
+            if count >= self.settings.max_active_claims:
+                raise TooManyClaims(count=count)
+            if not await repo.claim(conn, wish_id, user_id=actor.id, team_id=team_id, now=now):
+                # Someone else won the race between our read and our write.
+                raise self._wrong_state(await self._get(conn, wish_id), WishEventKind.CLAIMED)
+            await self._record(
+                conn,
+                wish,
+                WishEventKind.CLAIMED,
+                actor=actor,
+                now=now,
+                move=move,
+                note=f"team:{team_id}" if team_id else None,
+            )
+            await self.reminders.cancel(conn, subject_of(wish_id))
+            wish = await self._changed(conn, wish_id)
+            await self._tell_owner(conn, wish, WishTakenForYou(wish=wish))
+            if team is not None and team.leader_id != actor.id:
+                leader = await users_repo.get_user(conn, team.leader_id)
+                if leader is not None:
+                    notice = TeamWishTaken(wish=wish, member=actor.display_name, team=team.name)
+                    await self.notifier.tell(conn, leader, notice)
+        self.notifier.wake()
+        return wish
+
+    async def release(self, actor: User, wish_id: int, reason: str) -> Wish:
+        """Give a claimed wish back: it reopens and is offered again."""
+        reason_text = clean_text(reason, REASON_MAX) or ""
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
+            move = self._move(wish, WishEventKind.RELEASED, self.parties(actor, wish, team))
+            if not await repo.change_status(
+                conn,
+                wish_id,
+                from_status=move.source,
+                to_status=move.target,
+                claimed_by=None,
+                team_id=None,
+                claimed_at=None,
+            ):
+                raise self._wrong_state(wish, WishEventKind.RELEASED)
+            await repo.clear_assignments(conn, wish_id)
+            round_id = await self._record(
+                conn,
+                wish,
+                WishEventKind.RELEASED,
+                actor=actor,
+                now=now,
+                move=move,
+                note=reason_text,
+            )
+            released = await self._changed(conn, wish_id)
+            await self._tell_owner(
+                conn,
+                released,
+                WishGivenBack(wish=released, helper=taken_by(wish), reason=reason_text),
+            )
+            await self._announce_open(
+                conn, released, round_id, exclude={actor.id, wish.claimed_by or actor.id}
+            )
+        self.notifier.wake()
+        return released
+
+    async def assign(self, actor: User, wish_id: int, user_id: int, *, on: bool) -> list[int]:
+        """The team leader puts a team member on a team-claimed wish (or takes them off)."""
+        now = self.clock.now()
+        event = WishEventKind.ASSIGNED if on else WishEventKind.UNASSIGNED
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
+            if team is None:
+                raise InvalidInput(N_("This wish was not taken on by a team."))
+            move = self._move(wish, event, self.parties(actor, wish, team))
+            if user_id not in team.member_ids:
+                raise NotInTeam(N_("That person is not in the team."))
+            member = await users_repo.get_user(conn, user_id)
+            assert member is not None
+            if on and await repo.assign(conn, wish_id, user_id, by=actor.id, now=now):
+                await self._record(
+                    conn, wish, event, actor=actor, now=now, move=move, note=str(user_id)
+                )
+                if user_id != wish.claimed_by:
+                    notice = PutOnWish(wish=wish, leader=actor.display_name, team=team.name)
+                    await self.notifier.tell(conn, member, notice)
+            elif not on and await repo.unassign(conn, wish_id, user_id):
+                await self._record(
+                    conn, wish, event, actor=actor, now=now, move=move, note=str(user_id)
+                )
+            await self.notifier.touch(conn, subject_of(wish_id))
+            assigned = await repo.assignees(conn, wish_id)
+        self.notifier.wake()
+        return assigned

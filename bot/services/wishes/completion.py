@@ -1,0 +1,160 @@
+"""Finishing a wish: the helper reports it done, the resident confirms (everyone who took
+part is credited) or says it is not done, rates and thanks; or withdraws an open wish."""
+
+from __future__ import annotations
+
+from bot.models import N_, User, Wish, WishEventKind
+from bot.services.errors import InvalidInput
+from bot.services.wishes.core import WishCore
+from bot.services.wishes.drafts import clean_text
+from bot.services.wishes.notices import (
+    WishConfirmed,
+    WishNotDone,
+    WishRated,
+    WishReportedDone,
+    WishThanked,
+)
+from bot.services.wishes.rules import NOTE_MAX, Rated, Thanked, subject_of
+from storage import teams as teams_repo
+from storage import wishes as repo
+
+
+class WishCompletion(WishCore):
+    async def report_done(
+        self, actor: User, wish_id: int, *, note: str | None, photo_file_id: str | None = None
+    ) -> Wish:
+        """The helper says it is done; the resident is asked to confirm."""
+        note_text = clean_text(note, NOTE_MAX, required=False)
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
+            assigned = actor.id in await repo.assignees(conn, wish_id)
+            parties = self.parties(actor, wish, team, assigned=assigned)
+            move = self._move(wish, WishEventKind.DONE, parties)
+            if not await repo.change_status(
+                conn,
+                wish_id,
+                from_status=move.source,
+                to_status=move.target,
+                done_at=now,
+                done_note=note_text,
+                done_photo_file_id=photo_file_id,
+            ):
+                raise self._wrong_state(wish, WishEventKind.DONE)
+            await self._record(
+                conn, wish, WishEventKind.DONE, actor=actor, now=now, move=move, note=note_text
+            )
+            done = await self._changed(conn, wish_id)
+            await self._tell_owner(conn, done, WishReportedDone(wish=done))
+        self.notifier.wake()
+        return done
+
+    async def confirm(self, actor: User, wish_id: int) -> Wish:
+        """The resident confirms: the wish is finished and everyone who took part is credited."""
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            move = self._move(wish, WishEventKind.CONFIRMED, self.parties(actor, wish))
+            if not await repo.change_status(
+                conn, wish_id, from_status=move.source, to_status=move.target, closed_at=now
+            ):
+                raise self._wrong_state(wish, WishEventKind.CONFIRMED)
+            helpers = {wish.claimed_by} | set(await repo.assignees(conn, wish_id))
+            await repo.credit(
+                conn, wish_id, {h for h in helpers if h is not None}, team_id=wish.team_id, now=now
+            )
+            await self._record(
+                conn, wish, WishEventKind.CONFIRMED, actor=actor, now=now, move=move
+            )
+            confirmed = await self._changed(conn, wish_id)
+            credited = await repo.participants(conn, wish_id)
+            for listener in self.confirmed_listeners:
+                await listener(conn, confirmed, credited)
+            await self._tell_helpers(conn, confirmed, WishConfirmed(wish=confirmed))
+        self.notifier.wake()
+        return confirmed
+
+    async def not_done(self, actor: User, wish_id: int, words: str) -> Wish:
+        """The resident says it is not done: back to the helper, with the resident's words."""
+        words_text = clean_text(words, NOTE_MAX) or ""
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            move = self._move(wish, WishEventKind.NOT_DONE, self.parties(actor, wish))
+            if not await repo.change_status(
+                conn,
+                wish_id,
+                from_status=move.source,
+                to_status=move.target,
+                done_at=None,
+                done_note=None,
+                done_photo_file_id=None,
+            ):
+                raise self._wrong_state(wish, WishEventKind.NOT_DONE)
+            await self._record(
+                conn,
+                wish,
+                WishEventKind.NOT_DONE,
+                actor=actor,
+                now=now,
+                move=move,
+                note=words_text,
+            )
+            back = await self._changed(conn, wish_id)
+            await self._tell_helpers(conn, back, WishNotDone(wish=back, words=words_text))
+        self.notifier.wake()
+        return back
+
+    async def rate(self, actor: User, wish_id: int, stars: int) -> Wish:
+        """1–5 stars for a confirmed wish, once; the helpers are told."""
+        if not 1 <= stars <= 5:
+            raise InvalidInput(N_("Please choose 1 to 5 stars."))
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            self._move(wish, WishEventKind.RATED, self.parties(actor, wish))
+            if not await repo.set_rating(conn, wish_id, stars):
+                raise Rated()
+            await self._record(
+                conn, wish, WishEventKind.RATED, actor=actor, now=now, note=str(stars)
+            )
+            rated = await self._changed(conn, wish_id)
+            await self._tell_helpers(conn, rated, WishRated(wish=rated, stars=stars))
+        self.notifier.wake()
+        return rated
+
+    async def thank(self, actor: User, wish_id: int, words: str) -> Wish:
+        """A thank-you message for a confirmed wish, once; every helper receives it."""
+        words_text = clean_text(words, NOTE_MAX) or ""
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            self._move(wish, WishEventKind.THANKED, self.parties(actor, wish))
+            if not await repo.set_thanks(conn, wish_id, words_text):
+                raise Thanked()
+            await self._record(
+                conn, wish, WishEventKind.THANKED, actor=actor, now=now, note=words_text
+            )
+            thanked = await self._changed(conn, wish_id)
+            await self._tell_helpers(conn, thanked, WishThanked(wish=thanked, words=words_text))
+        self.notifier.wake()
+        return thanked
+
+    async def cancel(self, actor: User, wish_id: int) -> Wish:
+        """The poster (or a coordinator) withdraws an open wish."""
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            wish = await self._get(conn, wish_id)
+            move = self._move(wish, WishEventKind.CANCELLED, self.parties(actor, wish))
+            if not await repo.change_status(
+                conn, wish_id, from_status=move.source, to_status=move.target, closed_at=now
+            ):
+                raise self._wrong_state(wish, WishEventKind.CANCELLED)
+            await self._record(
+                conn, wish, WishEventKind.CANCELLED, actor=actor, now=now, move=move
+            )
+            await self.reminders.cancel(conn, subject_of(wish_id))
+            cancelled = await self._changed(conn, wish_id)
+        self.notifier.wake()
+        return cancelled

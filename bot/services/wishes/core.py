@@ -1,0 +1,183 @@
+"""What every part of the wish service shares: its dependencies, reading a wish in the
+community, how the actor stands to it, the checked move through the life cycle, the event
+log (with an audit entry when a coordinator acts for someone), and telling people."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.models import N_, Notice, Team, User, Wish, WishEventKind, WishParticipant, WishStatus
+from bot.services.errors import Conflict, LinliError, NotFound
+from bot.services.lifecycle import Party, Transition
+from bot.services.notify import Notifier
+from bot.services.reminders import ReminderService
+from bot.services.wishes.rules import (
+    WHO_REFUSALS,
+    WISH_LIFECYCLE,
+    MembersOnly,
+    WishChanged,
+    WishClosed,
+    WishTaken,
+    subject_of,
+)
+from storage import audit
+from storage import users as users_repo
+from storage import wishes as repo
+from storage.store import Store
+
+Move = Transition[WishStatus, WishEventKind]
+CLOSED = frozenset({WishStatus.CONFIRMED, WishStatus.CANCELLED, WishStatus.EXPIRED})
+# Called inside the confirm transaction with the wish and who was credited (the passbook).
+ConfirmedListener = Callable[[AsyncConnection, Wish, list[WishParticipant]], Awaitable[None]]
+
+
+def taken_by(wish: Wish) -> str:
+    """Who has the wish, as one name: "Team (member)" for a team claim."""
+    if wish.team_name and wish.claimer_name:
+        return f"{wish.team_name} ({wish.claimer_name})"
+    return wish.team_name or wish.claimer_name or "?"
+
+
+@dataclass
+class WishCore:
+    store: Store
+    settings: Settings
+    clock: Clock
+    community_id: int
+    notifier: Notifier
+    reminders: ReminderService
+    confirmed_listeners: list[ConfirmedListener] = field(default_factory=list)
+
+    async def _get(self, conn: AsyncConnection, wish_id: int) -> Wish:
+        wish = await repo.get_wish(conn, wish_id)
+        if wish is None or wish.community_id != self.community_id:
+            raise NotFound(N_("There is no wish with that number."))
+        return wish
+
+    def _owns(self, actor: User, wish: Wish) -> bool:
+        """The poster; for a wish posted on someone's behalf, coordinators too."""
+        return wish.posted_by == actor.id or (wish.is_proxy and actor.is_coordinator)
+
+    def _require_member(self, actor: User, *, allow_coordinator: bool = False) -> None:
+        if actor.is_member or (allow_coordinator and actor.is_coordinator):
+            return
+        raise MembersOnly()
+
+    @staticmethod
+    def parties(
+        actor: User, wish: Wish, team: Team | None = None, *, assigned: bool = False
+    ) -> frozenset[Party]:
+        """How `actor` stands to `wish` (pass the claiming team and whether the actor was
+        assigned to it where the move depends on them)."""
+        found: set[Party] = set()
+        if wish.posted_by == actor.id:
+            found |= {Party.POSTER, Party.OWNER}
+        elif actor.is_member:
+            found.add(Party.MEMBER)
+        if wish.is_proxy and actor.is_coordinator:
+            found.add(Party.OWNER)
+        if actor.is_coordinator:
+            found.add(Party.COORDINATOR)
+        leads = team is not None and team.leader_id == actor.id
+        if wish.claimed_by == actor.id or leads:
+            found.add(Party.HANDLER)
+        if leads:
+            found.add(Party.LEADER)
+        if assigned:
+            found.add(Party.ASSIGNEE)
+        return frozenset(found)
+
+    def _move(self, wish: Wish, event: WishEventKind, parties: frozenset[Party]) -> Move:
+        """The life-cycle move, or the refusal that fits (see bot/services/lifecycle.py)."""
+        return WISH_LIFECYCLE.move(
+            wish.status,
+            event,
+            parties,
+            not_yours=WHO_REFUSALS[event],
+            wrong_state=lambda: self._wrong_state(wish, event),
+        )
+
+    @staticmethod
+    def _wrong_state(wish: Wish, event: WishEventKind) -> LinliError:
+        """Why `event` cannot happen to the wish in its present state."""
+        in_hand = wish.status in (WishStatus.CLAIMED, WishStatus.DONE)
+        if in_hand and event is WishEventKind.CLAIMED:
+            return WishTaken(name=taken_by(wish))
+        if in_hand and event is WishEventKind.CANCELLED:
+            return Conflict(
+                N_(
+                    "{name} has taken this wish already, so it cannot be cancelled now. "
+                    "Please talk to them or to a coordinator."
+                ),
+                name=taken_by(wish),
+            )
+        if wish.status in CLOSED:
+            return WishClosed()
+        return WishChanged()
+
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        wish: Wish,
+        kind: WishEventKind,
+        *,
+        actor: User | None,
+        now: datetime,
+        move: Move | None = None,
+        note: str | None = None,
+    ) -> int:
+        """The wish event; and an audit entry when a coordinator acted on someone else's wish
+        (cancelled, released, confirmed, assigned it for them)."""
+        source = move.source if move and move.source != move.target else None
+        target = move.target if move and move.source != move.target else None
+        event_id = await repo.add_event(
+            conn,
+            wish.id,
+            kind,
+            actor_id=actor.id if actor else None,
+            now=now,
+            from_status=source,
+            to_status=target,
+            note=note,
+        )
+        if actor and actor.is_coordinator and actor.id not in (wish.posted_by, wish.claimed_by):
+            await audit.record(
+                conn,
+                actor_id=actor.id,
+                action=f"wish.{kind.value}",
+                subject=subject_of(wish.id),
+                now=now,
+                before={"status": source.value} if source else None,
+                after={"status": target.value, "note": note} if target else {"note": note},
+            )
+        return event_id
+
+    async def _changed(self, conn: AsyncConnection, wish_id: int) -> Wish:
+        """The wish after a change in this transaction; every message showing it is edited."""
+        await self.notifier.touch(conn, subject_of(wish_id))
+        return await self._get(conn, wish_id)
+
+    async def _tell_owner(
+        self,
+        conn: AsyncConnection,
+        wish: Wish,
+        notice: Notice,
+        *,
+        dedupe_key: str | None = None,
+    ) -> None:
+        """The resident who posted (or the member/coordinator who posted on their behalf)."""
+        owner = await users_repo.get_user(conn, wish.posted_by)
+        if owner is not None:
+            await self.notifier.tell(conn, owner, notice, dedupe_key=dedupe_key)
+
+    async def _tell_helpers(self, conn: AsyncConnection, wish: Wish, notice: Notice) -> None:
+        """The claimer and everyone assigned to the wish."""
+        ids = {wish.claimed_by} | set(await repo.assignees(conn, wish.id))
+        helpers = await users_repo.get_users(conn, {i for i in ids if i is not None})
+        await self.notifier.tell_all(conn, helpers, notice)

@@ -1,0 +1,191 @@
+"""Reading wishes: a card, the contact details (only for the claimer and coordinators), what
+someone may do with a wish, the lists (open wishes, mine, my tasks) and the history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.models import (
+    N_,
+    Team,
+    User,
+    Wish,
+    WishCategory,
+    WishContact,
+    WishEvent,
+    WishEventKind,
+    WishPage,
+    WishParticipant,
+    WishStatus,
+)
+from bot.services.errors import InvalidInput, NotAllowed
+from bot.services.lifecycle import Party
+from bot.services.wishes.drafts import WishAccess, WishFilter
+from bot.services.wishes.offers import WishOffers
+from bot.services.wishes.rules import (
+    PAGE_SIZE,
+    NotYourTask,
+    NotYourWish,
+    Thanked,
+    TooManyOpenWishes,
+    categories_for,
+)
+from storage import teams as teams_repo
+from storage import wishes as repo
+
+
+def may_see_contact(actor: User, wish: Wish) -> bool:
+    """Room and phone: the member who claimed the wish while it is in hand, and coordinators."""
+    if actor.is_coordinator:
+        return True
+    active = wish.status in (WishStatus.CLAIMED, WishStatus.DONE)
+    return active and wish.claimed_by == actor.id
+
+
+class WishReading(WishOffers):
+    async def view(self, actor: User, wish_id: int) -> Wish:
+        """A wish card: members and coordinators see any wish, residents their own only."""
+        async with self.store.read() as conn:
+            wish = await self._get(conn, wish_id)
+            sees = actor.is_member or actor.is_coordinator or wish.posted_by == actor.id
+            if not sees and actor.id not in await repo.assignees(conn, wish_id):
+                raise NotYourWish()
+        return wish
+
+    async def get(self, wish_id: int) -> Wish | None:
+        """A wish of this community, for views that show it to a group (the wall): no actor,
+        so never its contact details."""
+        async with self.store.read() as conn:
+            wish = await repo.get_wish(conn, wish_id)
+        return wish if wish is not None and wish.community_id == self.community_id else None
+
+    async def contact(self, actor: User, wish_id: int) -> WishContact:
+        """Room and phone: only for the member who claimed the wish, and coordinators."""
+        async with self.store.read() as conn:
+            wish = await self._get(conn, wish_id)
+            if not may_see_contact(actor, wish):
+                raise NotYourTask()
+            contact = await repo.get_contact(conn, wish_id)
+        assert contact is not None
+        return contact
+
+    async def access(self, actor: User, wish: Wish) -> WishAccess:
+        async with self.store.read() as conn:
+            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
+            assigned = actor.id in await repo.assignees(conn, wish.id)
+        parties = self.parties(actor, wish, team, assigned=assigned)
+        return WishAccess(
+            owns=Party.OWNER in parties,
+            handles=bool(parties & {Party.HANDLER, Party.ASSIGNEE}),
+            leads=Party.LEADER in parties,
+            releases=bool(parties & {Party.HANDLER, Party.COORDINATOR}),
+            sees_contact=may_see_contact(actor, wish),
+        )
+
+    async def check_move(self, actor: User, wish_id: int, event: WishEventKind) -> Wish:
+        """The wish, when `actor` may make the move `event` on it now (checked before asking
+        them to type a note, a reason or a thank-you); else the refusal that fits."""
+        async with self.store.read() as conn:
+            wish = await self._get(conn, wish_id)
+            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
+            assigned = actor.id in await repo.assignees(conn, wish_id)
+        self._move(wish, event, self.parties(actor, wish, team, assigned=assigned))
+        if event is WishEventKind.THANKED and wish.thanks is not None:
+            raise Thanked()
+        return wish
+
+    async def browse(
+        self, actor: User, wish_filter: WishFilter, *, before: int | None = None
+    ) -> WishPage:
+        """A page of open wishes for members (newest first, keyset-paginated)."""
+        self._require_member(actor, allow_coordinator=True)
+        categories: list[WishCategory] | None = None
+        building_id: int | None = None
+        if wish_filter.kind == "building":
+            if actor.building_id is None:
+                raise InvalidInput(
+                    N_("Your profile has no building. Set it in /profile to use this filter.")
+                )
+            building_id = actor.building_id
+        elif wish_filter.kind == "skills":
+            categories = categories_for(actor.skills)
+            if not categories:
+                return WishPage(wishes=())
+        elif wish_filter.kind == "category":
+            if wish_filter.category is None:
+                raise InvalidInput()
+            categories = [wish_filter.category]
+        async with self.store.read() as conn:
+            found = await repo.open_wishes(
+                conn,
+                self.community_id,
+                categories=categories,
+                building_id=building_id,
+                before=before,
+                limit=PAGE_SIZE + 1,
+            )
+        return _page(found)
+
+    async def mine(self, actor: User, *, before: int | None = None) -> WishPage:
+        """A page of the wishes the actor posted (also on behalf of others), newest first."""
+        async with self.store.read() as conn:
+            found = await repo.wishes_posted_by(conn, actor.id, before=before, limit=PAGE_SIZE + 1)
+        return _page(found)
+
+    async def tasks(self, actor: User) -> list[Wish]:
+        """Wishes in hand: claimed by me, assigned to me, or claimed by a team I lead."""
+        async with self.store.read() as conn:
+            led = [
+                t.id for t in await teams_repo.teams_of(conn, actor.id) if t.leader_id == actor.id
+            ]
+            return await repo.tasks_of(conn, actor.id, led)
+
+    async def history(self, actor: User, wish_id: int) -> list[WishEvent]:
+        async with self.store.read() as conn:
+            wish = await self._get(conn, wish_id)
+            if not (actor.is_coordinator or actor.id in (wish.posted_by, wish.claimed_by)):
+                raise NotAllowed()
+            return await repo.events(conn, wish_id)
+
+    async def assignees(self, wish_id: int) -> list[int]:
+        async with self.store.read() as conn:
+            return await repo.assignees(conn, wish_id)
+
+    async def participants(self, wish_id: int) -> list[WishParticipant]:
+        """Who was credited for a confirmed wish (empty until it is confirmed)."""
+        async with self.store.read() as conn:
+            return await repo.participants(conn, wish_id)
+
+    async def credited_between(self, start: datetime, end: datetime) -> list[WishParticipant]:
+        async with self.store.read() as conn:
+            return await repo.credited_between(conn, start, end)
+
+    async def claim_teams(self, actor: User) -> list[Team]:
+        """The teams the actor may claim for."""
+        async with self.store.read() as conn:
+            return await teams_repo.teams_of(conn, actor.id)
+
+    async def team_of(self, wish: Wish) -> Team | None:
+        if wish.team_id is None:
+            return None
+        async with self.store.read() as conn:
+            return await teams_repo.get_team(conn, wish.team_id)
+
+    async def open_count(self, actor: User) -> int:
+        async with self.store.read() as conn:
+            return await repo.count_unfinished_own(conn, actor.id)
+
+    async def check_can_post(self, actor: User, *, proxy: bool = False) -> None:
+        """Refuse early (before a dialogue) when the actor may not post now."""
+        if proxy:
+            self._require_member(actor, allow_coordinator=True)
+            return
+        count = await self.open_count(actor)
+        if count >= self.settings.max_open_wishes:
+            raise TooManyOpenWishes(count=count)
+
+
+def _page(found: list[Wish]) -> WishPage:
+    page = found[:PAGE_SIZE]
+    more = len(found) > PAGE_SIZE
+    return WishPage(wishes=tuple(page), next_before=page[-1].id if more and page else None)

@@ -1,0 +1,167 @@
+"""The rules of wishes, as data: limits, which skills fit which kind of wish, the life cycle,
+and the refusals. Every module of the wish service reads them from here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from bot.models import N_, Skill, WishCategory, WishEventKind, WishStatus
+from bot.services.errors import Conflict, NotAllowed
+from bot.services.lifecycle import Lifecycle, Party, Transition
+
+TEXT_MAX = 500  # a wish; Telegram allows 4096, but a wish card must stay readable
+NOTE_MAX = 500  # done notes, "not done" words, thank-you messages
+REASON_MAX = 300
+PAGE_SIZE = 8
+OFFER_LIMIT = 20  # members offered a new wish (same building first)
+URGENT_LIMIT = 200  # members alerted about an urgent request
+EXPIRY_GRACE = timedelta(hours=24)  # after the needed-by time, before a wish expires
+UNDATED_LIFETIME = timedelta(days=30)  # a wish without a date expires after this
+NEEDED_BY_MAX = timedelta(days=365)
+
+KIND_ESCALATE = "wish.escalate"
+KIND_WIDEN = "wish.widen"
+KIND_EXPIRE = "wish.expire"
+
+# Which members' skills fit which kind of wish (matching and the "my skills" filter).
+CATEGORY_SKILLS: dict[WishCategory, frozenset[Skill]] = {
+    WishCategory.DAILY_LIFE: frozenset({Skill.DOMESTIC_HELP, Skill.ELDERLY_CARE, Skill.OTHER}),
+    WishCategory.ELDERLY_CARE: frozenset({Skill.ELDERLY_CARE, Skill.DOMESTIC_HELP, Skill.MEDICAL}),
+    WishCategory.CHILDREN_STUDY: frozenset({Skill.TUTORING}),
+    WishCategory.HEALTH: frozenset({Skill.MEDICAL, Skill.ELDERLY_CARE}),
+    WishCategory.LEGAL: frozenset({Skill.LEGAL}),
+    WishCategory.EMPLOYMENT: frozenset({Skill.EMPLOYMENT}),
+    WishCategory.REPAIRS: frozenset({Skill.REPAIRS}),
+    WishCategory.PSYCHOLOGICAL: frozenset({Skill.COUNSELLING}),
+    WishCategory.OTHER: frozenset({Skill.OTHER, Skill.DOMESTIC_HELP}),
+}
+
+
+def categories_for(skills: Iterable[Skill]) -> list[WishCategory]:
+    """The categories a member with these skills can help with."""
+    mine = set(skills)
+    return [c for c, needed in CATEGORY_SKILLS.items() if needed & mine]
+
+
+def subject_of(wish_id: int) -> str:
+    """The wish as a subject of reminders and audit entries, and as a live message's thing."""
+    return f"wish:{wish_id}"
+
+
+# --- the life cycle ------------------------------------------------------------------------
+
+_S, _E, _P = WishStatus, WishEventKind, Party
+_OWNER = frozenset({_P.OWNER})
+_HANDS = frozenset({_P.HANDLER, _P.COORDINATOR})  # the claimer or team leader; a coordinator
+_TEAM = frozenset({_P.LEADER, _P.COORDINATOR})
+_SYSTEM = frozenset({_P.SYSTEM})
+
+
+def _moves() -> list[Transition[WishStatus, WishEventKind]]:
+    t = Transition[WishStatus, WishEventKind]
+    return [
+        t(_S.OPEN, _E.CLAIMED, _S.CLAIMED, frozenset({_P.MEMBER})),
+        t(_S.OPEN, _E.CANCELLED, _S.CANCELLED, frozenset({_P.POSTER, _P.COORDINATOR})),
+        t(_S.OPEN, _E.EXPIRED, _S.EXPIRED, _SYSTEM),
+        t(_S.OPEN, _E.ESCALATED, _S.OPEN, _SYSTEM),
+        t(_S.CLAIMED, _E.RELEASED, _S.OPEN, _HANDS),
+        t(_S.CLAIMED, _E.DONE, _S.DONE, _HANDS | {_P.ASSIGNEE}),
+        t(_S.CLAIMED, _E.ASSIGNED, _S.CLAIMED, _TEAM),
+        t(_S.CLAIMED, _E.UNASSIGNED, _S.CLAIMED, _TEAM),
+        t(_S.DONE, _E.ASSIGNED, _S.DONE, _TEAM),
+        t(_S.DONE, _E.UNASSIGNED, _S.DONE, _TEAM),
+        t(_S.DONE, _E.CONFIRMED, _S.CONFIRMED, _OWNER),
+        t(_S.DONE, _E.NOT_DONE, _S.CLAIMED, _OWNER),
+        t(_S.CONFIRMED, _E.RATED, _S.CONFIRMED, _OWNER),
+        t(_S.CONFIRMED, _E.THANKED, _S.CONFIRMED, _OWNER),
+        t(_S.EXPIRED, _E.REPOSTED, _S.EXPIRED, frozenset({_P.POSTER})),
+    ]
+
+
+# open → claimed → done → confirmed; open → cancelled | expired; claimed → open (released);
+# done → claimed (not done). Posting makes an open wish; it is not a move of an existing one.
+WISH_LIFECYCLE = Lifecycle[WishStatus, WishEventKind]("wish", _moves())
+
+# Moves that are not someone's to make say so in words fitting the move.
+WHO_REFUSALS: dict[WishEventKind, type[NotAllowed]] = {}
+
+
+# --- refusals: each says what happened; nothing was changed --------------------------------
+
+
+class MembersOnly(NotAllowed):
+    message = N_("Only members can take on wishes. Send /join with an invite code to become one.")
+
+
+class OwnWish(NotAllowed):
+    message = N_("This is your own wish, so you cannot take it on yourself.")
+
+
+class NotYourWish(NotAllowed):
+    message = N_("Only the person who posted this wish can do that.")
+
+
+class NotYourTask(NotAllowed):
+    message = N_("Only the member who took on this wish can do that.")
+
+
+class NotTeamLeader(NotAllowed):
+    message = N_("Only the team leader can choose who takes part.")
+
+
+class WishTaken(Conflict):
+    message = N_("Sorry, {name} has already taken this wish.")
+
+
+class WishClosed(Conflict):
+    message = N_("This wish is closed (finished, cancelled or expired). Nothing was changed.")
+
+
+class WishChanged(Conflict):
+    message = N_("This wish has changed since that button was shown. Nothing was changed.")
+
+
+class TooManyOpenWishes(Conflict):
+    message = N_(
+        "You have {count} wishes in progress, which is the most allowed. Please wait until one "
+        "is finished, or cancel one in /mywishes."
+    )
+
+
+class TooManyClaims(Conflict):
+    message = N_(
+        "You already have {count} wishes in hand, which is the most allowed. Please finish or "
+        "release one in /mytasks first."
+    )
+
+
+class Thanked(Conflict):
+    message = N_("You have thanked for this wish already.")
+
+
+class Rated(Conflict):
+    message = N_("You have rated this wish already. Thank you!")
+
+
+class NotInTeam(NotAllowed):
+    message = N_("You are not in that service team.")
+
+
+WHO_REFUSALS.update(
+    {
+        _E.CLAIMED: MembersOnly,
+        _E.CANCELLED: NotYourWish,
+        _E.RELEASED: NotYourTask,
+        _E.DONE: NotYourTask,
+        _E.ASSIGNED: NotTeamLeader,
+        _E.UNASSIGNED: NotTeamLeader,
+        _E.CONFIRMED: NotYourWish,
+        _E.NOT_DONE: NotYourWish,
+        _E.RATED: NotYourWish,
+        _E.THANKED: NotYourWish,
+        _E.REPOSTED: NotYourWish,
+        _E.EXPIRED: NotAllowed,
+        _E.ESCALATED: NotAllowed,
+    }
+)

@@ -1,0 +1,149 @@
+"""Live messages: which Telegram messages show which thing, so a change to the thing can edit
+every one of them (through the outbox, rendered from the thing's state when the edit leaves).
+
+A message sent through the outbox knows its Telegram id only once its row is SENT: until then
+`message_id` is NULL and the id is read from the outbox row (`outbox_id`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import LiveMessage, OutboxStatus
+from storage.schema import live_messages, outbox
+
+# The newest cards of one thing that are kept current; older ones are left as they are
+# (a popular wish opened by hundreds of members must not cost hundreds of edits a change).
+PER_THING = 20
+
+
+def _live(row: RowMapping) -> LiveMessage:
+    values = {k: row[k] for k in LiveMessage.model_fields}
+    if values["message_id"] is None and row.get("sent_message_id") is not None:
+        values["message_id"] = row["sent_message_id"]
+    return LiveMessage(**values)
+
+
+def _query() -> Any:
+    return select(live_messages, outbox.c.sent_message_id).select_from(
+        live_messages.outerjoin(outbox, outbox.c.id == live_messages.c.outbox_id)
+    )
+
+
+async def register(
+    conn: AsyncConnection,
+    *,
+    key: str,
+    thing: str,
+    view: str,
+    chat_id: int,
+    language: str,
+    now: datetime,
+    message_id: int | None = None,
+    outbox_id: int | None = None,
+    viewer_id: int | None = None,
+) -> int:
+    """Keep the message under `key` current (a newer message under the same key replaces the
+    older one: e.g. the card a member opened last); its id."""
+    values = {
+        "key": key,
+        "thing": thing,
+        "view": view,
+        "chat_id": chat_id,
+        "message_id": message_id,
+        "outbox_id": outbox_id,
+        "viewer_id": viewer_id,
+        "language": language,
+        "pending_outbox_id": None,
+        "created_at": now,
+    }
+    await conn.execute(delete(live_messages).where(live_messages.c.key == key))
+    live_id = await conn.scalar(
+        live_messages.insert().values(**values).returning(live_messages.c.id)
+    )
+    assert live_id is not None
+    await _forget_oldest(conn, thing)
+    return int(live_id)
+
+
+async def _forget_oldest(conn: AsyncConnection, thing: str) -> None:
+    keep = (
+        select(live_messages.c.id)
+        .where(live_messages.c.thing == thing)
+        .order_by(live_messages.c.id.desc())
+        .limit(PER_THING)
+    )
+    await conn.execute(
+        delete(live_messages).where(
+            live_messages.c.thing == thing, live_messages.c.id.not_in(keep.scalar_subquery())
+        )
+    )
+
+
+async def get(conn: AsyncConnection, live_id: int) -> LiveMessage | None:
+    row = (await conn.execute(_query().where(live_messages.c.id == live_id))).mappings().first()
+    return _live(row) if row else None
+
+
+async def by_key(conn: AsyncConnection, key: str) -> LiveMessage | None:
+    row = (await conn.execute(_query().where(live_messages.c.key == key))).mappings().first()
+    return _live(row) if row else None
+
+
+async def to_refresh(conn: AsyncConnection, thing: str) -> list[LiveMessage]:
+    """The messages of `thing` that need an edit queued: those without a refresh still waiting
+    in the outbox, and whose first send is not itself still waiting (it will show the thing
+    as it is when it leaves)."""
+    pending = OutboxStatus.PENDING.value
+    row = outbox.alias("waiting_row")
+    waiting = (
+        select(func.count())
+        .select_from(row)
+        .where(
+            row.c.status == pending,
+            (row.c.id == live_messages.c.pending_outbox_id)
+            | (row.c.id == live_messages.c.outbox_id),
+        )
+        .correlate(live_messages)
+        .scalar_subquery()
+    )
+    query = _query().where(live_messages.c.thing == thing, waiting == 0)
+    return [_live(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def set_pending(conn: AsyncConnection, live_id: int, outbox_id: int) -> None:
+    await conn.execute(
+        update(live_messages)
+        .where(live_messages.c.id == live_id)
+        .values(pending_outbox_id=outbox_id)
+    )
+
+
+async def set_message_id(conn: AsyncConnection, live_id: int, message_id: int) -> None:
+    """The message was sent again (Telegram no longer allowed the edit): follow the new one."""
+    await conn.execute(
+        update(live_messages)
+        .where(live_messages.c.id == live_id)
+        .values(message_id=message_id, outbox_id=None)
+    )
+
+
+async def first_send_state(conn: AsyncConnection, live_id: int) -> OutboxStatus | None:
+    """The state of the outbox row that sends the message first (None: not sent that way)."""
+    value = await conn.scalar(
+        select(outbox.c.status)
+        .select_from(live_messages.join(outbox, outbox.c.id == live_messages.c.outbox_id))
+        .where(live_messages.c.id == live_id)
+    )
+    return OutboxStatus(value) if value is not None else None
+
+
+async def for_thing(conn: AsyncConnection, thing: str) -> list[LiveMessage]:
+    """Every message of `thing` (tests and diagnostics)."""
+    query = _query().where(live_messages.c.thing == thing).order_by(live_messages.c.id)
+    return [_live(row) for row in (await conn.execute(query)).mappings()]
