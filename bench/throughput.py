@@ -3,7 +3,8 @@
 Both run the real Application with long polling against the same fake Bot API on loopback;
 each update gets one reply of the same text (Linli's /help answer, HTML), so the fake server's
 work per reply is equal and the difference is Linli's own: user lookup, dialogue routing,
-persistence, translation. Target (DESIGN.md): Linli keeps at least 70% of the echo bot's rate.
+persistence, translation. Target: on reads Linli keeps at least the echo bot's rate (docs/
+quality.md lists the project's targets).
 """
 
 from __future__ import annotations

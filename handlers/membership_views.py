@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from bot.i18n import esc
 from bot.services.membership import ApplicationApproved, ApplicationRejected, NewApplication
-from handlers.callbacks import data
+from handlers.buttons import Button, button
 from handlers.notices import Shown, ViewEnv, notice_view
+
+
+@button("adm:apps")
+class ReviewApplications(Button):
+    """Opens the applications waiting for a decision (matched in handlers/admin.py)."""
 
 
 @notice_view(NewApplication)
@@ -16,7 +21,7 @@ async def new_application(notice: NewApplication, env: ViewEnv) -> Shown:
         t("New member application from {name}. Open /admin to decide.").format(
             name=f"<b>{esc(notice.name)}</b>"
         ),
-        (((t("Review applications"), data("adm", "apps")),),),
+        (((t("Review applications"), ReviewApplications().pack()),),),
     )
 
 

@@ -1,0 +1,125 @@
+"""Every notice a service can record has a view, renders in both languages as HTML that
+Telegram accepts, shows people's words escaped, and carries only buttons the bot handles."""
+
+from __future__ import annotations
+
+import typing
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+import bot.app
+from bot.i18n import LANGUAGES
+from bot.models import LiveMessage, Notice, User, Wish, WishCategory, WishStatus
+from bot.services import Services
+from bot.services.broadcast import DeliveryReport
+from bot.services.notify import RefreshLive, ShowLive
+from handlers import notices
+from handlers.buttons import REGISTRY
+from tests.conftest import COORDINATOR_ID, DAYTIME, RegisterUser
+from tests.support.fake_bot_api import parse_html
+
+HOSTILE = "<b>王 & Co</b>"
+SKIPPED = {ShowLive.KIND, RefreshLive.KIND}  # rendered by live views, tested end to end
+
+
+def sample_wish(**changes: Any) -> Wish:
+    values: dict[str, Any] = {
+        "id": 7,
+        "community_id": 1,
+        "building_id": 1,
+        "posted_by": 1,
+        "category": WishCategory.REPAIRS,
+        "text": HOSTILE + "\n第二行",
+        "status": WishStatus.CLAIMED,
+        "created_at": DAYTIME,
+        "needed_by": DAYTIME,
+        "claimed_by": 10,
+        "claimer_name": HOSTILE,
+        "poster_name": HOSTILE,
+        "building_name": HOSTILE,
+        "done_note": HOSTILE,
+        "done_photo_file_id": "PHOTO",
+    }
+    values.update(changes)
+    return Wish(**values)
+
+
+def sample(kind: type[Notice], broadcast_id: int) -> Notice:
+    """A notice of `kind` whose every text field is hostile HTML."""
+    values: dict[str, Any] = {}
+    hints = typing.get_type_hints(kind)
+    for name in kind.model_fields:
+        hint = hints[name]
+        if hint is Wish:
+            values[name] = sample_wish()
+        elif hint is DeliveryReport:
+            values[name] = DeliveryReport(
+                total=5, delivered=2, blocked=1, failed=1, pending=0, cancelled=1
+            )
+        elif name == "broadcast_id":
+            values[name] = broadcast_id
+        elif name == "text":  # a reminder's message id
+            values[name] = "Your patrol shift at {post} starts soon."
+        elif name == "values":
+            values[name] = {"post": HOSTILE}
+        elif hint is int:
+            values[name] = 3
+        elif hint == datetime | None:
+            values[name] = DAYTIME
+        else:
+            values[name] = HOSTILE
+    return kind(**values)
+
+
+def test_every_notice_kind_has_a_view() -> None:
+    notices.require_views(bot.app.VIEWS)
+    assert set(Notice.TYPES) - SKIPPED <= set(notices.NOTICE_VIEWS)
+    assert len(notices.NOTICE_VIEWS) >= 15
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", sorted(set(Notice.TYPES) - SKIPPED))
+async def test_each_notice_renders_as_valid_html_with_words_escaped(
+    services: Services, register: RegisterUser, kind: str, language: str
+) -> None:
+    await register(COORDINATOR_ID, "Li")
+    coordinator = await services.users.require(COORDINATOR_ID)
+    draft = await services.broadcasts.create_draft(coordinator, text="停水 &lt;通知&gt;")
+    notice = sample(Notice.TYPES[kind], draft.broadcast.id)
+
+    shown = await notices.render_notice(services, notice, language)
+
+    visible, _ = parse_html(shown.text)  # raises on HTML Telegram would refuse
+    assert "{" not in visible, visible  # every placeholder was filled
+    if "王 & Co" in visible:  # people's words are shown as they typed them, tags and all
+        assert HOSTILE in visible
+    for row in shown.buttons:
+        for _label, data in row:
+            assert any(b.pattern().match(data) for b in REGISTRY.values()), data
+
+
+async def test_a_live_card_is_rendered_for_its_viewer_only(
+    services: Services, register: RegisterUser
+) -> None:
+    resident: User = await register(1, "Wang", language="en", room="3-201", phone="13800000001")
+    from bot.services.wishes import WishDraft
+
+    wish = await services.wishes.post(resident, WishDraft(category=WishCategory.REPAIRS, text="x"))
+    live = LiveMessage(
+        id=1,
+        key=f"wish:{wish.id}:card:1",
+        thing=f"wish:{wish.id}",
+        view="wish.card",
+        chat_id=1,
+        message_id=5,
+        outbox_id=None,
+        viewer_id=1,
+        language="en",
+    )
+    shown = await notices.LIVE_VIEWS["wish.card"](live, notices.ViewEnv(services, "en"))
+    assert shown is not None and "Cancel this wish" in str(shown.buttons)
+    assert "13800000001" not in shown.text  # the poster's card has no contact block
+    stranger = live.model_copy(update={"viewer_id": 999})
+    assert await notices.LIVE_VIEWS["wish.card"](stranger, notices.ViewEnv(services, "en")) is None
