@@ -19,7 +19,8 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.runtime.lean_http import LeanRequest
-from bot.runtime.outbox import OutboxSender, default_in_flight
+from bot.runtime.outbox import OutboxSender
+from bot.runtime.pacing import default_in_flight
 from handlers.context import LinliApplication, LinliContext
 from handlers.notices import render
 

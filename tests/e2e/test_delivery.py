@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.clock import ManualClock
 from bot.models import N_, OutboxStatus
-from bot.runtime.outbox import default_in_flight
+from bot.runtime.pacing import default_in_flight
 from bot.services.reminders import NOTIFY
 from tests.e2e.conftest import RunningBot
 from tests.support.delivery_rig import (
