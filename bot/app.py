@@ -33,11 +33,12 @@ from handlers import (
     reminders,
     start,
     teams,
-    wish_views,
     wishes,
 )
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
+from handlers.wishes import notices as wish_notices
+from handlers.wishes import views as wish_views
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ Hook = Callable[[LinliApplication], Awaitable[None]]
 # end on any other command, while a lingering menu would swallow typed wish text.
 FEATURES = (start, wishes, teams, profile, membership, admin, broadcast, help)
 # The views that render what services record for later (notices, live messages), per feature.
-VIEWS = (wish_views, membership_views, broadcast_views, reminders, errors)
+VIEWS = (wish_notices, wish_views, membership_views, broadcast_views, reminders, errors)
 
 
 def build_application(services: Services) -> LinliApplication:

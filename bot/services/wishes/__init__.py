@@ -2,7 +2,7 @@
 
     rules       limits, skills per category, the life-cycle table, refusals
     drafts      what a posting dialogue collects; reading typed dates
-    notices     what people are told, as data (rendered by handlers/wish_views.py)
+    notices     what people are told, as data (rendered by handlers/wishes/notices.py)
     core        shared: reading a wish, how the actor stands to it, the checked move, events
     offers      matching members, offers and urgent alerts, the wall post, reminders set
     reading     cards, contact details, lists, what someone may do

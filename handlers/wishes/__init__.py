@@ -8,10 +8,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from handlers import wishes_member, wishes_resident
 from handlers.common import leave_for_command, use_buttons
 from handlers.context import LinliContext
 from handlers.help import cancel
+from handlers.wishes import member as wishes_member
+from handlers.wishes import resident as wishes_resident
 
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:

@@ -22,7 +22,7 @@ from bot.services.wishes import (
 )
 from handlers.common import END, ack, answer, as_user, refuse, require_user
 from handlers.context import LinliContext
-from handlers.wish_views import (
+from handlers.wishes.buttons import (
     CancelWish,
     CancelWishSure,
     ConfirmDone,
@@ -38,8 +38,10 @@ from handlers.wish_views import (
     RateWish,
     RepostWish,
     ShowWish,
-    WishDialogue,
     WriteThanks,
+)
+from handlers.wishes.views import (
+    WishDialogue,
     card_button,
     category_label,
     list_label,

@@ -13,7 +13,7 @@ from bot.services.errors import InvalidInput, LinliError
 from bot.services.wishes import WishFilter
 from handlers.common import END, Buttons, ack, answer, as_user, refuse, require_user
 from handlers.context import LinliContext
-from handlers.wish_views import (
+from handlers.wishes.buttons import (
     ALL_OPEN,
     ChooseListKind,
     ChooseParticipants,
@@ -28,6 +28,8 @@ from handlers.wish_views import (
     ShowMedia,
     ShowWish,
     SkipNote,
+)
+from handlers.wishes.views import (
     WishDialogue,
     arg_id,
     category_label,

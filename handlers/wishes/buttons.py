@@ -1,0 +1,161 @@
+"""The wish features' buttons: each one's callback data defined once, used to build the
+keyboard and to match the press. Encodings are kept stable across releases where they can be,
+so buttons on messages already in people's chats keep working."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.models import WishCategory
+from handlers.buttons import Button, button
+
+
+@button("w:card")
+class ShowWish(Button):
+    wish_id: int
+
+
+@button("w:claim")
+class ClaimWish(Button):
+    wish_id: int
+
+
+@button("w:tclaim")
+class ClaimForTeam(Button):
+    wish_id: int
+    team_id: int
+
+
+@button("w:ok")
+class ConfirmDone(Button):
+    wish_id: int
+
+
+@button("w:nd")
+class NotDoneYet(Button):
+    wish_id: int
+
+
+@button("w:rate")
+class RateWish(Button):
+    wish_id: int
+    stars: int
+
+
+@button("w:thx")
+class WriteThanks(Button):
+    wish_id: int
+
+
+@button("w:cancel")
+class CancelWish(Button):
+    wish_id: int
+
+
+@button("w:cancel_ok")
+class CancelWishSure(Button):
+    wish_id: int
+
+
+@button("w:repost")
+class RepostWish(Button):
+    wish_id: int
+
+
+@button("w:keep")
+class KeepClosed(Button):
+    wish_id: int
+
+
+@button("w:done")
+class ReportDone(Button):
+    wish_id: int
+
+
+@button("w:rel")
+class GiveBack(Button):
+    wish_id: int
+
+
+@button("w:asg")
+class ChooseParticipants(Button):
+    wish_id: int
+
+
+@button("w:asg_set")
+class SetParticipant(Button):
+    wish_id: int
+    user_id: int
+    on: bool
+
+
+@button("w:media")
+class ShowMedia(Button):
+    wish_id: int
+
+
+@button("w:tasks")
+class MyTasks(Button):
+    pass
+
+
+@button("w:skip")
+class SkipNote(Button):
+    pass
+
+
+@button("wm")
+class MoreOfMine(Button):
+    before: int
+
+
+class ListFilter(StrEnum):
+    ALL = "all"
+    BUILDING = "bld"
+    SKILLS = "skl"
+    CATEGORY = "cat"
+
+
+@button("wl")
+class ListWishes(Button):
+    kind: ListFilter
+    category: str  # a WishCategory value, or "-"
+    before: int
+
+
+@button("wl:kinds")
+class ChooseListKind(Button):
+    pass
+
+
+@button("wp:cat")
+class PostCategory(Button):
+    category: WishCategory
+
+
+@button("wp:when")
+class PostWhen(Button):
+    choice: str  # today, tomorrow, 3days, week, none
+
+
+@button("wp:bld")
+class PostBuilding(Button):
+    building_id: int
+
+
+@button("wp:skip")
+class PostSkip(Button):
+    pass
+
+
+@button("wp:send")
+class PostSend(Button):
+    pass
+
+
+@button("wp:drop")
+class PostDrop(Button):
+    pass
+
+
+ALL_OPEN = ListWishes(kind=ListFilter.ALL, category="-", before=0)

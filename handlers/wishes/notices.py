@@ -1,0 +1,191 @@
+"""How each wish notice reads when the outbox sends it, in the recipient's language."""
+
+from __future__ import annotations
+
+from bot.i18n import esc
+from bot.services.wishes import taken_by
+from bot.services.wishes.notices import (
+    PutOnWish,
+    TeamWishTaken,
+    UrgentEscalated,
+    UrgentEscalatedToOwner,
+    WishConfirmed,
+    WishExpired,
+    WishGivenBack,
+    WishNotDone,
+    WishOffered,
+    WishRated,
+    WishReportedDone,
+    WishTakenForYou,
+    WishThanked,
+)
+from handlers.notices import Shown, ViewEnv, notice_view
+from handlers.wishes.buttons import (
+    ClaimWish,
+    KeepClosed,
+    MyTasks,
+    ReportDone,
+    RepostWish,
+)
+from handlers.wishes.views import card_button, confirm_rows, offer_text, who_for, wish_title
+
+
+@notice_view(WishOffered)
+async def offered(notice: WishOffered, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    buttons = (((t("I will help"), ClaimWish(wish_id=wish.id).pack()), card_button(t, wish.id)),)
+    return Shown(offer_text(env, wish), buttons)
+
+
+@notice_view(WishTakenForYou)
+async def taken(notice: WishTakenForYou, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "Good news: {name} will help with your wish #{id} ({title}). "
+            "They will get in touch with you."
+        ).format(name=esc(taken_by(wish)), id=wish.id, title=esc(wish_title(wish, t)))
+    )
+
+
+@notice_view(TeamWishTaken)
+async def team_taken(notice: TeamWishTaken, env: ViewEnv) -> Shown:
+    t = env.t
+    return Shown(
+        t(
+            "{name} took on wish #{id} for {team}. Please choose who takes part in /mytasks."
+        ).format(name=esc(notice.member), id=notice.wish.id, team=esc(notice.team)),
+        (((t("My tasks"), MyTasks().pack()),),),
+    )
+
+
+@notice_view(PutOnWish)
+async def put_on(notice: PutOnWish, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "{leader} put you on wish #{id} ({title}) with {team}. "
+            "{claimer} has the contact details and will tell you more."
+        ).format(
+            leader=esc(notice.leader),
+            id=wish.id,
+            title=esc(wish_title(wish, t)),
+            team=esc(notice.team),
+            claimer=esc(wish.claimer_name or ""),
+        )
+    )
+
+
+@notice_view(WishGivenBack)
+async def given_back(notice: WishGivenBack, env: ViewEnv) -> Shown:
+    t = env.t
+    return Shown(
+        t(
+            "{name} cannot help with your wish #{id} after all ({reason}). It is open "
+            "again and we are looking for another helper."
+        ).format(name=esc(notice.helper), id=notice.wish.id, reason=esc(notice.reason))
+    )
+
+
+@notice_view(WishReportedDone)
+async def reported_done(notice: WishReportedDone, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    lines = [
+        t("{name} says your wish #{id} ({title}) is done.").format(
+            name=esc(taken_by(wish)), id=wish.id, title=esc(wish_title(wish, t))
+        )
+    ]
+    if wish.done_note:
+        lines.append(t("Their note: {note}").format(note=esc(wish.done_note)))
+    lines.append(t("Is it done? Please tell us."))
+    return Shown("\n".join(lines), confirm_rows(t, wish.id), photo_file_id=wish.done_photo_file_id)
+
+
+@notice_view(WishConfirmed)
+async def confirmed(notice: WishConfirmed, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t("🎉 {name} confirmed that wish #{id} ({title}) is done. Thank you!").format(
+            name=esc(who_for(wish)), id=wish.id, title=esc(wish_title(wish, t))
+        )
+    )
+
+
+@notice_view(WishNotDone)
+async def not_done(notice: WishNotDone, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "{name} says wish #{id} ({title}) is not done yet:\n«{words}»\n"
+            "Please have another look, then report it done again."
+        ).format(
+            name=esc(who_for(wish)),
+            id=wish.id,
+            title=esc(wish_title(wish, t)),
+            words=esc(notice.words),
+        ),
+        (((t("Report done"), ReportDone(wish_id=wish.id).pack()),),),
+    )
+
+
+@notice_view(WishRated)
+async def rated(notice: WishRated, env: ViewEnv) -> Shown:
+    stars = notice.stars
+    return Shown(
+        env.t("{name} gave your help with wish #{id} {stars}").format(
+            name=esc(who_for(notice.wish)),
+            id=notice.wish.id,
+            stars="★" * stars + "☆" * (5 - stars),
+        )
+    )
+
+
+@notice_view(WishThanked)
+async def thanked(notice: WishThanked, env: ViewEnv) -> Shown:
+    return Shown(
+        env.t("💌 A thank-you from {name} for wish #{id}:\n«{words}»").format(
+            name=esc(who_for(notice.wish)), id=notice.wish.id, words=esc(notice.words)
+        )
+    )
+
+
+@notice_view(UrgentEscalated)
+async def escalated(notice: UrgentEscalated, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "🆘 Urgent request #{id} in {place} has waited {minutes} minutes and nobody has "
+            "taken it yet: {title}"
+        ).format(
+            id=wish.id,
+            place=esc(wish.building_name or t("our community")),
+            minutes=notice.minutes,
+            title=esc(wish_title(wish, t)),
+        ),
+        ((card_button(t, wish.id),),),
+    )
+
+
+@notice_view(UrgentEscalatedToOwner)
+async def escalated_to_owner(notice: UrgentEscalatedToOwner, env: ViewEnv) -> Shown:
+    return Shown(
+        env.t(
+            "Nobody has taken your urgent request #{id} yet, so we have asked the "
+            "coordinators to help."
+        ).format(id=notice.wish.id)
+    )
+
+
+@notice_view(WishExpired)
+async def expired(notice: WishExpired, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "Nobody could take your wish #{id} ({title}) in time, so it has been closed. "
+            "Would you like to post it again?"
+        ).format(id=wish.id, title=esc(wish_title(wish, t))),
+        (
+            ((t("Post it again"), RepostWish(wish_id=wish.id).pack()),),
+            ((t("No, thank you"), KeepClosed(wish_id=wish.id).pack()),),
+        ),
+    )
