@@ -178,12 +178,19 @@ def dialogue(
         MessageHandler(private & ~filters.COMMAND, _use_buttons(language)),
     ]
     owned = tuple(drafts)
+    # Entry points are tried only while the dialogue is closed: never "stale", and re-sending
+    # the update to them could loop.
+    entries = {id(handler) for handler in entry_points}
     seen: set[int] = set()
     for handler in [*entry_points, *(h for hs in states.values() for h in hs), *fallbacks]:
         if id(handler) in seen:  # one handler may serve several states
             continue
         seen.add(id(handler))
-        typed = isinstance(handler, MessageHandler) and handler is not leave
+        typed = (
+            isinstance(handler, MessageHandler)
+            and handler is not leave
+            and id(handler) not in entries
+        )
         handler.callback = _tracked(name, owned, handler.callback, typed=typed)
     return ConversationHandler(
         entry_points=list(entry_points),

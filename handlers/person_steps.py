@@ -44,7 +44,7 @@ from bot.services.users import clean_name, clean_phone, clean_room
 from handlers.buttons import Button
 from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.dialogue import Handlers, LanguageOf, Next, step
+from handlers.dialogue import Callback, GuestBody, Handlers, LanguageOf, Next, step
 
 NOT_LISTED = 0
 
@@ -162,7 +162,7 @@ class PersonSteps:
 
     # --- answers ---------------------------------------------------------------------------
 
-    def _step(self, body: Any) -> Any:
+    def _step(self, body: GuestBody) -> Callback:
         return step(self.role, language=self.language)(body)
 
     def name_handlers(self) -> Handlers:
