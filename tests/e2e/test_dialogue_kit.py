@@ -189,3 +189,26 @@ async def test_a_forged_button_is_refused_and_changes_nothing(
     assert kit_bot.services is not None
     assert await kit_bot.services.users.get(506) is None
     assert "onboarding" not in await user_data(kit_bot, fake, 506)
+
+
+async def test_a_forged_button_in_a_coordinators_dialogue_changes_nothing(
+    fake: FakeBotApi, kit_bot: RunningBot
+) -> None:
+    services = kit_bot.services
+    assert services is not None
+    await services.users.register(
+        COORDINATOR_ID, display_name="Li", language="en", building_id=None
+    )
+    li = fake.user(COORDINATOR_ID, first_name="Li", language_code="en")
+    await li.send("/teams")
+    await li.press(await li.wait_for("Service teams"), "New team")
+    await li.wait_for("new team called")
+    await li.send("Legal aid team")
+    kinds = await li.wait_for("What kind of team is it?")
+    for forged in ("tm:kind:weapons", "tm:act:1:2", "tm:pick:" + "9" * 16):
+        alert = await li.press_data(kinds, forged)
+        assert alert is not None and "no longer valid" in alert
+    await li.press(kinds, "Legal team")  # the dialogue is still where it was
+    await li.wait_for("Who leads the team?")
+    coordinator = await services.users.require(COORDINATOR_ID)
+    assert await services.teams.all(coordinator) == []
