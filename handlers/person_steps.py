@@ -11,16 +11,28 @@ each called with the parsed value, returning the dialogue's next state):
 - /profile (`Who.SELF`): one question at a time from the menu; room and phone have a Remove
   button (the answer is then None).
 - /wish_for (`Who.OTHER`, the other engineer's next step): a member posts for a resident
-  without a phone. "What is their name?"; a building picker of every non-archived building;
-  skip buttons for room and phone (pass one `skip_room`/`skip_phone` class, or the same one
-  twice, e.g. "wp:skip"); no "share my number" button, since that would be the member's own.
-  In wishes_resident it would read:
+  without a phone. "What is their name?" (the wish flow sends its "on behalf of" intro first);
+  a building picker of every non-archived building, without "not listed"; Skip buttons for
+  room and phone (pass one `skip_room`/`skip_phone` class, or the same one twice: "wp:skip"
+  is shared today); a typed phone number, no "share my number" button (that would share the
+  member's own). `on_phone` then asks the category. In wishes_resident it would read:
+
+      @button("wp:bld")
+      class ProxyBuilding(BuildingButton):
+          pass
+
+      @button("wp:skip")
+      class ProxySkip(Button):
+          pass
 
       PERSON = PersonSteps(
           who=Who.OTHER, building=ProxyBuilding, skip_room=ProxySkip, skip_phone=ProxySkip,
           on_name=..., on_building=..., on_room=..., on_phone=...,  # save in the wish draft
       )
-      states = {WishDialogue.FOR_NAME: PERSON.name_handlers(), ...}
+      states = {WishDialogue.FOR_NAME: PERSON.name_handlers(),
+                WishDialogue.FOR_BUILDING: PERSON.building_handlers(), ...}
+
+  When no building is set up, `ask_building` returns False and the caller goes on to the room.
 
 Every answer is re-checked on the server: a forged building id or a stale button is refused.
 """
