@@ -18,7 +18,9 @@ The routing rule: the dialogue a user started or moved on last is their *active*
 that is still open for that user ends that stale dialogue (clearing its drafts) and dispatches
 the update again, so it lands in the active one — whatever the order in which features were
 registered. Buttons carry unique prefixes, so they always reach their own dialogue; pressing one
-that moves a dialogue on makes that dialogue the active one.
+that moves a dialogue on makes that dialogue the active one. A command still leaves any open
+dialogue first (`leave_for_command`). Only dialogues built with `dialogue` take part: the
+wishes conversation joins when it is built with it.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def step(
     (`role=None`: anyone, the user may be None; `language` then picks the translator), else
     refuses and ends any dialogue. Calls the body with `(update, context, user, t)`. A
     LinliError it raises is refused in the user's language; InvalidInput keeps the dialogue in
-    the same step (None), any other error ends the dialogue (END), which clears its drafts."""
+    the same step (None), any other error ends the dialogue (END; `dialogue` then clears its
+    drafts). Outside a dialogue the return value is ignored, so plain handlers use it too."""
 
     def decorate(body: Any) -> Callback:
         @functools.wraps(body)
