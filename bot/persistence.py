@@ -41,6 +41,8 @@ LEGACY_STATES: dict[str, dict[int, str]] = {
     },
     "teams": {1: "name", 2: "kind", 3: "search", 4: "pick", 5: "rename"},
     "broadcast": {1: "compose", 2: "choose", 3: "when"},
+    # Names of WishDialogue once it is a StrEnum (the wish handlers' move to the dialogue kit);
+    # ship the two together: while it is still an IntEnum these names match none of its states.
     "wishes": {
         1: "for_name",
         2: "for_building",
