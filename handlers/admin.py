@@ -2,65 +2,170 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Coroutine
-from enum import IntEnum
-from typing import Any
+from enum import StrEnum
+from typing import ClassVar
 
 from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc, format_local
 from bot.models import SKILL_LABELS, Role, User
-from bot.services.errors import LinliError
-from handlers.callbacks import data, pattern
-from handlers.common import (
-    ack,
-    answer,
-    as_user,
-    leave_for_command,
-    refuse,
-    use_buttons,
-)
+from handlers.buttons import Button, button
+from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.help import cancel
+from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
+from handlers.teams import ListTeams
+
+# --- buttons (they work from any message, e.g. a notification: the services put
+# ReviewApplications on "new application" notices) ---------------------------------------------
 
 
-class AdminDialogue(IntEnum):
-    MENU = 1
-    ADD_BUILDING = 2
-    RENAME_BUILDING = 3
-    REJECT_REASON = 4
-    FIND_USER = 5
-    RENAME_COMMUNITY = 6
+@button("adm:menu")
+class AdminMenu(Button):
+    pass
+
+
+@button("adm:apps")
+class ReviewApplications(Button):
+    pass
+
+
+@button("adm:ok")
+class ApproveApplication(Button):
+    application_id: int
+
+
+@button("adm:no")
+class RejectApplication(Button):
+    application_id: int
+
+
+@button("adm:inv")
+class InviteCodes(Button):
+    pass
+
+
+@button("adm:newinv")
+class NewInvite(Button):
+    pass
+
+
+@button("adm:days")
+class InviteDays(Button):
+    days: int
+
+
+@button("adm:mkinv")
+class MakeInvite(Button):
+    days: int
+    uses: int
+
+
+@button("adm:rev")
+class RevokeInvite(Button):
+    invite_id: int
+
+
+@button("adm:bld")
+class Buildings(Button):
+    pass
+
+
+@button("adm:b")
+class BuildingDetail(Button):
+    building_id: int
+
+
+@button("adm:addbld")
+class AddBuilding(Button):
+    pass
+
+
+@button("adm:ren")
+class RenameBuilding(Button):
+    building_id: int
+
+
+@button("adm:arch")
+class ArchiveBuilding(Button):
+    building_id: int
+
+
+@button("adm:unarch")
+class RestoreBuilding(Button):
+    building_id: int
+
+
+@button("adm:coord")
+class Coordinators(Button):
+    pass
+
+
+@button("adm:findu")
+class FindUser(Button):
+    pass
+
+
+@button("adm:promote")
+class Promote(Button):
+    user_id: int
+
+
+@button("adm:demote")
+class Demote(Button):
+    user_id: int
+
+
+@button("adm:comm")
+class CommunityName(Button):
+    pass
+
+
+@button("adm:audit")
+class AuditLog(Button):
+    pass
+
+
+# --- dialogue ------------------------------------------------------------------------------
+
+
+class AdminDialogue(StrEnum):
+    MENU = "menu"
+    ADD_BUILDING = "add_building"
+    RENAME_BUILDING = "rename_building"
+    REJECT_REASON = "reject_reason"
+    FIND_USER = "find_user"
+    RENAME_COMMUNITY = "rename_community"
+
+
+class AdminDraft(DialogueDraft):
+    KEY: ClassVar[str] = "admin"
+    application_id: int | None = None  # the application being rejected
+    building_id: int | None = None  # the building being renamed
 
 
 INVITE_DAYS = (1, 7, 30)
 INVITE_USES = (1, 10, 50)
-BACK = ("adm", "menu")
+coordinator_step = step(Role.COORDINATOR)
 
 
 def _back(t: Translate) -> list[tuple[str, str]]:
-    return [(t("« Back"), data(*BACK))]
+    return [(t("« Back"), AdminMenu().pack())]
 
 
-@as_user(Role.COORDINATOR)
-async def menu(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def menu(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     pending = len(await context.services.membership.pending(user))
     community = await context.services.admin.community()
     rows = [
-        [(t("Applications ({count})").format(count=pending), data("adm", "apps"))],
-        [(t("Invite codes"), data("adm", "inv")), (t("Buildings"), data("adm", "bld"))],
-        [(t("Coordinators"), data("adm", "coord")), (t("Community name"), data("adm", "comm"))],
-        [(t("Service teams"), data("tm", "list")), (t("Audit log"), data("adm", "audit"))],
+        [(t("Applications ({count})").format(count=pending), ReviewApplications().pack())],
+        [(t("Invite codes"), InviteCodes().pack()), (t("Buildings"), Buildings().pack())],
+        [
+            (t("Coordinators"), Coordinators().pack()),
+            (t("Community name"), CommunityName().pack()),
+        ],
+        [(t("Service teams"), ListTeams().pack()), (t("Audit log"), AuditLog().pack())],
     ]
     await answer(
         update,
@@ -74,8 +179,8 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
 # --- applications --------------------------------------------------------------------------
 
 
-@as_user(Role.COORDINATOR)
-async def applications(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def applications(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     pending = await context.services.membership.pending(user)
     if not pending:
@@ -106,8 +211,14 @@ async def applications(update: Update, context: LinliContext, user: User, t: Tra
         )
         rows.append(
             [
-                (t("Approve #{id}").format(id=application.id), data("adm", "ok", application.id)),
-                (t("Reject #{id}").format(id=application.id), data("adm", "no", application.id)),
+                (
+                    t("Approve #{id}").format(id=application.id),
+                    ApproveApplication(application_id=application.id).pack(),
+                ),
+                (
+                    t("Reject #{id}").format(id=application.id),
+                    RejectApplication(application_id=application.id).pack(),
+                ),
             ]
         )
     rows.append(_back(t))
@@ -115,50 +226,36 @@ async def applications(update: Update, context: LinliContext, user: User, t: Tra
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def approve(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches
-    application_id = int(context.matches[0].group(1))
-    try:
-        await context.services.membership.decide(user, application_id, approve=True)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.MENU
+@coordinator_step
+async def approve(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    application_id = ApproveApplication.of(update).application_id
+    await context.services.membership.decide(user, application_id, approve=True)
     await ack(update, t("Approved. The applicant is now a member."))
     return await applications(update, context)
 
 
-@as_user(Role.COORDINATOR)
-async def reject(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches and context.user_data is not None
-    application_id = int(context.matches[0].group(1))
-    try:
-        await context.services.membership.get_application(user, application_id)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.MENU
+@coordinator_step
+async def reject(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    application_id = RejectApplication.of(update).application_id
+    await context.services.membership.get_application(user, application_id)
     await ack(update)
-    context.user_data["admin_reject"] = application_id
+    AdminDraft(application_id=application_id).save(context)
     await answer(update, t("Please type the reason; the applicant will read it."))
     return AdminDialogue.REJECT_REASON
 
 
-@as_user(Role.COORDINATOR)
+@coordinator_step
 async def typed_reject_reason(
     update: Update, context: LinliContext, user: User, t: Translate
-) -> int:
-    assert update.message is not None and context.user_data is not None
-    application_id = context.user_data.get("admin_reject")
+) -> Next:
+    assert update.message is not None
+    application_id = AdminDraft.load(context).application_id
     if application_id is None:
         return await menu(update, context)
-    try:
-        await context.services.membership.decide(
-            user, application_id, approve=False, reason=update.message.text or ""
-        )
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.REJECT_REASON
-    context.user_data.pop("admin_reject", None)
+    await context.services.membership.decide(
+        user, application_id, approve=False, reason=update.message.text or ""
+    )
+    AdminDraft.clear(context)
     await answer(update, t("Rejected. The applicant has been told the reason."))
     return await applications(update, context)
 
@@ -166,8 +263,8 @@ async def typed_reject_reason(
 # --- invites -------------------------------------------------------------------------------
 
 
-@as_user(Role.COORDINATOR)
-async def invites(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def invites(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     zone = context.services.settings.zone
     active = await context.services.membership.active_invites(user)
@@ -182,34 +279,43 @@ async def invites(update: Update, context: LinliContext, user: User, t: Translat
                 until=format_local(invite.expires_at, user.language, zone),
             )
         )
-        rows.append([(t("Revoke {code}").format(code=invite.code), data("adm", "rev", invite.id))])
+        rows.append(
+            [
+                (
+                    t("Revoke {code}").format(code=invite.code),
+                    RevokeInvite(invite_id=invite.id).pack(),
+                )
+            ]
+        )
     if not active:
         lines.append(t("No active invite codes."))
-    rows.append([(t("New invite code"), data("adm", "newinv"))])
+    rows.append([(t("New invite code"), NewInvite().pack())])
     rows.append(_back(t))
     await answer(update, "\n".join(lines), rows, edit=update.callback_query is not None)
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def new_invite(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
+@coordinator_step
+async def new_invite(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     await ack(update)
     rows = [
-        [(t("{days} days").format(days=days), data("adm", "days", days)) for days in INVITE_DAYS],
+        [
+            (t("{days} days").format(days=days), InviteDays(days=days).pack())
+            for days in INVITE_DAYS
+        ],
         _back(t),
     ]
     await answer(update, t("How long should the code be valid?"), rows, edit=True)
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def invite_days(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
-    assert context.matches
-    days = int(context.matches[0].group(1))
+@coordinator_step
+async def invite_days(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    days = InviteDays.of(update).days
     await ack(update)
     rows = [
         [
-            (t("{uses} uses").format(uses=uses), data("adm", "mkinv", days, uses))
+            (t("{uses} uses").format(uses=uses), MakeInvite(days=days, uses=uses).pack())
             for uses in INVITE_USES
         ],
         _back(t),
@@ -218,15 +324,11 @@ async def invite_days(update: Update, context: LinliContext, _user: User, t: Tra
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def make_invite(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches
-    days, uses = int(context.matches[0].group(1)), int(context.matches[0].group(2))
-    try:
-        invite = await context.services.membership.create_invite(user, days=days, max_uses=uses)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.MENU
+@coordinator_step
+async def make_invite(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    pressed = MakeInvite.of(update)
+    days, uses = pressed.days, pressed.uses
+    invite = await context.services.membership.create_invite(user, days=days, max_uses=uses)
     await ack(update)
     await answer(
         update,
@@ -234,20 +336,15 @@ async def make_invite(update: Update, context: LinliContext, user: User, t: Tran
             "New invite code: <code>{code}</code>\nValid for {days} days, {uses} uses. "
             "Share it with: /join {code}"
         ).format(code=invite.code, days=days, uses=uses),
-        [[(t("Invite codes"), data("adm", "inv"))], _back(t)],
+        [[(t("Invite codes"), InviteCodes().pack())], _back(t)],
         edit=True,
     )
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def revoke_invite(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches
-    try:
-        await context.services.membership.revoke_invite(user, int(context.matches[0].group(1)))
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.MENU
+@coordinator_step
+async def revoke_invite(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    await context.services.membership.revoke_invite(user, RevokeInvite.of(update).invite_id)
     await ack(update, t("Revoked."))
     return await invites(update, context)
 
@@ -255,8 +352,8 @@ async def revoke_invite(update: Update, context: LinliContext, user: User, t: Tr
 # --- buildings -----------------------------------------------------------------------------
 
 
-@as_user(Role.COORDINATOR)
-async def buildings(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def buildings(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     lines = [t("<b>Buildings</b>")]
     rows: list[list[tuple[str, str]]] = []
@@ -264,104 +361,112 @@ async def buildings(update: Update, context: LinliContext, user: User, t: Transl
     for building in await context.services.admin.all_buildings(user):
         label = building.name + (t(" (archived)") if building.archived else "")
         lines.append(f"• {esc(label)}")
-        rows.append([(label, data("adm", "b", building.id))])
-    rows.append([(t("Add a building"), data("adm", "addbld"))])
+        rows.append([(label, BuildingDetail(building_id=building.id).pack())])
+    rows.append([(t("Add a building"), AddBuilding().pack())])
     rows.append(_back(t))
     await answer(update, "\n".join(lines), rows, edit=update.callback_query is not None)
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def building_detail(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches
-    try:
-        building = await context.services.admin.building(user, int(context.matches[0].group(1)))
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.MENU
+@coordinator_step
+async def building_detail(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    building_id = BuildingDetail.of(update).building_id
+    building = await context.services.admin.building(user, building_id)
     await ack(update)
     toggle = (
-        (t("Restore {name}").format(name=building.name), data("adm", "unarch", building.id))
+        (
+            t("Restore {name}").format(name=building.name),
+            RestoreBuilding(building_id=building.id).pack(),
+        )
         if building.archived
-        else (t("Archive {name}").format(name=building.name), data("adm", "arch", building.id))
+        else (
+            t("Archive {name}").format(name=building.name),
+            ArchiveBuilding(building_id=building.id).pack(),
+        )
     )
     title = esc(building.name) + (t(" (archived)") if building.archived else "")
     rows = [
-        [(t("Rename {name}").format(name=building.name), data("adm", "ren", building.id))],
+        [
+            (
+                t("Rename {name}").format(name=building.name),
+                RenameBuilding(building_id=building.id).pack(),
+            )
+        ],
         [toggle],
-        [(t("Buildings"), data("adm", "bld"))],
+        [(t("Buildings"), Buildings().pack())],
     ]
     await answer(update, f"<b>{title}</b>", rows, edit=True)
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def ask_building_name(
+@coordinator_step
+async def ask_new_building(
     update: Update, context: LinliContext, _user: User, t: Translate
-) -> int:
-    assert context.user_data is not None
+) -> Next:
     await ack(update)
-    if context.matches and context.matches[0].groups():
-        context.user_data["admin_building"] = int(context.matches[0].group(1))
-        await answer(update, t("Please type the new name of the building."))
-        return AdminDialogue.RENAME_BUILDING
     await answer(update, t("Please type the name of the new building, for example 5号楼."))
     return AdminDialogue.ADD_BUILDING
 
 
-@as_user(Role.COORDINATOR)
+@coordinator_step
+async def ask_building_rename(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> Next:
+    await ack(update)
+    AdminDraft(building_id=RenameBuilding.of(update).building_id).save(context)
+    await answer(update, t("Please type the new name of the building."))
+    return AdminDialogue.RENAME_BUILDING
+
+
+@coordinator_step
 async def typed_new_building(
     update: Update, context: LinliContext, user: User, t: Translate
-) -> int:
+) -> Next:
     assert update.message is not None
-    try:
-        building = await context.services.admin.add_building(user, update.message.text or "")
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.ADD_BUILDING
+    building = await context.services.admin.add_building(user, update.message.text or "")
     await answer(update, t("Building {name} added.").format(name=esc(building.name)))
     return await buildings(update, context)
 
 
-@as_user(Role.COORDINATOR)
+@coordinator_step
 async def typed_building_rename(
     update: Update, context: LinliContext, user: User, t: Translate
-) -> int:
-    assert update.message is not None and context.user_data is not None
-    building_id = context.user_data.get("admin_building")
+) -> Next:
+    assert update.message is not None
+    building_id = AdminDraft.load(context).building_id
     if building_id is None:
         return await menu(update, context)
-    try:
-        building = await context.services.admin.rename_building(
-            user, building_id, update.message.text or ""
-        )
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.RENAME_BUILDING
-    context.user_data.pop("admin_building", None)
+    building = await context.services.admin.rename_building(
+        user, building_id, update.message.text or ""
+    )
+    AdminDraft.clear(context)
     await answer(update, t("Renamed to {name}.").format(name=esc(building.name)))
     return await buildings(update, context)
 
 
-@as_user(Role.COORDINATOR)
-async def archive_building(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches
-    archived = context.matches[0].group(1) == "arch"
-    try:
-        await context.services.admin.set_building_archived(
-            user, int(context.matches[0].group(2)), archived
-        )
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.MENU
+@coordinator_step
+async def archive_building(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    building_id = ArchiveBuilding.of(update).building_id
+    await context.services.admin.set_building_archived(user, building_id, True)
+    return await buildings(update, context)
+
+
+@coordinator_step
+async def restore_building(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    building_id = RestoreBuilding.of(update).building_id
+    await context.services.admin.set_building_archived(user, building_id, False)
     return await buildings(update, context)
 
 
 # --- coordinators --------------------------------------------------------------------------
 
 
-@as_user(Role.COORDINATOR)
-async def coordinators(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def coordinators(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     lines = [t("<b>Coordinators</b>")]
     rows: list[list[tuple[str, str]]] = []
@@ -372,93 +477,79 @@ async def coordinators(update: Update, context: LinliContext, user: User, t: Tra
                 [
                     (
                         t("Remove {name}").format(name=coordinator.display_name),
-                        data("adm", "demote", coordinator.id),
+                        Demote(user_id=coordinator.id).pack(),
                     )
                 ]
             )
-    rows.append([(t("Add a coordinator"), data("adm", "findu"))])
+    rows.append([(t("Add a coordinator"), FindUser().pack())])
     rows.append(_back(t))
     await answer(update, "\n".join(lines), rows, edit=update.callback_query is not None)
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def ask_user(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
+@coordinator_step
+async def ask_user(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     await ack(update)
     await answer(update, t("Type the person's name (or part of it) or their Telegram id."))
     return AdminDialogue.FIND_USER
 
 
-@as_user(Role.COORDINATOR)
+@coordinator_step
 async def typed_user_search(
     update: Update, context: LinliContext, user: User, t: Translate
-) -> int:
+) -> Next:
     assert update.message is not None
-    try:
-        matches = await context.services.admin.find_users(user, update.message.text or "")
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.FIND_USER
+    matches = await context.services.admin.find_users(user, update.message.text or "")
     candidates = [m for m in matches if not m.is_coordinator]
     if not candidates:
         await answer(update, t("Nobody found who is not a coordinator already. Try again."))
         return AdminDialogue.FIND_USER
-    rows = [[(f"{m.display_name} ({m.id})", data("adm", "promote", m.id))] for m in candidates]
+    rows = [[(f"{m.display_name} ({m.id})", Promote(user_id=m.id).pack())] for m in candidates]
     rows.append(_back(t))
     await answer(update, t("Whom should I make a coordinator?"), rows)
     return AdminDialogue.MENU
 
 
-@as_user(Role.COORDINATOR)
-async def set_coordinator(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches
-    promote = context.matches[0].group(1) == "promote"
-    try:
-        target = await context.services.admin.set_coordinator(
-            user, int(context.matches[0].group(2)), promote
-        )
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.MENU
-    await ack(
-        update,
-        (
-            t("{name} is now a coordinator.")
-            if promote
-            else t("{name} is no longer a coordinator.")
-        ).format(name=target.display_name),
-    )
+@coordinator_step
+async def promote(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    target_id = Promote.of(update).user_id
+    target = await context.services.admin.set_coordinator(user, target_id, True)
+    await ack(update, t("{name} is now a coordinator.").format(name=target.display_name))
+    return await coordinators(update, context)
+
+
+@coordinator_step
+async def demote(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    target_id = Demote.of(update).user_id
+    target = await context.services.admin.set_coordinator(user, target_id, False)
+    await ack(update, t("{name} is no longer a coordinator.").format(name=target.display_name))
     return await coordinators(update, context)
 
 
 # --- community name and audit log ----------------------------------------------------------
 
 
-@as_user(Role.COORDINATOR)
+@coordinator_step
 async def ask_community_name(
     update: Update, context: LinliContext, _user: User, t: Translate
-) -> int:
+) -> Next:
     await ack(update)
     await answer(update, t("Please type the community's new name."))
     return AdminDialogue.RENAME_COMMUNITY
 
 
-@as_user(Role.COORDINATOR)
+@coordinator_step
 async def typed_community_name(
     update: Update, context: LinliContext, user: User, t: Translate
-) -> int:
+) -> Next:
     assert update.message is not None
-    try:
-        community = await context.services.admin.rename_community(user, update.message.text or "")
-    except LinliError as error:
-        await refuse(update, t, error)
-        return AdminDialogue.RENAME_COMMUNITY
+    community = await context.services.admin.rename_community(user, update.message.text or "")
     await answer(update, t("The community is now called {name}.").format(name=esc(community.name)))
     return await menu(update, context)
 
 
-@as_user(Role.COORDINATOR)
-async def audit_log(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def audit_log(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     zone = context.services.settings.zone
     entries = await context.services.admin.audit_log(user)
@@ -474,39 +565,42 @@ async def audit_log(update: Update, context: LinliContext, user: User, t: Transl
     return AdminDialogue.MENU
 
 
-def _buttons() -> list[BaseHandler[Update, LinliContext, object]]:
+def _buttons() -> list[AnyHandler]:
     """Admin buttons work from any message (e.g. a notification), inside or outside /admin."""
-    routes: list[
-        tuple[Callable[[Update, LinliContext], Coroutine[Any, Any, int]], str | re.Pattern[str]]
-    ] = [
-        (menu, pattern("adm", "menu")),
-        (applications, pattern("adm", "apps")),
-        (approve, pattern("adm", "ok", "(int)")),
-        (reject, pattern("adm", "no", "(int)")),
-        (invites, pattern("adm", "inv")),
-        (new_invite, pattern("adm", "newinv")),
-        (invite_days, pattern("adm", "days", "(int)")),
-        (make_invite, pattern("adm", "mkinv", "(int)", "(int)")),
-        (revoke_invite, pattern("adm", "rev", "(int)")),
-        (buildings, pattern("adm", "bld")),
-        (building_detail, pattern("adm", "b", "(int)")),
-        (ask_building_name, pattern("adm", "addbld")),
-        (ask_building_name, pattern("adm", "ren", "(int)")),
-        (archive_building, r"^adm:(arch|unarch):(\d{1,15})$"),
-        (coordinators, pattern("adm", "coord")),
-        (ask_user, pattern("adm", "findu")),
-        (set_coordinator, r"^adm:(promote|demote):(\d{1,15})$"),
-        (ask_community_name, pattern("adm", "comm")),
-        (audit_log, pattern("adm", "audit")),
+    routes: list[tuple[Callback, type[Button]]] = [
+        (menu, AdminMenu),
+        (applications, ReviewApplications),
+        (approve, ApproveApplication),
+        (reject, RejectApplication),
+        (invites, InviteCodes),
+        (new_invite, NewInvite),
+        (invite_days, InviteDays),
+        (make_invite, MakeInvite),
+        (revoke_invite, RevokeInvite),
+        (buildings, Buildings),
+        (building_detail, BuildingDetail),
+        (ask_new_building, AddBuilding),
+        (ask_building_rename, RenameBuilding),
+        (archive_building, ArchiveBuilding),
+        (restore_building, RestoreBuilding),
+        (coordinators, Coordinators),
+        (ask_user, FindUser),
+        (promote, Promote),
+        (demote, Demote),
+        (ask_community_name, CommunityName),
+        (audit_log, AuditLog),
     ]
-    return [CallbackQueryHandler(callback, pattern=regex) for callback, regex in routes]
+    return [
+        CallbackQueryHandler(callback, pattern=pressed.pattern()) for callback, pressed in routes
+    ]
 
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private
     buttons = _buttons()
-    conversation: ConversationHandler[LinliContext] = ConversationHandler(
+    conversation = dialogue(
+        "admin",
         entry_points=[CommandHandler("admin", menu, filters=private), *buttons],
         states={
             AdminDialogue.MENU: buttons,
@@ -516,14 +610,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
             AdminDialogue.FIND_USER: [MessageHandler(text, typed_user_search), *buttons],
             AdminDialogue.RENAME_COMMUNITY: [MessageHandler(text, typed_community_name), *buttons],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            CommandHandler("admin", menu, filters=private),
-            MessageHandler(filters.COMMAND & private, leave_for_command),
-            MessageHandler(private & ~filters.COMMAND, use_buttons),
-        ],
-        name="admin",
-        persistent=True,
-        allow_reentry=True,
+        drafts=[AdminDraft],
+        reentry=[CommandHandler("admin", menu, filters=private)],
     )
     return [conversation]

@@ -6,51 +6,117 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from enum import IntEnum
-from typing import Any
+from enum import StrEnum
+from typing import ClassVar
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc, format_local
 from bot.models import AudienceKind, Broadcast, BroadcastStatus, Role, User
 from bot.services.broadcast import AUDIENCE_LABELS, Draft
-from bot.services.errors import InvalidInput, LinliError
+from bot.services.errors import InvalidInput
 from bot.services.reminders import parse_local_moment
 from handlers.broadcast_views import announcement, audience_text, report_text
-from handlers.callbacks import data, pattern
-from handlers.common import (
-    END,
-    Buttons,
-    ack,
-    answer,
-    as_user,
-    leave_for_command,
-    refuse,
-    use_buttons,
-)
+from handlers.buttons import Button, button
+from handlers.common import Buttons, ack, answer
 from handlers.context import LinliContext
-from handlers.help import cancel
+from handlers.dialogue import END, AnyHandler, Callback, DialogueDraft, Next, dialogue, step
 from handlers.sending import send_outgoing
 
-
-class BroadcastDialogue(IntEnum):
-    COMPOSE = 1
-    CHOOSE = 2
-    WHEN = 3
+# --- buttons (they work from any message, inside or outside the dialogue) ------------------
 
 
-DRAFT_KEY = "broadcast_draft"
+@button("bc:list")
+class ListScheduled(Button):
+    pass
+
+
+@button("bc:sent")
+class ListSent(Button):
+    pass
+
+
+@button("bc:aud")
+class ChangeAudience(Button):
+    broadcast_id: int
+
+
+# Was "bc:aud:<id>:<kind>": a prefix now names one button only, so an audience picker sent
+# before this release answers "no longer valid" (the coordinator presses Change audience).
+@button("bc:to")
+class ChooseAudience(Button):
+    broadcast_id: int
+    kind: AudienceKind
+
+
+@button("bc:blds")
+class AudienceBuildings(Button):
+    broadcast_id: int
+
+
+@button("bc:bld")
+class AudienceBuilding(Button):
+    broadcast_id: int
+    building_id: int
+
+
+@button("bc:teams")
+class AudienceTeams(Button):
+    broadcast_id: int
+
+
+@button("bc:team")
+class AudienceTeam(Button):
+    broadcast_id: int
+    team_id: int
+
+
+@button("bc:urg")
+class ToggleUrgent(Button):
+    broadcast_id: int
+    urgent: bool
+
+
+@button("bc:go")
+class SendNow(Button):
+    broadcast_id: int
+
+
+@button("bc:when")
+class AskWhen(Button):
+    broadcast_id: int
+
+
+@button("bc:drop")
+class DropBroadcast(Button):
+    broadcast_id: int
+
+
+@button("bc:rep")
+class ShowReport(Button):
+    broadcast_id: int
+
+
+# --- dialogue ------------------------------------------------------------------------------
+
+
+class BroadcastDialogue(StrEnum):
+    COMPOSE = "compose"
+    CHOOSE = "choose"
+    WHEN = "when"
+
+
+class ScheduleDraft(DialogueDraft):
+    """The announcement whose sending time is being typed."""
+
+    KEY: ClassVar[str] = "broadcast_draft"
+    broadcast_id: int | None = None
+
+
+coordinator_step = step(Role.COORDINATOR)
 SIMPLE_AUDIENCES = (
     AudienceKind.EVERYONE,
     AudienceKind.RESIDENTS,
@@ -58,12 +124,6 @@ SIMPLE_AUDIENCES = (
     AudienceKind.COORDINATORS,
 )
 SNIPPET = 40
-Route = Callable[[Update, LinliContext], Coroutine[Any, Any, int | None]]
-
-
-def _id(context: LinliContext, group: int = 1) -> int:
-    assert context.matches
-    return int(context.matches[0].group(group))
 
 
 def _snippet(broadcast: Broadcast, t: Translate) -> str:
@@ -76,8 +136,8 @@ def _snippet(broadcast: Broadcast, t: Translate) -> str:
 # --- start and compose ---------------------------------------------------------------------
 
 
-@as_user(Role.COORDINATOR)
-async def start(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def start(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     typed = update.message.text if update.message and update.message.text else ""
     parts = typed.split(None, 1)
@@ -91,21 +151,21 @@ async def start(update: Update, context: LinliContext, user: User, t: Translate)
             "document with a caption. /cancel stops."
         ),
         [
-            [(t("Scheduled and running"), data("bc", "list"))],
-            [(t("Delivery reports"), data("bc", "sent"))],
+            [(t("Scheduled and running"), ListScheduled().pack())],
+            [(t("Delivery reports"), ListSent().pack())],
         ],
     )
     return BroadcastDialogue.COMPOSE
 
 
-@as_user(Role.COORDINATOR)
-async def composed_text(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def composed_text(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
     return await _created(update, context, user, t, text=update.message.text_html)
 
 
-@as_user(Role.COORDINATOR)
-async def composed_media(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def composed_media(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     message = update.message
     assert message is not None
     caption = message.caption_html if message.caption else None
@@ -119,8 +179,8 @@ async def composed_media(update: Update, context: LinliContext, user: User, t: T
     )
 
 
-@as_user(Role.COORDINATOR)
-async def other_content(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
+@coordinator_step
+async def other_content(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     await answer(update, t("Please send text, a photo or a document."))
     return BroadcastDialogue.COMPOSE
 
@@ -134,14 +194,10 @@ async def _created(
     text: str | None,
     photo_file_id: str | None = None,
     document_file_id: str | None = None,
-) -> int:
-    try:
-        draft = await context.services.broadcasts.create_draft(
-            user, text=text, photo_file_id=photo_file_id, document_file_id=document_file_id
-        )
-    except LinliError as error:
-        await refuse(update, t, error)
-        return BroadcastDialogue.COMPOSE
+) -> Next:
+    draft = await context.services.broadcasts.create_draft(
+        user, text=text, photo_file_id=photo_file_id, document_file_id=document_file_id
+    )
     await _ask_audience(update, t, draft.broadcast.id, edit=False)
     return BroadcastDialogue.CHOOSE
 
@@ -151,75 +207,89 @@ async def _created(
 
 async def _ask_audience(update: Update, t: Translate, broadcast_id: int, *, edit: bool) -> None:
     rows: list[list[tuple[str, str]]] = [
-        [(t(AUDIENCE_LABELS[kind]), data("bc", "aud", broadcast_id, kind.value))]
+        [(t(AUDIENCE_LABELS[kind]), ChooseAudience(broadcast_id=broadcast_id, kind=kind).pack())]
         for kind in SIMPLE_AUDIENCES
     ]
     rows.append(
         [
-            (t(AUDIENCE_LABELS[AudienceKind.BUILDING]), data("bc", "blds", broadcast_id)),
-            (t(AUDIENCE_LABELS[AudienceKind.TEAM]), data("bc", "teams", broadcast_id)),
+            (
+                t(AUDIENCE_LABELS[AudienceKind.BUILDING]),
+                AudienceBuildings(broadcast_id=broadcast_id).pack(),
+            ),
+            (
+                t(AUDIENCE_LABELS[AudienceKind.TEAM]),
+                AudienceTeams(broadcast_id=broadcast_id).pack(),
+            ),
         ]
     )
-    rows.append([(t("Cancel"), data("bc", "drop", broadcast_id))])
+    rows.append([(t("Cancel"), DropBroadcast(broadcast_id=broadcast_id).pack())])
     await answer(update, t("Who should receive this announcement?"), rows, edit=edit)
 
 
-@as_user(Role.COORDINATOR)
-async def change_audience(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
+@coordinator_step
+async def change_audience(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> Next:
     await ack(update)
-    await _ask_audience(update, t, _id(context), edit=True)
+    await _ask_audience(update, t, ChangeAudience.of(update).broadcast_id, edit=True)
     return BroadcastDialogue.CHOOSE
 
 
-@as_user(Role.COORDINATOR)
-async def chose_audience(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches
-    broadcast_id, kind = _id(context), context.matches[0].group(2)
-    if kind not in {k.value for k in SIMPLE_AUDIENCES}:
-        await refuse(update, t, InvalidInput())
-        return BroadcastDialogue.CHOOSE
-    return await _set_audience(update, context, user, t, broadcast_id, AudienceKind(kind), None)
+@coordinator_step
+async def chose_audience(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    pressed = ChooseAudience.of(update)
+    if pressed.kind not in SIMPLE_AUDIENCES:
+        raise InvalidInput()
+    return await _set_audience(update, context, user, t, pressed.broadcast_id, pressed.kind, None)
 
 
-@as_user(Role.COORDINATOR)
-async def list_buildings(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    broadcast_id = _id(context)
+@coordinator_step
+async def list_buildings(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    broadcast_id = AudienceBuildings.of(update).broadcast_id
     buildings = await context.services.broadcasts.buildings(user)
     if not buildings:
         await ack(update, t("There are no buildings yet. Add them in /admin."), alert=True)
         return BroadcastDialogue.CHOOSE
     await ack(update)
-    rows = [[(b.name, data("bc", "bld", broadcast_id, b.id))] for b in buildings]
-    rows.append([(t("« Back"), data("bc", "aud", broadcast_id))])
+    rows = [
+        [(b.name, AudienceBuilding(broadcast_id=broadcast_id, building_id=b.id).pack())]
+        for b in buildings
+    ]
+    rows.append([(t("« Back"), ChangeAudience(broadcast_id=broadcast_id).pack())])
     await answer(update, t("Which building?"), rows, edit=True)
     return BroadcastDialogue.CHOOSE
 
 
-@as_user(Role.COORDINATOR)
-async def chose_building(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def chose_building(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    pressed = AudienceBuilding.of(update)
     return await _set_audience(
-        update, context, user, t, _id(context), AudienceKind.BUILDING, _id(context, 2)
+        update, context, user, t, pressed.broadcast_id, AudienceKind.BUILDING, pressed.building_id
     )
 
 
-@as_user(Role.COORDINATOR)
-async def list_teams(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    broadcast_id = _id(context)
+@coordinator_step
+async def list_teams(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    broadcast_id = AudienceTeams.of(update).broadcast_id
     teams = await context.services.broadcasts.teams(user)
     if not teams:
         await ack(update, t("There are no service teams yet."), alert=True)
         return BroadcastDialogue.CHOOSE
     await ack(update)
-    rows = [[(team.name, data("bc", "team", broadcast_id, team.id))] for team in teams]
-    rows.append([(t("« Back"), data("bc", "aud", broadcast_id))])
+    rows = [
+        [(team.name, AudienceTeam(broadcast_id=broadcast_id, team_id=team.id).pack())]
+        for team in teams
+    ]
+    rows.append([(t("« Back"), ChangeAudience(broadcast_id=broadcast_id).pack())])
     await answer(update, t("Which service team?"), rows, edit=True)
     return BroadcastDialogue.CHOOSE
 
 
-@as_user(Role.COORDINATOR)
-async def chose_team(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def chose_team(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    pressed = AudienceTeam.of(update)
     return await _set_audience(
-        update, context, user, t, _id(context), AudienceKind.TEAM, _id(context, 2)
+        update, context, user, t, pressed.broadcast_id, AudienceKind.TEAM, pressed.team_id
     )
 
 
@@ -231,12 +301,8 @@ async def _set_audience(
     broadcast_id: int,
     kind: AudienceKind,
     ref: int | None,
-) -> int:
-    try:
-        draft = await context.services.broadcasts.choose_audience(user, broadcast_id, kind, ref)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return BroadcastDialogue.CHOOSE
+) -> Next:
+    draft = await context.services.broadcasts.choose_audience(user, broadcast_id, kind, ref)
     await ack(update)
     await answer(
         update, t("Audience: {audience}").format(audience=audience_text(t, draft)), edit=True
@@ -283,29 +349,26 @@ def _confirm_buttons(t: Translate, draft: Draft) -> Buttons:
     urgent = draft.broadcast.urgent
     return [
         [
-            (t("Send now"), data("bc", "go", broadcast_id)),
-            (t("Schedule…"), data("bc", "when", broadcast_id)),
+            (t("Send now"), SendNow(broadcast_id=broadcast_id).pack()),
+            (t("Schedule…"), AskWhen(broadcast_id=broadcast_id).pack()),
         ],
         [
             (
                 t("Not urgent") if urgent else t("Mark urgent"),
-                data("bc", "urg", broadcast_id, 0 if urgent else 1),
+                ToggleUrgent(broadcast_id=broadcast_id, urgent=not urgent).pack(),
             ),
-            (t("Change audience"), data("bc", "aud", broadcast_id)),
+            (t("Change audience"), ChangeAudience(broadcast_id=broadcast_id).pack()),
         ],
-        [(t("Cancel"), data("bc", "drop", broadcast_id))],
+        [(t("Cancel"), DropBroadcast(broadcast_id=broadcast_id).pack())],
     ]
 
 
-@as_user(Role.COORDINATOR)
-async def toggle_urgent(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    try:
-        draft = await context.services.broadcasts.set_urgent(
-            user, _id(context), urgent=_id(context, 2) == 1
-        )
-    except LinliError as error:
-        await refuse(update, t, error)
-        return END
+@coordinator_step
+async def toggle_urgent(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    pressed = ToggleUrgent.of(update)
+    draft = await context.services.broadcasts.set_urgent(
+        user, pressed.broadcast_id, urgent=pressed.urgent
+    )
     await ack(update)
     urgent = draft.broadcast.urgent
     await answer(
@@ -322,14 +385,10 @@ async def toggle_urgent(update: Update, context: LinliContext, user: User, t: Tr
 # --- send, schedule, cancel ----------------------------------------------------------------
 
 
-@as_user(Role.COORDINATOR)
-async def send_now(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    broadcast_id = _id(context)
-    try:
-        count = await context.services.broadcasts.send_now(user, broadcast_id)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return END
+@coordinator_step
+async def send_now(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    broadcast_id = SendNow.of(update).broadcast_id
+    count = await context.services.broadcasts.send_now(user, broadcast_id)
     await ack(update)
     progress = await answer(
         update,
@@ -345,16 +404,11 @@ async def send_now(update: Update, context: LinliContext, user: User, t: Transla
     return END
 
 
-@as_user(Role.COORDINATOR)
-async def ask_when(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    broadcast_id = _id(context)
-    try:
-        await context.services.broadcasts.draft(user, broadcast_id)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return END
-    assert context.user_data is not None
-    context.user_data[DRAFT_KEY] = broadcast_id
+@coordinator_step
+async def ask_when(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    broadcast_id = AskWhen.of(update).broadcast_id
+    await context.services.broadcasts.draft(user, broadcast_id)
+    ScheduleDraft(broadcast_id=broadcast_id).save(context)
     await ack(update)
     zone = context.services.settings.zone
     tomorrow = (context.services.clock.now() + timedelta(days=1)).astimezone(zone)
@@ -368,21 +422,15 @@ async def ask_when(update: Update, context: LinliContext, user: User, t: Transla
     return BroadcastDialogue.WHEN
 
 
-@as_user(Role.COORDINATOR)
-async def typed_when(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@coordinator_step
+async def typed_when(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None and update.message.text is not None
-    assert context.user_data is not None
-    broadcast_id = context.user_data.get(DRAFT_KEY)
-    if not isinstance(broadcast_id, int):
+    broadcast_id = ScheduleDraft.load(context).broadcast_id
+    if broadcast_id is None:  # the draft expired: start again
         return await start(update, context)
     services = context.services
-    try:
-        at = parse_local_moment(update.message.text, services.clock.now(), services.settings.zone)
-        draft = await services.broadcasts.schedule(user, broadcast_id, at)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return BroadcastDialogue.WHEN
-    context.user_data.pop(DRAFT_KEY, None)
+    at = parse_local_moment(update.message.text, services.clock.now(), services.settings.zone)
+    draft = await services.broadcasts.schedule(user, broadcast_id, at)
     await answer(
         update,
         t(
@@ -395,15 +443,11 @@ async def typed_when(update: Update, context: LinliContext, user: User, t: Trans
     return END
 
 
-@as_user(Role.COORDINATOR)
-async def drop(update: Update, context: LinliContext, user: User, t: Translate) -> int | None:
-    broadcast_id = _id(context)
-    try:
-        before = (await context.services.broadcasts.draft(user, broadcast_id)).broadcast
-        await context.services.broadcasts.cancel(user, broadcast_id)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return None
+@coordinator_step
+async def drop(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    broadcast_id = DropBroadcast.of(update).broadcast_id
+    before = (await context.services.broadcasts.draft(user, broadcast_id)).broadcast
+    await context.services.broadcasts.cancel(user, broadcast_id)
     await ack(update)
     if before.status is BroadcastStatus.DRAFT:
         await answer(update, t("Cancelled. Nothing was sent."), edit=True)
@@ -419,10 +463,8 @@ async def drop(update: Update, context: LinliContext, user: User, t: Translate) 
 # --- lists and reports ---------------------------------------------------------------------
 
 
-@as_user(Role.COORDINATOR)
-async def list_scheduled(
-    update: Update, context: LinliContext, user: User, t: Translate
-) -> int | None:
+@coordinator_step
+async def list_scheduled(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     zone = context.services.settings.zone
     drafts = await context.services.broadcasts.scheduled(user)
@@ -435,13 +477,15 @@ async def list_scheduled(
         b = draft.broadcast
         if b.status is BroadcastStatus.SCHEDULED and b.scheduled_at is not None:
             when = format_local(b.scheduled_at, user.language, zone, with_year=True)
-            rows.append([(t("Cancel #{id}").format(id=b.id), data("bc", "drop", b.id))])
+            rows.append(
+                [(t("Cancel #{id}").format(id=b.id), DropBroadcast(broadcast_id=b.id).pack())]
+            )
         else:
             when = t("sending now")
             rows.append(
                 [
-                    (t("Report #{id}").format(id=b.id), data("bc", "rep", b.id)),
-                    (t("Stop #{id}").format(id=b.id), data("bc", "drop", b.id)),
+                    (t("Report #{id}").format(id=b.id), ShowReport(broadcast_id=b.id).pack()),
+                    (t("Stop #{id}").format(id=b.id), DropBroadcast(broadcast_id=b.id).pack()),
                 ]
             )
         lines.append(
@@ -457,8 +501,8 @@ async def list_scheduled(
     return None
 
 
-@as_user(Role.COORDINATOR)
-async def list_sent(update: Update, context: LinliContext, user: User, t: Translate) -> int | None:
+@coordinator_step
+async def list_sent(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     zone = context.services.settings.zone
     sent = await context.services.broadcasts.recent(user)
@@ -476,20 +520,15 @@ async def list_sent(update: Update, context: LinliContext, user: User, t: Transl
                 text=esc(_snippet(b, t)),
             )
         )
-        rows.append([(t("Report #{id}").format(id=b.id), data("bc", "rep", b.id))])
+        rows.append([(t("Report #{id}").format(id=b.id), ShowReport(broadcast_id=b.id).pack())])
     await answer(update, "\n".join(lines), rows)
     return None
 
 
-@as_user(Role.COORDINATOR)
-async def show_report(
-    update: Update, context: LinliContext, user: User, t: Translate
-) -> int | None:
-    try:
-        broadcast, report = await context.services.broadcasts.report(user, _id(context))
-    except LinliError as error:
-        await refuse(update, t, error)
-        return None
+@coordinator_step
+async def show_report(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    broadcast_id = ShowReport.of(update).broadcast_id
+    broadcast, report = await context.services.broadcasts.report(user, broadcast_id)
     await ack(update)
     await answer(
         update,
@@ -500,24 +539,26 @@ async def show_report(
     return None
 
 
-def _buttons() -> list[BaseHandler[Update, LinliContext, object]]:
+def _buttons() -> list[AnyHandler]:
     """Broadcast buttons work from any message, inside or outside the dialogue."""
-    routes: list[tuple[Route, re.Pattern[str]]] = [
-        (list_scheduled, pattern("bc", "list")),
-        (list_sent, pattern("bc", "sent")),
-        (change_audience, pattern("bc", "aud", "(int)")),
-        (chose_audience, pattern("bc", "aud", "(int)", "(word)")),
-        (list_buildings, pattern("bc", "blds", "(int)")),
-        (chose_building, pattern("bc", "bld", "(int)", "(int)")),
-        (list_teams, pattern("bc", "teams", "(int)")),
-        (chose_team, pattern("bc", "team", "(int)", "(int)")),
-        (toggle_urgent, pattern("bc", "urg", "(int)", "(int)")),
-        (send_now, pattern("bc", "go", "(int)")),
-        (ask_when, pattern("bc", "when", "(int)")),
-        (drop, pattern("bc", "drop", "(int)")),
-        (show_report, pattern("bc", "rep", "(int)")),
+    routes: list[tuple[Callback, type[Button]]] = [
+        (list_scheduled, ListScheduled),
+        (list_sent, ListSent),
+        (change_audience, ChangeAudience),
+        (chose_audience, ChooseAudience),
+        (list_buildings, AudienceBuildings),
+        (chose_building, AudienceBuilding),
+        (list_teams, AudienceTeams),
+        (chose_team, AudienceTeam),
+        (toggle_urgent, ToggleUrgent),
+        (send_now, SendNow),
+        (ask_when, AskWhen),
+        (drop, DropBroadcast),
+        (show_report, ShowReport),
     ]
-    return [CallbackQueryHandler(callback, pattern=regex) for callback, regex in routes]
+    return [
+        CallbackQueryHandler(callback, pattern=pressed.pattern()) for callback, pressed in routes
+    ]
 
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
@@ -525,7 +566,8 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
     text = filters.TEXT & ~filters.COMMAND & private
     media = (filters.PHOTO | filters.Document.ALL) & private
     buttons = _buttons()
-    conversation: ConversationHandler[LinliContext] = ConversationHandler(
+    conversation = dialogue(
+        "broadcast",
         entry_points=[CommandHandler("broadcast", start, filters=private), *buttons],
         states={
             BroadcastDialogue.COMPOSE: [
@@ -537,14 +579,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
             BroadcastDialogue.CHOOSE: buttons,
             BroadcastDialogue.WHEN: [MessageHandler(text, typed_when), *buttons],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            CommandHandler("broadcast", start, filters=private),
-            MessageHandler(filters.COMMAND & private, leave_for_command),
-            MessageHandler(private & ~filters.COMMAND, use_buttons),
-        ],
-        name="broadcast",
-        persistent=True,
-        allow_reentry=True,
+        drafts=[ScheduleDraft],
+        reentry=[CommandHandler("broadcast", start, filters=private)],
     )
     return [conversation]

@@ -14,7 +14,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
@@ -118,11 +118,6 @@ async def refuse(update: Update, t: Translate, error: LinliError) -> None:
         return
     values = {k: esc(v) if isinstance(v, str) else v for k, v in error.values.items()}
     await answer(update, message.format(**values) if values else message)
-
-
-def is_private(update: Update) -> bool:
-    chat = update.effective_chat
-    return chat is not None and chat.type == ChatType.PRIVATE
 
 
 async def require_user(

@@ -2,137 +2,133 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import StrEnum
+from typing import ClassVar
 
+from pydantic import Field
 from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import Translate, esc
 from bot.models import N_, Skill, User
-from bot.services.errors import InvalidInput, LinliError
-from handlers.callbacks import data, pattern
-from handlers.common import (
-    END,
-    ack,
-    answer,
-    as_user,
-    leave_for_command,
-    refuse,
-    require_user,
-    use_buttons,
-)
+from bot.services.errors import InvalidInput
+from handlers.buttons import Button, StaleButton, button
+from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.help import cancel
-from handlers.profile import skill_rows
+from handlers.dialogue import END, DialogueDraft, Next, dialogue, step
+from handlers.profile import SkillButton, skill_rows
+
+# --- buttons -------------------------------------------------------------------------------
 
 
-class JoinDialogue(IntEnum):
-    SKILLS = 1
-    BUILDING = 2
+@button("join:skill")
+class ToggleJoinSkill(SkillButton):
+    pass
 
 
-@as_user()
-async def join(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@button("join:skills:done")
+class JoinSkillsDone(Button):
+    pass
+
+
+@button("join:bld")
+class ServeInBuilding(Button):
+    building_id: int
+
+
+# --- dialogue ------------------------------------------------------------------------------
+
+
+class JoinDialogue(StrEnum):
+    SKILLS = "skills"
+    BUILDING = "building"
+
+
+class JoinDraft(DialogueDraft):
+    KEY: ClassVar[str] = "join"
+    code: str = ""
+    skills: list[Skill] = Field(default_factory=list)
+
+
+def _draft(context: LinliContext) -> JoinDraft:
+    """The application being written; a button pressed after it ended is stale."""
+    draft = JoinDraft.load(context)
+    if not draft.code:
+        raise StaleButton()
+    return draft
+
+
+@step()
+async def join(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     if not context.args:
         await answer(
             update, t("Please send /join followed by your invite code, e.g. /join ABCD2345.")
         )
         return END
     code = context.args[0][:32]
-    try:
-        await context.services.membership.check_invite(user, code)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return END
-    assert context.user_data is not None
-    context.user_data["join"] = {"code": code, "skills": sorted(s.value for s in user.skills)}
+    await context.services.membership.check_invite(user, code)
+    JoinDraft(code=code, skills=sorted(user.skills)).save(context)
     await answer(
         update,
         t("Welcome! What can you help with? Choose one or more skills, then press Done."),
-        skill_rows(t, set(user.skills), "join"),
+        skill_rows(t, set(user.skills), ToggleJoinSkill, JoinSkillsDone),
     )
     return JoinDialogue.SKILLS
 
 
-@as_user()
-async def toggled_skill(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
-    assert context.matches and context.user_data is not None
-    draft = context.user_data.get("join")
+@step()
+async def toggled_skill(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    skill = ToggleJoinSkill.of(update).skill
+    draft = _draft(context)
+    chosen = set(draft.skills) ^ {skill}
+    draft.skills = sorted(chosen)
+    draft.save(context)
     await ack(update)
-    if draft is None:
-        return END
-    try:
-        skill = Skill(context.matches[0].group(1))
-    except ValueError:
-        return JoinDialogue.SKILLS
-    chosen = set(draft["skills"]) ^ {skill.value}
-    draft["skills"] = sorted(chosen)
     await answer(
         update,
         t("Welcome! What can you help with? Choose one or more skills, then press Done."),
-        skill_rows(t, {Skill(s) for s in chosen}, "join"),
+        skill_rows(t, chosen, ToggleJoinSkill, JoinSkillsDone),
         edit=True,
     )
     return JoinDialogue.SKILLS
 
 
-@as_user()
-async def skills_done(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
-    assert context.user_data is not None
-    draft = context.user_data.get("join")
-    if draft is None:
-        await ack(update)
-        return END
-    if not draft["skills"]:
-        await refuse(update, t, InvalidInput(N_("Please choose at least one skill.")))
-        return JoinDialogue.SKILLS
+@step()
+async def skills_done(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    draft = _draft(context)
+    if not draft.skills:
+        raise InvalidInput(N_("Please choose at least one skill."))
     await ack(update)
     buildings = await context.services.users.buildings()
     if not buildings:
-        return await _submit(update, context, None)
-    rows = [[(b.name, data("join", "bld", b.id))] for b in buildings]
+        return await _submit(update, context, user, t, draft, None)
+    rows = [[(b.name, ServeInBuilding(building_id=b.id).pack())] for b in buildings]
     await answer(update, t("Which building will you serve in?"), rows, edit=True)
     return JoinDialogue.BUILDING
 
 
-async def chose_building(update: Update, context: LinliContext) -> int:
-    assert context.matches
+@step()
+async def chose_building(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    building_id = ServeInBuilding.of(update).building_id
+    draft = _draft(context)
+    building = await context.services.users.building(building_id)
+    if building is None or building.archived:
+        raise InvalidInput(N_("Please choose a building from the list."))
     await ack(update)
-    return await _submit(update, context, int(context.matches[0].group(1)))
+    return await _submit(update, context, user, t, draft, building_id)
 
 
-async def _submit(update: Update, context: LinliContext, building_id: int | None) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
-    assert context.user_data is not None
-    draft = context.user_data.get("join")
-    if draft is None:
-        return END
-    try:
-        if building_id is not None and (
-            (b := await context.services.users.building(building_id)) is None or b.archived
-        ):
-            raise InvalidInput(N_("Please choose a building from the list."))
-        await context.services.membership.apply(
-            user,
-            draft["code"],
-            skills={Skill(s) for s in draft["skills"]},
-            building_id=building_id,
-        )
-    except LinliError as error:
-        await refuse(update, t, error)
-        context.user_data.pop("join", None)
-        return END
-    context.user_data.pop("join", None)
+async def _submit(
+    update: Update,
+    context: LinliContext,
+    user: User,
+    t: Translate,
+    draft: JoinDraft,
+    building_id: int | None,
+) -> Next:
+    await context.services.membership.apply(
+        user, draft.code, skills=set(draft.skills), building_id=building_id
+    )
     await answer(
         update,
         t(
@@ -146,25 +142,19 @@ async def _submit(update: Update, context: LinliContext, building_id: int | None
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
     private = filters.ChatType.PRIVATE
-    conversation: ConversationHandler[LinliContext] = ConversationHandler(
+    conversation = dialogue(
+        "join",
         entry_points=[CommandHandler("join", join, filters=private)],
         states={
             JoinDialogue.SKILLS: [
-                CallbackQueryHandler(toggled_skill, pattern=pattern("join", "skill", "(word)")),
-                CallbackQueryHandler(skills_done, pattern=pattern("join", "skills", "done")),
+                CallbackQueryHandler(toggled_skill, pattern=ToggleJoinSkill.pattern()),
+                CallbackQueryHandler(skills_done, pattern=JoinSkillsDone.pattern()),
             ],
             JoinDialogue.BUILDING: [
-                CallbackQueryHandler(chose_building, pattern=pattern("join", "bld", "(int)"))
+                CallbackQueryHandler(chose_building, pattern=ServeInBuilding.pattern())
             ],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            CommandHandler("join", join, filters=private),
-            MessageHandler(filters.COMMAND & private, leave_for_command),
-            MessageHandler(private & ~filters.COMMAND, use_buttons),
-        ],
-        name="join",
-        persistent=True,
-        allow_reentry=True,
+        drafts=[JoinDraft],
+        reentry=[CommandHandler("join", join, filters=private)],
     )
     return [conversation]

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from bot.i18n import esc
 from bot.services.membership import ApplicationApproved, ApplicationRejected, NewApplication
-from handlers.buttons import Button, button
+from handlers.admin import ReviewApplications
 from handlers.notices import Shown, ViewEnv, notice_view
-
-
-@button("adm:apps")
-class ReviewApplications(Button):
-    """Opens the applications waiting for a decision (matched in handlers/admin.py)."""
 
 
 @notice_view(NewApplication)

@@ -3,48 +3,125 @@ and (members) skills."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from enum import IntEnum
+from enum import StrEnum
+from typing import ClassVar
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import LANGUAGES, Translate, esc, translator
 from bot.models import N_, SKILL_LABELS, Skill, User
-from bot.services.errors import InvalidInput, LinliError
-from handlers.callbacks import data, pattern
-from handlers.common import (
-    END,
-    ack,
-    answer,
-    as_user,
-    leave_for_command,
-    refuse,
-    require_user,
-    use_buttons,
-    viewer,
-)
+from bot.services.errors import InvalidInput, NotAllowed
+from handlers.buttons import Button, StaleButton, button
+from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.help import cancel
+from handlers.dialogue import END, DialogueDraft, Next, dialogue, step
+from handlers.person_steps import BuildingButton, PersonSteps, Who
 from handlers.start import LANGUAGE_LABELS
 
+# --- buttons -------------------------------------------------------------------------------
 
-class ProfileDialogue(IntEnum):
-    MENU = 1
-    NAME = 2
-    BUILDING = 3
-    ROOM = 4
-    PHONE = 5
-    QUIET = 6
-    SKILLS = 7
+
+@dataclasses.dataclass(frozen=True)
+class SkillButton(Button):
+    """Base of a dialogue's skill toggle button (profile, /join)."""
+
+    skill: Skill
+
+
+@button("prof:name")
+class EditName(Button):
+    pass
+
+
+@button("prof:building")
+class EditBuilding(Button):
+    pass
+
+
+@button("prof:room")
+class EditRoom(Button):
+    pass
+
+
+@button("prof:phone")
+class EditPhone(Button):
+    pass
+
+
+@button("prof:language")
+class EditLanguage(Button):
+    pass
+
+
+@button("prof:quiet")
+class EditQuietHours(Button):
+    pass
+
+
+@button("prof:announce")
+class ToggleAnnouncements(Button):
+    pass
+
+
+@button("prof:skills")
+class EditSkills(Button):
+    pass
+
+
+@button("prof:close")
+class CloseProfile(Button):
+    pass
+
+
+@button("prof:lang")
+class SetLanguage(Button):
+    language: str
+
+
+@button("prof:bld")
+class ProfileBuilding(BuildingButton):
+    pass
+
+
+@button("prof:clear:room")
+class RemoveRoom(Button):
+    pass
+
+
+@button("prof:clear:phone")
+class RemovePhone(Button):
+    pass
+
+
+@button("prof:skill")
+class ToggleProfileSkill(SkillButton):
+    pass
+
+
+@button("prof:skills:done")
+class ProfileSkillsDone(Button):
+    pass
+
+
+# --- dialogue ------------------------------------------------------------------------------
+
+
+class ProfileDialogue(StrEnum):
+    MENU = "menu"
+    NAME = "name"
+    BUILDING = "building"
+    ROOM = "room"
+    PHONE = "phone"
+    QUIET = "quiet"
+    SKILLS = "skills"
+
+
+class ProfileDraft(DialogueDraft):
+    KEY: ClassVar[str] = "profile"
+    skills: list[Skill] | None = None  # None: start from the saved skills
 
 
 N_QUIET = N_("Please type the hours like 22:00-07:00.")
@@ -55,25 +132,24 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def skill_rows(t: Translate, selected: set[Skill], prefix: str) -> list[list[tuple[str, str]]]:
-    """Toggle buttons for the skills list (✓ marks chosen ones); `prefix` names the dialogue."""
+def skill_rows(
+    t: Translate, selected: set[Skill], toggle: type[SkillButton], done: type[Button]
+) -> list[list[tuple[str, str]]]:
+    """Toggle buttons for the skills list (✓ marks chosen ones), then Done."""
     rows: list[list[tuple[str, str]]] = []
     skills = list(Skill)
     for i in range(0, len(skills), 2):
         rows.append(
             [
-                (
-                    ("✓ " if s in selected else "") + t(SKILL_LABELS[s]),
-                    data(prefix, "skill", s.value),
-                )
+                (("✓ " if s in selected else "") + t(SKILL_LABELS[s]), toggle(skill=s).pack())
                 for s in skills[i : i + 2]
             ]
         )
-    rows.append([(t("Done"), data(prefix, "skills", "done"))])
+    rows.append([(t("Done"), done().pack())])
     return rows
 
 
-async def _card(update: Update, context: LinliContext, user: User, *, edit: bool = False) -> int:
+async def _card(update: Update, context: LinliContext, user: User, *, edit: bool = False) -> Next:
     t = translator(user.language)
     building = (
         await context.services.users.building(user.building_id) if user.building_id else None
@@ -94,220 +170,219 @@ async def _card(update: Update, context: LinliContext, user: User, *, edit: bool
         skills = ", ".join(t(SKILL_LABELS[s]) for s in sorted(user.skills)) or "—"
         lines.append(t("Skills: {value}").format(value=skills))
     rows = [
-        [(t("Name"), data("prof", "name")), (t("Building"), data("prof", "building"))],
-        [(t("Room"), data("prof", "room")), (t("Phone"), data("prof", "phone"))],
-        [(t("Language"), data("prof", "language")), (t("Quiet hours"), data("prof", "quiet"))],
+        [(t("Name"), EditName().pack()), (t("Building"), EditBuilding().pack())],
+        [(t("Room"), EditRoom().pack()), (t("Phone"), EditPhone().pack())],
+        [(t("Language"), EditLanguage().pack()), (t("Quiet hours"), EditQuietHours().pack())],
         [
             (
                 t("Turn announcements off") if user.announcements else t("Turn announcements on"),
-                data("prof", "announce"),
+                ToggleAnnouncements().pack(),
             )
         ],
     ]
     if user.is_member:
-        rows.append([(t("Skills"), data("prof", "skills"))])
-    rows.append([(t("Close"), data("prof", "close"))])
+        rows.append([(t("Skills"), EditSkills().pack())])
+    rows.append([(t("Close"), CloseProfile().pack())])
     await answer(update, "\n".join(lines), rows, edit=edit)
     return ProfileDialogue.MENU
 
 
-async def show(update: Update, context: LinliContext) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    return await _card(update, context, found[0])
+@step()
+async def show(update: Update, context: LinliContext, user: User, _t: Translate) -> Next:
+    return await _card(update, context, user)
 
 
-@as_user()
-async def menu(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.matches
-    choice = context.matches[0].group(1)
+# --- the menu ------------------------------------------------------------------------------
+
+
+@step()
+async def edit_name(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     await ack(update)
-    if choice == "name":
-        await answer(update, t("Please type your new name."))
-        return ProfileDialogue.NAME
-    if choice == "building":
-        rows = [
-            [(b.name, data("prof", "bld", b.id))] for b in await context.services.users.buildings()
-        ]
-        if not rows:
-            await answer(update, t("No buildings have been set up yet."))
-            return ProfileDialogue.MENU
-        await answer(update, t("Which building do you live in?"), rows)
-        return ProfileDialogue.BUILDING
-    if choice == "room":
-        await answer(
-            update,
-            t("Please type your room number, for example 3-201."),
-            [[(t("Remove my room number"), data("prof", "clear", "room"))]],
-        )
-        return ProfileDialogue.ROOM
-    if choice == "phone":
-        markup = ReplyKeyboardMarkup(
-            [[KeyboardButton(t("Share my phone number"), request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-        chat = update.effective_chat
-        assert chat is not None
-        await chat.send_message(
-            t("Share your number with the button, or type it."),
-            reply_markup=markup,
-            parse_mode=ParseMode.HTML,
-        )
-        await answer(
-            update,
-            t("Or remove it:"),
-            [[(t("Remove my phone number"), data("prof", "clear", "phone"))]],
-        )
-        return ProfileDialogue.PHONE
-    if choice == "language":
-        await answer(
-            update,
-            t("Please choose your language."),
-            [[(LANGUAGE_LABELS[code], data("prof", "lang", code)) for code in LANGUAGES]],
-        )
+    await PERSON.ask_name(update, t)
+    return ProfileDialogue.NAME
+
+
+@step()
+async def edit_building(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    await ack(update)
+    if not await PERSON.ask_building(update, context, t):
+        await answer(update, t("No buildings have been set up yet."))
         return ProfileDialogue.MENU
-    if choice == "quiet":
-        await answer(
-            update,
-            t(
-                "When should I not disturb you? Type it like 22:00-07:00. Urgent requests still "
-                "arrive."
-            ),
-        )
-        return ProfileDialogue.QUIET
-    if choice == "announce":
-        user = await context.services.users.update_profile(
-            user.id, announcements=not user.announcements
-        )
-        return await _card(update, context, user, edit=True)
-    if choice == "skills" and user.is_member:
-        assert context.user_data is not None
-        context.user_data["profile_skills"] = sorted(s.value for s in user.skills)
-        await answer(update, t("Choose your skills:"), skill_rows(t, set(user.skills), "prof"))
-        return ProfileDialogue.SKILLS
-    if choice == "close":
-        await answer(update, t("Profile closed."), edit=True)
-        return END
+    return ProfileDialogue.BUILDING
+
+
+@step()
+async def edit_room(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    await ack(update)
+    await PERSON.ask_room(update, t)
+    return ProfileDialogue.ROOM
+
+
+@step()
+async def edit_phone(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    await ack(update)
+    await PERSON.ask_phone(update, t)
+    return ProfileDialogue.PHONE
+
+
+@step()
+async def edit_language(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    await ack(update)
+    await answer(
+        update,
+        t("Please choose your language."),
+        [[(LANGUAGE_LABELS[code], SetLanguage(language=code).pack()) for code in LANGUAGES]],
+    )
     return ProfileDialogue.MENU
 
 
-async def _save(update: Update, context: LinliContext, **changes: object) -> int:
-    found = await require_user(update, context)
-    if found is None:
-        return END
-    user, t = found
-    try:
-        user = await context.services.users.update_profile(user.id, **changes)  # type: ignore[arg-type]
-    except LinliError as error:
-        await refuse(update, t, error)
-        return _state_for(changes)
+@step()
+async def edit_quiet_hours(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> Next:
+    await ack(update)
+    await answer(
+        update,
+        t(
+            "When should I not disturb you? Type it like 22:00-07:00. Urgent requests still "
+            "arrive."
+        ),
+    )
+    return ProfileDialogue.QUIET
+
+
+@step()
+async def toggle_announcements(
+    update: Update, context: LinliContext, user: User, _t: Translate
+) -> Next:
+    await ack(update)
+    user = await context.services.users.update_profile(
+        user.id, announcements=not user.announcements
+    )
+    return await _card(update, context, user, edit=True)
+
+
+@step()
+async def edit_skills(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    if not user.is_member:
+        raise NotAllowed()
+    await ack(update)
+    ProfileDraft(skills=sorted(user.skills)).save(context)
+    await answer(
+        update,
+        t("Choose your skills:"),
+        skill_rows(t, set(user.skills), ToggleProfileSkill, ProfileSkillsDone),
+    )
+    return ProfileDialogue.SKILLS
+
+
+@step()
+async def close(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    await ack(update)
+    await answer(update, t("Profile closed."), edit=True)
+    return END
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+async def _save(update: Update, context: LinliContext, user: User, **changes: object) -> Next:
+    user = await context.services.users.update_profile(user.id, **changes)  # type: ignore[arg-type]
     await answer(update, translator(user.language)("Saved."), remove_keyboard=True)
     return await _card(update, context, user)
 
 
-def _state_for(changes: dict[str, object]) -> int:
-    if "display_name" in changes:
-        return ProfileDialogue.NAME
-    if "room" in changes:
-        return ProfileDialogue.ROOM
-    if "phone" in changes:
-        return ProfileDialogue.PHONE
-    if "quiet_hours" in changes:
-        return ProfileDialogue.QUIET
-    return ProfileDialogue.MENU
+async def _named(
+    update: Update, context: LinliContext, user: User | None, _t: Translate, name: str
+) -> Next:
+    assert user is not None
+    return await _save(update, context, user, display_name=name)
 
 
-async def typed_name(update: Update, context: LinliContext) -> int:
-    assert update.message is not None and update.message.text is not None
-    return await _save(update, context, display_name=update.message.text)
+async def _housed(
+    update: Update, context: LinliContext, user: User | None, _t: Translate, building: int | None
+) -> Next:
+    assert user is not None and building is not None  # profile offers no "not listed"
+    return await _save(update, context, user, building_id=building)
 
 
-async def chose_building(update: Update, context: LinliContext) -> int:
-    assert context.matches
+async def _roomed(
+    update: Update, context: LinliContext, user: User | None, _t: Translate, room: str | None
+) -> Next:
+    assert user is not None
+    if room is None:
+        return await _save(update, context, user, clear_room=True)
+    return await _save(update, context, user, room=room)
+
+
+async def _phoned(
+    update: Update, context: LinliContext, user: User | None, _t: Translate, phone: str | None
+) -> Next:
+    assert user is not None
+    if phone is None:
+        return await _save(update, context, user, clear_phone=True)
+    return await _save(update, context, user, phone=phone)
+
+
+PERSON = PersonSteps(
+    who=Who.SELF,
+    building=ProfileBuilding,
+    skip_room=RemoveRoom,
+    skip_phone=RemovePhone,
+    on_name=_named,
+    on_building=_housed,
+    on_room=_roomed,
+    on_phone=_phoned,
+)
+
+
+@step()
+async def chose_language(update: Update, context: LinliContext, user: User, _t: Translate) -> Next:
+    language = SetLanguage.of(update).language
+    if language not in LANGUAGES:
+        raise StaleButton()
     await ack(update)
-    return await _save(update, context, building_id=int(context.matches[0].group(1)))
+    return await _save(update, context, user, language=language)
 
 
-async def typed_room(update: Update, context: LinliContext) -> int:
-    assert update.message is not None and update.message.text is not None
-    return await _save(update, context, room=update.message.text)
-
-
-async def cleared(update: Update, context: LinliContext) -> int:
-    assert context.matches
-    await ack(update)
-    field = context.matches[0].group(1)
-    return await _save(update, context, **{f"clear_{field}": True})
-
-
-async def typed_phone(update: Update, context: LinliContext) -> int:
-    assert update.message is not None and update.message.text is not None
-    return await _save(update, context, phone=update.message.text)
-
-
-async def shared_contact(update: Update, context: LinliContext) -> int:
-    assert update.message is not None and update.message.contact is not None
-    contact = update.message.contact
-    if update.effective_user is None or contact.user_id != update.effective_user.id:
-        _, t = await viewer(update, context)
-        await answer(update, t("Please share your own number with the button below."))
-        return ProfileDialogue.PHONE
-    return await _save(update, context, phone=contact.phone_number)
-
-
-async def chose_language(update: Update, context: LinliContext) -> int:
-    assert context.matches
-    await ack(update)
-    return await _save(update, context, language=context.matches[0].group(1))
-
-
-async def typed_quiet(update: Update, context: LinliContext) -> int:
-    assert update.message is not None and update.message.text is not None
-    match = QUIET_PATTERN.match(update.message.text)
+@step()
+async def typed_quiet(update: Update, context: LinliContext, user: User, _t: Translate) -> Next:
+    assert update.message is not None
+    match = QUIET_PATTERN.match(update.message.text or "")
     if match is None:
-        _, t = await viewer(update, context)
-        await refuse(update, t, InvalidInput(N_QUIET))
-        return ProfileDialogue.QUIET
+        raise InvalidInput(N_QUIET)
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        _, t = await viewer(update, context)
-        await refuse(update, t, InvalidInput(N_QUIET))
-        return ProfileDialogue.QUIET
-    return await _save(update, context, quiet_hours=(h1 * 60 + m1, h2 * 60 + m2))
+        raise InvalidInput(N_QUIET)
+    return await _save(update, context, user, quiet_hours=(h1 * 60 + m1, h2 * 60 + m2))
 
 
-@as_user()
-async def toggled_skill(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
-    assert context.matches and context.user_data is not None
-    try:
-        skill = Skill(context.matches[0].group(1))
-    except ValueError:
-        await ack(update)
-        return ProfileDialogue.SKILLS
-    chosen = set(context.user_data.get("profile_skills", []))
-    chosen ^= {skill.value}
-    context.user_data["profile_skills"] = sorted(chosen)
+@step()
+async def toggled_skill(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    skill = ToggleProfileSkill.of(update).skill
+    draft = ProfileDraft.load(context)
+    chosen = set(user.skills if draft.skills is None else draft.skills) ^ {skill}
+    draft.skills = sorted(chosen)
+    draft.save(context)
     await ack(update)
     await answer(
         update,
         t("Choose your skills:"),
-        skill_rows(t, {Skill(s) for s in chosen}, "prof"),
+        skill_rows(t, chosen, ToggleProfileSkill, ProfileSkillsDone),
         edit=True,
     )
     return ProfileDialogue.SKILLS
 
 
-@as_user()
-async def skills_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.user_data is not None
-    await ack(update)
+@step()
+async def skills_done(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     if not user.is_member:
-        await refuse(update, t, LinliError())
-        return END
-    chosen = {Skill(s) for s in context.user_data.pop("profile_skills", [])}
+        raise NotAllowed()
+    draft = ProfileDraft.load(context)
+    await ack(update)
+    chosen = set(user.skills if draft.skills is None else draft.skills)
     user = await context.services.users.set_skills(user.id, chosen)
+    ProfileDraft.clear(context)
     await answer(update, t("Saved."), edit=True)
     return await _card(update, context, user)
 
@@ -315,40 +390,37 @@ async def skills_done(update: Update, context: LinliContext, user: User, t: Tran
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private
-    conversation: ConversationHandler[LinliContext] = ConversationHandler(
+    menu = [
+        CallbackQueryHandler(callback, pattern=pressed.pattern())
+        for callback, pressed in (
+            (edit_name, EditName),
+            (edit_building, EditBuilding),
+            (edit_room, EditRoom),
+            (edit_phone, EditPhone),
+            (edit_language, EditLanguage),
+            (edit_quiet_hours, EditQuietHours),
+            (toggle_announcements, ToggleAnnouncements),
+            (edit_skills, EditSkills),
+            (close, CloseProfile),
+            (chose_language, SetLanguage),
+        )
+    ]
+    conversation = dialogue(
+        "profile",
         entry_points=[CommandHandler("profile", show, filters=private)],
         states={
-            ProfileDialogue.MENU: [
-                CallbackQueryHandler(chose_language, pattern=pattern("prof", "lang", "(word)")),
-                CallbackQueryHandler(menu, pattern=pattern("prof", "(word)")),
-            ],
-            ProfileDialogue.NAME: [MessageHandler(text, typed_name)],
-            ProfileDialogue.BUILDING: [
-                CallbackQueryHandler(chose_building, pattern=pattern("prof", "bld", "(int)"))
-            ],
-            ProfileDialogue.ROOM: [
-                MessageHandler(text, typed_room),
-                CallbackQueryHandler(cleared, pattern=r"^prof:clear:(room|phone)$"),
-            ],
-            ProfileDialogue.PHONE: [
-                MessageHandler(filters.CONTACT & private, shared_contact),
-                MessageHandler(text, typed_phone),
-                CallbackQueryHandler(cleared, pattern=r"^prof:clear:(room|phone)$"),
-            ],
+            ProfileDialogue.MENU: menu,
+            ProfileDialogue.NAME: PERSON.name_handlers(),
+            ProfileDialogue.BUILDING: PERSON.building_handlers(),
+            ProfileDialogue.ROOM: PERSON.room_handlers(),
+            ProfileDialogue.PHONE: PERSON.phone_handlers(),
             ProfileDialogue.QUIET: [MessageHandler(text, typed_quiet)],
             ProfileDialogue.SKILLS: [
-                CallbackQueryHandler(toggled_skill, pattern=pattern("prof", "skill", "(word)")),
-                CallbackQueryHandler(skills_done, pattern=pattern("prof", "skills", "done")),
+                CallbackQueryHandler(toggled_skill, pattern=ToggleProfileSkill.pattern()),
+                CallbackQueryHandler(skills_done, pattern=ProfileSkillsDone.pattern()),
             ],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            CommandHandler("profile", show, filters=private),
-            MessageHandler(filters.COMMAND & private, leave_for_command),
-            MessageHandler(private & ~filters.COMMAND, use_buttons),
-        ],
-        name="profile",
-        persistent=True,
-        allow_reentry=True,
+        drafts=[ProfileDraft],
+        reentry=[CommandHandler("profile", show, filters=private)],
     )
     return [conversation]

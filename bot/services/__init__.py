@@ -52,7 +52,7 @@ class Services:
             clock=clock,
             community_id=community_id,
             notifier=notifier,
-            live=LiveMessages(store, clock),
+            live=LiveMessages(store, clock, notifier),
             users=UsersService(store, settings, clock, community_id),
             membership=MembershipService(store, clock, notifier),
             admin=AdminService(store, clock, community_id),

@@ -128,11 +128,14 @@ class Notifier:
             )
         return queued
 
-    async def touch(self, conn: AsyncConnection, thing: str) -> int:
-        """`thing` changed: queue an edit of each message that shows it, unless one is still
-        waiting (it will show the latest state when it leaves); how many were queued."""
+    async def touch(self, conn: AsyncConnection, thing: str, *, key: str | None = None) -> int:
+        """`thing` changed: queue an edit of each message that shows it (or only the one under
+        `key`), unless one is still waiting (it will show the latest state when it leaves);
+        how many were queued."""
         queued = 0
         for message in await live_repo.to_refresh(conn, thing):
+            if key is not None and message.key != key:
+                continue
             row = await outbox.enqueue_notice(
                 conn,
                 message.chat_id,
@@ -153,6 +156,7 @@ class LiveMessages:
 
     store: Store
     clock: Clock
+    notifier: Notifier
 
     async def keep_current(
         self,
@@ -165,7 +169,8 @@ class LiveMessages:
         language: str,
         viewer_id: int | None,
     ) -> None:
-        """The message just shown under `key` is kept current from now on."""
+        """The message just shown under `key` is kept current from now on (a change that came
+        between rendering it and this call found nothing to edit: see `refresh`)."""
         async with self.store.transaction() as conn:
             await live_repo.register(
                 conn,
@@ -178,6 +183,14 @@ class LiveMessages:
                 viewer_id=viewer_id,
                 now=self.clock.now(),
             )
+
+    async def refresh(self, thing: str, key: str) -> None:
+        """Queue an edit of the one message under `key` (its thing changed while it was being
+        shown, before it was kept current)."""
+        async with self.store.transaction() as conn:
+            queued = await self.notifier.touch(conn, thing, key=key)
+        if queued:
+            self.notifier.wake()
 
     async def get(self, key: str) -> LiveMessage | None:
         async with self.store.read() as conn:

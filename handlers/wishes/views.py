@@ -305,15 +305,20 @@ async def show_card(
     shown = await card_for(env, viewer, wish)
     sent = await to_private(update, context, viewer, shown.text, shown.buttons)
     if sent is not None:
+        key, thing = f"{subject_of(wish.id)}:card:{viewer.id}", subject_of(wish.id)
         await context.services.live.keep_current(
-            key=f"{subject_of(wish.id)}:card:{viewer.id}",
-            thing=subject_of(wish.id),
+            key=key,
+            thing=thing,
             view=CARD_VIEW,
             chat_id=sent.chat_id,
             message_id=sent.message_id,
             language=viewer.language,
             viewer_id=viewer.id,
         )
+        # A change that came while the card was on its way found nothing to edit; checked
+        # after registering, so a change after this point finds the card itself.
+        if await context.services.wishes.get(wish.id) != wish:
+            await context.services.live.refresh(thing, key)
 
 
 # --- small Telegram helpers ----------------------------------------------------------------

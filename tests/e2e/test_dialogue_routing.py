@@ -1,0 +1,88 @@
+"""One dialogue at a time, whatever the order features are registered in: typed input goes to
+the dialogue the user started or moved on last; an older one still open is ended."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+import bot.app
+from bot.clock import ManualClock
+from bot.config import Settings
+from handlers import admin, broadcast, help, membership, profile, start, teams, wishes
+from tests.conftest import COORDINATOR_ID
+from tests.e2e.conftest import RunningBot
+from tests.support.fake_bot_api import FakeBotApi, FakeUser
+
+ORDERS = {
+    "as_shipped": bot.app.FEATURES,
+    # The menus that stay open (admin, broadcast) before teams and profile.
+    "reversed": (start, wishes, broadcast, admin, membership, profile, teams, help),
+}
+
+
+@pytest.fixture(params=sorted(ORDERS))
+async def ordered_bot(
+    request: pytest.FixtureRequest,
+    bot_settings: Settings,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[RunningBot]:
+    monkeypatch.setattr(bot.app, "FEATURES", ORDERS[request.param])
+    running = RunningBot(bot_settings, clock)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def coordinator(running: RunningBot, fake: FakeBotApi) -> FakeUser:
+    assert running.services is not None
+    await running.services.users.register(
+        COORDINATOR_ID, display_name="Li", language="en", building_id=None
+    )
+    return fake.user(COORDINATOR_ID, first_name="Li", language_code="en")
+
+
+async def test_typed_text_lands_in_the_dialogue_moved_on_last(
+    fake: FakeBotApi, ordered_bot: RunningBot
+) -> None:
+    li = await coordinator(ordered_bot, fake)
+    await li.send("/admin")
+    menu = await li.wait_for("Administration")
+    await li.press(menu, "Buildings")  # the menu message now lists the buildings
+    await li.wait_for(lambda m: m.button("Add a building") is not None)
+    await li.send("/teams")
+    listing = await li.wait_for("Service teams")
+    # teams becomes the active dialogue, then admin (from its older message): admin's turn.
+    await li.press(listing, "New team")
+    await li.wait_for("new team called")
+    await li.press(menu, "Add a building")
+    await li.wait_for("name of the new building")
+    await li.send("9号楼")
+    await li.wait_for("Building 9号楼 added")
+    # And back: teams moves on last, so the next typed text is the team's name.
+    await li.press(listing, "New team")
+    await li.wait_for("new team called")
+    await li.send("Legal aid team")
+    await li.wait_for("What kind of team is it?")
+    assert ordered_bot.services is not None
+    li_user = await ordered_bot.services.users.require(COORDINATOR_ID)
+    names = [b.name for b in await ordered_bot.services.admin.all_buildings(li_user)]
+    assert names == ["9号楼"]  # the team name never became a building, nor the reverse
+
+
+async def test_a_dialogue_started_after_the_profile_menu_gets_the_answer(
+    fake: FakeBotApi, ordered_bot: RunningBot
+) -> None:
+    li = await coordinator(ordered_bot, fake)
+    await li.send("/profile")
+    await li.wait_for("Your profile")
+    await li.send("/broadcast")
+    await li.wait_for("New announcement")
+    await li.send("Water is off tomorrow morning.")
+    await li.wait_for("Who should receive this announcement?")
+    assert ordered_bot.services is not None
+    assert (await ordered_bot.services.users.require(COORDINATOR_ID)).display_name == "Li"
