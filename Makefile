@@ -22,6 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot handlers storage tests bench
+	$(VENV)/bin/ruff format --check bot handlers storage tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -17,7 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.i18n import LANGUAGES, translator
 from bot.models import Role
-from bot.persistence import StorePersistence
+from bot.runtime.persistence import StorePersistence
 from bot.runtime.scheduler import start_delivery, stop_delivery
 from bot.services import Services
 from handlers import (
@@ -45,9 +45,9 @@ log = logging.getLogger(__name__)
 
 Hook = Callable[[LinliApplication], Awaitable[None]]
 
-# Feature modules in the order their handlers are tried; the fallbacks come last.
-# wishes and teams come before the menus that stay open (profile, admin): their dialogues
-# end on any other command, while a lingering menu would swallow typed wish text.
+# Feature modules; their order does not decide which dialogue gets typed text (the dialogue
+# kit's rule does: the one the user moved on last, see handlers/dialogue.py). The fallbacks for
+# whatever no feature took are added after them.
 FEATURES = (start, wishes, teams, profile, membership, admin, broadcast, help)
 # The views that render what services record for later (notices, live messages), per feature.
 VIEWS = (wish_notices, wish_views, membership_views, broadcast_views, reminders, errors)

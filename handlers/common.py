@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 from telegram import (
     InlineKeyboardButton,
@@ -19,8 +17,8 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.i18n import Translate, esc, pick_language, translator
-from bot.models import Role, User
-from bot.services.errors import LinliError, NotAllowed, NotRegistered
+from bot.models import User
+from bot.services.errors import LinliError
 from handlers.context import LinliContext
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
@@ -120,52 +118,9 @@ async def refuse(update: Update, t: Translate, error: LinliError) -> None:
     await answer(update, message.format(**values) if values else message)
 
 
-async def require_user(
-    update: Update, context: LinliContext, role: Role = Role.RESIDENT
-) -> tuple[User, Translate] | None:
-    """The registered user holding `role`, or None after telling them why not."""
-    user, t = await viewer(update, context)
-    if user is None:
-        await refuse(update, t, NotRegistered())
-        return None
-    if role not in user.roles:
-        await refuse(update, t, NotAllowed())
-        return None
-    return user, t
-
-
 async def leave_for_command(update: Update, context: LinliContext) -> int:
     """Another command during a dialogue: leave the dialogue, then let that command run as if
     no dialogue had been open (so typed answers never land in the wrong dialogue). Every
     ConversationHandler has this as its last command fallback."""
     context.application.create_task(context.application.process_update(update), update=update)
     return END
-
-
-StepResult = TypeVar("StepResult")
-UserStep = Callable[[Update, LinliContext, User, Translate], Coroutine[Any, Any, StepResult]]
-Step = Callable[[Update, LinliContext], Coroutine[Any, Any, StepResult | int]]
-
-
-def as_user(role: Role = Role.RESIDENT) -> Callable[[UserStep[StepResult]], Step[StepResult]]:
-    """Run the step only for a registered user holding `role` — checked on the server for every
-    update, whatever button was pressed — and hand it that user and their translator. Anyone
-    else is told why, and any dialogue ends."""
-
-    def decorate(step: UserStep[StepResult]) -> Step[StepResult]:
-        @functools.wraps(step)
-        async def checked(update: Update, context: LinliContext) -> StepResult | int:
-            found = await require_user(update, context, role)
-            if found is None:
-                return END
-            return await step(update, context, *found)
-
-        return checked
-
-    return decorate
-
-
-async def use_buttons(update: Update, context: LinliContext) -> None:
-    """Typed text where a button was expected: say so; the dialogue stays where it is."""
-    _, t = await viewer(update, context)
-    await answer(update, t("Please choose with the buttons above."))

@@ -1,33 +1,31 @@
-"""Wishes in chat: one conversation holds every typed step of the feature (posting, "not
-done", thanks, done notes, reasons), so an answer typed for one step can never be taken by
-another; the buttons around it work from any message. Residents' handlers are in
-`wishes_resident`, members' in `wishes_member`, shared views in `wish_views`."""
+"""Wishes in chat, one module per part:
+
+    buttons   every button of the feature, typed, defined once
+    views     the card, list rows, offer text, the wall post; the live views
+    notices   how each wish notice reads when the outbox sends it
+    posting   /wish, /urgent, /wish_for (the shared person steps for someone without a phone)
+    resident  /mywishes: cancel, confirm or "not done", rate, thank, post again
+    member    /wishes, /claim, /mytasks: claim alone or for a team, done, give back, team
+
+One conversation holds every typed step of the feature (posting, "not done", thanks, done
+notes, reasons), so an answer typed for one step can never be taken by another; the buttons
+around it work from any message.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import ConversationHandler
 
-from handlers.common import leave_for_command, use_buttons
 from handlers.context import LinliContext
-from handlers.help import cancel
-from handlers.wishes import member as wishes_member
-from handlers.wishes import resident as wishes_resident
+from handlers.dialogue import AnyHandler, dialogue
+from handlers.wishes import member, posting, resident
 
 
-def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
-    private = filters.ChatType.PRIVATE
-    states = {**wishes_resident.states(), **wishes_member.states()}
-    conversation: ConversationHandler[LinliContext] = ConversationHandler(
-        entry_points=[*wishes_resident.entry_points(), *wishes_member.entry_points()],
-        states=states,
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            MessageHandler(filters.COMMAND & private, leave_for_command),
-            MessageHandler(private & ~filters.COMMAND, use_buttons),
-        ],
-        name="wishes",
-        persistent=True,
-        allow_reentry=True,
+def handlers() -> list[AnyHandler]:
+    conversation: ConversationHandler[LinliContext] = dialogue(
+        "wishes",
+        entry_points=[*posting.entry_points(), *resident.entry_points(), *member.entry_points()],
+        states={**posting.states(), **resident.states(), **member.states()},
+        drafts=[posting.PostingDraft, resident.ReplyDraft, member.TaskDraft],
     )
-    return [conversation, *wishes_resident.buttons(), *wishes_member.buttons()]
+    return [conversation, *resident.buttons(), *member.buttons()]

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from bot.models import WishCategory
 from handlers.buttons import Button, button
+from handlers.person_steps import BuildingButton
 
 
 @button("w:card")
@@ -139,8 +140,8 @@ class PostWhen(Button):
 
 
 @button("wp:bld")
-class PostBuilding(Button):
-    building_id: int
+class PostBuilding(BuildingButton):
+    """The resident's building, when posting on their behalf (shared person steps)."""
 
 
 @button("wp:skip")

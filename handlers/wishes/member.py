@@ -4,15 +4,19 @@ choose team participants."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
 from bot.models import N_, Role, User, Wish, WishCategory, WishEventKind
-from bot.services.errors import InvalidInput, LinliError
+from bot.services.errors import InvalidInput
 from bot.services.wishes import WishFilter
-from handlers.common import END, Buttons, ack, answer, as_user, refuse, require_user
+from handlers.buttons import StaleButton
+from handlers.common import Buttons, ack, answer
 from handlers.context import LinliContext
+from handlers.dialogue import END, DialogueDraft, Handlers, Next, step
 from handlers.wishes.buttons import (
     ALL_OPEN,
     ChooseListKind,
@@ -39,8 +43,6 @@ from handlers.wishes.views import (
     to_private,
 )
 
-Handlers = list[BaseHandler[Update, LinliContext, object]]
-TASK = "wish_task"
 FILTERS = {
     ListFilter.ALL: "all",
     ListFilter.BUILDING: "building",
@@ -49,47 +51,39 @@ FILTERS = {
 }
 
 
+class TaskDraft(DialogueDraft):
+    """The wish a member is reporting done or giving back."""
+
+    KEY: ClassVar[str] = "wish_task"
+    wish_id: int = 0
+
+
 # --- the card ------------------------------------------------------------------------------
 
 
-async def card(update: Update, context: LinliContext) -> None:
-    found = await require_user(update, context)
-    if found is None:
-        return
-    user, t = found
-    try:
-        wish = await context.services.wishes.view(user, ShowWish.of(update).wish_id)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return
+@step()
+async def card(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    wish = await context.services.wishes.view(user, ShowWish.of(update).wish_id)
     await ack(update)
     await show_card(update, context, user, t, wish)
+    return None
 
 
 # --- browsing ------------------------------------------------------------------------------
 
 
-async def browse(update: Update, context: LinliContext) -> None:
+@step()
+async def browse(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     """/wishes and the list buttons (a filter, a category for "by kind", a page)."""
-    found = await require_user(update, context)
-    if found is None:
-        return
-    user, t = found
     pressed = ListWishes.of(update) if update.callback_query is not None else ALL_OPEN
     kind, category, before = pressed.kind, pressed.category, pressed.before
-    known = {c.value for c in WishCategory}
-    if before < 0 or (kind is ListFilter.CATEGORY and category not in known):
-        await ack(update, t("This button is no longer valid. Please start again."), alert=True)
-        return
+    if before < 0 or (kind is ListFilter.CATEGORY and category not in set(WishCategory)):
+        raise StaleButton()
     chosen = WishFilter(
         kind=FILTERS[kind],  # type: ignore[arg-type]
         category=WishCategory(category) if kind is ListFilter.CATEGORY else None,
     )
-    try:
-        page_of = await context.services.wishes.browse(user, chosen, before=before or None)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return
+    page_of = await context.services.wishes.browse(user, chosen, before=before or None)
     await ack(update)
     title = {
         ListFilter.ALL: t("<b>Open wishes</b> — all"),
@@ -118,34 +112,27 @@ async def browse(update: Update, context: LinliContext) -> None:
     rows.append([(t("By kind…"), ChooseListKind().pack())])
     body = title if page_of.wishes else title + "\n" + t("No open wishes here right now.")
     await answer(update, body, rows, edit=update.callback_query is not None)
+    return None
 
 
-async def choose_kind(update: Update, context: LinliContext) -> None:
-    found = await require_user(update, context)
-    if found is None:
-        return
-    _, t = found
+@step()
+async def choose_kind(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     await ack(update)
     rows = [
         [(category_label(t, c), ListWishes(kind=ListFilter.CATEGORY, category=c, before=0).pack())]
         for c in WishCategory
     ]
     await answer(update, t("Which kind of wishes?"), rows, edit=True)
+    return None
 
 
 # --- claiming ------------------------------------------------------------------------------
 
 
-async def _claim(update: Update, context: LinliContext, wish_id: int, team_id: int | None) -> None:
-    found = await require_user(update, context)
-    if found is None:
-        return
-    user, t = found
-    try:
-        wish = await context.services.wishes.claim(user, wish_id, team_id=team_id)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return
+async def _claim(
+    update: Update, context: LinliContext, user: User, t: Translate, wish_id: int, team: int | None
+) -> Next:
+    wish = await context.services.wishes.claim(user, wish_id, team_id=team)
     await ack(update, t("Thank you! Wish #{id} is yours now.").format(id=wish_id))
     await to_private(
         update,
@@ -158,42 +145,39 @@ async def _claim(update: Update, context: LinliContext, wish_id: int, team_id: i
     )
     await show_card(update, context, user, t, wish)
     await send_media(context, user, wish, t)
+    return None
 
 
-async def claim_button(update: Update, context: LinliContext) -> None:
-    await _claim(update, context, ClaimWish.of(update).wish_id, None)
+@step()
+async def claim_button(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    return await _claim(update, context, user, t, ClaimWish.of(update).wish_id, None)
 
 
-async def team_claim_button(update: Update, context: LinliContext) -> None:
+@step()
+async def team_claim_button(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
     pressed = ClaimForTeam.of(update)
-    await _claim(update, context, pressed.wish_id, pressed.team_id)
+    return await _claim(update, context, user, t, pressed.wish_id, pressed.team_id)
 
 
-async def claim_command(update: Update, context: LinliContext) -> None:
+@step()
+async def claim_command(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     """/claim <id> or /claim <id> team."""
-    found = await require_user(update, context)
-    if found is None:
-        return
-    user, t = found
     args = context.args or []
     wish_id = arg_id(args[0]) if args else None
     as_team = len(args) == 2 and args[1].lower() in ("team", "团队")
     if wish_id is None or len(args) > 2 or (len(args) == 2 and not as_team):
-        await answer(
-            update,
-            t("Please write the wish number, like /claim 12 (or /claim 12 team for your team)."),
+        raise InvalidInput(
+            N_("Please write the wish number, like /claim 12 (or /claim 12 team for your team).")
         )
-        return
     if not as_team:
-        await _claim(update, context, wish_id, None)
-        return
+        return await _claim(update, context, user, t, wish_id, None)
     teams = await context.services.wishes.claim_teams(user)
     if not teams:
-        await refuse(update, t, InvalidInput(N_("You are not in any service team.")))
-        return
+        raise InvalidInput(N_("You are not in any service team."))
     if len(teams) == 1:
-        await _claim(update, context, wish_id, teams[0].id)
-        return
+        return await _claim(update, context, user, t, wish_id, teams[0].id)
     rows = [
         [
             (
@@ -204,41 +188,34 @@ async def claim_command(update: Update, context: LinliContext) -> None:
         for team in teams
     ]
     await answer(update, t("For which team?"), rows)
+    return None
 
 
 # --- my tasks ------------------------------------------------------------------------------
 
 
-async def my_tasks(update: Update, context: LinliContext) -> None:
-    found = await require_user(update, context, Role.MEMBER)
-    if found is None:
-        return
-    user, t = found
+@step(Role.MEMBER)
+async def my_tasks(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     tasks = await context.services.wishes.tasks(user)
     await ack(update)
     if not tasks:
         await answer(
-            update,
-            t("You have no wishes in hand. Send /wishes to find one you can help with."),
+            update, t("You have no wishes in hand. Send /wishes to find one you can help with.")
         )
-        return
+        return None
     rows: Buttons = [
         [(list_label(t, w, with_status=True), ShowWish(wish_id=w.id).pack())] for w in tasks
     ]
     await answer(update, t("<b>My tasks</b>\nChoose one to see the details."), rows)
+    return None
 
 
-@as_user()
-async def ask_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@step()
+async def ask_done(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     wish_id = ReportDone.of(update).wish_id
-    try:
-        await context.services.wishes.check_move(user, wish_id, WishEventKind.DONE)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return END
+    await context.services.wishes.check_move(user, wish_id, WishEventKind.DONE)
     await ack(update)
-    assert context.user_data is not None
-    context.user_data[TASK] = wish_id
+    TaskDraft(wish_id=wish_id).save(context)
     await to_private(
         update,
         context,
@@ -252,29 +229,20 @@ async def ask_done(update: Update, context: LinliContext, user: User, t: Transla
     return WishDialogue.DONE_NOTE
 
 
-@as_user()
-async def typed_done(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.user_data is not None
-    wish_id = int(context.user_data.get(TASK, 0))
+@step()
+async def typed_done(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    wish_id = TaskDraft.load(context).wish_id
     message = update.message
     note: str | None = None
     photo: str | None = None
-    if message is not None:
+    if message is not None:  # None: Skip was pressed
         if message.photo:
             photo = message.photo[-1].file_id
             note = message.caption
-        elif message.text:
-            note = message.text
         else:
-            await answer(update, t("Please send a few words or a photo, or press Skip."))
-            return WishDialogue.DONE_NOTE
-    try:
-        await context.services.wishes.report_done(user, wish_id, note=note, photo_file_id=photo)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return WishDialogue.DONE_NOTE if isinstance(error, InvalidInput) else END
+            note = message.text
+    await context.services.wishes.report_done(user, wish_id, note=note, photo_file_id=photo)
     await ack(update)
-    context.user_data.pop(TASK, None)
     await to_private(
         update,
         context,
@@ -284,23 +252,18 @@ async def typed_done(update: Update, context: LinliContext, user: User, t: Trans
     return END
 
 
-@as_user()
-async def wrong_done(update: Update, context: LinliContext, _user: User, t: Translate) -> int:
+@step()
+async def wrong_done(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     await answer(update, t("Please send a few words or a photo, or press Skip."))
-    return WishDialogue.DONE_NOTE
+    return None
 
 
-@as_user()
-async def ask_release(update: Update, context: LinliContext, user: User, t: Translate) -> int:
+@step()
+async def ask_release(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     wish_id = GiveBack.of(update).wish_id
-    try:
-        await context.services.wishes.check_move(user, wish_id, WishEventKind.RELEASED)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return END
+    await context.services.wishes.check_move(user, wish_id, WishEventKind.RELEASED)
     await ack(update)
-    assert context.user_data is not None
-    context.user_data[TASK] = wish_id
+    TaskDraft(wish_id=wish_id).save(context)
     await to_private(
         update,
         context,
@@ -310,16 +273,11 @@ async def ask_release(update: Update, context: LinliContext, user: User, t: Tran
     return WishDialogue.RELEASE_REASON
 
 
-@as_user()
-async def typed_release(update: Update, context: LinliContext, user: User, t: Translate) -> int:
-    assert context.user_data is not None and update.message is not None
-    wish_id = int(context.user_data.get(TASK, 0))
-    try:
-        await context.services.wishes.release(user, wish_id, update.message.text or "")
-    except LinliError as error:
-        await refuse(update, t, error)
-        return WishDialogue.RELEASE_REASON if isinstance(error, InvalidInput) else END
-    context.user_data.pop(TASK, None)
+@step()
+async def typed_release(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    assert update.message is not None
+    wish_id = TaskDraft.load(context).wish_id
+    await context.services.wishes.release(user, wish_id, update.message.text or "")
     await answer(
         update,
         t(
@@ -330,35 +288,26 @@ async def typed_release(update: Update, context: LinliContext, user: User, t: Tr
     return END
 
 
-async def show_media(update: Update, context: LinliContext) -> None:
-    found = await require_user(update, context)
-    if found is None:
-        return
-    user, t = found
-    try:
-        wish = await context.services.wishes.view(user, ShowMedia.of(update).wish_id)
-        access = await context.services.wishes.access(user, wish)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return
+@step()
+async def show_media(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    wish = await context.services.wishes.view(user, ShowMedia.of(update).wish_id)
+    access = await context.services.wishes.access(user, wish)
     if not (access.handles or access.owns or user.is_coordinator):
         await ack(update, t("Only the member who took on this wish can do that."), alert=True)
-        return
+        return None
     await ack(update)
     await send_media(context, user, wish, t)
+    return None
 
 
 # --- team participants ---------------------------------------------------------------------
 
 
-async def _assign_menu(
-    update: Update, context: LinliContext, user: User, t: Translate, wish: Wish
-) -> None:
+async def _assign_menu(update: Update, context: LinliContext, t: Translate, wish: Wish) -> None:
     services = context.services
     team = await services.wishes.team_of(wish)
     if team is None:
-        await refuse(update, t, InvalidInput(N_("This wish was not taken on by a team.")))
-        return
+        raise InvalidInput(N_("This wish was not taken on by a team."))
     members = await services.teams.members(team)
     chosen = set(await services.wishes.assignees(wish.id))
     rows = [
@@ -382,42 +331,29 @@ async def _assign_menu(
     )
 
 
-async def assign_menu(update: Update, context: LinliContext) -> None:
-    found = await require_user(update, context, Role.MEMBER)
-    if found is None:
-        return
-    user, t = found
-    try:
-        wish = await context.services.wishes.view(user, ChooseParticipants.of(update).wish_id)
-        access = await context.services.wishes.access(user, wish)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return
+@step(Role.MEMBER)
+async def assign_menu(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    wish = await context.services.wishes.view(user, ChooseParticipants.of(update).wish_id)
+    access = await context.services.wishes.access(user, wish)
     if not (access.leads or user.is_coordinator):
         await ack(update, t("Only the team leader can choose who takes part."), alert=True)
-        return
+        return None
     await ack(update)
-    await _assign_menu(update, context, user, t, wish)
+    await _assign_menu(update, context, t, wish)
+    return None
 
 
-async def assign_toggle(update: Update, context: LinliContext) -> None:
-    found = await require_user(update, context, Role.MEMBER)
-    if found is None:
-        return
-    user, t = found
+@step(Role.MEMBER)
+async def assign_toggle(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     pressed = SetParticipant.of(update)
-    wish_id = pressed.wish_id
-    try:
-        await context.services.wishes.assign(user, wish_id, pressed.user_id, on=pressed.on)
-        wish = await context.services.wishes.view(user, wish_id)
-    except LinliError as error:
-        await refuse(update, t, error)
-        return
+    await context.services.wishes.assign(user, pressed.wish_id, pressed.user_id, on=pressed.on)
+    wish = await context.services.wishes.view(user, pressed.wish_id)
     await ack(update)
-    await _assign_menu(update, context, user, t, wish)
+    await _assign_menu(update, context, t, wish)
+    return None
 
 
-# --- wiring --------------------------------------------------------------------------------
+# --- wiring (handlers/wishes/__init__.py puts these into the one wish conversation) ---------
 
 
 def entry_points() -> Handlers:
@@ -427,7 +363,7 @@ def entry_points() -> Handlers:
     ]
 
 
-def states() -> dict[object, Handlers]:
+def states() -> dict[WishDialogue, Handlers]:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private
     return {

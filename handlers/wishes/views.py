@@ -6,7 +6,7 @@ wish edits the messages that show it (the wall post, the cards people opened).""
 from __future__ import annotations
 
 import logging
-from enum import IntEnum
+from enum import StrEnum
 
 from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
@@ -25,7 +25,7 @@ from bot.models import (
     WishStatus,
 )
 from bot.services.errors import LinliError
-from bot.services.wishes import WishAccess, subject_of, taken_by
+from bot.services.wishes import WishAccess, WishDraft, subject_of, taken_by
 from bot.services.wishes.notices import (
     CARD_VIEW,
     WALL_VIEW,
@@ -55,21 +55,22 @@ log = logging.getLogger(__name__)
 TITLE_MAX = 40  # the one-line title shown in lists and offers
 
 
-class WishDialogue(IntEnum):
-    """Every typed step of the wish features, in one conversation (see handlers/wishes.py)."""
+class WishDialogue(StrEnum):
+    """Every typed step of the wish features, in one conversation (handlers/wishes/__init__.py).
+    Stored by name: adding a step never remaps a dialogue open during a deploy."""
 
-    FOR_NAME = 1
-    FOR_BUILDING = 2
-    FOR_ROOM = 3
-    FOR_PHONE = 4
-    CATEGORY = 5
-    CONTENT = 6
-    WHEN = 7
-    CONFIRM = 8
-    NOT_DONE = 9
-    THANKS = 10
-    DONE_NOTE = 11
-    RELEASE_REASON = 12
+    FOR_NAME = "for_name"
+    FOR_BUILDING = "for_building"
+    FOR_ROOM = "for_room"
+    FOR_PHONE = "for_phone"
+    CATEGORY = "category"
+    CONTENT = "content"
+    WHEN = "when"
+    CONFIRM = "confirm"
+    NOT_DONE = "not_done"
+    THANKS = "thanks"
+    DONE_NOTE = "done_note"
+    RELEASE_REASON = "release_reason"
 
 
 # --- words ---------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def list_label(t: Translate, wish: Wish, *, with_status: bool = False) -> str:
     return f"#{wish.id} {mark}{middle} · {wish_title(wish, t, 28)}"
 
 
-def media_lines(t: Translate, wish: Wish) -> list[str]:
+def media_lines(t: Translate, wish: Wish | WishDraft) -> list[str]:
     lines = []
     if wish.photo_file_id:
         lines.append(t("📷 There is a photo."))

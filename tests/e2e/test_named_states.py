@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.config import Settings
-from bot.persistence import LEGACY_STATES, state_by_name
+from bot.runtime.persistence import LEGACY_STATES, state_by_name
 from storage import bot_state
 from storage.store import Store
 from tests.conftest import COORDINATOR_ID
@@ -97,6 +97,31 @@ async def test_an_admin_dialogue_is_saved_by_name_after_a_restart(
     await li.wait_for("Building 9号楼 added")
 
 
+async def test_a_wish_being_written_in_the_old_int_layout_takes_the_typed_wish(
+    fake: FakeBotApi, bot: RunningBot, bot_settings: Settings
+) -> None:
+    assert bot.services is not None
+    await bot.services.users.register(403, display_name="王奶奶", language="zh", building_id=None)
+    await bot.stop()
+    # The old release: WishDialogue.CONTENT == 6, the draft an untyped dict (same field names).
+    await save_old_rows(
+        bot_settings,
+        [
+            ("conversation", conversation_key("wishes", 403, 403), 6),
+            ("user", "403", {"wish_draft": {"category": "repairs"}}),
+        ],
+    )
+    await bot.start()
+    wang = fake.user(403, first_name="Wang", language_code="zh")
+    await wang.send("厨房的灯坏了")  # the answer to "please tell us your wish", asked before
+    when = await wang.wait_for("什么时候之前需要")
+    await wang.press(when, "明天")
+    check = await wang.wait_for("请核对您的心愿")
+    assert "家中维修" in check.text and "厨房的灯坏了" in check.text
+    await wang.press(check, "发布")
+    await wang.wait_for("已发布")
+
+
 @pytest.mark.parametrize(
     ("conversation", "old", "name"),
     [
@@ -129,6 +154,7 @@ def test_every_named_dialogue_state_is_reachable_from_the_legacy_table() -> None
     from handlers.profile import ProfileDialogue
     from handlers.start import Onboarding
     from handlers.teams import TeamDialogue
+    from handlers.wishes.views import WishDialogue
 
     current = {
         "onboarding": Onboarding,
@@ -137,6 +163,7 @@ def test_every_named_dialogue_state_is_reachable_from_the_legacy_table() -> None
         "admin": AdminDialogue,
         "teams": TeamDialogue,
         "broadcast": BroadcastDialogue,
+        "wishes": WishDialogue,
     }
     for name, states in current.items():
         assert set(LEGACY_STATES[name].values()) == {s.value for s in states}, name
