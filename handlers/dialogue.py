@@ -145,6 +145,13 @@ class DialogueDraft(BaseModel):
         context.user_data[self.KEY] = self.model_dump(mode="json")
 
     @classmethod
+    def change(cls, context: LinliContext, **fields: Any) -> Self:
+        """Load the draft, set these fields (checked against their types), keep it."""
+        draft = cls.model_validate({**cls.load(context).model_dump(), **fields})
+        draft.save(context)
+        return draft
+
+    @classmethod
     def clear(cls, context: LinliContext) -> None:
         if context.user_data is not None:
             context.user_data.pop(cls.KEY, None)

@@ -90,9 +90,7 @@ async def chose_language(
     language = ChooseLanguage.of(update).language
     if language not in LANGUAGES:
         raise StaleButton()
-    draft = OnboardingDraft.load(context)
-    draft.language = language
-    draft.save(context)
+    OnboardingDraft.change(context, language=language)
     await ack(update)
     await PERSON.ask_name(update, translator(language), edit=True)
     return Onboarding.NAME
@@ -101,9 +99,7 @@ async def chose_language(
 async def _named(
     update: Update, context: LinliContext, _user: User | None, t: Translate, name: str
 ) -> Next:
-    draft = OnboardingDraft.load(context)
-    draft.name = name
-    draft.save(context)
+    OnboardingDraft.change(context, name=name)
     if await PERSON.ask_building(update, context, t):
         return Onboarding.BUILDING
     return await _housed(update, context, _user, t, None)
@@ -112,9 +108,7 @@ async def _named(
 async def _housed(
     update: Update, context: LinliContext, _user: User | None, t: Translate, building: int | None
 ) -> Next:
-    draft = OnboardingDraft.load(context)
-    draft.building_id = building
-    draft.save(context)
+    OnboardingDraft.change(context, building_id=building)
     await PERSON.ask_room(update, t)
     return Onboarding.ROOM
 
@@ -122,9 +116,7 @@ async def _housed(
 async def _roomed(
     update: Update, context: LinliContext, _user: User | None, t: Translate, room: str | None
 ) -> Next:
-    draft = OnboardingDraft.load(context)
-    draft.room = room
-    draft.save(context)
+    OnboardingDraft.change(context, room=room)
     await PERSON.ask_phone(update, t)
     return Onboarding.PHONE
 

@@ -186,9 +186,7 @@ async def new_team(update: Update, context: LinliContext, _user: User, t: Transl
 @coordinator_step
 async def typed_name(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     assert update.message is not None
-    draft = TeamDraft.load(context)
-    draft.name = clean_team_name(update.message.text or "")
-    draft.save(context)
+    TeamDraft.change(context, name=clean_team_name(update.message.text or ""))
     rows = [[(kind_label(t, k), ChooseKind(kind=k).pack())] for k in TeamKind]
     await answer(update, t("What kind of team is it?"), rows)
     return TeamDialogue.KIND
@@ -198,9 +196,7 @@ async def typed_name(update: Update, context: LinliContext, _user: User, t: Tran
 async def chose_kind(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     kind = ChooseKind.of(update).kind
     await ack(update)
-    draft = TeamDraft.load(context)
-    draft.kind = kind
-    draft.save(context)
+    TeamDraft.change(context, kind=kind)
     await answer(update, kind_label(t, kind), edit=True)
     return await _ask_search(update, t, leader=True)
 

@@ -110,9 +110,7 @@ async def start_for(update: Update, context: LinliContext, user: User, t: Transl
 async def _named(
     update: Update, context: LinliContext, _user: User | None, t: Translate, name: str
 ) -> Next:
-    draft = PostingDraft.load(context)
-    draft.for_name = name
-    draft.save(context)
+    PostingDraft.change(context, for_name=name)
     if await PERSON.ask_building(update, context, t):
         return WishDialogue.FOR_BUILDING
     await PERSON.ask_room(update, t)
@@ -122,9 +120,7 @@ async def _named(
 async def _housed(
     update: Update, context: LinliContext, _user: User | None, t: Translate, building: int | None
 ) -> Next:
-    draft = PostingDraft.load(context)
-    draft.for_building_id = building
-    draft.save(context)
+    PostingDraft.change(context, for_building_id=building)
     await PERSON.ask_room(update, t)
     return WishDialogue.FOR_ROOM
 
@@ -132,9 +128,7 @@ async def _housed(
 async def _roomed(
     update: Update, context: LinliContext, _user: User | None, t: Translate, room: str | None
 ) -> Next:
-    draft = PostingDraft.load(context)
-    draft.for_room = room
-    draft.save(context)
+    PostingDraft.change(context, for_room=room)
     await PERSON.ask_phone(update, t)
     return WishDialogue.FOR_PHONE
 
@@ -142,9 +136,7 @@ async def _roomed(
 async def _phoned(
     update: Update, context: LinliContext, _user: User | None, t: Translate, phone: str | None
 ) -> Next:
-    draft = PostingDraft.load(context)
-    draft.for_phone = phone
-    draft.save(context)
+    PostingDraft.change(context, for_phone=phone)
     return await _ask_category(update, t)
 
 
@@ -177,9 +169,7 @@ async def _ask_category(update: Update, t: Translate) -> Next:
 async def chose_category(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     category = PostCategory.of(update).category
     await ack(update)
-    draft = PostingDraft.load(context)
-    draft.category = category
-    draft.save(context)
+    PostingDraft.change(context, category=category)
     await answer(
         update, t("Kind of help: {kind}").format(kind=category_label(t, category)), edit=True
     )

@@ -68,16 +68,7 @@ class WishClaiming(WishOffers):
             wish = await self._get(conn, wish_id)
             team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
             move = self._move(wish, WishEventKind.RELEASED, self.parties(actor, wish, team))
-            if not await repo.change_status(
-                conn,
-                wish_id,
-                from_status=move.source,
-                to_status=move.target,
-                claimed_by=None,
-                team_id=None,
-                claimed_at=None,
-            ):
-                raise self._wrong_state(wish, WishEventKind.RELEASED)
+            await self._apply(conn, wish, move, claimed_by=None, team_id=None, claimed_at=None)
             await repo.clear_assignments(conn, wish_id)
             round_id = await self._record(
                 conn,

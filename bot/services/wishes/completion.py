@@ -32,16 +32,7 @@ class WishCompletion(WishCore):
             assigned = actor.id in await repo.assignees(conn, wish_id)
             parties = self.parties(actor, wish, team, assigned=assigned)
             move = self._move(wish, WishEventKind.DONE, parties)
-            if not await repo.change_status(
-                conn,
-                wish_id,
-                from_status=move.source,
-                to_status=move.target,
-                done_at=now,
-                done_note=note_text,
-                done_photo_file_id=photo_file_id,
-            ):
-                raise self._wrong_state(wish, WishEventKind.DONE)
+            await self._apply(conn, wish, move, done_at=now, done_note=note_text, done_photo_file_id=photo_file_id)
             await self._record(
                 conn, wish, WishEventKind.DONE, actor=actor, now=now, move=move, note=note_text
             )
@@ -56,10 +47,7 @@ class WishCompletion(WishCore):
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id)
             move = self._move(wish, WishEventKind.CONFIRMED, self.parties(actor, wish))
-            if not await repo.change_status(
-                conn, wish_id, from_status=move.source, to_status=move.target, closed_at=now
-            ):
-                raise self._wrong_state(wish, WishEventKind.CONFIRMED)
+            await self._apply(conn, wish, move, closed_at=now)
             helpers = {wish.claimed_by} | set(await repo.assignees(conn, wish_id))
             await repo.credit(
                 conn, wish_id, {h for h in helpers if h is not None}, team_id=wish.team_id, now=now
@@ -82,16 +70,7 @@ class WishCompletion(WishCore):
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id)
             move = self._move(wish, WishEventKind.NOT_DONE, self.parties(actor, wish))
-            if not await repo.change_status(
-                conn,
-                wish_id,
-                from_status=move.source,
-                to_status=move.target,
-                done_at=None,
-                done_note=None,
-                done_photo_file_id=None,
-            ):
-                raise self._wrong_state(wish, WishEventKind.NOT_DONE)
+            await self._apply(conn, wish, move, done_at=None, done_note=None, done_photo_file_id=None)
             await self._record(
                 conn,
                 wish,
@@ -147,10 +126,7 @@ class WishCompletion(WishCore):
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id)
             move = self._move(wish, WishEventKind.CANCELLED, self.parties(actor, wish))
-            if not await repo.change_status(
-                conn, wish_id, from_status=move.source, to_status=move.target, closed_at=now
-            ):
-                raise self._wrong_state(wish, WishEventKind.CANCELLED)
+            await self._apply(conn, wish, move, closed_at=now)
             await self._record(
                 conn, wish, WishEventKind.CANCELLED, actor=actor, now=now, move=move
             )

@@ -121,6 +121,14 @@ class WishCore:
             return WishClosed()
         return WishChanged()
 
+    async def _apply(self, conn: AsyncConnection, wish: Wish, move: Move, **values: object) -> None:
+        """Make the move with a guarded UPDATE (still in `move.source`?), with the columns that
+        change with it; someone who changed the wish first makes it refuse, changing nothing."""
+        if not await repo.change_status(
+            conn, wish.id, from_status=move.source, to_status=move.target, **values
+        ):
+            raise self._wrong_state(wish, move.event)
+
     async def _record(
         self,
         conn: AsyncConnection,
