@@ -32,7 +32,14 @@ class WishCompletion(WishCore):
             assigned = actor.id in await repo.assignees(conn, wish_id)
             parties = self.parties(actor, wish, team, assigned=assigned)
             move = self._move(wish, WishEventKind.DONE, parties)
-            await self._apply(conn, wish, move, done_at=now, done_note=note_text, done_photo_file_id=photo_file_id)
+            await self._apply(
+                conn,
+                wish,
+                move,
+                done_at=now,
+                done_note=note_text,
+                done_photo_file_id=photo_file_id,
+            )
             await self._record(
                 conn, wish, WishEventKind.DONE, actor=actor, now=now, move=move, note=note_text
             )
@@ -70,7 +77,9 @@ class WishCompletion(WishCore):
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id)
             move = self._move(wish, WishEventKind.NOT_DONE, self.parties(actor, wish))
-            await self._apply(conn, wish, move, done_at=None, done_note=None, done_photo_file_id=None)
+            await self._apply(
+                conn, wish, move, done_at=None, done_note=None, done_photo_file_id=None
+            )
             await self._record(
                 conn,
                 wish,

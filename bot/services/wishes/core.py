@@ -121,7 +121,9 @@ class WishCore:
             return WishClosed()
         return WishChanged()
 
-    async def _apply(self, conn: AsyncConnection, wish: Wish, move: Move, **values: object) -> None:
+    async def _apply(
+        self, conn: AsyncConnection, wish: Wish, move: Move, **values: object
+    ) -> None:
         """Make the move with a guarded UPDATE (still in `move.source`?), with the columns that
         change with it; someone who changed the wish first makes it refuse, changing nothing."""
         if not await repo.change_status(
