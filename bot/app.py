@@ -23,7 +23,6 @@ from bot.services import Services
 from handlers import (
     admin,
     broadcast,
-    broadcast_views,
     errors,
     help,
     membership,
@@ -35,6 +34,7 @@ from handlers import (
     teams,
     wishes,
 )
+from handlers.broadcast import views as broadcast_views
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from handlers.wishes import notices as wish_notices

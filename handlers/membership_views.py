@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.i18n import esc
 from bot.services.membership import ApplicationApproved, ApplicationRejected, NewApplication
-from handlers.admin import ReviewApplications
+from handlers.admin.buttons import ReviewApplications
 from handlers.notices import Shown, ViewEnv, notice_view
 
 

@@ -96,7 +96,7 @@ def test_no_product_button_matches_another_ones_data() -> None:
 
 
 def test_the_notice_button_of_the_services_keeps_its_encoding() -> None:
-    from handlers.admin import ReviewApplications
+    from handlers.admin.buttons import ReviewApplications
 
     assert ReviewApplications().pack() == "adm:apps"  # written by bot/services/membership.py
 

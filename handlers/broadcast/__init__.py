@@ -19,86 +19,27 @@ from bot.models import AudienceKind, Broadcast, BroadcastStatus, Role, User
 from bot.services.broadcast import AUDIENCE_LABELS, Draft
 from bot.services.errors import InvalidInput
 from bot.services.reminders import parse_local_moment
-from handlers.broadcast_views import announcement, audience_text, report_text
-from handlers.buttons import Button, button
+from handlers.broadcast.buttons import (
+    AskWhen,
+    AudienceBuilding,
+    AudienceBuildings,
+    AudienceTeam,
+    AudienceTeams,
+    ChangeAudience,
+    ChooseAudience,
+    DropBroadcast,
+    ListScheduled,
+    ListSent,
+    SendNow,
+    ShowReport,
+    ToggleUrgent,
+)
+from handlers.broadcast.views import announcement, audience_text, report_text
+from handlers.buttons import Button
 from handlers.common import Buttons, ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import END, AnyHandler, Callback, DialogueDraft, Next, dialogue, step
 from handlers.sending import send_outgoing
-
-# --- buttons (they work from any message, inside or outside the dialogue) ------------------
-
-
-@button("bc:list")
-class ListScheduled(Button):
-    pass
-
-
-@button("bc:sent")
-class ListSent(Button):
-    pass
-
-
-@button("bc:aud")
-class ChangeAudience(Button):
-    broadcast_id: int
-
-
-# Was "bc:aud:<id>:<kind>": a prefix now names one button only, so an audience picker sent
-# before this release answers "no longer valid" (the coordinator presses Change audience).
-@button("bc:to")
-class ChooseAudience(Button):
-    broadcast_id: int
-    kind: AudienceKind
-
-
-@button("bc:blds")
-class AudienceBuildings(Button):
-    broadcast_id: int
-
-
-@button("bc:bld")
-class AudienceBuilding(Button):
-    broadcast_id: int
-    building_id: int
-
-
-@button("bc:teams")
-class AudienceTeams(Button):
-    broadcast_id: int
-
-
-@button("bc:team")
-class AudienceTeam(Button):
-    broadcast_id: int
-    team_id: int
-
-
-@button("bc:urg")
-class ToggleUrgent(Button):
-    broadcast_id: int
-    urgent: bool
-
-
-@button("bc:go")
-class SendNow(Button):
-    broadcast_id: int
-
-
-@button("bc:when")
-class AskWhen(Button):
-    broadcast_id: int
-
-
-@button("bc:drop")
-class DropBroadcast(Button):
-    broadcast_id: int
-
-
-@button("bc:rep")
-class ShowReport(Button):
-    broadcast_id: int
-
 
 # --- dialogue ------------------------------------------------------------------------------
 

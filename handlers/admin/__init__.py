@@ -10,121 +10,34 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import Translate, esc, format_local
 from bot.models import SKILL_LABELS, Role, User
-from handlers.buttons import Button, button
+from handlers.admin.buttons import (
+    AddBuilding,
+    AdminMenu,
+    ApproveApplication,
+    ArchiveBuilding,
+    AuditLog,
+    BuildingDetail,
+    Buildings,
+    CommunityName,
+    Coordinators,
+    Demote,
+    FindUser,
+    InviteCodes,
+    InviteDays,
+    MakeInvite,
+    NewInvite,
+    Promote,
+    RejectApplication,
+    RenameBuilding,
+    RestoreBuilding,
+    ReviewApplications,
+    RevokeInvite,
+)
+from handlers.buttons import Button
 from handlers.common import ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
 from handlers.teams import ListTeams
-
-# --- buttons (they work from any message, e.g. a notification: the services put
-# ReviewApplications on "new application" notices) ---------------------------------------------
-
-
-@button("adm:menu")
-class AdminMenu(Button):
-    pass
-
-
-@button("adm:apps")
-class ReviewApplications(Button):
-    pass
-
-
-@button("adm:ok")
-class ApproveApplication(Button):
-    application_id: int
-
-
-@button("adm:no")
-class RejectApplication(Button):
-    application_id: int
-
-
-@button("adm:inv")
-class InviteCodes(Button):
-    pass
-
-
-@button("adm:newinv")
-class NewInvite(Button):
-    pass
-
-
-@button("adm:days")
-class InviteDays(Button):
-    days: int
-
-
-@button("adm:mkinv")
-class MakeInvite(Button):
-    days: int
-    uses: int
-
-
-@button("adm:rev")
-class RevokeInvite(Button):
-    invite_id: int
-
-
-@button("adm:bld")
-class Buildings(Button):
-    pass
-
-
-@button("adm:b")
-class BuildingDetail(Button):
-    building_id: int
-
-
-@button("adm:addbld")
-class AddBuilding(Button):
-    pass
-
-
-@button("adm:ren")
-class RenameBuilding(Button):
-    building_id: int
-
-
-@button("adm:arch")
-class ArchiveBuilding(Button):
-    building_id: int
-
-
-@button("adm:unarch")
-class RestoreBuilding(Button):
-    building_id: int
-
-
-@button("adm:coord")
-class Coordinators(Button):
-    pass
-
-
-@button("adm:findu")
-class FindUser(Button):
-    pass
-
-
-@button("adm:promote")
-class Promote(Button):
-    user_id: int
-
-
-@button("adm:demote")
-class Demote(Button):
-    user_id: int
-
-
-@button("adm:comm")
-class CommunityName(Button):
-    pass
-
-
-@button("adm:audit")
-class AuditLog(Button):
-    pass
-
 
 # --- dialogue ------------------------------------------------------------------------------
 

@@ -1,0 +1,115 @@
+"""The /admin buttons: each one's callback data defined once, used to build the keyboard
+and to match the press (wire encodings kept stable across releases where they can be)."""
+
+from __future__ import annotations
+
+from handlers.buttons import Button, button
+
+# They work from any message, e.g. a notification (ReviewApplications is on the coordinators'
+# "new application" notices).
+
+
+@button("adm:menu")
+class AdminMenu(Button):
+    pass
+
+
+@button("adm:apps")
+class ReviewApplications(Button):
+    pass
+
+
+@button("adm:ok")
+class ApproveApplication(Button):
+    application_id: int
+
+
+@button("adm:no")
+class RejectApplication(Button):
+    application_id: int
+
+
+@button("adm:inv")
+class InviteCodes(Button):
+    pass
+
+
+@button("adm:newinv")
+class NewInvite(Button):
+    pass
+
+
+@button("adm:days")
+class InviteDays(Button):
+    days: int
+
+
+@button("adm:mkinv")
+class MakeInvite(Button):
+    days: int
+    uses: int
+
+
+@button("adm:rev")
+class RevokeInvite(Button):
+    invite_id: int
+
+
+@button("adm:bld")
+class Buildings(Button):
+    pass
+
+
+@button("adm:b")
+class BuildingDetail(Button):
+    building_id: int
+
+
+@button("adm:addbld")
+class AddBuilding(Button):
+    pass
+
+
+@button("adm:ren")
+class RenameBuilding(Button):
+    building_id: int
+
+
+@button("adm:arch")
+class ArchiveBuilding(Button):
+    building_id: int
+
+
+@button("adm:unarch")
+class RestoreBuilding(Button):
+    building_id: int
+
+
+@button("adm:coord")
+class Coordinators(Button):
+    pass
+
+
+@button("adm:findu")
+class FindUser(Button):
+    pass
+
+
+@button("adm:promote")
+class Promote(Button):
+    user_id: int
+
+
+@button("adm:demote")
+class Demote(Button):
+    user_id: int
+
+
+@button("adm:comm")
+class CommunityName(Button):
+    pass
+
+
+@button("adm:audit")
+class AuditLog(Button):
+    pass
