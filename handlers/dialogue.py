@@ -36,14 +36,15 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.i18n import Translate, translator
-from bot.models import Role, User
-from bot.services.errors import InvalidInput, LinliError, NotAllowed, NotRegistered
+from bot.models import N_, Role, User
+from bot.services.errors import Conflict, InvalidInput, LinliError, NotAllowed, NotRegistered
 from handlers.common import answer, leave_for_command, refuse, viewer
 from handlers.context import LinliContext
 from handlers.help import cancel
 
 END = ConversationHandler.END
 ACTIVE = "dialogue"  # user_data key: the name of the user's active dialogue
+NONE_ACTIVE = ""  # ... or that the last one ended
 DRAFT_TTL = timedelta(hours=24)
 
 # What a step returns: the next state (a StrEnum member), END, or None to stay where it is.
@@ -113,6 +114,10 @@ def step(
 # --- typed drafts --------------------------------------------------------------------------
 
 
+class DraftExpired(Conflict):
+    message = N_("That was a while ago, so what you had entered was not kept. Please start again.")
+
+
 class DialogueDraft(BaseModel):
     """A dialogue's scratch data, kept as JSON in user_data under `KEY` (so persistence can
     store it). Every field needs a default: a missing, unreadable or stale draft loads empty."""
@@ -122,7 +127,10 @@ class DialogueDraft(BaseModel):
 
     @classmethod
     def load(cls, context: LinliContext) -> Self:
-        """The saved draft, or an empty one when there is none or it is older than 24 h."""
+        """The saved draft, or an empty one when there is none. One older than 24 h is refused
+        (DraftExpired ends the dialogue): going on with an empty draft in the middle of a
+        dialogue would post an urgent request as an ordinary wish, or a wish for a neighbour as
+        one's own."""
         raw = (context.user_data or {}).get(cls.KEY)
         if not isinstance(raw, dict):
             return cls()
@@ -135,7 +143,8 @@ class DialogueDraft(BaseModel):
             draft.saved_at is not None
             and context.services.clock.now() - draft.saved_at > DRAFT_TTL
         ):
-            return cls()
+            cls.clear(context)
+            raise DraftExpired()
         return draft
 
     def save(self, context: LinliContext) -> None:
@@ -161,7 +170,8 @@ class DialogueDraft(BaseModel):
 
 
 def active_dialogue(context: LinliContext) -> str | None:
-    """The name of the dialogue the user started or moved on last, if it is still open."""
+    """The name of the dialogue the user started or moved on last ("" when it ended; None
+    when nothing is known, e.g. for data saved before this rule)."""
     value = (context.user_data or {}).get(ACTIVE)
     return value if isinstance(value, str) else None
 
@@ -242,8 +252,10 @@ def _tracked(
 def _ended(name: str, drafts: tuple[type[DialogueDraft], ...], context: LinliContext) -> None:
     for draft in drafts:
         draft.clear(context)
-    if context.user_data is not None and context.user_data.get(ACTIVE) == name:
-        del context.user_data[ACTIVE]
+    # "" marks "no dialogue is active": an older dialogue still open (its entry command was
+    # taken by another one) is then stale too, and cannot take the next typed answer.
+    if context.user_data is not None and context.user_data.get(ACTIVE, name) == name:
+        context.user_data[ACTIVE] = NONE_ACTIVE
 
 
 def _use_buttons(language: LanguageOf | None) -> Callback:

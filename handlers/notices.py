@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from bot.i18n import Translate, translator
 from bot.models import LiveMessage, Notice, OutboxItem, OutboxStatus, OutgoingMessage
 from bot.services import Services
-from bot.services.notify import RefreshLive, ShowLive
+from bot.services.notify import RefreshLive, RetireLive, ShowLive
 from handlers.common import Buttons
 
 
@@ -63,9 +63,10 @@ class Send:
 
 @dataclass(frozen=True)
 class Edit:
-    """Edit a live message in place (or send it anew when Telegram no longer allows it)."""
+    """Edit a live message in place (or send it anew when Telegram no longer allows it; not
+    for a retired one, `live` None: then there is nothing left to hide)."""
 
-    live: LiveMessage
+    live: LiveMessage | None
     message_id: int
     message: OutgoingMessage
 
@@ -89,9 +90,11 @@ Action = Send | Edit | Later | Drop
 N = TypeVar("N", bound=Notice)
 NoticeView = Callable[[Any, ViewEnv], Awaitable[Shown]]
 LiveView = Callable[[LiveMessage, ViewEnv], Awaitable[Shown | None]]
+RetiredView = Callable[[str, ViewEnv], Shown]  # (the thing, env) -> the stub
 
 NOTICE_VIEWS: dict[str, NoticeView] = {}
 LIVE_VIEWS: dict[str, LiveView] = {}
+RETIRED_VIEWS: dict[str, RetiredView] = {}
 
 
 def notice_view(
@@ -128,10 +131,21 @@ def require_views(modules: Iterable[ModuleType]) -> None:
     """Every notice kind a service can record has its view (checked at start-up: a notice
     without one would fail only when it is sent). `modules` are the view modules, imported."""
     assert all(isinstance(m, ModuleType) for m in modules)
-    known = set(Notice.TYPES) - {ShowLive.KIND, RefreshLive.KIND}
+    known = set(Notice.TYPES) - {ShowLive.KIND, RefreshLive.KIND, RetireLive.KIND}
     missing = sorted(known - set(NOTICE_VIEWS))
     if missing:
         raise RuntimeError(f"notice kinds without a view: {missing}")
+
+
+def retired_view(name: str) -> Callable[[RetiredView], RetiredView]:
+    """Register the stub a live message of this view becomes when it is no longer kept
+    current (views that show nothing private need none: they are left as they are)."""
+
+    def register(view: RetiredView) -> RetiredView:
+        RETIRED_VIEWS[name] = view
+        return view
+
+    return register
 
 
 async def render_notice(services: Services, notice: Notice, language: str) -> Shown:
@@ -145,6 +159,11 @@ async def render(services: Services, item: OutboxItem, chat_id: int) -> Action:
     notice = Notice.load(item.kind, item.params or {})
     language = item.language or services.settings.default_language
     env = ViewEnv(services, language)
+    if isinstance(notice, RetireLive):
+        stub = RETIRED_VIEWS.get(notice.view)
+        if stub is None:
+            return Drop("its view keeps nothing private")
+        return Edit(None, notice.message_id, stub(notice.thing, env).to(chat_id))
     if isinstance(notice, ShowLive | RefreshLive):
         live = await services.live.get(notice.key)
         if live is None:
@@ -159,6 +178,6 @@ async def render(services: Services, item: OutboxItem, chat_id: int) -> Action:
             if first in (OutboxStatus.PENDING, OutboxStatus.SENDING):
                 return Later(1.0, "its first send has not been recorded yet")
             return Drop("its first send did not go out")
-        return Edit(live, live.message_id, shown.to(live.chat_id))
+        return Edit(live, live.message_id, shown.to(chat_id))
     shown = await NOTICE_VIEWS[item.kind](notice, env)
     return Send(shown.to(chat_id))

@@ -46,10 +46,12 @@ async def send_outgoing(bot: Bot, message: OutgoingMessage, chat_id: int | None 
     )
 
 
-async def edit_live(bot: Bot, message_id: int, message: OutgoingMessage) -> tuple[int, bool]:
+async def edit_live(
+    bot: Bot, message_id: int, message: OutgoingMessage, *, resend: bool = True
+) -> tuple[int, bool]:
     """Show `message` in place of message `message_id`: (the id it now has, sent anew?).
     An edit to the same content counts as done; a message Telegram no longer lets us edit
-    (deleted, too old) is sent anew."""
+    (deleted, too old) is sent anew when `resend` (else there is nothing left to change)."""
     try:
         await bot.edit_message_text(
             message.text or "",
@@ -65,6 +67,8 @@ async def edit_live(bot: Bot, message_id: int, message: OutgoingMessage) -> tupl
             return message_id, False
         if not any(words in text for words in GONE):
             raise
+        if not resend:
+            return message_id, False
         log.info(
             "live message %s in chat %s is gone; sending it anew", message_id, message.chat_id
         )

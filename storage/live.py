@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.models import LiveMessage, OutboxStatus
 from storage.schema import live_messages, outbox
 
-# The newest cards of one thing that are kept current; older ones are left as they are
-# (a popular wish opened by hundreds of members must not cost hundreds of edits a change).
+# The newest viewer's cards of one thing that are kept current (a popular wish opened by
+# hundreds of members must not cost hundreds of edits a change); an older one is retired: edited
+# once more to a stub without its details. Messages for no one in particular (a wall post) and
+# the first send's own message are never dropped.
 PER_THING = 20
 
 
@@ -47,9 +49,10 @@ async def register(
     message_id: int | None = None,
     outbox_id: int | None = None,
     viewer_id: int | None = None,
-) -> int:
+) -> tuple[int, list[LiveMessage]]:
     """Keep the message under `key` current (a newer message under the same key replaces the
-    older one: e.g. the card a member opened last); its id."""
+    older one: e.g. the card a member opened last); its id, and the messages no longer kept
+    current (the one replaced, the viewers' cards beyond PER_THING), to be retired."""
     values = {
         "key": key,
         "thing": thing,
@@ -62,27 +65,31 @@ async def register(
         "pending_outbox_id": None,
         "created_at": now,
     }
+    replaced = await by_key(conn, key)
     await conn.execute(delete(live_messages).where(live_messages.c.key == key))
     live_id = await conn.scalar(
         live_messages.insert().values(**values).returning(live_messages.c.id)
     )
     assert live_id is not None
-    await _forget_oldest(conn, thing)
-    return int(live_id)
+    dropped = [replaced] if replaced is not None and replaced.message_id != message_id else []
+    return int(live_id), dropped + await _forget_oldest(conn, thing)
 
 
-async def _forget_oldest(conn: AsyncConnection, thing: str) -> None:
+async def _forget_oldest(conn: AsyncConnection, thing: str) -> list[LiveMessage]:
+    """Drop the viewers' messages of `thing` beyond the newest PER_THING; the ones dropped."""
+    viewers = (live_messages.c.thing == thing, live_messages.c.viewer_id.is_not(None))
     keep = (
         select(live_messages.c.id)
-        .where(live_messages.c.thing == thing)
+        .where(*viewers)
         .order_by(live_messages.c.id.desc())
         .limit(PER_THING)
     )
-    await conn.execute(
-        delete(live_messages).where(
-            live_messages.c.thing == thing, live_messages.c.id.not_in(keep.scalar_subquery())
-        )
-    )
+    old = _query().where(*viewers, live_messages.c.id.not_in(keep.scalar_subquery()))
+    dropped = [_live(row) for row in (await conn.execute(old)).mappings()]
+    if dropped:
+        ids = [m.id for m in dropped]
+        await conn.execute(delete(live_messages).where(live_messages.c.id.in_(ids)))
+    return dropped
 
 
 async def get(conn: AsyncConnection, live_id: int) -> LiveMessage | None:
@@ -124,13 +131,25 @@ async def set_pending(conn: AsyncConnection, live_id: int, outbox_id: int) -> No
     )
 
 
-async def set_message_id(conn: AsyncConnection, live_id: int, message_id: int) -> None:
+async def set_message_id(
+    conn: AsyncConnection, live_id: int, message_id: int, chat_id: int
+) -> None:
     """The message was sent again (Telegram no longer allowed the edit): follow the new one."""
     await conn.execute(
         update(live_messages)
         .where(live_messages.c.id == live_id)
-        .values(message_id=message_id, outbox_id=None)
+        .values(message_id=message_id, chat_id=chat_id, outbox_id=None)
     )
+
+
+async def move_chat(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> int:
+    """A group became a supergroup: its live messages are edited (or sent anew) there."""
+    result = await conn.execute(
+        update(live_messages)
+        .where(live_messages.c.chat_id == old_chat_id)
+        .values(chat_id=new_chat_id)
+    )
+    return int(result.rowcount)
 
 
 async def first_send_state(conn: AsyncConnection, live_id: int) -> OutboxStatus | None:

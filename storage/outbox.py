@@ -344,7 +344,8 @@ async def release_many(conn: AsyncConnection, outbox_ids: Sequence[int], *, erro
 
 
 async def move_chat(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> int:
-    """A group became a supergroup: waiting rows follow it to the new id."""
+    """A group became a supergroup: waiting rows follow it to the new id (and so do the live
+    messages shown there, see storage.live.move_chat)."""
     result = await conn.execute(
         update(outbox)
         .where(outbox.c.chat_id == old_chat_id, outbox.c.status == OutboxStatus.PENDING.value)

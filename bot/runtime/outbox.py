@@ -79,6 +79,7 @@ from bot.runtime.lean_http import request_written
 from bot.runtime.pacing import ChatLimits, GroupCommit, Pacer, default_in_flight
 from handlers.notices import Action, Drop, Edit, Later, Send
 from handlers.sending import edit_live, send_outgoing
+from storage import live as live_repo
 from storage import outbox as outbox_repo
 from storage import users as users_repo
 from storage.outbox import Delivered
@@ -98,7 +99,7 @@ T = TypeVar("T")
 # What to do with a row (rendered now, in the recipient's language), and how to follow a live
 # message that had to be sent anew.
 Render = Callable[[OutboxItem, int], Awaitable[Action]]
-Followed = Callable[[LiveMessage, int], Awaitable[None]]
+Followed = Callable[[LiveMessage, int, int], Awaitable[None]]
 
 
 async def send_as_stored(item: OutboxItem, chat_id: int) -> Action:
@@ -413,7 +414,9 @@ class OutboxSender:
         resent = False
         try:
             if isinstance(action, Edit):
-                message_id, resent = await edit_live(self.bot, action.message_id, action.message)
+                message_id, resent = await edit_live(
+                    self.bot, action.message_id, action.message, resend=action.live is not None
+                )
             else:
                 message_id = (await send_outgoing(self.bot, action.message)).message_id
         except Exception as error:
@@ -427,9 +430,9 @@ class OutboxSender:
                 await note
         if failure is None:
             self.stats.sent += 1
-            if resent and isinstance(action, Edit) and self.followed is not None:
+            if resent and isinstance(action, Edit) and action.live and self.followed:
                 with contextlib.suppress(Exception):
-                    await self.followed(action.live, message_id)
+                    await self.followed(action.live, message_id, chat)
             delivered = Delivered(row, message_id, self.clock.now(), reachable_again)
             try:
                 await self._results.add(delivered)
@@ -484,8 +487,10 @@ class OutboxSender:
         log.warning("chat %s became supergroup %s; update settings naming the old id", old, new)
 
         async def step(conn: AsyncConnection) -> None:
-            await outbox_repo.release(conn, row, error=reason, refund_attempt=True, chat_id=new)
+            # The attempt counts: a chat that keeps answering "migrated" ends the row FAILED.
+            await outbox_repo.release(conn, row, error=reason, chat_id=new)
             await outbox_repo.move_chat(conn, old, new)
+            await live_repo.move_chat(conn, old, new)
 
         await self._write(step)
         # Only now: until the rows moved, the old chat stays busy, so the order holds.

@@ -336,7 +336,7 @@ class BroadcastService:
         broadcast = await self._get(broadcast_id)
         async with self.store.transaction() as conn:
             creator = await users_repo.get_user(conn, broadcast.created_by)
-            await live_repo.register(
+            _, dropped = await live_repo.register(
                 conn,
                 key=progress_key(broadcast_id),
                 thing=thing_of(broadcast_id),
@@ -347,6 +347,7 @@ class BroadcastService:
                 viewer_id=broadcast.created_by,
                 now=self.clock.now(),
             )
+            await self.notifier.retire(conn, dropped)
 
     # --- following ---------------------------------------------------------------------------
 

@@ -38,6 +38,17 @@ class RefreshLive(Notice):
     key: str
 
 
+class RetireLive(Notice):
+    """A message no longer kept current (the reader opened the thing again, or too many
+    readers did): edited once more to a stub without its details, so what it showed — a
+    resident's contact, say — does not stay behind after the reader loses the right to it."""
+
+    KIND = "live.retire"
+    thing: str
+    view: str
+    message_id: int
+
+
 class ErrorAlert(Notice):
     """The bot failed on an update; coordinators are told the kind of error (never details)."""
 
@@ -115,7 +126,7 @@ class Notifier:
             dedupe_key=key,
         )
         if queued is not None:
-            await live_repo.register(
+            _, dropped = await live_repo.register(
                 conn,
                 key=key,
                 thing=thing,
@@ -126,7 +137,20 @@ class Notifier:
                 outbox_id=queued,
                 viewer_id=viewer_id,
             )
+            await self.retire(conn, dropped)
         return queued
+
+    async def retire(self, conn: AsyncConnection, messages: Iterable[LiveMessage]) -> None:
+        """Edit each of these messages (no longer kept current) to its view's stub."""
+        for message in messages:
+            if message.message_id is None:
+                continue
+            notice = RetireLive(
+                thing=message.thing, view=message.view, message_id=message.message_id
+            )
+            await outbox.enqueue_notice(
+                conn, message.chat_id, notice, language=message.language, now=self.clock.now()
+            )
 
     async def touch(self, conn: AsyncConnection, thing: str, *, key: str | None = None) -> int:
         """`thing` changed: queue an edit of each message that shows it (or only the one under
@@ -172,7 +196,7 @@ class LiveMessages:
         """The message just shown under `key` is kept current from now on (a change that came
         between rendering it and this call found nothing to edit: see `refresh`)."""
         async with self.store.transaction() as conn:
-            await live_repo.register(
+            _, dropped = await live_repo.register(
                 conn,
                 key=key,
                 thing=thing,
@@ -183,6 +207,9 @@ class LiveMessages:
                 viewer_id=viewer_id,
                 now=self.clock.now(),
             )
+            await self.notifier.retire(conn, dropped)
+        if dropped:
+            self.notifier.wake()
 
     async def refresh(self, thing: str, key: str) -> None:
         """Queue an edit of the one message under `key` (its thing changed while it was being
@@ -201,7 +228,7 @@ class LiveMessages:
         async with self.store.read() as conn:
             return await live_repo.first_send_state(conn, live.id)
 
-    async def followed(self, live: LiveMessage, message_id: int) -> None:
+    async def followed(self, live: LiveMessage, message_id: int, chat_id: int) -> None:
         """Telegram no longer allowed the edit and the message was sent anew: follow it."""
         async with self.store.transaction() as conn:
-            await live_repo.set_message_id(conn, live.id, message_id)
+            await live_repo.set_message_id(conn, live.id, message_id, chat_id)

@@ -32,7 +32,7 @@ from bot.services.wishes.notices import (
 )
 from handlers.common import Buttons, answer, keyboard
 from handlers.context import LinliContext
-from handlers.notices import Shown, ViewEnv, live_view
+from handlers.notices import Shown, ViewEnv, live_view, retired_view
 from handlers.wishes.buttons import (
     ALL_OPEN,
     CancelWish,
@@ -286,16 +286,25 @@ async def card_for(env: ViewEnv, viewer: User, wish: Wish) -> Shown:
 
 @live_view(CARD_VIEW)
 async def card_view(live: LiveMessage, env: ViewEnv) -> Shown | None:
-    if live.viewer_id is None:
-        return None
-    viewer = await env.services.users.get(live.viewer_id)
+    viewer = await env.services.users.get(live.viewer_id) if live.viewer_id else None
     if viewer is None:
-        return None
+        return retired_card(live.thing, env)
     try:
         wish = await env.services.wishes.view(viewer, wish_id_of(live))
     except LinliError:
-        return None  # no longer theirs to see
+        return retired_card(live.thing, env)  # no longer theirs to see: hide what it showed
     return await card_for(ViewEnv(env.services, viewer.language), viewer, wish)
+
+
+@retired_view(CARD_VIEW)
+def retired_card(thing: str, env: ViewEnv) -> Shown:
+    """A card no longer kept current: nothing of the wish stays on it (no contact, no buttons
+    that act), only the way to open it again as it is now."""
+    wish_id = int(thing.split(":", 1)[1])
+    text = env.t(
+        "Wish #{id}: this card is no longer kept up to date. Open it again to see it as it is now."
+    ).format(id=wish_id)
+    return Shown(text, ((card_button(env.t, wish_id),),))
 
 
 async def show_card(

@@ -153,12 +153,12 @@ async def test_another_refusal_ends_the_dialogue_and_clears_its_draft(
     await member.send("clash")
     await member.wait_for("already been done")
     data = await user_data(kit_bot, fake, 504)
-    assert KitDraft.KEY not in data and ACTIVE not in data
+    assert KitDraft.KEY not in data and data.get(ACTIVE) == ""  # ended: none active
     await member.send("milk")
     await member.wait_for("did not understand")  # the dialogue is over
 
 
-async def test_a_draft_older_than_a_day_loads_empty(
+async def test_a_draft_older_than_a_day_ends_the_dialogue(
     fake: FakeBotApi, kit_bot: RunningBot, clock: ManualClock
 ) -> None:
     member = await someone(kit_bot, fake, 505, Role.MEMBER)
@@ -169,7 +169,10 @@ async def test_a_draft_older_than_a_day_loads_empty(
     await member.wait_for("Notes: begun, eggs")
     clock.advance(hours=24, minutes=1)
     await member.send("tea")
-    await member.wait_for("Notes: tea")  # the day-old draft was not used
+    await member.wait_for("Please start again")  # the day-old draft is not guessed at
+    await member.send("tea")
+    await member.wait_for("did not understand")  # the dialogue is over
+    assert KitDraft.KEY not in await user_data(kit_bot, fake, 505)
 
 
 async def test_a_forged_button_is_refused_and_changes_nothing(

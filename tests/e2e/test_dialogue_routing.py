@@ -86,3 +86,43 @@ async def test_a_dialogue_started_after_the_profile_menu_gets_the_answer(
     await li.wait_for("Who should receive this announcement?")
     assert ordered_bot.services is not None
     assert (await ordered_bot.services.users.require(COORDINATOR_ID)).display_name == "Li"
+
+
+async def test_after_cancel_an_older_dialogue_does_not_take_the_next_answer(
+    fake: FakeBotApi, ordered_bot: RunningBot
+) -> None:
+    li = await coordinator(ordered_bot, fake)
+    await li.send("/admin")
+    menu = await li.wait_for("Administration")
+    await li.press(menu, "Buildings")
+    await li.wait_for(lambda m: m.button("Add a building") is not None)
+    await li.press(menu, "Add a building")
+    await li.wait_for("name of the new building")
+    await li.send("/teams")  # the coordinator changes their mind ...
+    listing = await li.wait_for("Service teams")
+    await li.press(listing, "New team")
+    await li.wait_for("new team called")
+    await li.send("/cancel")  # ... and then of that too
+    await li.wait_for("Cancelled")
+    await li.send("Legal aid team")  # typed without looking: no dialogue is waiting for it
+    await li.wait_for("I did not understand")
+    assert ordered_bot.services is not None
+    user = await ordered_bot.services.users.require(COORDINATOR_ID)
+    assert await ordered_bot.services.admin.all_buildings(user) == []
+
+
+async def test_a_dialogue_resumed_after_a_day_starts_again_instead_of_guessing(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    assert bot.services is not None
+    await bot.services.users.register(7, display_name="王奶奶", language="zh", building_id=None)
+    wang = fake.user(7, first_name="Wang", language_code="zh")
+    await wang.send("/urgent")
+    await wang.wait_for("您现在需要什么帮助")
+    clock.advance(hours=25)
+    await wang.send("我在家摔倒了，起不来")  # an urgent request must not become an ordinary wish
+    await wang.wait_for("请重新开始")
+    await wang.send("还在吗")
+    await wang.wait_for("我没有看懂")  # the dialogue has ended
+    user = await bot.services.users.require(7)
+    assert (await bot.services.wishes.mine(user)).wishes == ()

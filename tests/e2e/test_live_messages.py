@@ -5,6 +5,10 @@ scheduler when nobody is pressing anything — and sent anew when it can no long
 from __future__ import annotations
 
 from bot.clock import ManualClock
+from bot.services.wishes import WishFilter, subject_of
+from bot.services.wishes.notices import CARD_VIEW
+from storage import live as live_repo
+from storage.live import PER_THING
 from tests.e2e import test_wishes as wishes_e2e
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_wishes import GROUP, HELPER, PHONE, _services, post_wish
@@ -111,3 +115,85 @@ async def test_a_card_deleted_by_its_reader_is_sent_anew_on_the_next_change(
     await services.wishes.report_done(helper, task.id, note="好了")
     # The new message is the one kept current from now on.
     await resident.wait_for(lambda m: m is again and "是的，办好了" in str(m.buttons), since=0)
+
+
+async def test_the_wall_post_stays_current_however_many_cards_are_opened(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    services = _services(bot)
+    group = fake.group(GROUP)
+    await post_wish(people["resident"])
+    wall = await group.wait_for("新心愿", since=0)
+    helper = await services.users.require(HELPER)
+    (wish,) = (await services.wishes.browse(helper, WishFilter())).wishes
+    thing = subject_of(wish.id)
+    for viewer in range(1000, 1000 + PER_THING + 5):  # more members than cards kept current
+        fake.user(viewer)
+        await services.live.keep_current(
+            key=f"{thing}:card:{viewer}",
+            thing=thing,
+            view=CARD_VIEW,
+            chat_id=viewer,
+            message_id=1,
+            language="zh",
+            viewer_id=viewer,
+        )
+    await services.wishes.claim(helper, wish.id)
+    await group.wait_for(lambda m: m is wall and "已由 小赵 认领" in (m.text or ""), since=0)
+    async with services.store.read() as conn:
+        kept = await live_repo.for_thing(conn, thing)
+    assert sum(1 for m in kept if m.viewer_id is not None) == PER_THING
+    assert any(m.key == f"{thing}:wall" for m in kept)
+
+
+async def test_after_the_group_became_a_supergroup_the_wall_follows_it(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    services = _services(bot)
+    group = fake.group(GROUP)
+    await post_wish(people["resident"])
+    await group.wait_for("新心愿", since=0)
+    supergroup = fake.migrate_group(GROUP, -1009999)
+    helper = await services.users.require(HELPER)
+    (task,) = (await services.wishes.browse(helper, WishFilter())).wishes
+    await services.wishes.claim(helper, task.id)
+
+    # The old message cannot be edited in the new chat: the post is sent there anew.
+    await supergroup.wait_for("已由 小赵 认领", since=0, timeout=10)
+    await post_wish(people["resident"], "第二个心愿：帮忙搬一下柜子")
+    await supergroup.wait_for("第二个心愿", since=0, timeout=10)
+    await fake.wait_idle()
+    to_groups = [
+        c for c in fake.calls_to("editMessageText") if c.params["chat_id"] in (GROUP, -1009999)
+    ]
+    assert len(to_groups) <= 2  # no edit loop against the old id
+    async with services.store.read() as conn:
+        (wall,) = [
+            m for m in await live_repo.for_thing(conn, subject_of(task.id)) if not m.viewer_id
+        ]
+    assert wall.chat_id == -1009999
+
+
+async def test_a_card_opened_again_leaves_no_contact_on_the_older_one(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    resident, zhao = people["resident"], people["helper"]
+    await post_wish(resident)
+    offer = await zhao.wait_for("新心愿", since=0)
+    await zhao.press(offer, "我来帮忙")
+    first = await zhao.wait_for(lambda m: "退回心愿" in str(m.buttons))
+    assert PHONE in (first.text or "")
+    await zhao.press(offer, "详情")  # the card again, from the offer
+    second = await zhao.wait_for(lambda m: m is not first and "退回心愿" in str(m.buttons))
+    assert PHONE in (second.text or "")
+
+    # The older card is no longer kept current, so it is cleared of what it showed.
+    await zhao.wait_for(lambda m: m is first and "不再更新" in (m.text or ""), since=0)
+    assert PHONE not in (first.text or "") and "退回心愿" not in str(first.buttons)
+
+    await zhao.press(second, "退回心愿")
+    await zhao.wait_for("为什么")
+    await zhao.send("临时出差")
+    await zhao.wait_for(lambda m: m is second and PHONE not in (m.text or ""), since=0)
+    await fake.wait_idle()
+    assert all(PHONE not in (m.text or "") for m in (first, second))

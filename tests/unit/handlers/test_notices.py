@@ -14,14 +14,15 @@ from bot.i18n import LANGUAGES
 from bot.models import LiveMessage, Notice, User, Wish, WishCategory, WishStatus
 from bot.services import Services
 from bot.services.broadcast import DeliveryReport
-from bot.services.notify import RefreshLive, ShowLive
+from bot.services.notify import RefreshLive, RetireLive, ShowLive
 from handlers import notices
 from handlers.buttons import REGISTRY
 from tests.conftest import COORDINATOR_ID, DAYTIME, RegisterUser
 from tests.support.fake_bot_api import parse_html
 
 HOSTILE = "<b>王 & Co</b>"
-SKIPPED = {ShowLive.KIND, RefreshLive.KIND}  # rendered by live views, tested end to end
+# Rendered by live views (tested end to end in tests/e2e/test_live_messages.py).
+SKIPPED = {ShowLive.KIND, RefreshLive.KIND, RetireLive.KIND}
 
 
 def sample_wish(**changes: Any) -> Wish:
@@ -122,4 +123,5 @@ async def test_a_live_card_is_rendered_for_its_viewer_only(
     assert shown is not None and "Cancel this wish" in str(shown.buttons)
     assert "13800000001" not in shown.text  # the poster's card has no contact block
     stranger = live.model_copy(update={"viewer_id": 999})
-    assert await notices.LIVE_VIEWS["wish.card"](stranger, notices.ViewEnv(services, "en")) is None
+    stub = await notices.LIVE_VIEWS["wish.card"](stranger, notices.ViewEnv(services, "en"))
+    assert stub is not None and "no longer kept up to date" in stub.text  # nothing of the wish
