@@ -49,10 +49,12 @@ async def register(
     message_id: int | None = None,
     outbox_id: int | None = None,
     viewer_id: int | None = None,
+    new_key: bool = False,
 ) -> tuple[int, list[LiveMessage]]:
     """Keep the message under `key` current (a newer message under the same key replaces the
     older one: e.g. the card a member opened last); its id, and the messages no longer kept
-    current (the one replaced, the viewers' cards beyond PER_THING), to be retired."""
+    current (the one replaced, the viewers' cards beyond PER_THING), to be retired. `new_key`:
+    the caller knows no message was kept under `key` yet (spares two statements)."""
     values = {
         "key": key,
         "thing": thing,
@@ -65,14 +67,17 @@ async def register(
         "pending_outbox_id": None,
         "created_at": now,
     }
-    replaced = await by_key(conn, key)
-    await conn.execute(delete(live_messages).where(live_messages.c.key == key))
+    replaced = None if new_key else await by_key(conn, key)
+    if replaced is not None:
+        await conn.execute(delete(live_messages).where(live_messages.c.key == key))
     live_id = await conn.scalar(
         live_messages.insert().values(**values).returning(live_messages.c.id)
     )
     assert live_id is not None
     dropped = [replaced] if replaced is not None and replaced.message_id != message_id else []
-    return int(live_id), dropped + await _forget_oldest(conn, thing)
+    if viewer_id is not None:  # only viewers' messages are capped
+        dropped += await _forget_oldest(conn, thing)
+    return int(live_id), dropped
 
 
 async def _forget_oldest(conn: AsyncConnection, thing: str) -> list[LiveMessage]:

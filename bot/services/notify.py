@@ -136,6 +136,7 @@ class Notifier:
                 now=self.clock.now(),
                 outbox_id=queued,
                 viewer_id=viewer_id,
+                new_key=True,  # the outbox took the key as its dedupe key just now
             )
             await self.retire(conn, dropped)
         return queued
