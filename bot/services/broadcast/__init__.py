@@ -1,13 +1,12 @@
 """Coordinator broadcasts: compose, choose an audience, preview, send now or at a local time,
-follow the delivery. Every message goes through the outbox; every decision is audited."""
+follow the delivery. Every message goes through the outbox; every decision is audited. The
+limits, refusals, delivery report and notices are in `rules`."""
 
 from __future__ import annotations
 
-import html
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,13 +18,32 @@ from bot.models import (
     Broadcast,
     BroadcastStatus,
     Building,
-    Model,
-    Notice,
-    OutboxStatus,
     Team,
     User,
 )
-from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+
+# Telegram allows 4096 characters of text and 1024 of caption; the header needs the rest.
+from bot.services.broadcast.rules import (
+    AUDIENCE_LABELS,
+    AUDIENCES_WITH_REF,
+    CAPTION_MAX,
+    DELIVERING_KEPT,
+    EARLIEST_SCHEDULE,
+    LATEST_SCHEDULE,
+    PROGRESS_VIEW,
+    TEXT_MAX,
+    AlreadyDecided,
+    Announcement,
+    BroadcastFinished,
+    DeliveryReport,
+    Draft,
+    EmptyBroadcast,
+    NoRecipients,
+    progress_key,
+    thing_of,
+    visible_length,
+)
+from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.membership import require_coordinator
 from bot.services.notify import Notifier
 from storage import audit, org
@@ -35,97 +53,6 @@ from storage import outbox as outbox_repo
 from storage import teams as teams_repo
 from storage import users as users_repo
 from storage.store import Store
-
-# Telegram allows 4096 characters of text and 1024 of caption; the header needs the rest.
-TEXT_MAX = 3900
-CAPTION_MAX = 900
-EARLIEST_SCHEDULE = timedelta(minutes=1)
-LATEST_SCHEDULE = timedelta(days=366)
-DELIVERING_KEPT = 16  # broadcasts whose content the sender keeps in memory while sending
-AUDIENCES_WITH_REF = frozenset({AudienceKind.BUILDING, AudienceKind.TEAM})
-
-AUDIENCE_LABELS: dict[AudienceKind, str] = {
-    AudienceKind.EVERYONE: N_("Everyone"),
-    AudienceKind.RESIDENTS: N_("Residents (not members)"),
-    AudienceKind.MEMBERS: N_("Members"),
-    AudienceKind.COORDINATORS: N_("Coordinators"),
-    AudienceKind.BUILDING: N_("One building"),
-    AudienceKind.TEAM: N_("One service team"),
-    AudienceKind.SESSION: N_("A study session"),
-}
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def visible_length(html_text: str) -> int:
-    """Characters Telegram counts (UTF-16 units) once the HTML is parsed."""
-    plain = html.unescape(_TAG.sub("", html_text))
-    return len(plain.encode("utf-16-le")) // 2
-
-
-class EmptyBroadcast(InvalidInput):
-    message = N_("The announcement is empty. Please send some text, a photo or a document.")
-
-
-class NoRecipients(InvalidInput):
-    message = N_("No one is in that audience. Please choose another one.")
-
-
-class AlreadyDecided(Conflict):
-    message = N_("This announcement was already sent or cancelled.")
-
-
-class DeliveryReport(Model):
-    """What became of a broadcast's messages."""
-
-    total: int
-    delivered: int
-    blocked: int
-    failed: int
-    pending: int
-    cancelled: int
-
-    @classmethod
-    def from_counts(cls, counts: dict[OutboxStatus, int]) -> DeliveryReport:
-        return cls(
-            total=sum(counts.values()),
-            delivered=counts[OutboxStatus.SENT],
-            blocked=counts[OutboxStatus.BLOCKED],
-            failed=counts[OutboxStatus.FAILED],
-            pending=counts[OutboxStatus.PENDING] + counts[OutboxStatus.SENDING],
-            cancelled=counts[OutboxStatus.CANCELLED],
-        )
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A broadcast with its audience resolved for showing."""
-
-    broadcast: Broadcast
-    recipients: int
-    audience_name: str | None  # the building's or team's name
-
-
-class Announcement(Notice):
-    """A broadcast's message to one recipient (rendered from the broadcast when sent)."""
-
-    KIND = "broadcast.announcement"
-    broadcast_id: int
-
-
-class BroadcastFinished(Notice):
-    """To the coordinator who sent it: every message was handled; the delivery report."""
-
-    KIND = "broadcast.finished"
-    broadcast_id: int
-    report: DeliveryReport
-
-
-PROGRESS_VIEW = "broadcast.progress"  # the live message that shows a broadcast's progress
-
-
-def thing_of(broadcast_id: int) -> str:
-    return f"broadcast:{broadcast_id}"
 
 
 @dataclass
@@ -536,5 +463,24 @@ class BroadcastService:
         }
 
 
-def progress_key(broadcast_id: int) -> str:
-    return f"broadcast:{broadcast_id}:progress"
+__all__ = [
+    "AUDIENCES_WITH_REF",
+    "AUDIENCE_LABELS",
+    "CAPTION_MAX",
+    "DELIVERING_KEPT",
+    "EARLIEST_SCHEDULE",
+    "LATEST_SCHEDULE",
+    "PROGRESS_VIEW",
+    "TEXT_MAX",
+    "AlreadyDecided",
+    "Announcement",
+    "BroadcastFinished",
+    "BroadcastService",
+    "DeliveryReport",
+    "Draft",
+    "EmptyBroadcast",
+    "NoRecipients",
+    "progress_key",
+    "thing_of",
+    "visible_length",
+]
