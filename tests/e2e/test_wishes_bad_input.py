@@ -12,6 +12,17 @@ from sqlalchemy import func, select
 from bot.models import Role, Skill, WishCategory, WishStatus
 from bot.services import Services
 from bot.services.wishes import WishDraft
+from handlers.wishes.buttons import (
+    CancelWishSure,
+    ClaimWish,
+    ConfirmDone,
+    GiveBack,
+    NotDoneYet,
+    RateWish,
+    ReportDone,
+    SetParticipant,
+    ShowWish,
+)
 from storage import users as users_repo
 from storage.schema import wish_events, wishes
 from tests.e2e.conftest import RunningBot
@@ -122,7 +133,7 @@ async def test_a_resident_pressing_a_members_button_is_refused(
     resident, neighbour = people["resident"], people["neighbour"]
     wish_id = await _post(bot, RESIDENT)
     before = await _snapshot(bot)
-    answer = await neighbour.press_data(None, f"w:claim:{wish_id}")
+    answer = await neighbour.press_data(None, ClaimWish(wish_id=wish_id).pack())
     assert answer is not None and "只有党员志愿者才能认领心愿" in answer
     await neighbour.send(f"/claim {wish_id}")
     await neighbour.wait_for("只有党员志愿者才能认领心愿")
@@ -130,7 +141,7 @@ async def test_a_resident_pressing_a_members_button_is_refused(
     await neighbour.wait_for("只有党员志愿者才能认领心愿")
     await neighbour.send("/mytasks")
     await neighbour.wait_for("抱歉，您没有权限")
-    answer = await resident.press_data(None, f"w:done:{wish_id}")
+    answer = await resident.press_data(None, ReportDone(wish_id=wish_id).pack())
     assert answer is not None and "只有认领这个心愿的志愿者" in answer
     assert await _snapshot(bot) == before
 
@@ -146,19 +157,21 @@ async def test_forged_buttons_for_another_users_wish_change_nothing(
     before = await _snapshot(bot)
 
     for forged in (
-        f"w:ok:{wish_id}",
-        f"w:cancel_ok:{wish_id}",
-        f"w:card:{wish_id}",
-        f"w:rate:{wish_id}:1",
-        f"w:nd:{wish_id}",
+        ConfirmDone(wish_id=wish_id).pack(),
+        CancelWishSure(wish_id=wish_id).pack(),
+        ShowWish(wish_id=wish_id).pack(),
+        RateWish(wish_id=wish_id, stars=1).pack(),
+        NotDoneYet(wish_id=wish_id).pack(),
     ):
         answer = await neighbour.press_data(None, forged)
         assert answer is not None and "只有发布这个心愿的人" in answer, forged
-    answer = await other.press_data(None, f"w:rel:{wish_id}")
+    answer = await other.press_data(None, GiveBack(wish_id=wish_id).pack())
     assert answer is not None and "Only the member who took on this wish" in answer
-    answer = await helper.press_data(None, f"w:ok:{wish_id}")  # the helper cannot confirm
+    answer = await helper.press_data(
+        None, ConfirmDone(wish_id=wish_id).pack()
+    )  # the helper cannot confirm
     assert answer is not None and "只有发布这个心愿的人" in answer
-    answer = await helper.press_data(None, "w:asg_set:999:1:1")
+    answer = await helper.press_data(None, SetParticipant(wish_id=999, user_id=1, on=True).pack())
     assert answer is not None and "没有这个编号的心愿" in answer
     assert await _snapshot(bot) == before
     async with services.store.read() as conn:
@@ -183,7 +196,7 @@ async def test_stale_buttons_after_the_state_moved_on(
     await helper.wait_for(lambda m: m is card and "已确认完成" in (m.text or ""), since=0)
     assert "退回心愿" not in str(card.buttons)
     # ... and a press of the old button (a client that still shows it) changes nothing.
-    answer = await helper.press_data(card, f"w:rel:{wish_id}")
+    answer = await helper.press_data(card, GiveBack(wish_id=wish_id).pack())
     assert answer is not None and "已经结束了" in answer  # confirmed: closed for good
     answer = await resident.press(ask, "还没有办好")
     assert answer is not None and "已经结束了" in answer

@@ -47,6 +47,7 @@ from bot.services.wishes import (
     parse_needed_by,
     quiet_until,
 )
+from handlers.wishes.buttons import ClaimWish, ConfirmDone, RepostWish, ShowWish
 from storage import org
 from storage import users as users_repo
 from storage.schema import audit_log, wish_events, wishes
@@ -132,7 +133,8 @@ async def test_new_wish_is_offered_to_matching_members_same_building_first(
     assert offered == [10, 11]  # the same building first; the lawyer's skills do not match
     offer = (await outbox_rows(services, 10))[0]
     assert "13800000001" not in offer["text"] and "3-201" not in offer["text"]
-    assert [b[1] for b in offer["buttons"][0]] == [f"w:claim:{wish.id}", f"w:card:{wish.id}"]
+    claim, details = ClaimWish(wish_id=wish.id).pack(), ShowWish(wish_id=wish.id).pack()
+    assert [b[1] for b in offer["buttons"][0]] == [claim, details]
     assert await event_kinds(services.store, wish.id) == ["posted"]
 
 
@@ -352,7 +354,9 @@ async def test_done_confirm_rate_thank_credits_the_helper(
     done = await services.wishes.report_done(helper, wish.id, note="换好了", photo_file_id="P-9")
     assert done.status is WishStatus.DONE and done.done_note == "换好了"
     ask = (await outbox_rows(services, 1))[-1]
-    assert ask["photo_file_id"] == "P-9" and f"w:ok:{wish.id}" in str(ask["buttons"])
+    assert ask["photo_file_id"] == "P-9" and ConfirmDone(wish_id=wish.id).pack() in str(
+        ask["buttons"]
+    )
     confirmed = await services.wishes.confirm(resident, wish.id)
     assert confirmed.status is WishStatus.CONFIRMED and confirmed.closed_at is not None
     assert seen == [(wish.id, [10])]
@@ -410,7 +414,8 @@ async def test_release_reopens_and_offers_again_but_not_to_the_releaser(
 
     assert reopened.status is WishStatus.OPEN and reopened.claimed_by is None
     assert len(await outbox_rows(services, 11)) == before + 1  # offered again
-    assert len([r for r in await outbox_rows(services, 10) if "w:claim" in str(r["buttons"])]) == 1
+    claim = ClaimWish(wish_id=wish.id).pack()
+    assert len([r for r in await outbox_rows(services, 10) if claim in str(r["buttons"])]) == 1
     assert "临时出差" in (await outbox_rows(services, 1))[-1]["text"]
     await services.wishes.claim(first, wish.id)  # may take it again later
 
@@ -578,7 +583,7 @@ async def test_wish_expires_after_its_date_and_can_be_posted_again(
     expired = await services.wishes.view(resident, wish.id)
     assert expired.status is WishStatus.EXPIRED
     asked = (await outbox_rows(services, 1))[-1]
-    assert f"w:repost:{wish.id}" in str(asked["buttons"])
+    assert RepostWish(wish_id=wish.id).pack() in str(asked["buttons"])
 
     again = await services.wishes.repost(resident, wish.id)
     assert again.id != wish.id and again.status is WishStatus.OPEN and again.text == wish.text
