@@ -4,7 +4,7 @@ choose team participants."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -56,6 +56,13 @@ class TaskDraft(DialogueDraft):
 
     KEY: ClassVar[str] = "wish_task"
     wish_id: int = 0
+
+    @classmethod
+    def load(cls, context: LinliContext) -> Self:
+        raw = (context.user_data or {}).get(cls.KEY)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return cls(wish_id=raw)  # kept as a bare number before drafts were typed
+        return super().load(context)
 
 
 # --- the card ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ thank, post an expired wish again."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -33,6 +33,16 @@ class ReplyDraft(DialogueDraft):
 
     KEY: ClassVar[str] = "wish_reply"
     wish_id: int = 0
+
+    @classmethod
+    def load(cls, context: LinliContext) -> Self:
+        legacy = (context.user_data or {}).get("wish_draft")
+        if cls.KEY not in (context.user_data or {}) and isinstance(legacy, dict):
+            # Before drafts were typed this lived in the posting draft's place.
+            wish_id = legacy.get("wish_id")
+            if isinstance(wish_id, int):
+                return cls(wish_id=wish_id)
+        return super().load(context)
 
 
 @step()

@@ -167,3 +167,40 @@ def test_every_named_dialogue_state_is_reachable_from_the_legacy_table() -> None
     }
     for name, states in current.items():
         assert set(LEGACY_STATES[name].values()) == {s.value for s in states}, name
+
+
+async def test_a_thank_you_being_written_in_the_old_layout_reaches_the_helper(
+    fake: FakeBotApi, bot: RunningBot, bot_settings: Settings
+) -> None:
+    services = bot.services
+    assert services is not None
+    from bot.models import Role, WishCategory
+    from bot.services.wishes import WishDraft
+    from storage import users as users_repo
+
+    wang = await services.users.register(
+        404, display_name="王奶奶", language="zh", building_id=None
+    )
+    zhao = await services.users.register(405, display_name="小赵", language="zh", building_id=None)
+    async with services.store.transaction() as conn:
+        await users_repo.grant_role(conn, zhao.id, Role.MEMBER, None, services.clock.now())
+    zhao = await services.users.require(zhao.id)
+    wish = await services.wishes.post(wang, WishDraft(category=WishCategory.REPAIRS, text="灯"))
+    await services.wishes.claim(zhao, wish.id)
+    await services.wishes.report_done(zhao, wish.id, note="好了")
+    await services.wishes.confirm(wang, wish.id)
+    await bot.stop()
+    # The old release: WishDialogue.THANKS == 10, the wish's number in the posting draft's place.
+    await save_old_rows(
+        bot_settings,
+        [
+            ("conversation", conversation_key("wishes", 404, 404), 10),
+            ("user", "404", {"wish_draft": {"wish_id": wish.id}}),
+        ],
+    )
+    await bot.start()
+    resident = fake.user(404, first_name="Wang", language_code="zh")
+    helper = fake.user(405, first_name="Zhao", language_code="zh")
+    await resident.send("谢谢小赵！")
+    await resident.wait_for("您的话已经送到")
+    await helper.wait_for("谢谢小赵！", since=0)
