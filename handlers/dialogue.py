@@ -147,6 +147,15 @@ class DialogueDraft(BaseModel):
             raise DraftExpired()
         return draft
 
+    @classmethod
+    def peek(cls, context: LinliContext) -> Self:
+        """The draft for a look outside the dialogue's steps (e.g. which language to answer
+        in): never refuses; an expired one reads as empty."""
+        try:
+            return cls.load(context)
+        except DraftExpired:
+            return cls()
+
     def save(self, context: LinliContext) -> None:
         """Keep the draft (stamped with the service clock's time)."""
         assert context.user_data is not None

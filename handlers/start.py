@@ -59,7 +59,7 @@ LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
 
 def _language(update: Update, context: LinliContext) -> str:
     """Onboarding speaks the language chosen in its first step (Telegram's until then)."""
-    return OnboardingDraft.load(context).language or language_of(update, context)
+    return OnboardingDraft.peek(context).language or language_of(update, context)
 
 
 @step(None, language=_language)

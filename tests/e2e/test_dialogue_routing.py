@@ -126,3 +126,18 @@ async def test_a_dialogue_resumed_after_a_day_starts_again_instead_of_guessing(
     await wang.wait_for("我没有看懂")  # the dialogue has ended
     user = await bot.services.users.require(7)
     assert (await bot.services.wishes.mine(user)).wishes == ()
+
+
+async def test_onboarding_abandoned_for_days_can_be_started_again(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    en = fake.user(8, first_name="Ann", language_code="en")
+    await en.send("/start")
+    await en.press(await en.wait_for("choose your language"), "English")
+    await en.wait_for("What should we call you?")
+    clock.advance(days=3)  # she put the phone away mid-way
+    await en.send("/start")  # and starts over: no error, no refusal
+    await en.press(await en.wait_for("choose your language"), "English")
+    await en.wait_for("What should we call you?")
+    await en.send("Ann")
+    assert not [c for c in fake.calls if "went wrong" in str(c.params.get("text", ""))]
