@@ -297,8 +297,6 @@ class Broadcast(Model):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    progress_chat_id: int | None = None
-    progress_message_id: int | None = None
 
 
 # --- micro-wishes and service teams --------------------------------------------------------

@@ -29,8 +29,6 @@ def _broadcast(row: RowMapping) -> Broadcast:
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
-        progress_chat_id=row["progress_chat_id"],
-        progress_message_id=row["progress_message_id"],
     )
 
 
@@ -104,17 +102,6 @@ async def transition(
         .values(status=to_status.value, **values)
     )
     return result.rowcount == 1
-
-
-async def set_progress_message(
-    conn: AsyncConnection, broadcast_id: int, chat_id: int, message_id: int | None
-) -> None:
-    """Where progress is shown; message_id None until the notice queued for it is sent."""
-    await conn.execute(
-        update(broadcasts)
-        .where(broadcasts.c.id == broadcast_id)
-        .values(progress_chat_id=chat_id, progress_message_id=message_id)
-    )
 
 
 async def with_status(

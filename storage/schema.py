@@ -171,6 +171,8 @@ broadcasts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime, nullable=True),
     Column("finished_at", UTCDateTime, nullable=True),
+    # No longer written (the progress message is a live message now); left in place because
+    # dropping them would rebuild this table on SQLite, which outbox rows reference.
     Column("progress_chat_id", BigInteger, nullable=True),
     Column("progress_message_id", BigInteger, nullable=True),
     Index("ix_broadcasts_status", "status", "scheduled_at"),

@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Only columns are added here: on SQLite, rebuilding a table that outbox rows reference
+    # (as dropping a column would) fails the foreign keys.
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("kind", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("params", sa.JSON(), nullable=True))
