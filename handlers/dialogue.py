@@ -40,7 +40,6 @@ from bot.models import N_, Role, User
 from bot.services.errors import Conflict, InvalidInput, LinliError, NotAllowed, NotRegistered
 from handlers.common import answer, leave_for_command, refuse, viewer
 from handlers.context import LinliContext
-from handlers.help import cancel
 
 END = ConversationHandler.END
 ACTIVE = "dialogue"  # user_data key: the name of the user's active dialogue
@@ -126,7 +125,7 @@ class DialogueDraft(BaseModel):
     saved_at: datetime | None = None
 
     @classmethod
-    def load(cls, context: LinliContext) -> Self:
+    def load(cls, context: LinliContext, *, clear_stale: bool = True) -> Self:
         """The saved draft, or an empty one when there is none. One older than 24 h is refused
         (DraftExpired ends the dialogue): going on with an empty draft in the middle of a
         dialogue would post an urgent request as an ordinary wish, or a wish for a neighbour as
@@ -143,17 +142,20 @@ class DialogueDraft(BaseModel):
             draft.saved_at is not None
             and context.services.clock.now() - draft.saved_at > DRAFT_TTL
         ):
-            cls.clear(context)
+            if clear_stale:
+                cls.clear(context)
             raise DraftExpired()
         return draft
 
     @classmethod
     def peek(cls, context: LinliContext) -> Self:
-        """The draft for a look outside the dialogue's steps (e.g. which language to answer
-        in): never refuses; an expired one reads as empty."""
+        """The draft as saved, stale or not, for a look outside the dialogue's steps (e.g.
+        which language to answer in): never refuses and changes nothing (a step's own `load`
+        refuses a stale one)."""
+        raw = (context.user_data or {}).get(cls.KEY)
         try:
-            return cls.load(context)
-        except DraftExpired:
+            return cls.model_validate(raw) if isinstance(raw, dict) else cls()
+        except ValidationError:
             return cls()
 
     def save(self, context: LinliContext) -> None:
@@ -258,12 +260,23 @@ def _tracked(
     return tracked
 
 
+async def cancel(update: Update, context: LinliContext) -> int:
+    """/cancel: leave any dialogue (the fallback of every dialogue, and a command of its own)."""
+    _, t = await viewer(update, context)
+    if context.user_data is not None:
+        context.user_data.clear()
+        context.user_data[ACTIVE] = NONE_ACTIVE  # no dialogue is active now
+    await answer(update, t("Cancelled. Nothing was changed."), remove_keyboard=True)
+    return END
+
+
 def _ended(name: str, drafts: tuple[type[DialogueDraft], ...], context: LinliContext) -> None:
     for draft in drafts:
         draft.clear(context)
     # "" marks "no dialogue is active": an older dialogue still open (its entry command was
     # taken by another one) is then stale too, and cannot take the next typed answer.
-    if context.user_data is not None and context.user_data.get(ACTIVE, name) == name:
+    # (/cancel, which clears all of user_data, sets the marker itself.)
+    if context.user_data is not None and context.user_data.get(ACTIVE) == name:
         context.user_data[ACTIVE] = NONE_ACTIVE
 
 

@@ -15,8 +15,9 @@ from telegram.ext import (
 from bot.i18n import Translate
 from bot.models import Role, User
 from handlers.commands import commands_for
-from handlers.common import END, ack, answer, viewer
+from handlers.common import ack, answer, viewer
 from handlers.context import LinliContext
+from handlers.dialogue import cancel
 
 
 def help_text(t: Translate, user: User | None) -> str:
@@ -32,15 +33,6 @@ def help_text(t: Translate, user: User | None) -> str:
 async def show_help(update: Update, context: LinliContext) -> None:
     user, t = await viewer(update, context)
     await answer(update, help_text(t, user))
-
-
-async def cancel(update: Update, context: LinliContext) -> int:
-    """Leave any dialogue; also the fallback of every ConversationHandler."""
-    _, t = await viewer(update, context)
-    if context.user_data is not None:
-        context.user_data.clear()
-    await answer(update, t("Cancelled. Nothing was changed."), remove_keyboard=True)
-    return END
 
 
 async def private_only(update: Update, context: LinliContext) -> None:

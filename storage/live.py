@@ -137,14 +137,33 @@ async def set_pending(conn: AsyncConnection, live_id: int, outbox_id: int) -> No
 
 
 async def set_message_id(
-    conn: AsyncConnection, live_id: int, message_id: int, chat_id: int
-) -> None:
-    """The message was sent again (Telegram no longer allowed the edit): follow the new one."""
-    await conn.execute(
+    conn: AsyncConnection, live: LiveMessage, message_id: int, chat_id: int
+) -> bool:
+    """The message was sent again (Telegram no longer allowed the edit): follow the new one,
+    if the row still shows the message the edit was for (rowids are reused: a row that
+    replaced it under the same key may carry the same id); False when it does not."""
+    shown = (
+        live_messages.c.message_id == live.message_id
+        if live.outbox_id is None
+        else (live_messages.c.message_id == live.message_id)
+        | (live_messages.c.message_id.is_(None) & (live_messages.c.outbox_id == live.outbox_id))
+    )
+    result = await conn.execute(
         update(live_messages)
-        .where(live_messages.c.id == live_id)
+        .where(live_messages.c.id == live.id, live_messages.c.key == live.key, shown)
         .values(message_id=message_id, chat_id=chat_id, outbox_id=None)
     )
+    return bool(result.rowcount)
+
+
+async def forget(conn: AsyncConnection, chat_id: int, message_id: int) -> int:
+    """The message now shows something else (a step edited it in place): stop keeping it."""
+    result = await conn.execute(
+        delete(live_messages).where(
+            live_messages.c.chat_id == chat_id, live_messages.c.message_id == message_id
+        )
+    )
+    return int(result.rowcount)
 
 
 async def move_chat(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> int:
@@ -170,4 +189,10 @@ async def first_send_state(conn: AsyncConnection, live_id: int) -> OutboxStatus 
 async def for_thing(conn: AsyncConnection, thing: str) -> list[LiveMessage]:
     """Every message of `thing` (tests and diagnostics)."""
     query = _query().where(live_messages.c.thing == thing).order_by(live_messages.c.id)
+    return [_live(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def for_viewer(conn: AsyncConnection, viewer_id: int) -> list[LiveMessage]:
+    """Every message kept current for this reader (their opened cards)."""
+    query = _query().where(live_messages.c.viewer_id == viewer_id).order_by(live_messages.c.id)
     return [_live(row) for row in (await conn.execute(query)).mappings()]

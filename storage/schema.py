@@ -358,4 +358,6 @@ live_messages = Table(
     Column("pending_outbox_id", ForeignKey("outbox.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_live_messages_thing", "thing", "id"),
+    # Ids are never reused: a follow-up that names an id must not land on a newer row.
+    sqlite_autoincrement=True,
 )

@@ -55,7 +55,7 @@ class Services:
             live=LiveMessages(store, clock, notifier),
             users=UsersService(store, settings, clock, community_id),
             membership=MembershipService(store, clock, notifier),
-            admin=AdminService(store, clock, community_id),
+            admin=AdminService(store, clock, community_id, notifier),
             reminders=reminders,
             broadcasts=BroadcastService(store, clock, notifier, settings, community_id),
             teams=TeamsService(store, clock, community_id),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.models import N_, AuditEntry, Building, Community, Role, User
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.membership import require_coordinator
+from bot.services.notify import Notifier
 from storage import audit, org
+from storage import live as live_repo
 from storage import users as users_repo
 from storage.store import Store
 
@@ -29,6 +31,7 @@ class AdminService:
     store: Store
     clock: Clock
     community_id: int
+    notifier: Notifier | None = field(default=None)
 
     async def community(self) -> Community:
         async with self.store.read() as conn:
@@ -158,6 +161,11 @@ class AdminService:
                 )
             else:
                 changed = await users_repo.revoke_role(conn, user_id, Role.COORDINATOR)
+                if changed and self.notifier is not None:
+                    # What they opened as a coordinator (contact details) is shown again as
+                    # they may now see it.
+                    for message in await live_repo.for_viewer(conn, user_id):
+                        await self.notifier.touch(conn, message.thing, key=message.key)
             if changed:
                 await audit.record(
                     conn,
@@ -170,6 +178,8 @@ class AdminService:
                 )
             updated = await users_repo.get_user(conn, user_id)
         assert updated is not None
+        if self.notifier is not None and not coordinator:
+            self.notifier.wake()
         return updated
 
     async def audit_log(self, actor: User, *, limit: int = 20) -> list[AuditEntry]:

@@ -220,6 +220,11 @@ class LiveMessages:
         if queued:
             self.notifier.wake()
 
+    async def forget(self, chat_id: int, message_id: int) -> None:
+        """A step turned this message into something else: it is no longer kept current."""
+        async with self.store.transaction() as conn:
+            await live_repo.forget(conn, chat_id, message_id)
+
     async def get(self, key: str) -> LiveMessage | None:
         async with self.store.read() as conn:
             return await live_repo.by_key(conn, key)
@@ -232,4 +237,9 @@ class LiveMessages:
     async def followed(self, live: LiveMessage, message_id: int, chat_id: int) -> None:
         """Telegram no longer allowed the edit and the message was sent anew: follow it."""
         async with self.store.transaction() as conn:
-            await live_repo.set_message_id(conn, live.id, message_id, chat_id)
+            if await live_repo.set_message_id(conn, live, message_id, chat_id):
+                return
+            # Replaced or dropped meanwhile: the message just sent is followed by no one.
+            gone = live.model_copy(update={"message_id": message_id, "chat_id": chat_id})
+            await self.notifier.retire(conn, [gone])
+        self.notifier.wake()

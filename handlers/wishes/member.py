@@ -37,6 +37,7 @@ from handlers.wishes.views import (
     WishDialogue,
     arg_id,
     category_label,
+    leave_card,
     list_label,
     send_media,
     show_card,
@@ -58,11 +59,11 @@ class TaskDraft(DialogueDraft):
     wish_id: int = 0
 
     @classmethod
-    def load(cls, context: LinliContext) -> Self:
+    def load(cls, context: LinliContext, *, clear_stale: bool = True) -> Self:
         raw = (context.user_data or {}).get(cls.KEY)
         if isinstance(raw, int) and not isinstance(raw, bool):
             return cls(wish_id=raw)  # kept as a bare number before drafts were typed
-        return super().load(context)
+        return super().load(context, clear_stale=clear_stale)
 
 
 # --- the card ------------------------------------------------------------------------------
@@ -118,6 +119,7 @@ async def browse(update: Update, context: LinliContext, user: User, t: Translate
     )
     rows.append([(t("By kind…"), ChooseListKind().pack())])
     body = title if page_of.wishes else title + "\n" + t("No open wishes here right now.")
+    await leave_card(update, context)  # "« Open wishes" on a card turns it into the list
     await answer(update, body, rows, edit=update.callback_query is not None)
     return None
 
@@ -327,6 +329,7 @@ async def _assign_menu(update: Update, context: LinliContext, t: Translate, wish
         for m in members
     ]
     rows.append([(t("Done"), ShowWish(wish_id=wish.id).pack())])
+    await leave_card(update, context)  # pressed on a card: it becomes this menu
     await answer(
         update,
         t(

@@ -25,7 +25,7 @@ from handlers.wishes.buttons import (
     ShowWish,
     WriteThanks,
 )
-from handlers.wishes.views import WishDialogue, card_button, list_label, stars_row
+from handlers.wishes.views import WishDialogue, card_button, leave_card, list_label, stars_row
 
 
 class ReplyDraft(DialogueDraft):
@@ -35,14 +35,14 @@ class ReplyDraft(DialogueDraft):
     wish_id: int = 0
 
     @classmethod
-    def load(cls, context: LinliContext) -> Self:
+    def load(cls, context: LinliContext, *, clear_stale: bool = True) -> Self:
         legacy = (context.user_data or {}).get("wish_draft")
         if cls.KEY not in (context.user_data or {}) and isinstance(legacy, dict):
             # Before drafts were typed this lived in the posting draft's place.
             wish_id = legacy.get("wish_id")
             if isinstance(wish_id, int):
                 return cls(wish_id=wish_id)
-        return super().load(context)
+        return super().load(context, clear_stale=clear_stale)
 
 
 @step()
@@ -112,6 +112,7 @@ async def rate(update: Update, context: LinliContext, user: User, t: Translate) 
     pressed = RateWish.of(update)
     await context.services.wishes.rate(user, pressed.wish_id, pressed.stars)
     await ack(update)
+    await leave_card(update, context)  # the stars may have been pressed on the card
     await answer(
         update,
         t("You gave {stars}. Would you like to write a few words of thanks?").format(
@@ -168,6 +169,7 @@ async def typed_not_done(update: Update, context: LinliContext, user: User, t: T
 async def repost(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     wish = await context.services.wishes.repost(user, RepostWish.of(update).wish_id)
     await ack(update)
+    await leave_card(update, context)
     await answer(
         update,
         t("Posted again as wish #{id}. We will tell you when someone takes it on.").format(

@@ -307,6 +307,15 @@ def retired_card(thing: str, env: ViewEnv) -> Shown:
     return Shown(text, ((card_button(env.t, wish_id),),))
 
 
+async def leave_card(update: Update, context: LinliContext) -> None:
+    """The pressed message (maybe a card) is about to show something else in place: it is no
+    longer kept current, or the next change to the wish would turn it back into the card."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if isinstance(message, Message):
+        await context.services.live.forget(message.chat.id, message.message_id)
+
+
 async def show_card(
     update: Update, context: LinliContext, viewer: User, t: Translate, wish: Wish
 ) -> None:

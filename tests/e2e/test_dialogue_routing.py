@@ -11,8 +11,10 @@ import bot.app
 from bot.clock import ManualClock
 from bot.config import Settings
 from handlers import admin, broadcast, help, membership, profile, start, teams, wishes
+from handlers.teams import NewTeam
 from tests.conftest import COORDINATOR_ID
 from tests.e2e.conftest import RunningBot
+from tests.e2e.test_named_states import conversation_key, save_old_rows
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 
 ORDERS = {
@@ -141,3 +143,40 @@ async def test_onboarding_abandoned_for_days_can_be_started_again(
     await en.wait_for("What should we call you?")
     await en.send("Ann")
     assert not [c for c in fake.calls if "went wrong" in str(c.params.get("text", ""))]
+
+
+async def test_a_stale_onboarding_answer_ends_the_dialogue_instead_of_guessing(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    tom = fake.user(103, first_name="Tom", language_code="zh-hans")
+    await tom.send("/start")
+    await tom.press(await tom.wait_for("Please choose your language"), "English")
+    await tom.wait_for("What should we call you?")
+    clock.advance(hours=25)
+    await tom.send("Tom Lee")
+    await tom.wait_for("Please start again")  # in the language he chose, not Telegram's
+    await tom.send("Tom Lee")  # the dialogue has ended: nothing goes on without his draft
+    await tom.wait_for("/help")  # the stray-message answer: no dialogue took it
+    assert bot.services is not None
+    assert await bot.services.users.get(103) is None
+
+
+async def test_a_dialogue_open_across_the_deploy_survives_a_refused_button(
+    fake: FakeBotApi, bot: RunningBot, bot_settings: Settings
+) -> None:
+    assert bot.services is not None
+    await bot.services.users.register(403, display_name="Wu", language="en", building_id=None)
+    await bot.stop()
+    # The release before: WishDialogue.CONTENT == 6, and no record of the active dialogue.
+    await save_old_rows(
+        bot_settings,
+        [
+            ("conversation", conversation_key("wishes", 403, 403), 6),
+            ("user", "403", {"wish_draft": {"category": "repairs"}}),
+        ],
+    )
+    await bot.start()
+    wu = fake.user(403, first_name="Wu", language_code="en")
+    await wu.press_data(None, NewTeam().pack())  # a button some other dialogue refuses
+    await wu.send("The kitchen light is broken")
+    await wu.wait_for("By when do you need it")

@@ -5,13 +5,25 @@ scheduler when nobody is pressing anything — and sent anew when it can no long
 from __future__ import annotations
 
 from bot.clock import ManualClock
+from bot.models import Role
 from bot.services.wishes import WishFilter, subject_of
 from bot.services.wishes.notices import CARD_VIEW
+from handlers.wishes.buttons import ShowWish
 from storage import live as live_repo
+from storage import users as users_repo
 from storage.live import PER_THING
 from tests.e2e import test_wishes as wishes_e2e
 from tests.e2e.conftest import RunningBot
-from tests.e2e.test_wishes import GROUP, HELPER, PHONE, _services, post_wish
+from tests.e2e.test_wishes import (
+    COORDINATOR,
+    GROUP,
+    HELPER,
+    OTHER,
+    PHONE,
+    _services,
+    post_wish,
+    wish_id_of,
+)
 from tests.support.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
 
 # The same community as the wish tests: a members' group, a resident, two members, a coordinator.
@@ -197,3 +209,42 @@ async def test_a_card_opened_again_leaves_no_contact_on_the_older_one(
     await zhao.wait_for(lambda m: m is second and PHONE not in (m.text or ""), since=0)
     await fake.wait_idle()
     assert all(PHONE not in (m.text or "") for m in (first, second))
+
+
+async def test_a_demoted_coordinator_keeps_no_contact_on_the_cards_they_opened(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    resident, li = people["resident"], people["coordinator"]
+    services = _services(bot)
+    await post_wish(resident)
+    offer = await people["helper"].wait_for("新心愿", since=0)
+    await li.press_data(None, ShowWish(wish_id=wish_id_of(offer)).pack())
+    card = await li.wait_for(PHONE)  # a coordinator sees the resident's phone
+    await services.users.register(99, display_name="周主任", language="zh", building_id=None)
+    async with services.store.transaction() as conn:
+        await users_repo.grant_role(conn, 99, Role.COORDINATOR, None, services.clock.now())
+    zhou = await services.users.require(99)
+    await services.admin.set_coordinator(zhou, COORDINATOR, False)  # Li leaves the committee
+    await li.wait_for(lambda m: m is card and PHONE not in (m.text or ""), since=0)
+
+
+async def test_a_card_turned_into_the_list_stays_the_list(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    resident, zhao = people["resident"], people["helper"]
+    services = _services(bot)
+    await post_wish(resident)
+    offer = await zhao.wait_for("新心愿", since=0)
+    await zhao.press(offer, "详情")
+    card = await zhao.wait_for(lambda m: "我来帮忙" in str(m.buttons))
+    await zhao.press(card, "« 待认领的心愿")  # the card becomes the list, in place
+    await zhao.wait_for(lambda m: m is card and "我来帮忙" not in str(m.buttons), since=0)
+    listing = card.text
+    await services.wishes.claim(await services.users.require(OTHER), wish_id_of(offer))
+    await group_sees_claim(fake)
+    await fake.wait_idle()
+    assert card.text == listing  # the change to the wish did not turn it back into the card
+
+
+async def group_sees_claim(fake: FakeBotApi) -> None:
+    await fake.group(GROUP).wait_for("已由 小钱 认领", since=0)

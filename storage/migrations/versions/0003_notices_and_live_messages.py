@@ -50,6 +50,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_live_messages")),
         sa.UniqueConstraint("key", name=op.f("uq_live_messages_key")),
+        sqlite_autoincrement=True,  # ids never reused: a follow-up must not hit a newer row
     )
     op.create_index("ix_live_messages_thing", "live_messages", ["thing", "id"])
 
