@@ -59,6 +59,7 @@ class ViewEnv:
 @dataclass(frozen=True)
 class Send:
     message: OutgoingMessage
+    follow: LiveMessage | None = None  # a live message shown anew: keep this one current
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,10 @@ async def render(services: Services, item: OutboxItem, chat_id: int) -> Action:
             first = await services.live.first_send(live)
             if first in (OutboxStatus.PENDING, OutboxStatus.SENDING):
                 return Later(1.0, "its first send has not been recorded yet")
+            if first is OutboxStatus.SENT:
+                # Sent, but its id is unknown (counted as delivered after a crash): the message
+                # cannot be edited, so it is shown anew and that one is kept current.
+                return Send(shown.to(chat_id), follow=live)
             return Drop("its first send did not go out")
         return Edit(live, live.message_id, shown.to(chat_id))
     shown = await NOTICE_VIEWS[item.kind](notice, env)

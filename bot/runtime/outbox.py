@@ -430,9 +430,10 @@ class OutboxSender:
                 await note
         if failure is None:
             self.stats.sent += 1
-            if resent and isinstance(action, Edit) and action.live and self.followed:
+            follow = action.follow if isinstance(action, Send) else action.live if resent else None
+            if follow is not None and self.followed is not None:
                 with contextlib.suppress(Exception):
-                    await self.followed(action.live, message_id, chat)
+                    await self.followed(follow, message_id, chat)
             delivered = Delivered(row, message_id, self.clock.now(), reachable_again)
             try:
                 await self._results.add(delivered)

@@ -307,6 +307,17 @@ def retired_card(thing: str, env: ViewEnv) -> Shown:
     return Shown(text, ((card_button(env.t, wish_id),),))
 
 
+async def _card_now(env: ViewEnv, viewer_id: int, wish_id: int) -> Shown | None:
+    viewer = await env.services.users.get(viewer_id)
+    if viewer is None:
+        return None
+    try:
+        wish = await env.services.wishes.view(viewer, wish_id)
+    except LinliError:
+        return None
+    return await card_for(env, viewer, wish)
+
+
 async def leave_card(update: Update, context: LinliContext) -> None:
     """The pressed message (maybe a card) is about to show something else in place: it is no
     longer kept current, or the next change to the wish would turn it back into the card."""
@@ -334,9 +345,10 @@ async def show_card(
             language=viewer.language,
             viewer_id=viewer.id,
         )
-        # A change that came while the card was on its way found nothing to edit; checked
-        # after registering, so a change after this point finds the card itself.
-        if await context.services.wishes.get(wish.id) != wish:
+        # A change that came while the card was on its way (to the wish, or to the reader's
+        # rights) found nothing to edit: render it again now that it is registered, and edit
+        # it if it differs (a change from here on finds the card itself).
+        if await _card_now(env, viewer.id, wish.id) != shown:
             await context.services.live.refresh(thing, key)
 
 
