@@ -15,12 +15,18 @@ READ_OPTION = "linli_read"
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the engine for `url`; SQLite gets the pragmas and transaction control Linli needs."""
+    # hide_parameters: a database error names its statement, never the values bound to it
+    # (a resident's phone or room must not reach a log line).
     if not url.startswith("sqlite"):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
     # Every use of a connection ends in an explicit COMMIT or ROLLBACK (Store), so the pool's
     # extra rollback on check-in would only cost a thread hop per transaction.
     engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None
+        url,
+        echo=echo,
+        connect_args={"timeout": 30},
+        pool_reset_on_return=None,
+        hide_parameters=True,
     )
     _tune_sqlite(engine)
     return engine
@@ -33,7 +39,7 @@ def create_sqlite_reader(url: str) -> Engine:
     close): several hops for a lookup that takes microseconds in sqlite3. In WAL mode a reader
     never waits for a writer, so a read can't block the loop on a lock.
     """
-    engine = create_sync_engine(url.replace("sqlite+aiosqlite", "sqlite", 1))
+    engine = create_sync_engine(url.replace("sqlite+aiosqlite", "sqlite", 1), hide_parameters=True)
     _on_connect_tune(engine)
 
     @event.listens_for(engine, "begin")

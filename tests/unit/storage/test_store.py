@@ -94,3 +94,30 @@ async def test_backup_is_a_readable_copy(store: Store, tmp_path: Path) -> None:
     finally:
         await copy.close()
     assert community is not None and community.name == "备份社区"
+
+
+async def test_a_database_error_never_shows_the_values_it_was_given(store: Store) -> None:
+    """A failed statement is logged with its text only: a phone number must not reach a log."""
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.schema import users
+
+    phone = "13912345678"
+    row = {
+        "id": 1,
+        "display_name": "王奶奶",
+        "language": "zh",
+        "phone": phone,
+        "announcements": True,
+        "quiet_start": 0,
+        "quiet_end": 0,
+        "unreachable": False,
+        "registered_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    async with store.transaction() as conn:
+        await conn.execute(users.insert().values(**row))
+    with pytest.raises(IntegrityError) as failed:
+        async with store.transaction() as conn:
+            await conn.execute(users.insert().values(**row))  # the same id again
+    assert phone not in str(failed.value)
+    assert "hidden due to hide_parameters" in str(failed.value)
