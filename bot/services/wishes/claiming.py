@@ -10,7 +10,14 @@ from bot.services.wishes.core import taken_by
 from bot.services.wishes.drafts import clean_text
 from bot.services.wishes.notices import PutOnWish, TeamWishTaken, WishGivenBack, WishTakenForYou
 from bot.services.wishes.offers import WishOffers
-from bot.services.wishes.rules import REASON_MAX, NotInTeam, OwnWish, TooManyClaims, subject_of
+from bot.services.wishes.rules import (
+    REASON_MAX,
+    NotInTeam,
+    OwnWish,
+    PosterTakesNoPart,
+    TooManyClaims,
+    subject_of,
+)
 from storage import teams as teams_repo
 from storage import users as users_repo
 from storage import wishes as repo
@@ -103,6 +110,8 @@ class WishClaiming(WishOffers):
             move = self._move(wish, event, self.parties(actor, wish, team))
             if user_id not in team.member_ids:
                 raise NotInTeam(N_("That person is not in the team."))
+            if on and user_id == wish.posted_by:
+                raise PosterTakesNoPart()  # nobody is credited for helping themselves
             member = await users_repo.get_user(conn, user_id)
             assert member is not None
             if on and await repo.assign(conn, wish_id, user_id, by=actor.id, now=now):

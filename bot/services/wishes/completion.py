@@ -56,9 +56,9 @@ class WishCompletion(WishCore):
             move = self._move(wish, WishEventKind.CONFIRMED, self.parties(actor, wish))
             await self._apply(conn, wish, move, closed_at=now)
             helpers = {wish.claimed_by} | set(await repo.assignees(conn, wish_id))
-            await repo.credit(
-                conn, wish_id, {h for h in helpers if h is not None}, team_id=wish.team_id, now=now
-            )
+            # Never the poster (e.g. put on their own wish before that was refused).
+            credited_ids = {h for h in helpers if h is not None and h != wish.posted_by}
+            await repo.credit(conn, wish_id, credited_ids, team_id=wish.team_id, now=now)
             await self._record(
                 conn, wish, WishEventKind.CONFIRMED, actor=actor, now=now, move=move
             )

@@ -144,6 +144,10 @@ class Rated(Conflict):
     message = N_("You have rated this wish already. Thank you!")
 
 
+class PosterTakesNoPart(NotAllowed):
+    message = N_("The person who posted this wish cannot take part in doing it.")
+
+
 class NotInTeam(NotAllowed):
     message = N_("You are not in that service team.")
 

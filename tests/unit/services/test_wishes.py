@@ -35,6 +35,7 @@ from bot.services.wishes import (
     NotYourTask,
     NotYourWish,
     OwnWish,
+    PosterTakesNoPart,
     TooManyClaims,
     TooManyOpenWishes,
     WishChanged,
@@ -753,3 +754,27 @@ async def test_teams_are_run_by_coordinators_and_audited(
     async with services.store.read() as conn:
         actions = (await conn.scalars(select(audit_log.c.action))).all()
     assert sorted(actions) == ["team.archive", "team.create", "team.leader"]
+
+
+async def test_the_poster_is_never_put_on_or_credited_for_their_own_wish(
+    services: Services, register: RegisterUser, member: Member
+) -> None:
+    coordinator = await register(COORDINATOR_ID, "Li")
+    leader = await member(20, "Leader", {Skill.LEGAL})
+    lawyer = await member(21, "Lawyer", {Skill.LEGAL})
+    poster = await member(22, "Poster", {Skill.LEGAL})  # a member of the team posts a wish
+    team = await services.teams.create(
+        coordinator, name="法律援助队", kind=TeamKind.LEGAL, leader_id=leader.id
+    )
+    for person in (lawyer, poster):
+        team = await services.teams.add_member(coordinator, team.id, person.id)
+    wish = await services.wishes.post(poster, draft(category=WishCategory.LEGAL))
+    await services.wishes.claim(lawyer, wish.id, team_id=team.id)
+
+    with pytest.raises(PosterTakesNoPart):
+        await services.wishes.assign(leader, wish.id, poster.id, on=True)
+    assert poster.id not in await services.wishes.assignees(wish.id)
+
+    await services.wishes.report_done(lawyer, wish.id, note="好了")
+    await services.wishes.confirm(poster, wish.id)
+    assert [p.user_id for p in await services.wishes.participants(wish.id)] == [lawyer.id]
