@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
+import traceback
 
 from bot.config import Settings, load_settings
 
@@ -69,9 +71,24 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("backup needs a target file, e.g. linli backup backup.db")
         asyncio.run(_backup(settings, args.target))
         return
+    from telegram.error import InvalidToken
+
     from bot.app import serve
 
-    asyncio.run(serve(settings))
+    token = settings.telegram_bot_token.get_secret_value()
+    try:
+        asyncio.run(serve(settings))
+    except InvalidToken:
+        # PTB's message quotes the token; a 404 from a wrong base URL raises it too.
+        sys.stderr.write(
+            "linli: Telegram did not accept TELEGRAM_BOT_TOKEN (or TELEGRAM_API_BASE_URL does "
+            "not point at a Bot API server). Check both in .env.\n"
+        )
+        raise SystemExit(2) from None
+    except Exception:
+        # An uncaught error prints its traceback past the log filters: redact it here.
+        sys.stderr.write(traceback.format_exc().replace(token, "<token>"))
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

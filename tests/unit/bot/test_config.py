@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,36 @@ def test_missing_token_exits_2_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN is missing" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_rejected_token_exits_2_with_one_line_and_never_prints_it(tmp_path: Path) -> None:
+    from tests.support.fake_bot_api import FakeBotApi
+
+    token = "123456:SECRET-TOKEN-VALUE"
+    async with FakeBotApi() as fake:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": token,
+            # Not a Bot API: getMe answers 404, which python-telegram-bot reports as InvalidToken
+            # with the token in its message.
+            "TELEGRAM_API_BASE_URL": fake.url + "/nowhere/bot",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    output = (out + err).decode()
+    assert process.returncode == 2, output
+    assert "SECRET-TOKEN-VALUE" not in output
+    (said,) = [line for line in output.splitlines() if line.startswith("linli:")]
+    assert "TELEGRAM_BOT_TOKEN" in said
