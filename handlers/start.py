@@ -65,6 +65,8 @@ def _language(update: Update, context: LinliContext) -> str:
 @step(None, language=_language)
 async def start(update: Update, context: LinliContext, user: User | None, t: Translate) -> Next:
     if user is not None:
+        if user.unreachable:  # writing to us again: they have unblocked the bot
+            await context.services.users.set_reachable(user.id, True)
         await answer(
             update,
             t("Welcome back, {name}!").format(name=esc(user.display_name))

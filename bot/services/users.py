@@ -172,6 +172,12 @@ class UsersService:
         assert user is not None
         return user
 
+    async def set_reachable(self, user_id: int, reachable: bool) -> None:
+        """Telegram told us the user blocked the bot, or unblocked it (or they wrote /start):
+        offers and alerts skip an unreachable user until they are reachable again."""
+        async with self.store.transaction() as conn:
+            await users_repo.update_user(conn, user_id, unreachable=not reachable)
+
     async def set_skills(self, user_id: int, skills: set[Skill]) -> User:
         async with self.store.transaction() as conn:
             if await users_repo.get_user(conn, user_id) is None:
