@@ -12,8 +12,8 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ConversationHandler
 
 from bot.i18n import Translate, esc, pick_language, translator
@@ -74,8 +74,11 @@ async def answer(
     if remove_keyboard:
         markup = ReplyKeyboardRemove()
     query = update.callback_query
+    chat = update.effective_chat
+    private = chat is not None and chat.type == ChatType.PRIVATE
     if (
         edit
+        and private
         and query is not None
         and query.message is not None
         and isinstance(query.message, Message)
@@ -92,9 +95,21 @@ async def answer(
                 raise
             return None
         return result if isinstance(result, Message) else None
-    chat = update.effective_chat
     if chat is None:
         return None
+    if not private and query is not None and update.effective_user is not None:
+        # A button pressed in a group (the wish wall): the answer is the presser's alone, and
+        # no group message is ever rewritten by it, whatever the button's data claimed.
+        try:
+            return await query.get_bot().send_message(
+                update.effective_user.id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+        except Forbidden:
+            return None  # they have not started a private chat with the bot
     return await chat.send_message(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
     )

@@ -8,7 +8,7 @@ from bot.clock import ManualClock
 from bot.models import Role
 from bot.services.wishes import WishFilter, subject_of
 from bot.services.wishes.notices import CARD_VIEW
-from handlers.wishes.buttons import ShowWish
+from handlers.wishes.buttons import ChooseListKind, ShowWish
 from storage import live as live_repo
 from storage import users as users_repo
 from storage.live import PER_THING
@@ -248,3 +248,19 @@ async def test_a_card_turned_into_the_list_stays_the_list(
 
 async def group_sees_claim(fake: FakeBotApi) -> None:
     await fake.group(GROUP).wait_for("已由 小钱 认领", since=0)
+
+
+async def test_a_forged_button_in_the_members_group_never_rewrites_the_wall(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    group = fake.group(GROUP)
+    await post_wish(people["resident"])
+    wall = await group.wait_for("新心愿", since=0)
+    before = wall.text
+    zhao = people["helper"]
+    # A client sends the list buttons' data on the wall post (no such button is on it).
+    await zhao.press_data(wall, ChooseListKind().pack())
+    await zhao.wait_for("哪一类心愿", since=0)  # the answer goes to their private chat
+    await fake.wait_idle()
+    assert wall.text == before and "我来帮忙" in str(wall.buttons)
+    assert not [m for m in group.inbox if "哪一类心愿" in (m.text or "")]

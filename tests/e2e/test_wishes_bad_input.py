@@ -225,3 +225,13 @@ async def test_limits_unregistered_users_and_group_chats(
     await group.wait_for("请在与我的私聊中进行此操作")
     rows, _ = await _snapshot(bot)
     assert len(rows) == _services(bot).settings.max_open_wishes
+
+
+async def test_a_closed_wish_is_not_shown_to_a_member_with_no_part_in_it(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    services = _services(bot)
+    wish_id = await _post(bot, RESIDENT)
+    await services.wishes.cancel(await services.users.require(RESIDENT), wish_id)
+    answer = await people["other"].press_data(None, ShowWish(wish_id=wish_id).pack())
+    assert answer is not None and "Only the person who posted this wish" in answer

@@ -44,13 +44,20 @@ def may_see_contact(actor: User, wish: Wish) -> bool:
 
 class WishReading(WishOffers):
     async def view(self, actor: User, wish_id: int) -> Wish:
-        """A wish card: members and coordinators see any wish, residents their own only."""
+        """A wish card: coordinators see any wish; members an open one (to take it on) and any
+        they have a part in; residents their own. A closed wish of someone else's — its kind
+        may be health or counselling, its thank-you private — is nobody else's to read."""
         async with self.store.read() as conn:
             wish = await self._get(conn, wish_id)
-            sees = actor.is_member or actor.is_coordinator or wish.posted_by == actor.id
-            if not sees and actor.id not in await repo.assignees(conn, wish_id):
-                raise NotYourWish()
-        return wish
+            if actor.is_coordinator or wish.posted_by == actor.id or wish.claimed_by == actor.id:
+                return wish
+            if actor.is_member and wish.status == WishStatus.OPEN:
+                return wish
+            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
+            assigned = actor.id in await repo.assignees(conn, wish_id)
+        if assigned or (team is not None and team.leader_id == actor.id):
+            return wish
+        raise NotYourWish()
 
     async def get(self, wish_id: int) -> Wish | None:
         """A wish of this community, for views that show it to a group (the wall): no actor,

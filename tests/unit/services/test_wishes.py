@@ -293,7 +293,7 @@ async def test_bad_claims_are_refused_and_change_nothing(
         await services.wishes.claim(late, cancelled.id)
     with pytest.raises(NotFound):
         await services.wishes.claim(late, 99999)
-    assert (await services.wishes.view(late, open_wish.id)).claimed_by == 10
+    assert (await services.wishes.view(winner, open_wish.id)).claimed_by == 10
     assert await event_kinds(services.store, cancelled.id) == ["posted", "cancelled"]
 
 
