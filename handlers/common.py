@@ -127,8 +127,11 @@ async def refuse(update: Update, t: Translate, error: LinliError) -> None:
     message = t(error.message)
     if update.callback_query is not None:
         text = message.format(**error.values) if error.values else message
-        await ack(update, text[:200], alert=True)
-        return
+        try:
+            await ack(update, text[:200], alert=True)
+            return
+        except BadRequest:
+            pass  # the press was answered already (a step refused after it): say it in chat
     values = {k: esc(v) if isinstance(v, str) else v for k, v in error.values.items()}
     await answer(update, message.format(**values) if values else message)
 

@@ -177,6 +177,38 @@ class DialogueDraft(BaseModel):
             context.user_data.pop(cls.KEY, None)
 
 
+def _draft_keys() -> set[str]:
+    found: set[str] = set()
+    pending: list[type[DialogueDraft]] = [DialogueDraft]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            key = sub.__dict__.get("KEY")
+            if isinstance(key, str):
+                found.add(key)
+    return found
+
+
+def forget_stale_drafts(user_data: dict[Any, Any], now: datetime) -> bool:
+    """Empty every draft in one user's data that is older than 24 h, keeping only its time (so
+    the dialogue, if it is still open, refuses it as stale rather than going on without it).
+    What was typed into an abandoned dialogue — a neighbour's phone and room in /wish_for —
+    is not kept. True when something was emptied."""
+    emptied = False
+    for key in _draft_keys():
+        raw = user_data.get(key)
+        if not isinstance(raw, dict) or set(raw) <= {"saved_at"}:
+            continue
+        try:
+            saved = datetime.fromisoformat(str(raw.get("saved_at")))
+        except ValueError:
+            continue
+        if now - saved > DRAFT_TTL:
+            user_data[key] = {"saved_at": raw["saved_at"]}
+            emptied = True
+    return emptied
+
+
 # --- dialogues -----------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from bot.runtime.lean_http import LeanRequest
 from bot.runtime.outbox import OutboxSender
 from bot.runtime.pacing import default_in_flight
 from handlers.context import LinliApplication, LinliContext
+from handlers.dialogue import forget_stale_drafts
 from handlers.notices import render
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Sweep:
 
     def __init__(self) -> None:
         self.last_expand: datetime | None = None
+        self.last_forget: datetime | None = None
         self.runs = 0
 
     async def __call__(self, context: LinliContext) -> None:
@@ -47,6 +49,7 @@ class Sweep:
             ("reminders", services.reminders.run_due),
             ("scheduled broadcasts", services.broadcasts.start_due),
             ("progress", services.broadcasts.progress),
+            ("abandoned drafts", lambda: self._forget_drafts(context)),
         ]
         now = services.clock.now()  # the service clock: tests move it
         if self.last_expand is None or now - self.last_expand >= EXPAND_EVERY:
@@ -58,6 +61,22 @@ class Sweep:
             except Exception:  # one failing step must not stop the others
                 log.exception("sweep step %r failed", name)
         self.runs += 1
+
+    async def _forget_drafts(self, context: LinliContext) -> None:
+        """Drafts of dialogues abandoned a day ago are emptied and saved so (every ten
+        minutes: it looks at every user's data)."""
+        now = context.services.clock.now()
+        if self.last_forget is not None and now - self.last_forget < EXPAND_EVERY:
+            return
+        self.last_forget = now
+        application = context.application
+        emptied = [
+            user_id
+            for user_id, data in application.user_data.items()
+            if forget_stale_drafts(data, now)
+        ]
+        if emptied:
+            application.mark_data_for_update_persistence(user_ids=emptied)
 
 
 PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")

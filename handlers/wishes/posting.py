@@ -168,8 +168,8 @@ async def _ask_category(update: Update, t: Translate) -> Next:
 @step()
 async def chose_category(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     category = PostCategory.of(update).category
-    await ack(update)
     PostingDraft.change(context, category=category)
+    await ack(update)
     await answer(
         update, t("Kind of help: {kind}").format(kind=category_label(t, category)), edit=True
     )

@@ -180,3 +180,49 @@ async def test_a_dialogue_open_across_the_deploy_survives_a_refused_button(
     await wu.press_data(None, NewTeam().pack())  # a button some other dialogue refuses
     await wu.send("The kitchen light is broken")
     await wu.wait_for("By when do you need it")
+
+
+async def test_a_neighbours_contact_typed_into_an_abandoned_wish_for_is_not_kept(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    import asyncio
+
+    from bot.models import Role
+    from storage import bot_state
+    from storage import users as users_repo
+
+    assert bot.services is not None
+    services = bot.services
+    await services.users.register(12, display_name="小赵", language="zh", building_id=None)
+    async with services.store.transaction() as conn:
+        await users_repo.grant_role(conn, 12, Role.MEMBER, None, clock.now())
+    zhao = fake.user(12, first_name="Zhao", language_code="zh")
+    await zhao.send("/wish_for")
+    await zhao.wait_for("他叫什么名字")
+    await zhao.send("李大爷")
+    await zhao.wait_for("门牌号")
+    await zhao.send("5-101")
+    await zhao.wait_for("电话")
+    await zhao.send("13900001111")  # then the member is called away and never comes back
+    await zhao.wait_for("需要哪方面的帮助")
+
+    async def kept() -> str:
+        async with services.store.read() as conn:
+            rows = await bot_state.load_kind(conn, "user")
+        return str(rows.get("12", {}))
+
+    for _ in range(50):  # the draft is saved with the dialogue (persistence, within 1 s)
+        if "13900001111" in await kept():
+            break
+        await asyncio.sleep(0.1)
+    assert "13900001111" in await kept()
+
+    clock.advance(hours=25)
+    for _ in range(50):  # the sweep runs every 0.2 s here; persistence saves within 1 s
+        if "13900001111" not in await kept():
+            break
+        await asyncio.sleep(0.1)
+    assert "13900001111" not in await kept() and "5-101" not in await kept()
+    kinds = await zhao.wait_for("需要哪方面的帮助", since=0)
+    refused = await zhao.press(kinds, "家中维修")
+    assert refused is not None and "请重新开始" in refused  # it does not go on without it
