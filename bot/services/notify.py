@@ -126,20 +126,50 @@ class Notifier:
             dedupe_key=key,
         )
         if queued is not None:
-            _, dropped = await live_repo.register(
+            await self.keep(
                 conn,
                 key=key,
                 thing=thing,
                 view=view,
                 chat_id=chat_id,
                 language=language,
-                now=self.clock.now(),
                 outbox_id=queued,
                 viewer_id=viewer_id,
                 new_key=True,  # the outbox took the key as its dedupe key just now
             )
-            await self.retire(conn, dropped)
         return queued
+
+    async def keep(
+        self,
+        conn: AsyncConnection,
+        *,
+        key: str,
+        thing: str,
+        view: str,
+        chat_id: int,
+        language: str,
+        message_id: int | None = None,
+        outbox_id: int | None = None,
+        viewer_id: int | None = None,
+        new_key: bool = False,
+    ) -> bool:
+        """Keep the message under `key` current from now on (see storage.live.register), and
+        retire the ones that no longer are; True when some were retired (wake the sender)."""
+        _, dropped = await live_repo.register(
+            conn,
+            key=key,
+            thing=thing,
+            view=view,
+            chat_id=chat_id,
+            language=language,
+            now=self.clock.now(),
+            message_id=message_id,
+            outbox_id=outbox_id,
+            viewer_id=viewer_id,
+            new_key=new_key,
+        )
+        await self.retire(conn, dropped)
+        return bool(dropped)
 
     async def retire(self, conn: AsyncConnection, messages: Iterable[LiveMessage]) -> None:
         """Edit each of these messages (no longer kept current) to its view's stub."""
@@ -197,7 +227,7 @@ class LiveMessages:
         """The message just shown under `key` is kept current from now on (a change that came
         between rendering it and this call found nothing to edit: see `refresh`)."""
         async with self.store.transaction() as conn:
-            _, dropped = await live_repo.register(
+            retired = await self.notifier.keep(
                 conn,
                 key=key,
                 thing=thing,
@@ -206,10 +236,8 @@ class LiveMessages:
                 message_id=message_id,
                 language=language,
                 viewer_id=viewer_id,
-                now=self.clock.now(),
             )
-            await self.notifier.retire(conn, dropped)
-        if dropped:
+        if retired:
             self.notifier.wake()
 
     async def refresh(self, thing: str, key: str) -> None:

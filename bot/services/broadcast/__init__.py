@@ -48,7 +48,6 @@ from bot.services.membership import require_coordinator
 from bot.services.notify import Notifier
 from storage import audit, org
 from storage import broadcasts as broadcasts_repo
-from storage import live as live_repo
 from storage import outbox as outbox_repo
 from storage import teams as teams_repo
 from storage import users as users_repo
@@ -263,7 +262,7 @@ class BroadcastService:
         broadcast = await self._get(broadcast_id)
         async with self.store.transaction() as conn:
             creator = await users_repo.get_user(conn, broadcast.created_by)
-            _, dropped = await live_repo.register(
+            retired = await self.notifier.keep(
                 conn,
                 key=progress_key(broadcast_id),
                 thing=thing_of(broadcast_id),
@@ -272,9 +271,9 @@ class BroadcastService:
                 message_id=message_id,
                 language=creator.language if creator else self.settings.default_language,
                 viewer_id=broadcast.created_by,
-                now=self.clock.now(),
             )
-            await self.notifier.retire(conn, dropped)
+        if retired:
+            self.notifier.wake()
 
     # --- following ---------------------------------------------------------------------------
 
