@@ -41,7 +41,6 @@ from handlers.wishes.views import (
     list_label,
     send_media,
     show_card,
-    to_private,
 )
 
 FILTERS = {
@@ -143,10 +142,8 @@ async def _claim(
 ) -> Next:
     wish = await context.services.wishes.claim(user, wish_id, team_id=team)
     await ack(update, t("Thank you! Wish #{id} is yours now.").format(id=wish_id))
-    await to_private(
+    await answer(
         update,
-        context,
-        user,
         t(
             "✋ You have taken on wish #{id}. Please get in touch soon; when it is done, "
             "report it in /mytasks."
@@ -225,10 +222,8 @@ async def ask_done(update: Update, context: LinliContext, user: User, t: Transla
     await context.services.wishes.check_move(user, wish_id, WishEventKind.DONE)
     await ack(update)
     TaskDraft(wish_id=wish_id).save(context)
-    await to_private(
+    await answer(
         update,
-        context,
-        user,
         t(
             "Well done! Write a short note of what was done, or send a photo "
             "(you can add words to it). Or press Skip."
@@ -252,10 +247,8 @@ async def typed_done(update: Update, context: LinliContext, user: User, t: Trans
             note = message.text
     await context.services.wishes.report_done(user, wish_id, note=note, photo_file_id=photo)
     await ack(update)
-    await to_private(
+    await answer(
         update,
-        context,
-        user,
         t("Thank you! We have asked the resident to confirm wish #{id}.").format(id=wish_id),
     )
     return END
@@ -273,10 +266,8 @@ async def ask_release(update: Update, context: LinliContext, user: User, t: Tran
     await context.services.wishes.check_move(user, wish_id, WishEventKind.RELEASED)
     await ack(update)
     TaskDraft(wish_id=wish_id).save(context)
-    await to_private(
+    await answer(
         update,
-        context,
-        user,
         t("Why can you not do wish #{id}? The resident will be told.").format(id=wish_id),
     )
     return WishDialogue.RELEASE_REASON

@@ -9,8 +9,7 @@ import logging
 from enum import StrEnum
 
 from telegram import Message, Update
-from telegram.constants import ChatType, ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 
 from bot.i18n import Translate, esc, format_local
 from bot.models import (
@@ -30,7 +29,7 @@ from bot.services.wishes.notices import (
     CARD_VIEW,
     WALL_VIEW,
 )
-from handlers.common import Buttons, answer, keyboard
+from handlers.common import Buttons, answer
 from handlers.context import LinliContext
 from handlers.notices import Shown, ViewEnv, live_view, retired_view
 from handlers.wishes.buttons import (
@@ -333,7 +332,7 @@ async def show_card(
     """Show the card in the viewer's private chat and keep it current from then on."""
     env = ViewEnv(context.services, viewer.language)
     shown = await card_for(env, viewer, wish)
-    sent = await to_private(update, context, viewer, shown.text, shown.buttons)
+    sent = await answer(update, shown.text, shown.buttons)  # a press in a group: privately
     if sent is not None:
         key, thing = f"{subject_of(wish.id)}:card:{viewer.id}", subject_of(wish.id)
         await context.services.live.keep_current(
@@ -353,27 +352,6 @@ async def show_card(
 
 
 # --- small Telegram helpers ----------------------------------------------------------------
-
-
-async def to_private(
-    update: Update, context: LinliContext, user: User, text: str, buttons: Buttons = ()
-) -> Message | None:
-    """Reply in the user's private chat (a button may have been pressed in the members' group,
-    where contact details must never appear); the message, or None if it could not go."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == ChatType.PRIVATE:
-        return await answer(update, text, buttons)
-    try:
-        return await context.bot.send_message(
-            user.id,
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(buttons),
-            disable_web_page_preview=True,
-        )
-    except Forbidden:
-        log.info("user_id=%s has not started a private chat", user.id)
-        return None
 
 
 async def send_media(context: LinliContext, user: User, wish: Wish, t: Translate) -> None:
