@@ -189,24 +189,29 @@ def _draft_keys() -> set[str]:
     return found
 
 
-def forget_stale_drafts(user_data: dict[Any, Any], now: datetime) -> bool:
-    """Empty every draft in one user's data that is older than 24 h, keeping only its time (so
-    the dialogue, if it is still open, refuses it as stale rather than going on without it).
+def forget_stale_drafts(user_data: Mapping[int, dict[Any, Any]], now: datetime) -> list[int]:
+    """Empty every draft older than 24 h in these users' data, keeping only its time (so the
+    dialogue, if it is still open, refuses it as stale rather than going on without it).
     What was typed into an abandoned dialogue — a neighbour's phone and room in /wish_for —
-    is not kept. True when something was emptied."""
-    emptied = False
-    for key in _draft_keys():
-        raw = user_data.get(key)
-        if not isinstance(raw, dict) or set(raw) <= {"saved_at"}:
-            continue
-        try:
-            saved = datetime.fromisoformat(str(raw.get("saved_at")))
-        except ValueError:
-            continue
-        if now - saved > DRAFT_TTL:
-            user_data[key] = {"saved_at": raw["saved_at"]}
-            emptied = True
-    return emptied
+    is not kept. The users whose data changed."""
+    keys = _draft_keys()
+    changed = []
+    for user_id, data in user_data.items():
+        emptied = False
+        for key in keys:
+            raw = data.get(key)
+            if not isinstance(raw, dict) or set(raw) <= {"saved_at"}:
+                continue
+            try:
+                saved = datetime.fromisoformat(str(raw.get("saved_at")))
+            except ValueError:
+                continue
+            if now - saved > DRAFT_TTL:
+                data[key] = {"saved_at": raw["saved_at"]}
+                emptied = True
+        if emptied:
+            changed.append(user_id)
+    return changed
 
 
 # --- dialogues -----------------------------------------------------------------------------

@@ -70,11 +70,7 @@ class Sweep:
             return
         self.last_forget = now
         application = context.application
-        emptied = [
-            user_id
-            for user_id, data in application.user_data.items()
-            if forget_stale_drafts(data, now)
-        ]
+        emptied = forget_stale_drafts(application.user_data, now)
         if emptied:
             application.mark_data_for_update_persistence(user_ids=emptied)
 
