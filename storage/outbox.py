@@ -87,6 +87,22 @@ def _item(row: RowMapping) -> OutboxItem:
     )
 
 
+async def _insert_one(conn: AsyncConnection, values: dict[str, Any]) -> int | None:
+    """One row; its id, or None when its dedupe key was used already (a no-op)."""
+    statement = insert_ignoring_conflicts(conn, outbox, **values).returning(outbox.c.id)
+    inserted = await conn.scalar(statement)
+    return int(inserted) if inserted is not None else None
+
+
+async def _insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+    """Rows in one statement, skipping used dedupe keys; how many were new."""
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    result = await conn.execute(dialect.insert(outbox).on_conflict_do_nothing(), rows)
+    return int(result.rowcount)
+
+
 async def enqueue(
     conn: AsyncConnection,
     message: OutgoingMessage,
@@ -100,9 +116,7 @@ async def enqueue(
     values = _values(
         message, now=now, dedupe_key=dedupe_key, not_before=not_before, broadcast_id=broadcast_id
     )
-    statement = insert_ignoring_conflicts(conn, outbox, **values).returning(outbox.c.id)
-    inserted = await conn.scalar(statement)
-    return int(inserted) if inserted is not None else None
+    return await _insert_one(conn, values)
 
 
 async def enqueue_notice(
@@ -127,9 +141,7 @@ async def enqueue_notice(
         notice=notice,
         language=language,
     )
-    statement = insert_ignoring_conflicts(conn, outbox, **values).returning(outbox.c.id)
-    inserted = await conn.scalar(statement)
-    return int(inserted) if inserted is not None else None
+    return await _insert_one(conn, values)
 
 
 async def enqueue_notices(
@@ -154,11 +166,7 @@ async def enqueue_notices(
         )
         for chat_id, language, key in recipients
     ]
-    if not rows:
-        return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = await conn.execute(dialect.insert(outbox).on_conflict_do_nothing(), rows)
-    return int(result.rowcount)
+    return await _insert_many(conn, rows)
 
 
 async def enqueue_many(
@@ -174,11 +182,7 @@ async def enqueue_many(
         _values(m, now=now, dedupe_key=k, not_before=not_before, broadcast_id=broadcast_id)
         for m, k in messages
     ]
-    if not rows:
-        return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = await conn.execute(dialect.insert(outbox).on_conflict_do_nothing(), rows)
-    return int(result.rowcount)
+    return await _insert_many(conn, rows)
 
 
 async def get_item(conn: AsyncConnection, outbox_id: int) -> OutboxItem | None:
