@@ -285,14 +285,9 @@ async def card_for(env: ViewEnv, viewer: User, wish: Wish) -> Shown:
 
 @live_view(CARD_VIEW)
 async def card_view(live: LiveMessage, env: ViewEnv) -> Shown | None:
-    viewer = await env.services.users.get(live.viewer_id) if live.viewer_id else None
-    if viewer is None:
-        return retired_card(live.thing, env)
-    try:
-        wish = await env.services.wishes.view(viewer, wish_id_of(live))
-    except LinliError:
-        return retired_card(live.thing, env)  # no longer theirs to see: hide what it showed
-    return await card_for(ViewEnv(env.services, viewer.language), viewer, wish)
+    shown = await _card_now(env, live.viewer_id, wish_id_of(live)) if live.viewer_id else None
+    # No longer theirs to see (or no reader): the stub hides what it showed.
+    return shown if shown is not None else retired_card(live.thing, env)
 
 
 @retired_view(CARD_VIEW)
@@ -307,6 +302,8 @@ def retired_card(thing: str, env: ViewEnv) -> Shown:
 
 
 async def _card_now(env: ViewEnv, viewer_id: int, wish_id: int) -> Shown | None:
+    """The card as its reader may see it now, in their language; None when the wish is no
+    longer theirs to see."""
     viewer = await env.services.users.get(viewer_id)
     if viewer is None:
         return None
@@ -314,7 +311,7 @@ async def _card_now(env: ViewEnv, viewer_id: int, wish_id: int) -> Shown | None:
         wish = await env.services.wishes.view(viewer, wish_id)
     except LinliError:
         return None
-    return await card_for(env, viewer, wish)
+    return await card_for(ViewEnv(env.services, viewer.language), viewer, wish)
 
 
 async def leave_card(update: Update, context: LinliContext) -> None:
