@@ -15,7 +15,6 @@ from bot.services.wishes.notices import (
     WishThanked,
 )
 from bot.services.wishes.rules import NOTE_MAX, Rated, Thanked, subject_of
-from storage import teams as teams_repo
 from storage import wishes as repo
 
 
@@ -28,9 +27,7 @@ class WishCompletion(WishCore):
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id)
-            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
-            assigned = actor.id in await repo.assignees(conn, wish_id)
-            parties = self.parties(actor, wish, team, assigned=assigned)
+            parties = await self._parties_in(conn, actor, wish)
             move = self._move(wish, WishEventKind.DONE, parties)
             await self._apply(
                 conn,

@@ -27,6 +27,7 @@ from bot.services.wishes.rules import (
     subject_of,
 )
 from storage import audit
+from storage import teams as teams_repo
 from storage import users as users_repo
 from storage import wishes as repo
 from storage.store import Store
@@ -92,6 +93,14 @@ class WishCore:
         if assigned:
             found.add(Party.ASSIGNEE)
         return frozenset(found)
+
+    async def _parties_in(
+        self, conn: AsyncConnection, actor: User, wish: Wish
+    ) -> frozenset[Party]:
+        """How `actor` stands to `wish`, with its claiming team and assignments read."""
+        team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
+        assigned = actor.id in await repo.assignees(conn, wish.id)
+        return self.parties(actor, wish, team, assigned=assigned)
 
     def _move(self, wish: Wish, event: WishEventKind, parties: frozenset[Party]) -> Move:
         """The life-cycle move, or the refusal that fits (see bot/services/lifecycle.py)."""

@@ -53,9 +53,8 @@ class WishReading(WishOffers):
                 return wish
             if actor.is_member and wish.status == WishStatus.OPEN:
                 return wish
-            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
-            assigned = actor.id in await repo.assignees(conn, wish_id)
-        if assigned or (team is not None and team.leader_id == actor.id):
+            parties = await self._parties_in(conn, actor, wish)
+        if parties & {Party.ASSIGNEE, Party.LEADER}:
             return wish
         raise NotYourWish()
 
@@ -78,9 +77,7 @@ class WishReading(WishOffers):
 
     async def access(self, actor: User, wish: Wish) -> WishAccess:
         async with self.store.read() as conn:
-            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
-            assigned = actor.id in await repo.assignees(conn, wish.id)
-        parties = self.parties(actor, wish, team, assigned=assigned)
+            parties = await self._parties_in(conn, actor, wish)
         return WishAccess(
             owns=Party.OWNER in parties,
             handles=bool(parties & {Party.HANDLER, Party.ASSIGNEE}),
@@ -94,9 +91,8 @@ class WishReading(WishOffers):
         them to type a note, a reason or a thank-you); else the refusal that fits."""
         async with self.store.read() as conn:
             wish = await self._get(conn, wish_id)
-            team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
-            assigned = actor.id in await repo.assignees(conn, wish_id)
-        self._move(wish, event, self.parties(actor, wish, team, assigned=assigned))
+            parties = await self._parties_in(conn, actor, wish)
+        self._move(wish, event, parties)
         if event is WishEventKind.THANKED and wish.thanks is not None:
             raise Thanked()
         return wish
