@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -162,13 +163,51 @@ class OutgoingMessage(Model):
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
+class Delivery(StrEnum):
+    """What the sender does with a message whose fate it cannot know: the request left, then
+    the connection broke or timed out before the answer, or the bot was killed meanwhile. The
+    Bot API has no idempotency key, so the choice is between a possible duplicate and a
+    possible loss; each kind of message makes it (see bot/runtime/outbox.py)."""
+
+    AT_LEAST_ONCE = "at_least_once"  # sent again: a rare duplicate is worth it
+    AT_MOST_ONCE = "at_most_once"  # counted as delivered: a second copy is not wanted
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How one message is delivered: its choice after an ambiguous outcome, and how long it
+    may wait (through outages and flood waits) before it is no longer worth sending."""
+
+    delivery: Delivery = Delivery.AT_LEAST_ONCE
+    stale_after: timedelta = timedelta(days=1)
+
+
 class Notice(Model):
     """What must be told to someone, as data: a kind and its parameters. A service records a
     notice in the transaction of the change it announces; the feature's views render it (in the
-    recipient's language) when the outbox sends it. Each subclass names its KIND once."""
+    recipient's language) when the outbox sends it. Each subclass names its KIND once, and may
+    name how it is delivered (POLICY, or `policy` when it depends on the parameters) and whom to
+    tell when it went stale instead (`when_stale`)."""
 
     KIND: ClassVar[str] = ""
     TYPES: ClassVar[dict[str, type[Notice]]] = {}
+    POLICY: ClassVar[DeliveryPolicy] = DeliveryPolicy()
+
+    @classmethod
+    def policy(cls, params: dict[str, Any]) -> DeliveryPolicy:
+        """This message's delivery policy (from the row's parameters, without loading them)."""
+        return cls.POLICY
+
+    @classmethod
+    def when_stale(cls, params: dict[str, Any]) -> Notice | None:
+        """What coordinators are told when this message went stale unsent (None: nothing)."""
+        return None
+
+    @staticmethod
+    def policy_of(kind: str | None, params: dict[str, Any] | None) -> DeliveryPolicy:
+        """The policy of an outbox row's notice (rows without a kind: the default)."""
+        known = Notice.TYPES.get(kind) if kind is not None else None
+        return known.policy(params or {}) if known is not None else Notice.POLICY
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

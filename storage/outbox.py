@@ -358,30 +358,27 @@ async def move_chat(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -
     return int(result.rowcount)
 
 
-ASSUMED_DELIVERED = "assumed delivered: the bot stopped after the request had gone out"
+async def in_doubt(conn: AsyncConnection) -> list[OutboxItem]:
+    """Rows a crash left in SENDING (their request may have left), oldest first."""
+    query = (
+        select(outbox).where(outbox.c.status == OutboxStatus.SENDING.value).order_by(outbox.c.id)
+    )
+    return [_item(row) for row in (await conn.execute(query)).mappings()]
 
 
-async def recover_in_doubt(conn: AsyncConnection) -> tuple[list[int], list[int]]:
-    """After a crash, rows left in SENDING: the ones whose request had gone out (`sent_at`
-    set while SENDING) count as SENT; the others go back to PENDING. (requeued, assumed)."""
-    in_doubt = (outbox.c.status == OutboxStatus.SENDING.value,)
-    assumed = (
-        await conn.scalars(
-            update(outbox)
-            .where(*in_doubt, outbox.c.sent_at.is_not(None))
-            .values(status=OutboxStatus.SENT.value, last_error=ASSUMED_DELIVERED)
-            .returning(outbox.c.id)
-        )
-    ).all()
-    requeued = (
-        await conn.scalars(
-            update(outbox)
-            .where(*in_doubt)
-            .values(status=OutboxStatus.PENDING.value, last_error="in doubt after a restart")
-            .returning(outbox.c.id)
-        )
-    ).all()
-    return sorted(requeued), sorted(assumed)
+async def assume_sent(
+    conn: AsyncConnection, outbox_ids: Sequence[int], *, why: str, now: datetime
+) -> int:
+    """SENDING → SENT without a message id: the request left and its fate is unknown, and the
+    row's kind would rather risk a loss than a duplicate. `why` is kept as its last error."""
+    if not outbox_ids:
+        return 0
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(list(outbox_ids)), outbox.c.status == OutboxStatus.SENDING.value)
+        .values(status=OutboxStatus.SENT.value, last_error=why[:500], sent_at=now)
+    )
+    return int(result.rowcount)
 
 
 async def mark_written(conn: AsyncConnection, outbox_ids: Sequence[int], at: datetime) -> int:

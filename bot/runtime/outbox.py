@@ -14,35 +14,46 @@ attempt refunded); one whose thing is gone, or whose first send never went out, 
 Telegram answering "not modified" to an edit counts as delivered; a message it no longer lets us
 edit is sent anew and followed from then on.
 
-Outcomes. `RetryAfter`: the row was not delivered — it goes back to PENDING, everything pauses
-for the time Telegram asked, the pace drops and recovers over some seconds. Network errors and
-5xx: back to PENDING with exponential back-off for its chat, FAILED after MAX_ATTEMPTS.
-`Forbidden`: BLOCKED, and the user is marked unreachable. `ChatMigrated`: the row and every
-waiting row follow the group to its new id. Other errors (bad request): FAILED.
+Answers. `RetryAfter`: the row was not delivered and goes back; for a group only that group
+waits the time Telegram asked, for a private chat (Telegram's overall limit) everything pauses
+and the pace drops, recovering over some seconds. `Forbidden`: BLOCKED, and the user is marked
+unreachable. `ChatMigrated`: the row and every waiting row follow the group to its new id.
+`BadRequest` and other refusals: FAILED. These are the only ways a row fails, besides age.
 
-The guarantee, and the window between the HTTP send and the database update. The Bot API has
-no idempotency key: after a crash nobody can ask Telegram whether a request arrived. So:
-  * Rows are claimed (PENDING → SENDING) in small batches just before their paced moment; a
-    request's result is recorded right after the answer — SENT together with Telegram's message
-    id in one statement (group-committed: every answer that arrived during the previous commit
-    goes into the next). While the process lives nothing is sent twice.
-  * The moment a request's bytes are all in the kernel's hands (bot/runtime/lean_http.py tells
-    us), the row is noted as "out" (`sent_at` set while SENDING), committed before its outcome
-    is handled.
-  * SIGTERM: nothing new is claimed; claimed rows not yet sent go back; rows in flight finish
-    and are recorded. Exactly once.
-  * SIGKILL: at the next start a SENDING row noted "out" counts as SENT (message id unknown):
-    the kernel still delivers a request it holds when the process is gone, and we assume the
-    server handles a request it has read even if the client then vanishes (the fake does; the
-    Bot API documents nothing either way). A SENDING row not noted "out" is sent again. So a row
-    can be doubled only if the process dies in the ~1 ms between the request leaving and the
-    note being committed; it can be lost only if the process dies after a request went out and
-    before we recorded that it was refused (429/5xx) or that its kept-alive connection had been
-    closed by the server. Everything else is exactly once. (Without the note — uploads, or httpx
-    when a proxy is set — an in-flight row is sent again: at-least-once, at most the in-flight
-    limit per crash.) A power loss can also lose what was not yet on disk. For the edits of live
-    messages a duplicate is harmless (the same content twice is "not modified"), so they carry
-    the same at-least-once-when-in-doubt rule without a cost to the reader.
+Transient faults never fail a row. A network error (refused, reset, timed out) or a 5xx means
+Telegram cannot be reached right now, not that this message is wrong: the row goes back (held
+for its chat a little, longer each time), and the breaker (bot.runtime.pacing.Breaker) stops
+all sending and probes the API with getMe — after 0.5 s, backing off to every 15 s — until it
+answers. An outage of any length costs the rows in flight when it began one attempt each.
+
+Age. A row not sent within its kind's stale limit (`Notice.policy`: a day by default, three for
+an announcement, fifteen minutes for an urgent alert) is FAILED as stale when its turn comes,
+and kinds that say so (`Notice.when_stale`: the urgent alert) have coordinators told instead,
+once per wish.
+
+The contract, per kind (`bot.models.Delivery`), for the one case nobody can settle: a request
+left — its body handed to the kernel (bot/runtime/http.py) — and then no answer came (timeout,
+reset) or the process died. The Bot API has no idempotency key, so the sender chooses:
+  * AT_LEAST_ONCE — every notice about a wish (urgent alerts, offers, claims, thanks...),
+    membership, reminders, error alerts, and the edits of live messages. Sent again: a
+    duplicate is possible, a loss is not. While running, a row in doubt goes back (counted in
+    `stats.resent`); after SIGKILL, every row left in SENDING is sent again. For an edit a
+    duplicate is harmless ("not modified").
+  * AT_MOST_ONCE — broadcast announcements, where a second copy to thousands of people is not
+    wanted. A row in doubt counts as delivered, without a message id and with "in doubt" as its
+    last error (counted in `stats.assumed`); a loss is possible only if the request was lost
+    after it left, which the server did not see. After SIGKILL, a row whose request had left is
+    counted the same way; one whose request had not left is sent. So that the difference is
+    known, the moment a request leaves is noted in the row (`sent_at` set while SENDING) on a
+    connection of its own, committed before the outcome is handled. A row can be doubled only
+    if the process dies after its request left and before that note is committed (about a
+    millisecond; longer if another writer holds the database lock then).
+  * Everything else is exactly once: rows are claimed (PENDING → SENDING) in small batches
+    just before their paced moment, and a result is recorded right after its answer — SENT
+    together with Telegram's message id in one statement, group-committed. SIGTERM: nothing
+    new is claimed; claimed rows not yet sent go back; rows in flight finish and are recorded.
+    A request refused before it left (connection refused, a full pool) is simply sent later.
+  A power loss can also lose what was not yet on disk.
 """
 
 from __future__ import annotations
@@ -74,9 +85,9 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.clock import Clock
-from bot.models import LiveMessage, OutboxItem, OutboxStatus
-from bot.runtime.lean_http import request_written
-from bot.runtime.pacing import ChatLimits, GroupCommit, Pacer, default_in_flight
+from bot.models import Delivery, LiveMessage, Notice, OutboxItem, OutboxStatus
+from bot.runtime.http import RequestWatch, watching
+from bot.runtime.pacing import Breaker, ChatLimits, GroupCommit, Pacer, default_in_flight
 from handlers.notices import Action, Drop, Edit, Later, Send
 from handlers.sending import edit_live, send_outgoing
 from storage import live as live_repo
@@ -88,8 +99,8 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6  # network errors / 5xx before a row is FAILED (back-off 1, 2, 4, 8, 16 s)
-MAX_BACKOFF = 60.0
+MAX_BACKOFF = 30.0  # the longest a chat is held after transient faults (1, 2, 4 ... s)
+PROBE_TIMEOUT = 5.0  # a probe that takes longer counts as failed
 POLL_SECONDS = 1.0  # safety net: look for due rows even when nobody woke us
 STOP_TIMEOUT = 30.0
 SHORT_WAIT = 0.25
@@ -100,6 +111,9 @@ T = TypeVar("T")
 # message that had to be sent anew.
 Render = Callable[[OutboxItem, int], Awaitable[Action]]
 Followed = Callable[[LiveMessage, int, int], Awaitable[None]]
+# Tell coordinators `notice` (a message went stale unsent), once per dedupe key.
+Stale = Callable[[AsyncConnection, Notice, str], Awaitable[None]]
+IN_DOUBT = "in doubt: the request left and no answer came; counted as delivered"
 
 
 async def send_as_stored(item: OutboxItem, chat_id: int) -> Action:
@@ -130,8 +144,12 @@ class SenderStats:
     blocked: int = 0
     failed: int = 0
     flood_waits: int = 0  # 429s answered
-    retries: int = 0  # network errors and 5xx that were retried
-    in_doubt: int = 0  # rows found in SENDING at start (sent again)
+    retries: int = 0  # network errors and 5xx (the row went back; the breaker opened)
+    resent: int = 0  # AT_LEAST_ONCE rows in doubt, sent again (a duplicate is possible)
+    assumed: int = 0  # AT_MOST_ONCE rows in doubt, counted as delivered (a loss is possible)
+    stale: int = 0  # rows that waited past their kind's limit
+    probes: int = 0  # getMe calls while the breaker was open
+    in_doubt: int = 0  # rows found in SENDING at start
     record_commits: int = 0  # commits that recorded SENT rows (several rows each under load)
 
 
@@ -146,26 +164,28 @@ class OutboxSender:
         *,
         send_rate: float,
         max_in_flight: int | None = None,
-        max_attempts: int = MAX_ATTEMPTS,
         backoff_base: float = 1.0,
         render: Render | None = None,
         followed: Followed | None = None,
+        stale: Stale | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.store = store
         self.render = render or send_as_stored
         self.followed = followed
+        self.stale = stale
+        self.breaker = breaker or Breaker()
         self.bot = bot
         self.clock = clock
         self.pacer = Pacer(send_rate)
         self.chats = ChatLimits()
         self.max_in_flight = max_in_flight or default_in_flight(send_rate)
-        self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.batch = max(50, math.ceil(send_rate * 1.5))
         self.claim_batch = max(1, math.ceil(send_rate * 0.05))  # about 50 ms of sending
         self.stats = SenderStats()
-        self.recovered: list[int] = []  # in doubt at start, request not out: sent again
-        self.assumed: list[int] = []  # in doubt at start, request out: counted as delivered
+        self.recovered: list[int] = []  # in doubt at start: sent again
+        self.assumed: list[int] = []  # in doubt at start, AT_MOST_ONCE, request out: delivered
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self._wake = asyncio.Event()  # new rows were queued
         self._freed = asyncio.Event()  # a row in flight finished: its chat is free again
@@ -193,21 +213,21 @@ class OutboxSender:
     async def start(self) -> None:
         """Settle what a crash left in doubt, then start draining."""
         async with self.store.transaction() as conn:
-            self.recovered, self.assumed = await outbox_repo.recover_in_doubt(conn)
+            self.recovered, self.assumed = await self._settle_in_doubt(conn)
         self.direct = await DirectWriter.open(self.store.engine)
         self._direct_outs = await DirectWriter.open(self.store.engine)
         self.stats.in_doubt = len(self.recovered) + len(self.assumed)
         if self.recovered:
             log.warning(
-                "%d outbox row(s) were claimed but their request had not gone out when the "
-                "bot stopped; sending them again: ids %s",
+                "%d outbox row(s) were in flight when the bot stopped (their request had not "
+                "left, or their kind is worth a rare duplicate); sending them again: ids %s",
                 len(self.recovered),
                 self.recovered[:20],
             )
         if self.assumed:
             log.warning(
-                "%d outbox row(s) had their request out when the bot stopped; counted as "
-                "delivered (not sent again): ids %s",
+                "%d announcement row(s) had their request out when the bot stopped; counted "
+                "as delivered (not sent again): ids %s",
                 len(self.assumed),
                 self.assumed[:20],
             )
@@ -254,6 +274,9 @@ class OutboxSender:
 
     async def _run(self) -> None:
         while not self._stop.is_set():
+            if self.breaker.is_open:
+                await self._probe()
+                continue
             self._wake.clear()
             self._freed.clear()
             try:
@@ -278,7 +301,7 @@ class OutboxSender:
         blocked_until = math.inf
         chunk: list[tuple[OutboxItem, int]] = []
         for item in heads:
-            if self._stop.is_set():
+            if self._stop.is_set() or self.breaker.is_open:
                 break
             if (
                 self._wake.is_set()
@@ -334,8 +357,8 @@ class OutboxSender:
             if mine is None:
                 self.chats.busy.discard(chat)
                 continue
-            if unsent or not await self._paced() or not await self._slot():
-                unsent.append(mine.id)  # stopping: give the claimed rows back
+            if unsent or self.breaker.is_open or not await self._paced() or not await self._slot():
+                unsent.append(mine.id)  # stopping, or Telegram unreachable: give them back
                 self.chats.busy.discard(chat)
                 continue
             now = time.monotonic()
@@ -349,7 +372,8 @@ class OutboxSender:
             # Let the task write its request now, so it leaves at its paced moment.
             await asyncio.sleep(0)
         if unsent:
-            await self._write(lambda c: outbox_repo.release_many(c, unsent, error="stopping"))
+            why = "stopping" if self._stop.is_set() else "Telegram unreachable"
+            await self._write(lambda c: outbox_repo.release_many(c, unsent, error=why))
         return dispatched
 
     async def _slot(self) -> bool:
@@ -400,6 +424,10 @@ class OutboxSender:
 
     async def _attempt(self, item: OutboxItem, chat: int, reachable_again: int | None) -> None:
         row = item.id
+        policy = Notice.policy_of(item.kind, item.params)
+        if self.clock.now() - item.created_at > policy.stale_after:
+            await self._went_stale(item, chat)
+            return
         try:
             action = await self.render(item, chat)
         except Exception as error:
@@ -410,7 +438,10 @@ class OutboxSender:
             await self._set_aside(row, action)
             return
         noted: list[asyncio.Future[None]] = []
-        token = request_written.set(lambda: noted.append(self._outs.add(Written(row))))
+        watch = RequestWatch()
+        if policy.delivery is Delivery.AT_MOST_ONCE:
+            watch.on_out = lambda: noted.append(self._outs.add(Written(row)))
+        token = watching.set(watch)
         resent = False
         try:
             if isinstance(action, Edit):
@@ -424,7 +455,7 @@ class OutboxSender:
         else:
             failure = None
         finally:
-            request_written.reset(token)
+            watching.reset(token)
         for note in noted:  # committed before any outcome, so no release can be overtaken
             with contextlib.suppress(Exception):
                 await note
@@ -453,14 +484,93 @@ class OutboxSender:
         except BadRequest as error:
             log.warning("outbox_id=%s chat_id=%s refused: %s", row, chat, error)
             await self._give_up(row, str(error))
-        except NetworkError as error:  # includes timeouts and 5xx
-            await self._retry_later(item, chat, f"{type(error).__name__}: {error}")
+        except NetworkError as error:  # refused, reset, timed out, or a 5xx answer
+            reason = f"{type(error).__name__}: {error}"
+            await self._transient(item, chat, policy.delivery, watch.in_doubt, reason)
         except TelegramError as error:
             log.error("outbox_id=%s chat_id=%s failed: %r", row, chat, error)
             await self._give_up(row, repr(error))
         except Exception as error:
             log.exception("outbox_id=%s chat_id=%s: unexpected error", row, chat, exc_info=error)
-            await self._retry_later(item, chat, repr(error))
+            await self._transient(item, chat, policy.delivery, watch.in_doubt, repr(error))
+
+    async def _transient(
+        self, item: OutboxItem, chat: int, delivery: Delivery, in_doubt: bool, reason: str
+    ) -> None:
+        """Telegram could not be reached or failed (see the module docstring): never the row's
+        end. Stop sending until a probe gets through; the row goes back, unless its request
+        left, no answer came, and its kind would rather not risk a second copy."""
+        if self.breaker.trip(time.monotonic()):
+            log.warning("Telegram unreachable (%s); sending paused until it answers", reason)
+        now = self.clock.now()
+        if in_doubt and delivery is Delivery.AT_MOST_ONCE:
+            self.stats.assumed += 1
+            log.warning("outbox_id=%s in doubt (%s); counted as delivered", item.id, reason)
+            why = f"{IN_DOUBT} ({reason})"
+            await self._write(lambda c: outbox_repo.assume_sent(c, [item.id], why=why, now=now))
+            return
+        if in_doubt:
+            self.stats.resent += 1
+            log.warning("outbox_id=%s in doubt (%s); it will be sent again", item.id, reason)
+        self.stats.retries += 1
+        backoff = min(MAX_BACKOFF, self.backoff_base * 2.0 ** min(item.attempts - 1, 10))
+        self.chats.hold(chat, time.monotonic() + backoff)
+        await self._write(lambda c: outbox_repo.release(c, item.id, error=reason))
+
+    async def _probe(self) -> None:
+        """While the breaker is open: wait for the next probe, then ask Telegram who we are."""
+        wait = self.breaker.next_probe - time.monotonic()
+        if wait > 0:
+            await self._sleep(wait)
+        if self._stop.is_set():
+            return
+        self.stats.probes += 1
+        try:
+            await self.bot.get_me(read_timeout=PROBE_TIMEOUT, connect_timeout=PROBE_TIMEOUT)
+        except (NetworkError, OSError) as error:  # still unreachable (TimedOut included)
+            self.breaker.probe_failed(time.monotonic())
+            log.info("Telegram still unreachable: %s", error)
+            return
+        except TelegramError:
+            pass  # it answered (a flood wait or a refusal): reachable
+        log.warning("Telegram answers again after %.1f s; sending resumes", self.breaker.close())
+        self.wake()
+
+    async def _went_stale(self, item: OutboxItem, chat: int) -> None:
+        """The row waited past its kind's limit: FAILED, and coordinators told if the kind
+        wants it (once per message it is about: the dedupe key is the kind and its subject)."""
+        self.stats.stale += 1
+        now = self.clock.now()
+        reason = f"stale: queued {item.created_at.isoformat()} and not sent in time"
+        log.warning("outbox_id=%s kind=%s chat_id=%s is stale", item.id, item.kind, chat)
+        known = Notice.TYPES.get(item.kind) if item.kind is not None else None
+        notice = known.when_stale(item.params or {}) if known is not None else None
+
+        async def step(conn: AsyncConnection) -> None:
+            await outbox_repo.mark_final(conn, item.id, OutboxStatus.FAILED, error=reason, now=now)
+            if notice is not None and self.stale is not None:
+                subject = item.dedupe_key.rsplit(":", 1)[0] if item.dedupe_key else str(item.id)
+                await self.stale(conn, notice, f"stale:{notice.KIND}:{subject}")
+
+        await self._write(step)
+
+    async def _settle_in_doubt(self, conn: AsyncConnection) -> tuple[list[int], list[int]]:
+        """At start, rows a crash left in SENDING (see the contract above): (sent again,
+        counted as delivered)."""
+        again: list[int] = []
+        assumed: list[int] = []
+        for item in await outbox_repo.in_doubt(conn):
+            policy = Notice.policy_of(item.kind, item.params)
+            left = item.sent_at is not None
+            if left and policy.delivery is Delivery.AT_MOST_ONCE:
+                assumed.append(item.id)
+            else:
+                again.append(item.id)
+        now = self.clock.now()
+        why = "in doubt after a restart: the request had left; counted as delivered"
+        await outbox_repo.assume_sent(conn, assumed, why=why, now=now)
+        await outbox_repo.release_many(conn, again, error="in doubt after a restart")
+        return again, assumed
 
     async def _commit_outs(self, notes: list[Written]) -> None:
         ids, at = [note.outbox_id for note in notes], self.clock.now()
@@ -477,9 +587,12 @@ class OutboxSender:
         self.stats.record_commits += 1
 
     async def _flood_wait(self, row: int, chat: int, wait: float, reason: str) -> None:
+        """429: a group's own limit holds that group only; for a private chat it is Telegram's
+        overall limit, so everything pauses and the pace drops."""
         self.stats.flood_waits += 1
         now = time.monotonic()
-        self.pacer.flood(wait, now)
+        if chat > 0:
+            self.pacer.flood(wait, now)
         self.chats.hold(chat, now + wait)
         log.warning("flood wait %.0fs (outbox_id=%s chat_id=%s)", wait, row, chat)
         await self._write(lambda c: outbox_repo.release(c, row, error=reason, refund_attempt=True))
@@ -516,18 +629,6 @@ class OutboxSender:
         await self._write(
             lambda c: outbox_repo.mark_final(c, row, OutboxStatus.FAILED, error=reason, now=now)
         )
-
-    async def _retry_later(self, item: OutboxItem, chat: int, reason: str) -> None:
-        if item.attempts >= self.max_attempts:
-            log.warning(
-                "outbox_id=%s gave up after %d attempts: %s", item.id, item.attempts, reason
-            )
-            await self._give_up(item.id, reason)
-            return
-        self.stats.retries += 1
-        backoff = min(MAX_BACKOFF, self.backoff_base * 2.0 ** (item.attempts - 1))
-        self.chats.hold(chat, time.monotonic() + backoff)
-        await self._write(lambda c: outbox_repo.release(c, item.id, error=reason))
 
     async def _blocked(self, conn: AsyncConnection, row: int, chat: int, reason: str) -> None:
         await outbox_repo.mark_final(

@@ -1,4 +1,5 @@
-"""Telegram's limits as the sender keeps them: the overall pace (evenly spaced, never over the
+"""Telegram's limits as the sender keeps them, and the breaker that stops it while Telegram
+cannot be reached: the overall pace (evenly spaced, never over the
 cap in any sliding second, paused and slowed by flood waits), the per-chat limits (1/s to a
 private chat, 20/min to a group, back-off holds), how many requests are in flight, and the
 group commit that records what happened to each request."""
@@ -119,6 +120,45 @@ class ChatLimits:
         self._private_next = {c: t for c, t in self._private_next.items() if t > now}
         self._holds = {c: t for c, t in self._holds.items() if t > now}
         self._groups = {c: w for c, w in self._groups.items() if w and w[-1] > now - 61.0}
+
+
+PROBE_FIRST = 0.5  # seconds from a transient fault to the first probe
+PROBE_MAX = 15.0  # probes back off to one every this many seconds
+
+
+class Breaker:
+    """The circuit breaker over the Bot API as a whole. A network error or a 5xx opens it: no
+    row is sent while it is open (so an outage costs no row an attempt), and a cheap call probes
+    the API — soon, then backing off — until one succeeds and closes it."""
+
+    def __init__(self, *, first: float = PROBE_FIRST, most: float = PROBE_MAX) -> None:
+        self.first = first
+        self.most = most
+        self.is_open = False
+        self.opened_at = 0.0
+        self.next_probe = 0.0
+        self.trips = 0
+        self._delay = first
+
+    def trip(self, now: float) -> bool:
+        """A transient fault: open (True if it was closed)."""
+        if self.is_open:
+            return False
+        self.is_open = True
+        self.trips += 1
+        self.opened_at = now
+        self._delay = self.first
+        self.next_probe = now + self._delay
+        return True
+
+    def probe_failed(self, now: float) -> None:
+        self._delay = min(self.most, self._delay * 2.0)
+        self.next_probe = now + self._delay
+
+    def close(self) -> float:
+        """The API answered: closed again; how long it was open."""
+        self.is_open = False
+        return time.monotonic() - self.opened_at
 
 
 N = TypeVar("N")

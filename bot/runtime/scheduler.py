@@ -9,18 +9,19 @@ a run that starts late). The outbox sender is started and stopped here too.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.config import Settings
-from bot.runtime.lean_http import LeanRequest
+from bot.models import Notice
+from bot.runtime.http import sender_request
 from bot.runtime.outbox import OutboxSender
 from bot.runtime.pacing import default_in_flight
+from bot.services.notify import Notifier
 from handlers.context import LinliApplication, LinliContext
 from handlers.dialogue import forget_stale_drafts
 from handlers.notices import render
@@ -75,21 +76,13 @@ class Sweep:
             application.mark_data_for_update_persistence(user_ids=emptied)
 
 
-PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
-
-
 def sender_bot(settings: Settings) -> Bot:
-    """The sender's own Bot, its connection pool sized to its requests in flight, on the lean
-    HTTP client (bot/runtime/lean_http.py: a tenth of httpx's CPU per message); on httpx when the
-    environment names a proxy, which only httpx honours."""
-    size = default_in_flight(settings.send_rate)
-    proxied = any(os.environ.get(name) or os.environ.get(name.upper()) for name in PROXY_VARIABLES)
-    request = HTTPXRequest(connection_pool_size=size) if proxied else LeanRequest(pool_size=size)
+    """The sender's own Bot, its connection pool sized to its requests in flight."""
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_api_base_url,
         base_file_url=settings.telegram_api_file_url,
-        request=request,
+        request=sender_request(default_in_flight(settings.send_rate)),
     )
 
 
@@ -106,6 +99,7 @@ async def start_delivery(app: LinliApplication) -> None:
         send_rate=settings.send_rate,
         render=partial(render, services),
         followed=services.live.followed,
+        stale=partial(tell_stale, services.notifier),
     )
     services.notifier.wake = sender.wake
     app.bot_data[SENDER_KEY] = sender
@@ -129,6 +123,13 @@ async def start_delivery(app: LinliApplication) -> None:
             "max_instances": 1,
         },
     )
+
+
+async def tell_stale(
+    notifier: Notifier, conn: AsyncConnection, notice: Notice, dedupe_key: str
+) -> None:
+    """A message went stale unsent and its kind wants coordinators told (once per key)."""
+    await notifier.tell_coordinators(conn, notice, dedupe_prefix=dedupe_key)
 
 
 async def stop_delivery(app: LinliApplication) -> None:

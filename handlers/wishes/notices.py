@@ -7,6 +7,7 @@ from bot.services.wishes import taken_by
 from bot.services.wishes.notices import (
     PutOnWish,
     TeamWishTaken,
+    UrgentAlertUndelivered,
     UrgentEscalated,
     UrgentEscalatedToOwner,
     WishConfirmed,
@@ -146,6 +147,22 @@ async def thanked(notice: WishThanked, env: ViewEnv) -> Shown:
         env.t("💌 A thank-you from {name} for wish #{id}:\n«{words}»").format(
             name=esc(who_for(notice.wish)), id=notice.wish.id, words=esc(notice.words)
         )
+    )
+
+
+@notice_view(UrgentAlertUndelivered)
+async def alert_undelivered(notice: UrgentAlertUndelivered, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "⚠️ The alert for urgent request #{id} in {place} could not reach every member in "
+            "time (Telegram or the network failed). Please make sure someone is helping: {title}"
+        ).format(
+            id=wish.id,
+            place=esc(wish.building_name or t("our community")),
+            title=esc(wish_title(wish, t)),
+        ),
+        ((card_button(t, wish.id),),),
     )
 
 

@@ -12,6 +12,8 @@ from bot.models import (
     N_,
     AudienceKind,
     Broadcast,
+    Delivery,
+    DeliveryPolicy,
     Model,
     Notice,
     OutboxStatus,
@@ -92,6 +94,8 @@ class Announcement(Notice):
     """A broadcast's message to one recipient (rendered from the broadcast when sent)."""
 
     KIND = "broadcast.announcement"
+    # A second copy to thousands of people is not wanted; an announcement keeps for days.
+    POLICY = DeliveryPolicy(Delivery.AT_MOST_ONCE, stale_after=timedelta(days=3))
     broadcast_id: int
 
 

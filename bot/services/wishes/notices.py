@@ -4,7 +4,14 @@ in the recipient's language when the outbox sends it."""
 
 from __future__ import annotations
 
-from bot.models import Notice, Wish
+from datetime import timedelta
+from typing import Any
+
+from bot.models import DeliveryPolicy, Notice, Wish
+
+# An urgent alert that could not leave within this time is not worth sending any more: by then
+# the request needs a person who knows it went unheard.
+URGENT_ALERT_STALE = timedelta(minutes=15)
 
 
 class WishNotice(Notice):
@@ -12,9 +19,28 @@ class WishNotice(Notice):
 
 
 class WishOffered(WishNotice):
-    """A new (or reopened) wish that fits the member; for an urgent one, an alert."""
+    """A new (or reopened) wish that fits the member; for an urgent one, an alert. An urgent
+    alert that could not be delivered in time is not dropped silently: coordinators hear."""
 
     KIND = "wish.offered"
+
+    @classmethod
+    def policy(cls, params: dict[str, Any]) -> DeliveryPolicy:
+        if params.get("wish", {}).get("urgent"):
+            return DeliveryPolicy(stale_after=URGENT_ALERT_STALE)
+        return cls.POLICY
+
+    @classmethod
+    def when_stale(cls, params: dict[str, Any]) -> Notice | None:
+        offer = cls.model_validate(params)
+        return UrgentAlertUndelivered(wish=offer.wish) if offer.wish.urgent else None
+
+
+class UrgentAlertUndelivered(WishNotice):
+    """To coordinators: an urgent alert could not reach a member in time (the network or
+    Telegram failed); someone should make sure the request is heard."""
+
+    KIND = "wish.urgent_undelivered"
 
 
 class WishTakenForYou(WishNotice):

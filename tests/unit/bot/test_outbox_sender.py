@@ -12,9 +12,12 @@ from telegram import Bot, Message
 from telegram.request import HTTPXRequest
 
 from bot.clock import ManualClock
-from bot.models import OutboxStatus, OutgoingMessage
-from bot.runtime.lean_http import LeanRequest
-from bot.runtime.outbox import OutboxSender
+from bot.models import OutboxItem, OutboxStatus, OutgoingMessage
+from bot.runtime.http import sender_request
+from bot.runtime.outbox import OutboxSender, send_as_stored
+from bot.runtime.pacing import Breaker
+from bot.services.broadcast.rules import Announcement
+from handlers.notices import Action, Send
 from storage import outbox as outbox_repo
 from storage import users as users_repo
 from storage.store import Store
@@ -33,15 +36,18 @@ async def fake() -> AsyncIterator[FakeBotApi]:
 async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
     """A Bot on the sender's production transport."""
     async with Bot(
-        TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, request=LeanRequest()
+        TOKEN,
+        base_url=fake.base_url,
+        base_file_url=fake.base_file_url,
+        request=sender_request(pool_size=8),
     ) as client:
         yield client
 
 
-@pytest.fixture(params=["lean", "httpx"])
+@pytest.fixture(params=["sender", "plain"])
 async def either_bot(fake: FakeBotApi, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
-    """The production transport, and httpx (the transport when a proxy is configured)."""
-    transport = LeanRequest() if request.param == "lean" else HTTPXRequest()
+    """The sender's transport, and PTB's default one (the sender needs nothing else)."""
+    transport = sender_request(8) if request.param == "sender" else HTTPXRequest()
     async with Bot(
         TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url, request=transport
     ) as client:
@@ -132,23 +138,23 @@ async def test_blocked_user_is_marked_unreachable_and_not_retried(
     assert user is not None and not user.unreachable
 
 
-async def test_server_errors_are_retried_with_back_off_then_given_up(
+async def test_server_errors_never_fail_a_row_they_pause_sending_until_a_probe_answers(
     store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
 ) -> None:
     group = -5001  # a group: no one-second gap between attempts to slow the test
     fake.group(group)
-    fake.fail_next("sendMessage", 502, count=2)
+    fake.fail_next("sendMessage", 502, count=4)
+    fake.fail_next("getMe", 503, count=2)  # the first probes find it still failing
     ids = await queue(store, clock, OutgoingMessage(chat_id=group, text="eventually"))
-    sender = OutboxSender(store, bot, clock, send_rate=100, backoff_base=0.05)
+    sender = OutboxSender(
+        store, bot, clock, send_rate=100, backoff_base=0.02, breaker=Breaker(first=0.02)
+    )
     await run(sender)
     assert await statuses(store, ids) == [OutboxStatus.SENT]
-    assert sender.stats.retries == 2 and len(fake.sent_to(group)) == 1
-    fake.fail_next("sendMessage", 500, count=10)
-    ids = await queue(store, clock, OutgoingMessage(chat_id=group, text="never"))
-    sender = OutboxSender(store, bot, clock, send_rate=100, backoff_base=0.05, max_attempts=3)
-    await run(sender)
-    assert await statuses(store, ids) == [OutboxStatus.FAILED]
     assert len(fake.sent_to(group)) == 1
+    assert sender.stats.retries == 4 and sender.stats.failed == 0
+    assert sender.breaker.trips == 4 and sender.stats.probes >= 6
+    assert not sender.breaker.is_open
 
 
 async def test_flood_wait_is_honoured_and_nothing_is_lost_or_doubled(
@@ -164,6 +170,38 @@ async def test_flood_wait_is_honoured_and_nothing_is_lost_or_doubled(
     assert await statuses(store, ids) == [OutboxStatus.SENT] * 10
     assert [len(fake.sent_to(u)) for u in range(1, 11)] == [1] * 10
     assert sender.pacer.factor < 1.0  # it slowed down
+
+
+async def test_a_flood_wait_for_one_group_delays_that_group_only(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    fake.enforce_limits(per_group_per_minute=1)  # the group's second message gets a 429
+    group = -5002
+    fake.group(group)
+    for uid in range(1, 6):
+        fake.user(uid)
+    to_group = await queue(
+        store, clock, *(OutgoingMessage(chat_id=group, text=f"g{n}") for n in (1, 2))
+    )
+    sender = OutboxSender(store, bot, clock, send_rate=100)
+    await sender.start()
+    try:
+        await fake.wait_for_call("sendMessage", lambda call: call.status == 429)
+        private = await queue(
+            store, clock, *(OutgoingMessage(chat_id=u, text="urgent") for u in range(1, 6))
+        )
+        sender.wake()
+        for uid in range(1, 6):
+            await fake.user(uid).next_message(timeout=3.0)  # not held by the group's wait
+        assert sender.pacer.paused_until == 0.0 and sender.pacer.factor == 1.0
+        for _ in range(100):  # their results are recorded a moment after the answers
+            if await statuses(store, private) == [OutboxStatus.SENT] * 5:
+                break
+            await asyncio.sleep(0.03)
+        assert await statuses(store, private) == [OutboxStatus.SENT] * 5
+        assert await statuses(store, to_group) == [OutboxStatus.SENT, OutboxStatus.PENDING]
+    finally:
+        await sender.stop()
 
 
 async def test_pacing_stays_under_the_cap_without_flood_waits(
@@ -223,25 +261,47 @@ async def test_a_group_that_became_a_supergroup_is_followed(
         ]
 
 
-async def test_rows_left_in_flight_by_a_crash_are_settled_at_the_next_start(
+async def render_once_only(item: OutboxItem, chat: int) -> Action:
+    """Stored rows as stored; announcements (AT_MOST_ONCE: not worth a second copy) as a line
+    naming their broadcast."""
+    if item.kind is None:
+        return await send_as_stored(item, chat)
+    return Send(
+        OutgoingMessage(chat_id=chat, text=f"announcement {(item.params or {})['broadcast_id']}")
+    )
+
+
+async def queue_once_only(store: Store, clock: ManualClock, chat: int, broadcast: int) -> int:
+    async with store.transaction() as conn:
+        row = await outbox_repo.enqueue_notice(
+            conn, chat, Announcement(broadcast_id=broadcast), language="zh", now=clock.now()
+        )
+    assert row is not None
+    return row
+
+
+async def test_rows_left_in_flight_by_a_crash_are_settled_by_their_kind_at_the_next_start(
     store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
 ) -> None:
-    fake.user(1)
-    fake.user(2)
-    ids = await queue(
+    for uid in (1, 2, 3, 4):
+        fake.user(uid)
+    notices = await queue(
         store,
         clock,
         OutgoingMessage(chat_id=1, text="claimed, never sent"),
-        OutgoingMessage(chat_id=2, text="its request went out"),
+        OutgoingMessage(chat_id=2, text="its request went out: worth a rare duplicate"),
     )
+    left = await queue_once_only(store, clock, 3, 1)  # its request went out: not twice
+    not_left = await queue_once_only(store, clock, 4, 1)  # claimed, never sent
+    ids = [*notices, left, not_left]
     async with store.transaction() as conn:  # the process died after this
         await outbox_repo.claim_many(conn, ids)
-        await outbox_repo.mark_written(conn, [ids[1]], clock.now())
-    sender = OutboxSender(store, bot, clock, send_rate=100)
+        await outbox_repo.mark_written(conn, [notices[1], left], clock.now())
+    sender = OutboxSender(store, bot, clock, send_rate=100, render=render_once_only)
     await run(sender)
-    assert (sender.recovered, sender.assumed) == ([ids[0]], [ids[1]])
-    assert await statuses(store, ids) == [OutboxStatus.SENT, OutboxStatus.SENT]
-    assert [len(fake.sent_to(1)), len(fake.sent_to(2))] == [1, 0]
+    assert (sender.recovered, sender.assumed) == ([notices[0], notices[1], not_left], [left])
+    assert await statuses(store, ids) == [OutboxStatus.SENT] * 4
+    assert [len(fake.sent_to(u)) for u in (1, 2, 3, 4)] == [1, 1, 0, 1]
 
 
 class HangingBot(Bot):
@@ -253,13 +313,13 @@ class HangingBot(Bot):
         raise AssertionError("unreachable")
 
 
-async def test_a_request_that_went_out_before_a_crash_is_not_sent_again(
+async def test_an_announcement_whose_request_went_out_before_a_crash_is_not_sent_again(
     store: Store, clock: ManualClock, fake: FakeBotApi
 ) -> None:
     fake.user(1)
-    ids = await queue(store, clock, OutgoingMessage(chat_id=1, text="once"))
-    async with HangingBot(TOKEN, base_url=fake.base_url, request=LeanRequest()) as hanging:
-        doomed = OutboxSender(store, hanging, clock, send_rate=100)
+    ids = [await queue_once_only(store, clock, 1, 1)]
+    async with HangingBot(TOKEN, base_url=fake.base_url, request=sender_request(8)) as hanging:
+        doomed = OutboxSender(store, hanging, clock, send_rate=100, render=render_once_only)
         await doomed.start()
         await fake.wait_for_call("sendMessage")
         await asyncio.sleep(0.2)  # the "request went out" note commits meanwhile
@@ -271,8 +331,8 @@ async def test_a_request_that_went_out_before_a_crash_is_not_sent_again(
         for writer in (doomed.direct, doomed._direct_outs):
             assert writer is not None
             await writer.close()
-    async with Bot(TOKEN, base_url=fake.base_url, request=LeanRequest()) as fresh:
-        await run(OutboxSender(store, fresh, clock, send_rate=100))
+    async with Bot(TOKEN, base_url=fake.base_url, request=sender_request(8)) as fresh:
+        await run(OutboxSender(store, fresh, clock, send_rate=100, render=render_once_only))
     assert len(fake.sent_to(1)) == 1
     assert await statuses(store, ids) == [OutboxStatus.SENT]
 

@@ -75,7 +75,7 @@ async def test_a_wall_post_whose_id_was_lost_in_a_crash_is_shown_anew_and_follow
     wish = await services.wishes.post(resident, WishDraft(category=WishCategory.OTHER, text="x"))
     async with store.transaction() as conn:
         # The wall post went out, but the bot was killed before its message id was recorded:
-        # at the next start it counts as delivered, with no id (recover_in_doubt).
+        # it counts as delivered, with no id (as a row in doubt of an AT_MOST_ONCE kind does).
         await conn.execute(update(outbox).where(outbox.c.chat_id == -100555).values(status="sent"))
     await services.wishes.claim(await services.users.require(member.id), wish.id)
     async with store.read() as conn:

@@ -6,11 +6,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from telegram import Bot
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -26,6 +28,9 @@ from bot.models import (
     WishParticipant,
     WishStatus,
 )
+from bot.runtime.http import sender_request
+from bot.runtime.outbox import OutboxSender
+from bot.runtime.scheduler import tell_stale
 from bot.services import Services
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.wishes import (
@@ -48,12 +53,15 @@ from bot.services.wishes import (
     parse_needed_by,
     quiet_until,
 )
+from bot.services.wishes.notices import URGENT_ALERT_STALE
+from handlers.notices import render
 from handlers.wishes.buttons import ClaimWish, ConfirmDone, RepostWish, ShowWish
 from storage import org
 from storage import users as users_repo
 from storage.schema import audit_log, wish_events, wishes
 from storage.store import Store
 from tests.conftest import COORDINATOR_ID, RegisterUser, make_settings
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.rendering import outbox_rows
 
 # 10:00 in Shanghai: outside everyone's default quiet hours (22:00–07:00).
@@ -778,3 +786,42 @@ async def test_the_poster_is_never_put_on_or_credited_for_their_own_wish(
     await services.wishes.report_done(lawyer, wish.id, note="好了")
     await services.wishes.confirm(poster, wish.id)
     assert [p.user_id for p in await services.wishes.participants(wish.id)] == [lawyer.id]
+
+
+async def test_an_urgent_alert_that_could_not_leave_in_time_is_told_to_coordinators_once(
+    services: Services,
+    clock: ManualClock,
+    register: RegisterUser,
+    member: Member,
+    buildings: list[Building],
+) -> None:
+    b1 = buildings[0]
+    resident = await resident_of(register, b1)
+    await register(COORDINATOR_ID, "Li")
+    await member(10, "Neighbour", {Skill.LEGAL}, b1.id)
+    await member(11, "Upstairs", {Skill.REPAIRS}, b1.id)
+    wish = await services.wishes.post(resident, draft("我摔倒了", urgent=True))
+    clock.current += URGENT_ALERT_STALE + timedelta(minutes=1)  # Telegram was unreachable
+
+    async with FakeBotApi() as fake:
+        for uid in (10, 11, COORDINATOR_ID):
+            fake.user(uid)
+        async with Bot("1:T", base_url=fake.base_url, request=sender_request(4)) as bot:
+            sender = OutboxSender(
+                services.store,
+                bot,
+                clock,
+                send_rate=100,
+                render=partial(render, services),
+                stale=partial(tell_stale, services.notifier),
+            )
+            await sender.start()
+            try:
+                await sender.drain(15)
+            finally:
+                await sender.stop()
+        alerts = [m.text for uid in (10, 11) for m in fake.sent_to(uid)]
+        told = [m.text or "" for m in fake.sent_to(COORDINATOR_ID)]
+
+    assert alerts == [] and sender.stats.stale == 2  # too late to alert the neighbours
+    assert len([t for t in told if "没能及时送到" in t and f"#{wish.id}" in t]) == 1

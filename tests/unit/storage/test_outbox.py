@@ -80,7 +80,7 @@ async def test_a_claimed_row_cannot_be_claimed_again_and_is_sent_once(
     assert item is not None and item.status is OutboxStatus.SENT and item.sent_message_id == 77
 
 
-async def test_after_a_crash_rows_whose_request_went_out_count_as_sent_others_are_requeued(
+async def test_rows_left_in_sending_are_found_with_whether_their_request_left(
     store: Store, clock: ManualClock
 ) -> None:
     async with store.transaction() as conn:
@@ -89,12 +89,15 @@ async def test_after_a_crash_rows_whose_request_went_out_count_as_sent_others_ar
         assert len(claimed) == 2
         await outbox.mark_written(conn, [claimed[1].id], clock.now())  # its request went out
     async with store.transaction() as conn:
-        requeued, assumed = await outbox.recover_in_doubt(conn)
-        counts = await outbox.status_counts(conn)
+        doubtful = await outbox.in_doubt(conn)
+        assert await outbox.assume_sent(conn, [claimed[1].id], why="in doubt", now=clock.now())
         item = await outbox.get_item(conn, claimed[1].id)
-    assert (requeued, assumed) == ([claimed[0].id], [claimed[1].id])
-    assert counts[OutboxStatus.PENDING] == 2 and counts[OutboxStatus.SENDING] == 0
+    assert [(i.id, i.sent_at is not None) for i in doubtful] == [
+        (claimed[0].id, False),
+        (claimed[1].id, True),
+    ]
     assert item is not None and item.status is OutboxStatus.SENT and item.sent_message_id is None
+    assert item.last_error == "in doubt"
 
 
 async def test_a_released_row_forgets_that_its_request_went_out(
@@ -107,8 +110,8 @@ async def test_a_released_row_forgets_that_its_request_went_out(
         await outbox.mark_written(conn, [row], clock.now())
         await outbox.release(conn, row, error="429", refund_attempt=True)
         await outbox.claim(conn, row)
-        requeued, assumed = await outbox.recover_in_doubt(conn)
-    assert (requeued, assumed) == ([row], [])
+        doubtful = await outbox.in_doubt(conn)
+    assert [(i.id, i.sent_at) for i in doubtful] == [(row, None)]
 
 
 async def test_flood_wait_release_does_not_count_as_an_attempt(
