@@ -3,10 +3,13 @@
 1. Throughput: a broadcast to N recipients (default 10,000) sent by the real bot process
    (`python -m bot run`) with SEND_RATE=R (default 200) while the fake answers 429 above R
    per second. Prints the achieved rate as a fraction of the cap, the 429s, lost and
-   duplicated messages.
+   duplicated messages, and the bot process's CPU time per message (the sender on httpx).
 2. Crash: the same broadcast, the bot killed with SIGKILL part-way and started again. Prints
    lost and duplicated messages, and how many rows were in flight (in doubt) at the kill.
-3. Updates: the full bot's update handling against a bare python-telegram-bot bot
+3. Faults: the same broadcast under each network and server fault of the fake (outage, hang,
+   reset, answers after the timeout, 5xx, slow reads) and SIGKILL at random points: lost and
+   duplicated per recipient, rows in doubt, rate (bench/faults.py).
+4. Updates: the full bot's update handling against a bare python-telegram-bot bot
    (bench/throughput.py). Target: at least 0.70 of the bare bot's rate.
 """
 
@@ -19,12 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.faults import fault_table
 from bench.throughput import main as update_handling
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
     BotProcess,
     Prepared,
     copies,
+    cpu_seconds,
     in_doubt,
     prepare_broadcast,
     wait_until_delivered,
@@ -63,8 +68,14 @@ async def throughput(recipients: int, rate: int) -> None:
             bot = BotProcess(fake, prepared.database_url, Path(folder), send_rate=rate)
             started = time.monotonic()
             await bot.start()
+            assert bot.process is not None
+            pid = bot.process.pid
             try:
+                await delivered_at_least(fake, 100)
+                cpu_before, first = cpu_seconds(pid), len(fake.messages)
                 await delivered_at_least(fake, recipients)
+                cpu = cpu_seconds(pid) - cpu_before
+                measured = len(fake.messages) - first
                 counts = await wait_until_delivered(
                     prepared.database_url, prepared.broadcast_id, timeout=120
                 )
@@ -79,6 +90,12 @@ async def throughput(recipients: int, rate: int) -> None:
                 f"(bot up {time.monotonic() - started:.1f} s); achieved {achieved:.1f} msg/s "
                 f"= {achieved / rate:.3f} of the cap {rate}/s; 429s: {fake.count_429}; "
                 f"lost: {lost}; duplicated: {duplicated}; rows sent: {counts[OutboxStatus.SENT]}"
+            )
+            per_message = cpu / measured
+            print(
+                f"sender CPU (the whole bot process, on httpx): {per_message * 1000:.2f} ms per "
+                f"message; at the cap of {rate}/s that is {per_message * rate:.0%} of one core, "
+                f"at Telegram's 30/s {per_message * 30:.0%}"
             )
 
 
@@ -120,7 +137,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=200, help="SEND_RATE and the fake's cap")
     parser.add_argument("--kill-after", type=float, default=0.4, help="fraction delivered")
-    parser.add_argument("--only", choices=["throughput", "crash", "updates"])
+    parser.add_argument("--only", choices=["throughput", "crash", "faults", "updates"])
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -137,6 +154,8 @@ def main() -> None:
         asyncio.run(throughput(args.recipients, args.rate))
     if args.only in (None, "crash"):
         asyncio.run(crash(args.recipients, args.rate, args.kill_after))
+    if args.only in (None, "faults"):
+        asyncio.run(fault_table(args.recipients, args.rate))
     if args.only in (None, "updates"):
         gc.enable()  # both bots in this comparison run in this process, as in production
         asyncio.run(update_handling())

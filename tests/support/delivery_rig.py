@@ -36,11 +36,20 @@ class Prepared:
     recipients: list[int]
 
 
+ANNOUNCEMENT = "社区通知：周六上午大扫除"
+
+
 async def prepare_broadcast(
-    folder: Path, fake: FakeBotApi, count: int, *, first_id: int = 1_000_000
+    folder: Path,
+    fake: FakeBotApi,
+    count: int,
+    *,
+    first_id: int = 1_000_000,
+    text: str = ANNOUNCEMENT,
 ) -> Prepared:
-    """A database with `count` residents and one broadcast to all of them already queued
-    (as if a coordinator had pressed "Send now"); the fake knows every recipient."""
+    """A database with `count` residents and one broadcast of `text` (which must contain
+    ANNOUNCEMENT, by which copies are counted) to all of them already queued (as if a
+    coordinator had pressed "Send now"); the fake knows every recipient."""
     settings = make_settings(folder, telegram_api_base_url=fake.base_url)
     store = await Store.open(settings.database_url)
     try:
@@ -62,7 +71,8 @@ async def prepare_broadcast(
         li = await services.users.register(
             COORDINATOR_ID, display_name="Li", language="zh", building_id=None
         )
-        draft = await services.broadcasts.create_draft(li, text="社区通知：周六上午大扫除")
+        assert ANNOUNCEMENT in text
+        draft = await services.broadcasts.create_draft(li, text=text)
         await services.broadcasts.choose_audience(li, draft.broadcast.id, AudienceKind.RESIDENTS)
         queued = await services.broadcasts.send_now(li, draft.broadcast.id)
         assert queued == count
@@ -132,7 +142,7 @@ def copies(fake: FakeBotApi, recipients: list[int]) -> Counter[int]:
     """How many copies of the broadcast each recipient got."""
     counted: Counter[int] = Counter()
     for uid in recipients:
-        counted[uid] = sum(1 for m in fake.sent_to(uid) if m.text and "大扫除" in m.text)
+        counted[uid] = sum(1 for m in fake.sent_to(uid) if m.text and ANNOUNCEMENT in m.text)
     return counted
 
 
@@ -172,6 +182,27 @@ async def in_doubt(database_url: str, broadcast_id: int) -> tuple[int, int]:
     finally:
         await store.close()
     return counts.get(True, 0), counts.get(False, 0)
+
+
+async def assumed_delivered(database_url: str, broadcast_id: int) -> int:
+    """Rows of the broadcast counted as delivered while in doubt (no message id)."""
+    store = await Store.open(database_url, migrate=False)
+    try:
+        async with store.read() as conn:
+            query = select(func.count()).where(
+                outbox.c.broadcast_id == broadcast_id,
+                outbox.c.status == OutboxStatus.SENT.value,
+                outbox.c.sent_message_id.is_(None),
+            )
+            return int(await conn.scalar(query) or 0)
+    finally:
+        await store.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def wait_until_delivered(
