@@ -26,7 +26,10 @@ benchmarks of a client's retry logic.  Every fault is a window measured with
 ``time.monotonic`` from the call on (``seconds=None``: until :meth:`FakeBotApi.heal`), and
 ``methods`` (a set of Bot API method names, case-insensitive) limits it to those methods;
 by default it hits every method except ``getUpdates``, so the long polling of a bot under
-test goes on.  ``fake.fault_counts`` counts the requests each fault hit.  What the client sees:
+test goes on.  ``fake.fault_counts`` counts the requests each fault hit (keys ``hang``,
+``reset``, ``5xx``, ``delay``, ``slow_read``, and ``outage_cut``: connections an outage cut;
+refused connects cannot be counted).  A processed request is in ``fake.calls`` as usual (a
+``fail_5xx`` answer too, an unprocessed reset is not).  What the client sees:
 
 ``outage(seconds)``
     The port refuses connections (``ECONNREFUSED``; httpx ``ConnectError``) and every open
@@ -45,9 +48,13 @@ test goes on.  ``fake.fault_counts`` counts the requests each fault hit.  What t
     An HTTP ``status`` (500/502/503/504) answer with a JSON error body; nothing is processed.
 ``slow_reads(seconds, bytes_per_second, methods)``
     The body is read at about ``bytes_per_second``, then processed and answered normally
-    (the answer is late by about body size / rate).
+    (the answer is late by about body size / rate: 24 KB at 8 KB/s about 3 s, 500 bytes
+    about 60 ms).
 ``heal()``
-    Ends every fault now: the port listens again, held requests are processed and answered.
+    Ends every fault now (pending ``fail_next`` failures too): the port listens again, held
+    requests are processed and answered, late answers go out.  ``stop()`` heals first.
+
+``seconds`` and ``count`` together: the next ``count`` requests within the window.
 
 Faults combine: a request arriving while several hold is read slowly, held, then reset,
 failed or answered late, in that order (reset beats ``fail_5xx``).  Requests already held

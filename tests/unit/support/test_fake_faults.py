@@ -145,6 +145,17 @@ async def test_reset_after_read_unprocessed(fake: FakeBotApi, client: httpx.Asyn
     assert texts(fake) == ["later"]
 
 
+async def test_faults_combine_hang_then_reset(fake: FakeBotApi, client: httpx.AsyncClient) -> None:
+    fake.hang(0.3)
+    fake.reset_after_read(count=1)
+    started = time.monotonic()
+    with pytest.raises(CUT):
+        await send(client, fake, "held then cut")
+    assert time.monotonic() - started >= 0.25
+    assert texts(fake) == ["held then cut"]
+    assert fake.fault_counts["hang"] == fake.fault_counts["reset"] == 1
+
+
 async def test_delay_answer_processes_at_once_and_answers_late(
     fake: FakeBotApi, client: httpx.AsyncClient
 ) -> None:
