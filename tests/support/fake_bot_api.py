@@ -17,6 +17,48 @@ Example::
         reply = await user.next_message()
         assert "Welcome" in reply.text
         await user.press(reply, "Join")
+
+Network faults
+--------------
+
+Besides ``fail_next`` the fake can play a misbehaving network or server, for tests and
+benchmarks of a client's retry logic.  Every fault is a window measured with
+``time.monotonic`` from the call on (``seconds=None``: until :meth:`FakeBotApi.heal`), and
+``methods`` (a set of Bot API method names, case-insensitive) limits it to those methods;
+by default it hits every method except ``getUpdates``, so the long polling of a bot under
+test goes on.  ``fake.fault_counts`` counts the requests each fault hit (keys ``hang``,
+``reset``, ``5xx``, ``delay``, ``slow_read``, and ``outage_cut``: connections an outage cut;
+refused connects cannot be counted).  A processed request is in ``fake.calls`` as usual (a
+``fail_5xx`` answer too, an unprocessed reset is not).  What the client sees:
+
+``outage(seconds)``
+    The port refuses connections (``ECONNREFUSED``; httpx ``ConnectError``) and every open
+    connection, idle keep-alive ones and pending long polls included, is reset; nothing
+    arrives, nothing is processed.  Afterwards the server listens on the same port again.
+``hang(seconds, methods)``
+    The request is read, then no answer comes until the window ends (a read timeout); then
+    it is processed (its effect happens even if the client gave up) and answered.
+``reset_after_read(seconds, count, processed, methods)``
+    The request is read, processed (unless ``processed=False``), and the connection is
+    reset without an answer (httpx ``ReadError``/``RemoteProtocolError``).
+``delay_answer(seconds, delay, methods)``
+    The request is processed at once; its answer is sent ``delay`` seconds later (a client
+    with a shorter read timeout times out although the effect happened).
+``fail_5xx(seconds, count, status, methods)``
+    An HTTP ``status`` (500/502/503/504) answer with a JSON error body; nothing is processed.
+``slow_reads(seconds, bytes_per_second, methods)``
+    The body is read at about ``bytes_per_second``, then processed and answered normally
+    (the answer is late by about body size / rate: 24 KB at 8 KB/s about 3 s, 500 bytes
+    about 60 ms).
+``heal()``
+    Ends every fault now (pending ``fail_next`` failures too): the port listens again, held
+    requests are processed and answered, late answers go out.  ``stop()`` heals first.
+
+``seconds`` and ``count`` together: the next ``count`` requests within the window.
+
+Faults combine: a request arriving while several hold is read slowly, held, then reset,
+failed or answered late, in that order (reset beats ``fail_5xx``).  Requests already held
+when an outage starts lose their connection but are still processed when their hang ends.
 """
 
 from __future__ import annotations
@@ -30,19 +72,22 @@ import json
 import logging
 import math
 import re
+import socket
+import struct
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Final, NamedTuple, Self, TypeVar
 
-from aiohttp import web
+from aiohttp import StreamReader, web
 
 __all__ = [
     "BOT_ID",
     "BOT_USERNAME",
+    "FAULT_KINDS",
     "ApiError",
     "CallbackAnswer",
     "FakeBotApi",
@@ -1341,6 +1386,76 @@ def _member_dict(status: str, user: JSON) -> JSON:
 
 Handler = Callable[[JSON], Awaitable[Any]]
 
+# Kinds of network fault, the keys of FakeBotApi.fault_counts ("outage_cut": connections
+# reset when an outage began; refused connects cannot be counted).
+FAULT_KINDS: Final = ("outage_cut", "slow_read", "hang", "reset", "5xx", "delay")
+
+
+@dataclass(eq=False)
+class _Fault:
+    """One fault window (see the module docstring)."""
+
+    kind: str
+    until: float | None  # time.monotonic() deadline; None: until heal()
+    count: int | None  # requests left to hit; None: any number
+    methods: frozenset[str] | None  # lower-case method names; None: all but getUpdates
+    status: int = 502
+    processed: bool = True
+    delay: float = 0.0
+    bytes_per_second: float = 0.0
+    healed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def live(self, now: float) -> bool:
+        if self.healed.is_set() or (self.count is not None and self.count <= 0):
+            return False
+        return self.until is None or now < self.until
+
+    def hits(self, method: str, now: float) -> bool:
+        if not self.live(now):
+            return False
+        return method != "getupdates" if self.methods is None else method in self.methods
+
+    async def wait_healed(self, timeout: float | None) -> None:
+        """Sleep ``timeout`` seconds (None: forever), or less if the fault is healed."""
+        if timeout is not None and timeout <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.healed.wait(), timeout)
+
+
+def _window(seconds: float | None) -> float | None:
+    if seconds is None:
+        return None
+    if seconds < 0:
+        raise ValueError(f"negative fault window {seconds}")
+    return time.monotonic() + seconds
+
+
+def _method_set(methods: Iterable[str] | None) -> frozenset[str] | None:
+    if methods is None:
+        return None
+    if isinstance(methods, str):
+        methods = [methods]
+    return frozenset(m.lower() for m in methods)
+
+
+def _hard_abort(transport: asyncio.Transport | None, *, now: bool = False) -> None:
+    """Close a connection with a TCP RST (SO_LINGER 0), not a FIN.
+
+    The transport closes its socket on the next loop iteration; ``now`` also shuts the
+    socket down at once (the peer gets a FIN before the RST), so that a client acting right
+    after this call already finds the connection closed.
+    """
+    if transport is None or transport.is_closing():
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if now:
+                sock.shutdown(socket.SHUT_RDWR)
+    transport.abort()
+
 
 class FakeBotApi:
     """A fake Telegram Bot API server on 127.0.0.1 (see the module docstring)."""
@@ -1396,7 +1511,13 @@ class FakeBotApi:
         self._poll_generation = 0
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._bound_port: int | None = None
+        self.fault_counts: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
+        self._fault_windows: list[_Fault] = []
+        self._outage_timer: asyncio.TimerHandle | None = None
+        self._in_outage = False
+        self._tasks: set[asyncio.Future[Any]] = set()  # work that outlives its connection
         self._handlers: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler) for name, handler in self._method_table().items()
         }
@@ -1413,19 +1534,65 @@ class FakeBotApi:
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        self._runner = runner
-        self._bound_port = int(runner.addresses[0][1])
+        try:
+            sock = self._bind(self.port)
+            self._bound_port = int(sock.getsockname()[1])
+            self._runner = runner
+            await self._serve_on(sock)
+        except BaseException:
+            self._runner = None
+            await runner.cleanup()
+            raise
 
     async def stop(self) -> None:
-        """Stop serving; pending long polls return an empty list first."""
+        """Stop serving; pending long polls return an empty list first.
+
+        Works during an outage; requests held by a fault are released (processed and
+        answered) first, and the faults are gone.
+        """
         self._closing = True
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
+        self._in_outage = False
+        self._release_faults()
         self._bump()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         if self._runner is not None:
             await asyncio.sleep(0)  # let woken long polls answer before connections close
             await self._runner.cleanup()
             self._runner = None
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2.0)
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _bind(self, port: int) -> socket.socket:
+        """A listening socket on ``host:port``, synchronously (connects queue at once)."""
+        family, kind, proto, _, address = socket.getaddrinfo(
+            self.host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(128)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    async def _serve_on(self, sock: socket.socket) -> None:
+        """Accept connections of ``sock`` into the aiohttp server."""
+        runner = self._runner
+        if runner is None or runner.server is None or self._closing or self._in_outage:
+            sock.close()
+            return
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(runner.server, sock=sock)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -1545,6 +1712,141 @@ class FakeBotApi:
     def fail_next(self, method: str, status: int = 500, count: int = 1) -> None:
         """Make the next ``count`` calls of ``method`` fail with HTTP ``status`` (5xx)."""
         self._faults.setdefault(method.lower(), deque()).extend([status] * count)
+
+    # ---- network faults (see the module docstring) ---------------------------------------
+
+    def outage(self, seconds: float | None) -> None:
+        """Refuse connections and reset every open one for ``seconds`` (None: until heal)."""
+        if self._runner is None or self._runner.server is None:
+            raise RuntimeError("FakeBotApi is not started")
+        _window(seconds)  # validates
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
+        self._in_outage = True
+        if self._listener is not None:
+            self._listener.close()  # closes the listening socket now: connects are refused
+            self._listener = None
+        for connection in self._runner.server.connections:
+            if connection.transport is not None and not connection.transport.is_closing():
+                self.fault_counts["outage_cut"] += 1
+                _hard_abort(connection.transport, now=True)
+        self._bump()  # pending long polls notice their client is gone and end
+        if seconds is not None:
+            loop = asyncio.get_running_loop()
+            self._outage_timer = loop.call_later(seconds, self._end_outage)
+
+    def hang(self, seconds: float | None, methods: Iterable[str] | None = None) -> None:
+        """Hold requests (read in full) unanswered until the window ends, then serve them."""
+        self._add_fault(_Fault("hang", _window(seconds), None, _method_set(methods)))
+
+    def reset_after_read(
+        self,
+        seconds: float | None = None,
+        count: int | None = None,
+        processed: bool = True,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """Read requests, process them (if ``processed``), reset the connection unanswered."""
+        self._add_fault(
+            _Fault("reset", _window(seconds), count, _method_set(methods), processed=processed)
+        )
+
+    def delay_answer(
+        self, seconds: float | None, delay: float, methods: Iterable[str] | None = None
+    ) -> None:
+        """Process requests at once but send their answers ``delay`` seconds later."""
+        self._add_fault(_Fault("delay", _window(seconds), None, _method_set(methods), delay=delay))
+
+    def fail_5xx(
+        self,
+        seconds: float | None = None,
+        count: int | None = None,
+        status: int = 502,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """Answer HTTP ``status`` with a JSON error body, without processing the request."""
+        if not 500 <= status <= 599:
+            raise ValueError(f"not a 5xx status: {status}")
+        self._add_fault(
+            _Fault("5xx", _window(seconds), count, _method_set(methods), status=status)
+        )
+
+    def slow_reads(
+        self, seconds: float | None, bytes_per_second: float, methods: Iterable[str] | None = None
+    ) -> None:
+        """Read request bodies at about ``bytes_per_second``, then serve them normally."""
+        if bytes_per_second <= 0:
+            raise ValueError("bytes_per_second must be positive")
+        self._add_fault(
+            _Fault(
+                "slow_read",
+                _window(seconds),
+                None,
+                _method_set(methods),
+                bytes_per_second=bytes_per_second,
+            )
+        )
+
+    def heal(self) -> None:
+        """End every fault now (also pending ``fail_next`` failures): listen again, release
+        held requests (they are processed and answered) and late answers."""
+        self._faults.clear()
+        self._release_faults()
+        if self._in_outage:
+            self._end_outage()
+
+    @property
+    def faults_active(self) -> bool:
+        """Whether an outage or a fault window is in force."""
+        now = time.monotonic()
+        return self._in_outage or any(f.live(now) for f in self._fault_windows)
+
+    def _add_fault(self, fault: _Fault) -> None:
+        if fault.count is not None and fault.count < 1:
+            raise ValueError(f"count must be positive, got {fault.count}")
+        now = time.monotonic()
+        self._fault_windows = [f for f in self._fault_windows if f.live(now)]
+        self._fault_windows.append(fault)
+
+    def _release_faults(self) -> None:
+        for fault in self._fault_windows:
+            fault.healed.set()
+        self._fault_windows.clear()
+
+    def _take_fault(self, kind: str, method: str, now: float) -> _Fault | None:
+        """The fault of ``kind`` hitting a request of ``method`` (lower case) at ``now``."""
+        for fault in self._fault_windows:
+            if fault.kind == kind and fault.hits(method, now):
+                if fault.count is not None:
+                    fault.count -= 1
+                self.fault_counts[kind] += 1
+                return fault
+        return None
+
+    def _end_outage(self) -> None:
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
+        if not self._in_outage:
+            return
+        self._in_outage = False
+        if self._closing or self._bound_port is None:
+            return
+        try:
+            sock = self._bind(self._bound_port)  # listening again right now
+        except OSError as exc:
+            _LOG.exception("FakeBotApi cannot listen on port %s again", self._bound_port)
+            self.errors.append(exc)
+            return
+        self._spawn(self._serve_on(sock))
+
+    def _spawn(self, work: Awaitable[_T]) -> asyncio.Future[_T]:
+        """Run ``work`` in a task no client disconnect cancels; stop() waits for it."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def enforce_limits(
         self,
@@ -1794,14 +2096,62 @@ class FakeBotApi:
         raw_method = request.match_info["method"]
         entry = self._handlers.get(raw_method.lower())
         method = entry[0] if entry else raw_method
+        key = raw_method.lower()
+        take = self._take_fault
+        slow = take("slow_read", key, arrived) if request.can_read_body else None
+        hang = take("hang", key, arrived)
+        reset = take("reset", key, arrived)
+        fail = None if reset else take("5xx", key, arrived)
+        late = None if reset or fail else take("delay", key, arrived)
+        _REQUEST.set(request)
+        # The work runs in its own task: a client giving up (or aiohttp cancelling this
+        # handler on a disconnect) never stops a request the server has started to serve.
+        work = self._spawn(self._serve(request, method, entry, arrived, slow, hang, reset, fail))
+        answer = await asyncio.shield(work)
+        if answer is None:  # reset, or the client left while sending its request
+            _hard_abort(request.transport)
+            return web.Response(status=204)  # never written: the connection is gone
+        if late is not None:
+            await asyncio.shield(self._spawn(late.wait_healed(late.delay)))
+        status, payload = answer
+        return web.json_response(payload, status=status)
+
+    async def _serve(
+        self,
+        request: web.Request,
+        method: str,
+        entry: tuple[str, Handler] | None,
+        arrived: float,
+        slow: _Fault | None,
+        hang: _Fault | None,
+        reset: _Fault | None,
+        fail: _Fault | None,
+    ) -> tuple[int, JSON] | None:
+        """Read, (maybe) process and record one request; its answer, None for no answer."""
         is_poll = method == "getUpdates"
         if not is_poll:
             self._in_flight += 1
             self._last_activity = arrived
         params: JSON = {}
-        _REQUEST.set(request)
         try:
-            params = await self._read_params(request)
+            try:
+                if slow is not None:
+                    await self._read_slowly(request, slow.bytes_per_second)
+                params = await self._read_params(request)
+            except ApiError:
+                raise
+            except Exception:
+                if _client_gone():
+                    return None  # the request never arrived in full: nothing to serve
+                raise
+            if hang is not None:
+                await hang.wait_healed(
+                    None if hang.until is None else hang.until - time.monotonic()
+                )
+            if reset is not None and not reset.processed:
+                return None
+            if fail is not None:
+                raise ApiError(fail.status, _status_phrase(fail.status))
             result = await self._dispatch(method, entry, params)
             status, payload = 200, {"ok": True, "result": result}
         except ApiError as exc:
@@ -1822,7 +2172,24 @@ class FakeBotApi:
         if not is_poll or (status == 200 and payload["result"]):
             self._last_activity = time.monotonic()
         self._bump()
-        return web.json_response(payload, status=status)
+        return None if reset is not None else (status, payload)
+
+    async def _read_slowly(self, request: web.Request, bytes_per_second: float) -> None:
+        """Read the body at about ``bytes_per_second``; leave it for ``_read_params``."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        chunk = max(256, int(bytes_per_second / 20))
+        body = bytearray()
+        while data := await request.content.read(chunk):
+            body += data
+            lag = started + len(body) / bytes_per_second - loop.time()
+            if lag > 0:
+                await asyncio.sleep(lag)
+        copy_of_body = StreamReader(request.protocol, max(len(body), 2**16), loop=loop)
+        if body:
+            copy_of_body.feed_data(bytes(body))
+        copy_of_body.feed_eof()
+        request._payload = copy_of_body  # the stream is consumed: parse this copy of it
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         known = self._files_by_path.get(request.match_info["path"])
@@ -1840,11 +2207,7 @@ class FakeBotApi:
             status = faults.popleft()
             if not faults:
                 del self._faults[method.lower()]
-            try:
-                phrase = HTTPStatus(status).phrase
-            except ValueError:
-                phrase = "Server Error"
-            raise ApiError(status, phrase)
+            raise ApiError(status, _status_phrase(status))
         if entry is None:
             raise ApiError(404, "Not Found")
         if self._limiter is not None and _is_rate_limited(method):
@@ -2549,6 +2912,13 @@ class FakeBotApi:
         if chat.id != user_id:
             raise bad_request("user not found")
         return _member_dict("member", user.to_dict())
+
+
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Server Error"
 
 
 def _client_gone() -> bool:
