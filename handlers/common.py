@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 from telegram import (
     InlineKeyboardButton,
@@ -23,6 +24,9 @@ from handlers.context import LinliContext
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
 END = ConversationHandler.END
+# The press answered last in this task: an update's handlers and its error handler run in one
+# task, and Telegram refuses a second answer to a press, so `ack` answers each press once.
+_answered: ContextVar[str | None] = ContextVar("answered_press", default=None)
 
 
 def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
@@ -115,10 +119,20 @@ async def answer(
     )
 
 
-async def ack(update: Update, text: str | None = None, *, alert: bool = False) -> None:
-    """Answer a pressed button (stops the spinner), optionally with a notice."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=alert)
+async def ack(update: Update, text: str | None = None, *, alert: bool = False) -> bool:
+    """Answer a pressed button (stops the spinner), optionally with a notice. A press is
+    answered once: False (and nothing sent) when there is no press or it was answered already."""
+    query = update.callback_query
+    if query is None or _answered.get() == query.id:
+        return False
+    _answered.set(query.id)
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        if "query is too old" not in str(exc).lower():
+            raise
+        return False  # pressed long ago (the bot was away): the press still counts
+    return True
 
 
 async def refuse(update: Update, t: Translate, error: LinliError) -> None:
@@ -127,11 +141,9 @@ async def refuse(update: Update, t: Translate, error: LinliError) -> None:
     message = t(error.message)
     if update.callback_query is not None:
         text = message.format(**error.values) if error.values else message
-        try:
-            await ack(update, text[:200], alert=True)
+        if await ack(update, text[:200], alert=True):
             return
-        except BadRequest:
-            pass  # the press was answered already (a step refused after it): say it in chat
+        # the press was answered already (a step refused after it): say it in the chat
     values = {k: esc(v) if isinstance(v, str) else v for k, v in error.values.items()}
     await answer(update, message.format(**values) if values else message)
 

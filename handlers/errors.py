@@ -1,5 +1,6 @@
 """The one error handler: log with the update, tell the user nothing changed, alert coordinators
-(at most once per 10 minutes)."""
+(at most once per 10 minutes). Only a blocked bot and the network are not our bugs; Telegram
+refusing a request we made (BadRequest, a NetworkError in PTB's tree) is one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 import time
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.i18n import esc
 from bot.services.errors import LinliError
@@ -41,12 +42,13 @@ async def on_error(update: object, context: LinliContext) -> None:
         _, t = await viewer(update, context)
         await refuse(update, t, error)
         return
-    user_id = (
-        update.effective_user.id if isinstance(update, Update) and update.effective_user else None
-    )
-    log.error("update failed user_id=%s", user_id, exc_info=error)
-    if isinstance(error, (Forbidden, NetworkError)):
+    if isinstance(error, Forbidden) or (
+        isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    ):
+        # The user blocked the bot, or Telegram could not be reached: nothing to fix here.
+        log.warning("update not answered %s: %r", _where(update), error)
         return
+    log.error("update failed %s", _where(update), exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             _, t = await viewer(update, context)
@@ -54,9 +56,8 @@ async def on_error(update: object, context: LinliContext) -> None:
                 "Sorry, something went wrong on our side. Nothing was changed; "
                 "please try again in a moment."
             )
-            if update.callback_query is not None:
-                await ack(update, text, alert=True)
-            else:
+            # A press answered before the failure cannot be answered again: say it in the chat.
+            if not await ack(update, text, alert=True):
                 await answer(update, text)
         except Exception:  # the store itself may be what failed
             log.exception("could not tell the user about the failure")
@@ -71,6 +72,25 @@ async def on_error(update: object, context: LinliContext) -> None:
             services.notifier.wake()
         except Exception:
             log.exception("could not alert coordinators")
+
+
+def _where(update: object) -> str:
+    """Which update failed and what it asked for: the button's data or the command (never the
+    text someone typed: it may hold a phone number)."""
+    if not isinstance(update, Update):
+        return f"update={update!r}"
+    user = update.effective_user
+    chat = update.effective_chat
+    if update.callback_query is not None:
+        asked = f"button={update.callback_query.data!r}"
+    elif update.effective_message is not None and (update.effective_message.text or "")[:1] == "/":
+        asked = f"command={(update.effective_message.text or '').split()[0]!r}"
+    else:
+        asked = "message" if update.effective_message is not None else "other"
+    return (
+        f"update_id={update.update_id} user_id={user.id if user else None} "
+        f"chat_id={chat.id if chat else None} {asked}"
+    )
 
 
 @notice_view(ErrorAlert)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -149,6 +149,7 @@ async def pending_application_of(conn: AsyncConnection, user_id: int) -> MemberA
 async def pending_applications(
     conn: AsyncConnection, *, limit: int = 10
 ) -> list[MemberApplication]:
+    """The oldest `limit` applications waiting for a decision (a page, not all of them)."""
     query = (
         select(member_applications)
         .where(member_applications.c.status == ApplicationStatus.PENDING.value)
@@ -156,6 +157,14 @@ async def pending_applications(
         .limit(limit)
     )
     return [_application(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def count_pending_applications(conn: AsyncConnection) -> int:
+    """How many applications wait for a decision, all of them."""
+    query = select(func.count()).where(
+        member_applications.c.status == ApplicationStatus.PENDING.value
+    )
+    return int(await conn.scalar(query) or 0)
 
 
 async def decide_application(

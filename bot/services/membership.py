@@ -156,10 +156,18 @@ class MembershipService:
         self.notifier.wake()
         return application
 
-    async def pending(self, actor: User) -> list[MemberApplication]:
+    async def pending(self, actor: User) -> tuple[list[MemberApplication], int]:
+        """The oldest page of waiting applications and how many wait in all."""
         require_coordinator(actor)
         async with self.store.read() as conn:
-            return await membership.pending_applications(conn)
+            page = await membership.pending_applications(conn)
+            return page, await membership.count_pending_applications(conn)
+
+    async def pending_count(self, actor: User) -> int:
+        """How many applications wait for a decision."""
+        require_coordinator(actor)
+        async with self.store.read() as conn:
+            return await membership.count_pending_applications(conn)
 
     async def get_application(self, actor: User, application_id: int) -> MemberApplication:
         require_coordinator(actor)

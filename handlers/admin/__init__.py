@@ -69,7 +69,7 @@ def _back(t: Translate) -> list[tuple[str, str]]:
 @coordinator_step
 async def menu(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
-    pending = len(await context.services.membership.pending(user))
+    pending = await context.services.membership.pending_count(user)
     community = await context.services.admin.community()
     rows = [
         [(t("Applications ({count})").format(count=pending), ReviewApplications().pack())],
@@ -95,7 +95,12 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
 @coordinator_step
 async def applications(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
-    pending = await context.services.membership.pending(user)
+    return await _applications(update, context, user, t)
+
+
+async def _applications(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """Show the oldest waiting applications (the press is answered by the caller)."""
+    pending, waiting = await context.services.membership.pending(user)
     if not pending:
         await answer(update, t("No applications are waiting."), [_back(t)], edit=True)
         return AdminDialogue.MENU
@@ -103,7 +108,13 @@ async def applications(update: Update, context: LinliContext, user: User, t: Tra
     applicants = {
         u.id: u for u in [await context.services.users.get(a.user_id) for a in pending] if u
     }
-    lines = [t("<b>Applications waiting</b>")]
+    lines = [t("<b>Applications waiting: {count}</b>").format(count=waiting)]
+    if waiting > len(pending):
+        lines.append(
+            t("The oldest {shown} are shown; the others follow as these are decided.").format(
+                shown=len(pending)
+            )
+        )
     rows: list[list[tuple[str, str]]] = []
     for application in pending:
         applicant = applicants.get(application.user_id)
@@ -144,7 +155,7 @@ async def approve(update: Update, context: LinliContext, user: User, t: Translat
     application_id = ApproveApplication.of(update).application_id
     await context.services.membership.decide(user, application_id, approve=True)
     await ack(update, t("Approved. The applicant is now a member."))
-    return await applications(update, context)
+    return await _applications(update, context, user, t)
 
 
 @coordinator_step
@@ -170,7 +181,7 @@ async def typed_reject_reason(
     )
     AdminDraft.clear(context)
     await answer(update, t("Rejected. The applicant has been told the reason."))
-    return await applications(update, context)
+    return await _applications(update, context, user, t)
 
 
 # --- invites -------------------------------------------------------------------------------
@@ -179,6 +190,11 @@ async def typed_reject_reason(
 @coordinator_step
 async def invites(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
+    return await _invites(update, context, user, t)
+
+
+async def _invites(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """Show the active invite codes (the press is answered by the caller)."""
     zone = context.services.settings.zone
     active = await context.services.membership.active_invites(user)
     lines = [t("<b>Invite codes</b>")]
@@ -259,7 +275,7 @@ async def make_invite(update: Update, context: LinliContext, user: User, t: Tran
 async def revoke_invite(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await context.services.membership.revoke_invite(user, RevokeInvite.of(update).invite_id)
     await ack(update, t("Revoked."))
-    return await invites(update, context)
+    return await _invites(update, context, user, t)
 
 
 # --- buildings -----------------------------------------------------------------------------
@@ -381,6 +397,11 @@ async def restore_building(
 @coordinator_step
 async def coordinators(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
+    return await _coordinators(update, context, user, t)
+
+
+async def _coordinators(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """Show the coordinators (the press is answered by the caller)."""
     lines = [t("<b>Coordinators</b>")]
     rows: list[list[tuple[str, str]]] = []
     for coordinator in await context.services.admin.coordinators(user):
@@ -428,7 +449,7 @@ async def promote(update: Update, context: LinliContext, user: User, t: Translat
     target_id = Promote.of(update).user_id
     target = await context.services.admin.set_coordinator(user, target_id, True)
     await ack(update, t("{name} is now a coordinator.").format(name=target.display_name))
-    return await coordinators(update, context)
+    return await _coordinators(update, context, user, t)
 
 
 @coordinator_step
@@ -436,7 +457,7 @@ async def demote(update: Update, context: LinliContext, user: User, t: Translate
     target_id = Demote.of(update).user_id
     target = await context.services.admin.set_coordinator(user, target_id, False)
     await ack(update, t("{name} is no longer a coordinator.").format(name=target.display_name))
-    return await coordinators(update, context)
+    return await _coordinators(update, context, user, t)
 
 
 # --- community name and audit log ----------------------------------------------------------

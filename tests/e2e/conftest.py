@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,15 @@ async def bot(bot_settings: Settings, clock: ManualClock) -> AsyncIterator[Runni
         yield running_bot
     finally:
         await running_bot.stop()
+
+
+@pytest.fixture(autouse=True)
+def each_press_is_answered_once(fake: FakeBotApi) -> Iterator[None]:
+    """Every e2e test also checks that no button press was answered twice (Telegram refuses
+    the second answer; the fake records the attempt)."""
+    yield
+    answers = Counter(
+        str(call.params.get("callback_query_id")) for call in fake.calls_to("answerCallbackQuery")
+    )
+    twice = {press: n for press, n in answers.items() if n > 1}
+    assert not twice, f"presses answered more than once: {twice}"
