@@ -68,11 +68,12 @@ async def _attach_trace(request: httpx.Request) -> None:
         request.extensions["trace"] = watch.trace
 
 
-def sender_request(pool_size: int) -> HTTPXRequest:
+def sender_request(pool_size: int, *, read_timeout: float = 5.0) -> HTTPXRequest:
     """The sender's HTTPXRequest: `pool_size` connections (its requests in flight), a send
     buffer that takes a whole request, and the trace of the watched call attached."""
     return HTTPXRequest(
         connection_pool_size=pool_size,
+        read_timeout=read_timeout,
         socket_options=[(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)],
         httpx_kwargs={"event_hooks": {"request": [_attach_trace]}},
     )

@@ -372,3 +372,78 @@ async def test_graceful_stop_lets_the_row_in_flight_finish(
         OutboxStatus.PENDING,
     ]
     assert len(fake.calls_to("sendMessage")) == 1
+
+
+async def sender_on(
+    fake: FakeBotApi, store: Store, clock: ManualClock
+) -> tuple[Bot, OutboxSender]:
+    """A sender with a short read timeout and quick probes, on the production transport."""
+    bot = Bot(TOKEN, base_url=fake.base_url, request=sender_request(8, read_timeout=0.5))
+    sender = OutboxSender(
+        store,
+        bot,
+        clock,
+        send_rate=100,
+        backoff_base=0.02,
+        breaker=Breaker(first=0.05, most=0.2),
+        render=render_once_only,
+    )
+    return bot, sender
+
+
+async def test_an_outage_fails_no_row_and_sending_resumes_once_a_probe_gets_through(
+    store: Store, clock: ManualClock, fake: FakeBotApi
+) -> None:
+    for uid in range(1, 21):
+        fake.user(uid)
+    ids = await queue(store, clock, *(OutgoingMessage(chat_id=u, text="x") for u in range(1, 21)))
+    bot, sender = await sender_on(fake, store, clock)
+    async with bot:
+        fake.outage(1.5)  # a router restart: every connection refused
+        await run(sender)
+    assert await statuses(store, ids) == [OutboxStatus.SENT] * 20
+    assert [len(fake.sent_to(u)) for u in range(1, 21)] == [1] * 20
+    assert sender.stats.failed == 0 and sender.breaker.trips >= 1 and sender.stats.probes >= 2
+    assert sender.stats.resent == 0  # refused: nothing had left, nothing was in doubt
+
+
+@pytest.mark.parametrize("processed", [True, False])
+async def test_notices_reset_after_the_server_read_them_are_sent_again_never_lost(
+    store: Store, clock: ManualClock, fake: FakeBotApi, processed: bool
+) -> None:
+    for uid in range(1, 11):
+        fake.user(uid)
+    ids = await queue(store, clock, *(OutgoingMessage(chat_id=u, text="x") for u in range(1, 11)))
+    fake.reset_after_read(count=3, processed=processed, methods={"sendMessage"})
+    bot, sender = await sender_on(fake, store, clock)
+    async with bot:
+        await run(sender)
+    got = [len(fake.sent_to(u)) for u in range(1, 11)]
+    assert await statuses(store, ids) == [OutboxStatus.SENT] * 10
+    assert min(got) == 1 and sender.stats.resent == 3  # AT_LEAST_ONCE: none lost
+    assert sum(got) - 10 == (3 if processed else 0)  # the duplicates the contract allows
+
+
+async def test_announcements_in_doubt_count_as_delivered_and_are_never_sent_twice(
+    store: Store, clock: ManualClock, fake: FakeBotApi
+) -> None:
+    for uid in range(1, 11):
+        fake.user(uid)
+    ids = [await queue_once_only(store, clock, uid, 7) for uid in range(1, 11)]
+    fake.reset_after_read(count=2, methods={"sendMessage"})  # read, done, then reset
+    fake.delay_answer(None, delay=1.0, methods={"sendMessage"})  # done, answered too late
+    bot, sender = await sender_on(fake, store, clock)
+    async with bot:
+        await sender.start()
+        try:
+            await fake.wait_for_call("sendMessage", lambda c: c.params.get("chat_id") == 10)
+            fake.heal()
+            await sender.drain(15)
+        finally:
+            await sender.stop()
+    assert [len(fake.sent_to(u)) for u in range(1, 11)] == [1] * 10  # none lost, none twice
+    assert await statuses(store, ids) == [OutboxStatus.SENT] * 10
+    assert sender.stats.assumed >= 2 and sender.stats.resent == 0
+    async with store.read() as conn:
+        doubtful = [await outbox_repo.get_item(conn, i) for i in ids]
+    assert sum(1 for i in doubtful if i and i.sent_message_id is None) == sender.stats.assumed
