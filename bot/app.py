@@ -203,7 +203,11 @@ async def running(
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
     store = await Store.open(settings.database_url)
-    return await Services.build(settings, store, clock or SystemClock())
+    try:
+        return await Services.build(settings, store, clock or SystemClock())
+    except BaseException:
+        await store.close()  # a failed start leaves the database unlocked
+        raise
 
 
 async def serve(settings: Settings) -> None:
