@@ -73,17 +73,24 @@ def main(argv: list[str] | None = None) -> None:
         return
     from telegram.error import InvalidToken
 
-    from bot.app import serve
+    from bot.app import StartupFailed, serve
 
     token = settings.telegram_bot_token.get_secret_value()
     try:
         asyncio.run(serve(settings))
-    except InvalidToken:
-        # PTB's message quotes the token; a 404 from a wrong base URL raises it too.
-        sys.stderr.write(
-            "linli: Telegram did not accept TELEGRAM_BOT_TOKEN (or TELEGRAM_API_BASE_URL does "
-            "not point at a Bot API server). Check both in .env.\n"
-        )
+    except StartupFailed as failed:
+        # Everything started before the failure is stopped again by now.
+        if isinstance(failed.error, InvalidToken):
+            # PTB's message quotes the token; a 404 from a wrong base URL raises it too.
+            sys.stderr.write(
+                "linli: Telegram did not accept TELEGRAM_BOT_TOKEN (or TELEGRAM_API_BASE_URL "
+                "does not point at a Bot API server). Check both in .env.\n"
+            )
+        else:
+            error = failed.error
+            said = " ".join(f"{type(error).__name__}: {error}".split())
+            line = f"linli: could not start ({failed.step}): {said}\n"
+            sys.stderr.write(line.replace(token, "<token>"))
         raise SystemExit(2) from None
     except Exception:
         # An uncaught error prints its traceback past the log filters: redact it here.

@@ -8,6 +8,7 @@ import signal
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import ApplicationBuilder, ContextTypes
@@ -99,60 +100,129 @@ WANTED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 STARTUP: list[Hook] = [set_command_menus, start_delivery]
 SHUTDOWN: list[Hook] = [stop_delivery]
+WEBHOOK_PATH = "telegram"
+
+
+class StartupFailed(Exception):
+    """The bot could not start; whatever had been started is stopped again. ``step`` says what
+    was being started; the error itself is ``__cause__``."""
+
+    def __init__(self, step: str, error: BaseException) -> None:
+        super().__init__(f"{step}: {error}")
+        self.step = step
+        self.error = error
+
+
+async def start_updates(app: LinliApplication, *, poll_timeout: int, poll_interval: float) -> None:
+    """Receive updates: long polling, or a webhook server when WEBHOOK_URL is set (Telegram's
+    calls without the secret header get 403 from python-telegram-bot)."""
+    settings = app.services.settings
+    assert app.updater is not None
+    if settings.webhook_url:
+        assert settings.webhook_secret is not None  # the settings refuse a webhook without one
+        await app.updater.start_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=WEBHOOK_PATH,
+            webhook_url=settings.webhook_url.rstrip("/") + "/" + WEBHOOK_PATH,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=WANTED_UPDATES,
+        )
+    else:
+        await app.updater.start_polling(
+            poll_interval=poll_interval, timeout=poll_timeout, allowed_updates=WANTED_UPDATES
+        )
+
+
+def _receiving(settings: Settings) -> str:
+    if settings.webhook_url:
+        return f"starting the webhook server on {settings.webhook_listen}:{settings.webhook_port}"
+    return "starting long polling"
+
+
+async def wind_down(app: LinliApplication) -> list[BaseException]:
+    """Stop whatever runs, in the order of a normal stop: updates in, the sweep and the sender,
+    the handlers, then the Application's resources. Every step runs even when one before it
+    failed; the errors are returned (a start-up failure must not be masked by them)."""
+
+    async def stop_updates() -> None:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+
+    async def stop_application() -> None:
+        if app.running:
+            await app.stop()
+
+    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [("updates", stop_updates)]
+    steps += [(hook.__name__, partial(hook, app)) for hook in SHUTDOWN]
+    steps += [("application", stop_application), ("shutdown", app.shutdown)]
+    errors: list[BaseException] = []
+    for name, step in steps:
+        try:
+            await step()
+        except Exception as exc:
+            log.warning("stopping %s failed: %r", name, exc)
+            errors.append(exc)
+    return errors
 
 
 @asynccontextmanager
 async def running(
     app: LinliApplication, *, poll_timeout: int = 10, poll_interval: float = 0.0
 ) -> AsyncIterator[LinliApplication]:
-    """Run the bot (long polling, or a webhook when configured) until the block ends."""
+    """Run the bot (long polling, or a webhook when configured) until the block ends.
+
+    When start-up fails, what was started is stopped again and :class:`StartupFailed` carries
+    the real error (not python-telegram-bot's "This Application is still running!")."""
     settings = app.services.settings
-    async with app:
+    step = "connecting to the Bot API"
+    try:
+        await app.initialize()
         for hook in STARTUP:
+            step = f"the start-up step {hook.__name__}"
             await hook(app)
+        step = "starting the application"
         await app.start()
-        assert app.updater is not None
-        if settings.webhook_url:
-            secret = (
-                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            )
-            await app.updater.start_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path="telegram",
-                webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-                secret_token=secret,
-                allowed_updates=WANTED_UPDATES,
-            )
-        else:
-            await app.updater.start_polling(
-                poll_interval=poll_interval,
-                timeout=poll_timeout,
-                allowed_updates=WANTED_UPDATES,
-            )
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            for hook in SHUTDOWN:
-                await hook(app)
-            await app.stop()
+        step = _receiving(settings)
+        await start_updates(app, poll_timeout=poll_timeout, poll_interval=poll_interval)
+    except Exception as exc:
+        await wind_down(app)
+        raise StartupFailed(step, exc) from exc
+    except BaseException:
+        await wind_down(app)
+        raise
+    try:
+        yield app
+    except BaseException:
+        await wind_down(app)
+        raise
+    errors = await wind_down(app)
+    if errors:
+        raise errors[0]
 
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
     store = await Store.open(settings.database_url)
-    return await Services.build(settings, store, clock or SystemClock())
+    try:
+        return await Services.build(settings, store, clock or SystemClock())
+    except BaseException:
+        await store.close()  # a failed start leaves the database unlocked
+        raise
 
 
 async def serve(settings: Settings) -> None:
-    """Start everything and run until SIGINT or SIGTERM."""
-    services = await open_services(settings)
-    app = build_application(services)
+    """Start everything and run until SIGINT or SIGTERM. A failure to start raises
+    :class:`StartupFailed` once everything started before it is stopped again."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        services = await open_services(settings)
+    except Exception as exc:
+        raise StartupFailed("opening the database", exc) from exc
+    try:
+        app = build_application(services)
         async with running(app):
             me = app.bot.username
             log.info("Linli is running as @%s", me)

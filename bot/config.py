@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Language = Literal["zh", "en"]
+
+# What Telegram accepts as a webhook's secret_token.
+WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# The error type of a setting that is required only because another one is set.
+REQUIRED_WITH = "required_with"
 
 
 class Settings(BaseSettings):
@@ -35,7 +42,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
-    webhook_secret: SecretStr | None = None
+    # Required with WEBHOOK_URL: without it anyone who reaches the URL can post updates as any
+    # user, coordinators included (validate_default: the check runs when it is left out).
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -69,6 +78,31 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_with_webhook(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is None:
+            if info.data.get("webhook_url"):
+                raise PydanticCustomError(
+                    REQUIRED_WITH,
+                    "WEBHOOK_URL is set, and without a secret anyone who reaches that URL could "
+                    "post updates as any user; put a random one in .env (1-256 characters of "
+                    "A-Z a-z 0-9 _ -)",
+                )
+            return None
+        if not WEBHOOK_SECRET_SHAPE.fullmatch(value.get_secret_value()):
+            raise ValueError("expected 1-256 characters of A-Z a-z 0-9 _ - (what Telegram allows)")
+        return value
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -88,6 +122,8 @@ def load_settings(**overrides: object) -> Settings:
             name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
             if error["type"] == "missing":
                 lines.append(f"Setting {name} is missing: put it in .env (see .env.example).")
+            elif error["type"] == REQUIRED_WITH:
+                lines.append(f"Setting {name} is missing: {error['msg']}.")
             else:
                 lines.append(f"Setting {name} is invalid: {error['msg']}.")
         print("\n".join(lines), file=sys.stderr)

@@ -41,6 +41,9 @@ def test_coordinator_ids_are_comma_separated(
         ("COORDINATOR_IDS", "11,abc", "Setting COORDINATOR_IDS is invalid"),
         ("DEFAULT_LANGUAGE", "fr", "Setting DEFAULT_LANGUAGE is invalid"),
         ("TELEGRAM_BOT_TOKEN", "nonsense", "Setting TELEGRAM_BOT_TOKEN is invalid"),
+        ("WEBHOOK_SECRET", "has space", "Setting WEBHOOK_SECRET is invalid"),
+        ("WEBHOOK_SECRET", "x" * 257, "Setting WEBHOOK_SECRET is invalid"),
+        ("WEBHOOK_URL", "https://bot.example.org", "Setting WEBHOOK_SECRET is missing"),
     ],
 )
 def test_bad_setting_stops_with_one_line(
@@ -60,6 +63,32 @@ def test_bad_setting_stops_with_one_line(
     err = capsys.readouterr().err
     assert expected in err
     assert "nonsense" not in err  # the token's value is never echoed
+
+
+@pytest.mark.parametrize("secret", ["a", "Az09_-" * 42 + "abcd"])
+def test_a_webhook_secret_telegram_accepts_is_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, secret: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org")
+    monkeypatch.setenv("WEBHOOK_SECRET", secret)
+    settings = load_settings()
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == secret
+
+
+def test_a_blank_webhook_secret_counts_as_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org")
+    monkeypatch.setenv("WEBHOOK_SECRET", "  ")
+    with pytest.raises(SettingsError):
+        load_settings()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("Setting WEBHOOK_SECRET is missing: WEBHOOK_URL is set")
 
 
 def test_missing_token_exits_2_without_traceback(tmp_path: Path) -> None:
