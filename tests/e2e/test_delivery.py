@@ -3,6 +3,7 @@ SIGTERM lets the row in flight finish; reminders across a restart; limits of the
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,6 +75,30 @@ async def test_sigterm_lets_the_row_in_flight_finish_and_nothing_is_sent_twice(
         if bot.process is not None and bot.process.returncode is None:
             await bot.terminate()
     assert set(copies(fake, prepared.recipients).values()) == {1}
+
+
+async def test_an_outage_and_a_5xx_burst_mid_broadcast_lose_nothing_and_double_nothing(
+    tmp_path: Path, fake: FakeBotApi
+) -> None:
+    prepared = await prepare_broadcast(tmp_path, fake, RECIPIENTS)
+    bot = BotProcess(fake, prepared.database_url, tmp_path, send_rate=SEND_RATE)
+    await bot.start()
+    try:
+        await wait_for_sends(fake, 80, timeout=30)
+        fake.outage(2.0)  # every connection refused, then listening again
+        await asyncio.sleep(2.5)
+        await wait_for_sends(fake, 160, timeout=30)
+        fake.fail_5xx(seconds=1.0, status=502)
+        counts = await wait_until_delivered(prepared.database_url, prepared.broadcast_id, 90)
+        await fake.wait_idle(quiet=0.3, timeout=30)
+    finally:
+        if bot.process is not None and bot.process.returncode is None:
+            await bot.terminate()
+    got = copies(fake, prepared.recipients)
+    assert [uid for uid in prepared.recipients if got[uid] == 0] == [], bot.log()
+    assert set(got.values()) == {1}
+    assert counts[OutboxStatus.SENT] == RECIPIENTS and counts[OutboxStatus.FAILED] == 0
+    assert "sending paused until it answers" in bot.log()  # the breaker, not row by row
 
 
 async def test_a_reminder_missed_while_the_bot_was_down_arrives_once_with_a_late_note(
