@@ -23,7 +23,7 @@ unreachable. `ChatMigrated`: the row and every waiting row follow the group to i
 Transient faults never fail a row. A network error (refused, reset, timed out) or a 5xx means
 Telegram cannot be reached right now, not that this message is wrong: the row goes back (held
 for its chat a little, longer each time), and the breaker (bot.runtime.pacing.Breaker) stops
-all sending and probes the API with getMe — after 0.5 s, backing off to every 15 s — until it
+all sending and probes the API with getMe — after 0.5 s, backing off to every 5 s — until it
 answers. An outage of any length costs the rows in flight when it began one attempt each.
 
 Age. A row not sent within its kind's stale limit (`Notice.policy`: a day by default, three for

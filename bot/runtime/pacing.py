@@ -123,7 +123,7 @@ class ChatLimits:
 
 
 PROBE_FIRST = 0.5  # seconds from a transient fault to the first probe
-PROBE_MAX = 15.0  # probes back off to one every this many seconds
+PROBE_MAX = 5.0  # probes back off to one every this many seconds (a getMe: cheap)
 
 
 class Breaker:
