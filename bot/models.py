@@ -199,8 +199,9 @@ class Notice(Model):
         return cls.POLICY
 
     @classmethod
-    def when_stale(cls, params: dict[str, Any]) -> Notice | None:
-        """What coordinators are told when this message went stale unsent (None: nothing)."""
+    def when_stale(cls, params: dict[str, Any]) -> tuple[Notice, str] | None:
+        """What coordinators are told when this message went stale unsent, and what it is
+        about (they are told once per subject); None: nobody is told."""
         return None
 
     @staticmethod

@@ -406,6 +406,17 @@ async def status_counts(
     return counts
 
 
+async def unconfirmed_count(conn: AsyncConnection, broadcast_id: int) -> int:
+    """A broadcast's rows counted as delivered without Telegram's confirmation (no message
+    id): their request left and the answer was lost."""
+    query = select(func.count()).where(
+        outbox.c.broadcast_id == broadcast_id,
+        outbox.c.status == OutboxStatus.SENT.value,
+        outbox.c.sent_message_id.is_(None),
+    )
+    return int(await conn.scalar(query) or 0)
+
+
 async def open_broadcasts(conn: AsyncConnection, broadcast_ids: Sequence[int]) -> set[int]:
     """Which of these broadcasts still have rows waiting or in flight."""
     if not broadcast_ids:

@@ -31,6 +31,9 @@ import httpx
 from telegram.request import HTTPXRequest
 
 SEND_BUFFER = 1 << 20
+# A gateway's "timed out waiting for the Bot API" (504): the API may have acted meanwhile. A 502
+# (the gateway could not reach the API or got no valid answer) and the other 5xx: not done.
+GATEWAY_DOUBT = (504,)
 
 
 @dataclass
@@ -40,21 +43,33 @@ class RequestWatch:
 
     on_out: Callable[[], None] | None = None  # called in the caller's task when a body left
     out: bool = False  # the latest request's body was handed to the kernel
-    answered: bool = False  # an answer to the latest request began to arrive
+    status: int | None = None  # the status of the latest request's answer, once it began
+    answered: bool = False  # the latest answer arrived whole
+
+    @property
+    def accepted(self) -> bool:
+        """Telegram said 200 and the rest of its answer was lost: the request was done."""
+        return self.status is not None and 200 <= self.status < 300 and not self.answered
 
     @property
     def in_doubt(self) -> bool:
-        """The request left and no answer came: the server may or may not have acted on it."""
-        return self.out and not self.answered
+        """The request left, and no answer came — or a gateway's 504, sent when the Bot API
+        behind it may or may not have acted: nobody knows whether it was done."""
+        return self.out and (self.status is None or self.status in GATEWAY_DOUBT)
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
         if event.endswith("send_request_headers.started"):
             self.out = self.answered = False
+            self.status = None
         elif event.endswith("send_request_body.complete"):
             self.out = True
             if self.on_out is not None:
                 self.on_out()
         elif event.endswith("receive_response_headers.complete"):
+            answer = info.get("return_value")
+            if isinstance(answer, tuple) and len(answer) > 1 and isinstance(answer[1], int):
+                self.status = answer[1]  # httpcore: (http version, status, reason, headers)
+        elif event.endswith("receive_response_body.complete"):
             self.answered = True
 
 

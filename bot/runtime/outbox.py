@@ -17,14 +17,19 @@ edit is sent anew and followed from then on.
 Answers. `RetryAfter`: the row was not delivered and goes back; for a group only that group
 waits the time Telegram asked, for a private chat (Telegram's overall limit) everything pauses
 and the pace drops, recovering over some seconds. `Forbidden`: BLOCKED, and the user is marked
-unreachable. `ChatMigrated`: the row and every waiting row follow the group to its new id.
-`BadRequest` and other refusals: FAILED. These are the only ways a row fails, besides age.
+unreachable. `ChatMigrated`: the row and every waiting row follow the group to its new id (a
+chat still "migrating" after MIGRATE_LIMIT tries: FAILED). `BadRequest` and other refusals:
+FAILED. A row our own code cannot send (a bug: the request never left) fails at once, without
+pausing anyone. These are the only ways a row fails, besides age. A 200 whose rest was cut off
+means Telegram did it: delivered, without a message id, whatever the kind.
 
-Transient faults never fail a row. A network error (refused, reset, timed out) or a 5xx means
-Telegram cannot be reached right now, not that this message is wrong: the row goes back (held
-for its chat a little, longer each time), and the breaker (bot.runtime.pacing.Breaker) stops
-all sending and probes the API with getMe — after 0.5 s, backing off to every 5 s — until it
-answers. An outage of any length costs the rows in flight when it began one attempt each.
+Transient faults never fail a row. A network error (refused, reset, timed out), a 5xx, or an
+answer that is not the Bot API's JSON (a proxy's or a captive portal's page, even with a 403)
+means Telegram cannot be reached right now, not that this message is wrong: the row goes back
+(held for its chat a little, longer each time), and the breaker (bot.runtime.pacing.Breaker)
+stops all sending and probes the API with getMe — after 0.5 s, backing off to every 5 s — until
+it answers (tripping again soon after, it keeps backing off). An outage of any length costs the
+rows in flight when it began one attempt each.
 
 Age. A row not sent within its kind's stale limit (`Notice.policy`: a day by default, three for
 an announcement, fifteen minutes for an urgent alert) is FAILED as stale when its turn comes,
@@ -33,7 +38,9 @@ once per wish.
 
 The contract, per kind (`bot.models.Delivery`), for the one case nobody can settle: a request
 left — its body handed to the kernel (bot/runtime/http.py) — and then no answer came (timeout,
-reset) or the process died. The Bot API has no idempotency key, so the sender chooses:
+reset), or a gateway answered 504 (it gave up waiting for the Bot API), or the process died.
+These are the requests in flight when a fault begins (at most the in-flight limit per fault,
+since the breaker then stops sending). The Bot API has no idempotency key, so the sender chooses:
   * AT_LEAST_ONCE — every notice about a wish (urgent alerts, offers, claims, thanks...),
     membership, reminders, error alerts, and the edits of live messages. Sent again: a
     duplicate is possible, a loss is not. While running, a row in doubt goes back (counted in
@@ -41,13 +48,15 @@ reset) or the process died. The Bot API has no idempotency key, so the sender ch
     duplicate is harmless ("not modified").
   * AT_MOST_ONCE — broadcast announcements, where a second copy to thousands of people is not
     wanted. A row in doubt counts as delivered, without a message id and with "in doubt" as its
-    last error (counted in `stats.assumed`); a loss is possible only if the request was lost
-    after it left, which the server did not see. After SIGKILL, a row whose request had left is
-    counted the same way; one whose request had not left is sent. So that the difference is
-    known, the moment a request leaves is noted in the row (`sent_at` set while SENDING) on a
-    connection of its own, committed before the outcome is handled. A row can be doubled only
-    if the process dies after its request left and before that note is committed (about a
-    millisecond; longer if another writer holds the database lock then).
+    last error (counted in `stats.assumed`, and shown to the coordinator in the broadcast's
+    report as "not confirmed by Telegram"); a loss is possible only if the request was lost
+    after it left our kernel and before the server read it all (a connection cut mid-request,
+    or a kept-alive connection the server closed just as it was reused). After SIGKILL, a row
+    whose request had left is counted the same way; one whose request had not left is sent. So
+    that the difference is known, the moment a request leaves is noted in the row (`sent_at`
+    set while SENDING) on a connection of its own, committed before the outcome is handled. A
+    row can be doubled only if the process dies after its request left and before that note
+    is committed (about a millisecond; longer if another writer holds the database lock then).
   * Everything else is exactly once: rows are claimed (PENDING → SENDING) in small batches
     just before their paced moment, and a result is recorded right after its answer — SENT
     together with Telegram's message id in one statement, group-committed. SIGTERM: nothing
@@ -101,6 +110,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0  # the longest a chat is held after transient faults (1, 2, 4 ... s)
 PROBE_TIMEOUT = 5.0  # a probe that takes longer counts as failed
+MIGRATE_LIMIT = 5  # "chat migrated" answers before a row is FAILED
 POLL_SECONDS = 1.0  # safety net: look for due rows even when nobody woke us
 STOP_TIMEOUT = 30.0
 SHORT_WAIT = 0.25
@@ -114,6 +124,19 @@ Followed = Callable[[LiveMessage, int, int], Awaitable[None]]
 # Tell coordinators `notice` (a message went stale unsent), once per dedupe key.
 Stale = Callable[[AsyncConnection, Notice, str], Awaitable[None]]
 IN_DOUBT = "in doubt: the request left and no answer came; counted as delivered"
+
+
+def not_from_telegram(error: Exception) -> bool:
+    """An answer that is not the Bot API's JSON (a proxy's error page, a captive portal):
+    python-telegram-bot still maps its status (403 → Forbidden), but it says nothing about the
+    message or its reader."""
+    if not isinstance(error, TelegramError):
+        return False
+    cause = error.__cause__
+    garbled = "Invalid server response"
+    return error.message == garbled or (
+        isinstance(cause, TelegramError) and cause.message == garbled
+    )
 
 
 async def send_as_stored(item: OutboxItem, chat_id: int) -> Action:
@@ -417,6 +440,10 @@ class OutboxSender:
     async def _deliver(self, item: OutboxItem, chat: int, reachable_again: int | None) -> None:
         try:
             await self._attempt(item, chat, reachable_again)
+        except Exception as error:  # a bug, or the database gone: never leave it unheard
+            log.exception("outbox_id=%s: handling its outcome failed", item.id)
+            with contextlib.suppress(Exception):
+                await self._give_up(item.id, f"handling its outcome failed: {error!r}")
         finally:
             self.chats.busy.discard(chat)
             self._slots.release()
@@ -471,6 +498,13 @@ class OutboxSender:
             except Exception:
                 log.critical("outbox_id=%s was sent but could not be recorded", row)
             return
+        reason = f"{type(failure).__name__}: {failure}"
+        if watch.accepted:  # Telegram said 200, the rest of the answer was lost
+            await self._accepted(row, reason)
+            return
+        if not_from_telegram(failure):  # a proxy's or a portal's page: no verdict on the row
+            await self._transient(item, chat, policy.delivery, watch.in_doubt, reason)
+            return
         try:
             raise failure
         except RetryAfter as error:
@@ -480,19 +514,36 @@ class OutboxSender:
             reason = str(error)
             await self._write(lambda c: self._blocked(c, row, chat, reason))
         except ChatMigrated as error:
-            await self._follow(row, chat, int(error.new_chat_id), str(error))
+            await self._follow(item, chat, int(error.new_chat_id), str(error))
         except BadRequest as error:
             log.warning("outbox_id=%s chat_id=%s refused: %s", row, chat, error)
             await self._give_up(row, str(error))
-        except NetworkError as error:  # refused, reset, timed out, or a 5xx answer
-            reason = f"{type(error).__name__}: {error}"
+        except NetworkError:  # refused, reset, timed out, or a 5xx answer
             await self._transient(item, chat, policy.delivery, watch.in_doubt, reason)
         except TelegramError as error:
             log.error("outbox_id=%s chat_id=%s failed: %r", row, chat, error)
             await self._give_up(row, repr(error))
-        except Exception as error:
+        except Exception as error:  # our own bug (the request never left): not Telegram's
             log.exception("outbox_id=%s chat_id=%s: unexpected error", row, chat, exc_info=error)
-            await self._transient(item, chat, policy.delivery, watch.in_doubt, repr(error))
+            if watch.in_doubt and policy.delivery is Delivery.AT_MOST_ONCE:
+                await self._assume(row, reason)
+            else:
+                await self._give_up(row, repr(error))
+
+    async def _accepted(self, row: int, reason: str) -> None:
+        """Telegram accepted the request (its 200 arrived) but the rest of its answer was
+        lost: delivered, whatever the kind, without a message id."""
+        self.stats.sent += 1
+        now = self.clock.now()
+        why = f"delivered; Telegram's answer was cut off ({reason})"
+        await self._write(lambda c: outbox_repo.assume_sent(c, [row], why=why, now=now))
+
+    async def _assume(self, row: int, reason: str) -> None:
+        """An AT_MOST_ONCE row in doubt: counted as delivered, never sent twice."""
+        self.stats.assumed += 1
+        log.warning("outbox_id=%s in doubt (%s); counted as delivered", row, reason)
+        why, now = f"{IN_DOUBT} ({reason})", self.clock.now()
+        await self._write(lambda c: outbox_repo.assume_sent(c, [row], why=why, now=now))
 
     async def _transient(
         self, item: OutboxItem, chat: int, delivery: Delivery, in_doubt: bool, reason: str
@@ -502,12 +553,8 @@ class OutboxSender:
         left, no answer came, and its kind would rather not risk a second copy."""
         if self.breaker.trip(time.monotonic()):
             log.warning("Telegram unreachable (%s); sending paused until it answers", reason)
-        now = self.clock.now()
         if in_doubt and delivery is Delivery.AT_MOST_ONCE:
-            self.stats.assumed += 1
-            log.warning("outbox_id=%s in doubt (%s); counted as delivered", item.id, reason)
-            why = f"{IN_DOUBT} ({reason})"
-            await self._write(lambda c: outbox_repo.assume_sent(c, [item.id], why=why, now=now))
+            await self._assume(item.id, reason)
             return
         if in_doubt:
             self.stats.resent += 1
@@ -544,15 +591,27 @@ class OutboxSender:
         reason = f"stale: queued {item.created_at.isoformat()} and not sent in time"
         log.warning("outbox_id=%s kind=%s chat_id=%s is stale", item.id, item.kind, chat)
         known = Notice.TYPES.get(item.kind) if item.kind is not None else None
-        notice = known.when_stale(item.params or {}) if known is not None else None
+        told: tuple[Notice, str] | None = None
+        try:
+            told = known.when_stale(item.params or {}) if known is not None else None
+        except Exception:  # e.g. parameters of an older release: the row still ends
+            log.exception("outbox_id=%s: could not say whom to tell it went stale", item.id)
+        await self._write(
+            lambda c: outbox_repo.mark_final(
+                c, item.id, OutboxStatus.FAILED, error=reason, now=now
+            )
+        )
+        if told is None or self.stale is None:
+            return
+        notice, subject = told
+        try:
+            await self._write(lambda c: self._tell_stale(c, notice, subject))
+        except Exception:
+            log.exception("outbox_id=%s went stale; telling coordinators failed", item.id)
 
-        async def step(conn: AsyncConnection) -> None:
-            await outbox_repo.mark_final(conn, item.id, OutboxStatus.FAILED, error=reason, now=now)
-            if notice is not None and self.stale is not None:
-                subject = item.dedupe_key.rsplit(":", 1)[0] if item.dedupe_key else str(item.id)
-                await self.stale(conn, notice, f"stale:{notice.KIND}:{subject}")
-
-        await self._write(step)
+    async def _tell_stale(self, conn: AsyncConnection, notice: Notice, subject: str) -> None:
+        assert self.stale is not None
+        await self.stale(conn, notice, f"stale:{notice.KIND}:{subject}")
 
     async def _settle_in_doubt(self, conn: AsyncConnection) -> tuple[list[int], list[int]]:
         """At start, rows a crash left in SENDING (see the contract above): (sent again,
@@ -597,7 +656,11 @@ class OutboxSender:
         log.warning("flood wait %.0fs (outbox_id=%s chat_id=%s)", wait, row, chat)
         await self._write(lambda c: outbox_repo.release(c, row, error=reason, refund_attempt=True))
 
-    async def _follow(self, row: int, old: int, new: int, reason: str) -> None:
+    async def _follow(self, item: OutboxItem, old: int, new: int, reason: str) -> None:
+        row = item.id
+        if item.attempts >= MIGRATE_LIMIT:  # a chat that keeps answering "migrated"
+            await self._give_up(row, reason)
+            return
         log.warning("chat %s became supergroup %s; update settings naming the old id", old, new)
 
         async def step(conn: AsyncConnection) -> None:

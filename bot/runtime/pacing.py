@@ -136,18 +136,21 @@ class Breaker:
         self.most = most
         self.is_open = False
         self.opened_at = 0.0
+        self.closed_at = -math.inf
         self.next_probe = 0.0
         self.trips = 0
         self._delay = first
 
     def trip(self, now: float) -> bool:
-        """A transient fault: open (True if it was closed)."""
+        """A transient fault: open (True if it was closed). Tripping again soon after closing
+        (the probe gets through, sends still fail) keeps backing off instead of starting over."""
         if self.is_open:
             return False
         self.is_open = True
         self.trips += 1
         self.opened_at = now
-        self._delay = self.first
+        flapping = now - self.closed_at < 2 * self.most
+        self._delay = min(self.most, self._delay * 2.0) if flapping else self.first
         self.next_probe = now + self._delay
         return True
 
@@ -158,7 +161,8 @@ class Breaker:
     def close(self) -> float:
         """The API answered: closed again; how long it was open."""
         self.is_open = False
-        return time.monotonic() - self.opened_at
+        self.closed_at = time.monotonic()
+        return self.closed_at - self.opened_at
 
 
 N = TypeVar("N")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
-from bot.models import LiveMessage, Notice, OutboxStatus, Role, User
+from bot.models import DeliveryPolicy, LiveMessage, Notice, OutboxStatus, Role, User
 from storage import live as live_repo
 from storage import outbox
 from storage import users as users_repo
@@ -44,6 +44,8 @@ class RetireLive(Notice):
     resident's contact, say — does not stay behind after the reader loses the right to it."""
 
     KIND = "live.retire"
+    # It takes a resident's contact off a screen that lost the right to it: never too late.
+    POLICY = DeliveryPolicy(stale_after=timedelta.max)
     thing: str
     view: str
     message_id: int

@@ -40,6 +40,13 @@ def report_text(t: Translate, report: DeliveryReport) -> str:
         t("Failed: {count}").format(count=report.failed),
         t("Still waiting: {count}").format(count=report.pending),
     ]
+    if report.unconfirmed:
+        lines.append(
+            t(
+                "Of the delivered, not confirmed by Telegram (the connection broke after sending; "
+                "most likely delivered): {count}"
+            ).format(count=report.unconfirmed)
+        )
     if report.cancelled:
         lines.append(t("Stopped before sending: {count}").format(count=report.cancelled))
     return "\n".join(lines)

@@ -300,7 +300,8 @@ class BroadcastService:
         broadcast = await self._get(broadcast_id)
         async with self.store.read() as conn:
             counts = await outbox_repo.status_counts(conn, broadcast_id)
-        return broadcast, DeliveryReport.from_counts(counts)
+            unconfirmed = await outbox_repo.unconfirmed_count(conn, broadcast_id)
+        return broadcast, DeliveryReport.from_counts(counts, unconfirmed=unconfirmed)
 
     # --- the sweep ---------------------------------------------------------------------------
 
@@ -367,7 +368,10 @@ class BroadcastService:
             finished_at=now,
         ):
             return 0
-        report = DeliveryReport.from_counts(await outbox_repo.status_counts(conn, broadcast.id))
+        report = DeliveryReport.from_counts(
+            await outbox_repo.status_counts(conn, broadcast.id),
+            unconfirmed=await outbox_repo.unconfirmed_count(conn, broadcast.id),
+        )
         creator = await users_repo.get_user(conn, broadcast.created_by)
         if creator is not None:
             await self.notifier.tell(

@@ -68,10 +68,16 @@ class DeliveryReport(Model):
     failed: int
     pending: int
     cancelled: int
+    # Of the delivered: whose request left and whose answer never came (AT_MOST_ONCE, not
+    # sent twice); most likely delivered, but Telegram did not confirm it.
+    unconfirmed: int = 0
 
     @classmethod
-    def from_counts(cls, counts: dict[OutboxStatus, int]) -> DeliveryReport:
+    def from_counts(
+        cls, counts: dict[OutboxStatus, int], *, unconfirmed: int = 0
+    ) -> DeliveryReport:
         return cls(
+            unconfirmed=unconfirmed,
             total=sum(counts.values()),
             delivered=counts[OutboxStatus.SENT],
             blocked=counts[OutboxStatus.BLOCKED],

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.models import DeliveryPolicy, Notice, Wish
+from bot.services.wishes.rules import subject_of
 
 # An urgent alert that could not leave within this time is not worth sending any more: by then
 # the request needs a person who knows it went unheard.
@@ -31,9 +32,9 @@ class WishOffered(WishNotice):
         return cls.POLICY
 
     @classmethod
-    def when_stale(cls, params: dict[str, Any]) -> Notice | None:
-        offer = cls.model_validate(params)
-        return UrgentAlertUndelivered(wish=offer.wish) if offer.wish.urgent else None
+    def when_stale(cls, params: dict[str, Any]) -> tuple[Notice, str] | None:
+        wish = cls.model_validate(params).wish
+        return (UrgentAlertUndelivered(wish=wish), subject_of(wish.id)) if wish.urgent else None
 
 
 class UrgentAlertUndelivered(WishNotice):

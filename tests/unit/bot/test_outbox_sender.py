@@ -4,22 +4,27 @@ graceful stop. A plain PTB Bot talks to the fake over HTTP; our code is not mock
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from telegram import Bot, Message
 from telegram.request import HTTPXRequest
 
 from bot.clock import ManualClock
-from bot.models import OutboxItem, OutboxStatus, OutgoingMessage
+from bot.models import Delivery, Notice, OutboxItem, OutboxStatus, OutgoingMessage
 from bot.runtime.http import sender_request
 from bot.runtime.outbox import OutboxSender, send_as_stored
 from bot.runtime.pacing import Breaker
 from bot.services.broadcast.rules import Announcement
+from bot.services.notify import RetireLive
 from handlers.notices import Action, Send
 from storage import outbox as outbox_repo
 from storage import users as users_repo
+from storage.schema import outbox as outbox_table
 from storage.store import Store
 from tests.support.fake_bot_api import FakeBotApi
 
@@ -447,3 +452,66 @@ async def test_announcements_in_doubt_count_as_delivered_and_are_never_sent_twic
     async with store.read() as conn:
         doubtful = [await outbox_repo.get_item(conn, i) for i in ids]
     assert sum(1 for i in doubtful if i and i.sent_message_id is None) == sender.stats.assumed
+
+
+async def test_a_row_our_own_code_cannot_send_fails_at_once_and_pauses_nobody(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    fake.user(1)
+    fake.user(2)
+    ids = await queue(
+        store,
+        clock,
+        OutgoingMessage(chat_id=1, text=None),  # nothing to send: a bug, not Telegram's fault
+        OutgoingMessage(chat_id=2, text="fine"),
+    )
+    sender = OutboxSender(store, bot, clock, send_rate=100)
+    await run(sender)
+    assert await statuses(store, ids) == [OutboxStatus.FAILED, OutboxStatus.SENT]
+    assert sender.breaker.trips == 0 and sender.stats.probes == 0
+
+
+async def test_a_stale_row_whose_parameters_no_longer_load_still_ends(
+    store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
+) -> None:
+    fake.user(1)
+    told: list[str] = []
+
+    async def tell(conn: object, notice: Notice, key: str) -> None:
+        told.append(key)
+
+    async with store.transaction() as conn:  # an urgent offer queued by an older release
+        row = await outbox_repo.enqueue_notice(
+            conn, 1, Announcement(broadcast_id=1), language="zh", now=clock.now()
+        )
+        await conn.execute(
+            update(outbox_table)
+            .where(outbox_table.c.id == row)
+            .values(kind="wish.offered", params={"wish": {"urgent": True}})
+        )
+    clock.current += timedelta(days=2)
+    sender = OutboxSender(store, bot, clock, send_rate=100, stale=tell)
+    await run(sender)
+    assert row is not None and await statuses(store, [row]) == [OutboxStatus.FAILED]
+    assert told == [] and sender.stats.stale == 1 and fake.sent_to(1) == []
+
+
+def test_a_breaker_that_trips_again_soon_after_closing_keeps_backing_off() -> None:
+    breaker = Breaker(first=0.5, most=5.0)
+    now = time.monotonic()
+    assert breaker.trip(now) and breaker.next_probe == now + 0.5
+    breaker.close()  # the probe got through ...
+    now = time.monotonic()
+    breaker.trip(now)  # ... but sending fails again at once (getMe works, sends do not)
+    assert breaker.next_probe == now + 1.0
+    breaker.close()
+    breaker.closed_at -= 60  # a minute of calm later, a new fault starts from the beginning
+    now = time.monotonic()
+    breaker.trip(now)
+    assert breaker.next_probe == now + 0.5
+
+
+def test_taking_a_contact_off_a_screen_never_goes_stale() -> None:
+    assert Notice.policy_of(RetireLive.KIND, {}).stale_after == timedelta.max
+    assert Notice.policy_of(Announcement.KIND, {}).delivery is Delivery.AT_MOST_ONCE
+    assert Notice.policy_of(None, None).delivery is Delivery.AT_LEAST_ONCE

@@ -13,11 +13,12 @@ from contextlib import asynccontextmanager
 from urllib.parse import parse_qs
 
 import pytest
-from telegram.error import NetworkError
+from telegram.error import Forbidden, NetworkError
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.runtime.http import RequestWatch, sender_request, watching
+from bot.runtime.outbox import not_from_telegram
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 LONG_TEXT = "社区通知：" * 780  # about 3,900 characters, as a long announcement
@@ -69,6 +70,7 @@ import asyncio, os, signal, sys
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 from bot.runtime.http import RequestWatch, sender_request, watching
+from bot.runtime.outbox import not_from_telegram
 
 async def main() -> None:
     request = sender_request(pool_size=1)
@@ -134,17 +136,17 @@ async def test_a_refused_connection_is_not_in_doubt() -> None:
     assert not watch.out and not watch.in_doubt
 
 
-async def test_an_error_answer_is_not_in_doubt() -> None:
-    async def bad_gateway(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def test_an_error_answer_from_the_api_is_not_in_doubt() -> None:
+    async def server_error(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
         writer.close()
 
     watch = RequestWatch()
-    async with raw_server(bad_gateway) as url:
+    async with raw_server(server_error) as url:
         status, _ = await sender_request_status(url, watch)
-    assert status == 502 and watch.out and watch.answered and not watch.in_doubt
+    assert status == 500 and watch.out and watch.answered and not watch.in_doubt
 
 
 async def sender_request_status(url: str, watch: RequestWatch) -> tuple[int, bytes]:
@@ -156,3 +158,52 @@ async def sender_request_status(url: str, watch: RequestWatch) -> tuple[int, byt
     finally:
         watching.reset(token)
         await request.shutdown()
+
+
+async def answer_then(
+    reply: bytes,
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+        writer.transport.abort()
+
+    return serve
+
+
+async def test_a_200_whose_body_was_cut_off_was_accepted_not_in_doubt() -> None:
+    watch = RequestWatch()
+    serve = await answer_then(b'HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n{"ok": true, ')
+    async with raw_server(serve) as url:
+        with pytest.raises(NetworkError):
+            await call(url, watch)
+    assert watch.status == 200 and watch.accepted and not watch.in_doubt
+
+
+async def test_a_gateways_504_leaves_the_request_in_doubt() -> None:
+    watch = RequestWatch()
+    body = b'{"ok": false, "error_code": 504, "description": "Gateway Timeout"}'
+    reply = b"HTTP/1.1 504 Gateway Timeout\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    async with raw_server(await answer_then(reply)) as url:
+        status, _ = await sender_request_status(url, watch)
+    assert status == 504 and watch.in_doubt and not watch.accepted
+
+
+async def test_a_proxys_page_is_not_taken_for_telegrams_verdict() -> None:
+    page = b"<html><body>403 Forbidden by the office proxy</body></html>"
+    proxy = b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\n\r\n%s" % (len(page), page)
+    body = b'{"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked"}'
+    telegram = b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    verdicts = []
+    for reply in (proxy, telegram):
+        async with raw_server(await answer_then(reply)) as url:
+            request = sender_request(pool_size=1)
+            await request.initialize()
+            try:
+                await request.post(f"{url}/bot1:T/sendMessage", long_message())
+            except Forbidden as error:
+                verdicts.append(not_from_telegram(error))
+            finally:
+                await request.shutdown()
+    assert verdicts == [True, False]

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 import bot.app
-from bot.i18n import LANGUAGES
-from bot.models import LiveMessage, Notice, User, Wish, WishCategory, WishStatus
+from bot.i18n import LANGUAGES, translator
+from bot.models import LiveMessage, Notice, OutboxStatus, User, Wish, WishCategory, WishStatus
 from bot.services import Services
 from bot.services.broadcast import DeliveryReport
 from bot.services.notify import RefreshLive, RetireLive, ShowLive
 from handlers import notices
+from handlers.broadcast.views import report_text
 from handlers.buttons import REGISTRY
 from tests.conftest import COORDINATOR_ID, DAYTIME, RegisterUser
 from tests.support.fake_bot_api import parse_html
@@ -125,3 +126,19 @@ async def test_a_live_card_is_rendered_for_its_viewer_only(
     stranger = live.model_copy(update={"viewer_id": 999})
     stub = await notices.LIVE_VIEWS["wish.card"](stranger, notices.ViewEnv(services, "en"))
     assert stub is not None and "no longer kept up to date" in stub.text  # nothing of the wish
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh", "Telegram 未确认的（发出后连接中断，多半已送达）：3"),
+        ("en", "not confirmed by Telegram"),
+    ],
+)
+def test_the_delivery_report_says_how_many_were_not_confirmed(language: str, words: str) -> None:
+    counts = {status: 0 for status in OutboxStatus}
+    counts[OutboxStatus.SENT] = 10
+    report = DeliveryReport.from_counts(counts, unconfirmed=3)
+    text = report_text(translator(language), report)
+    assert words in text
+    assert "未确认" not in report_text(translator("zh"), DeliveryReport.from_counts(counts))

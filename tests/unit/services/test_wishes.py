@@ -57,6 +57,7 @@ from bot.services.wishes.notices import URGENT_ALERT_STALE
 from handlers.notices import render
 from handlers.wishes.buttons import ClaimWish, ConfirmDone, RepostWish, ShowWish
 from storage import org
+from storage import outbox as outbox_repo
 from storage import users as users_repo
 from storage.schema import audit_log, wish_events, wishes
 from storage.store import Store
@@ -825,3 +826,7 @@ async def test_an_urgent_alert_that_could_not_leave_in_time_is_told_to_coordinat
 
     assert alerts == [] and sender.stats.stale == 2  # too late to alert the neighbours
     assert len([t for t in told if "没能及时送到" in t and f"#{wish.id}" in t]) == 1
+    async with services.store.read() as conn:
+        keys = [r.dedupe_key for r in await outbox_repo.rows_for_chat(conn, COORDINATOR_ID)]
+    # Once per wish, whichever round of alerts went stale.
+    assert keys == [f"stale:wish.urgent_undelivered:wish:{wish.id}:{COORDINATOR_ID}"]
