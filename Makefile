@@ -17,8 +17,11 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(PY) -m bot migrate
 
+# The whole suite on SQLite, then again on a real PostgreSQL server the tests start themselves
+# (tests/support/postgres.py).
 test: $(STAMP)
 	$(PY) -m pytest -q
+	LINLI_TEST_DATABASE=postgresql $(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot handlers storage tests bench

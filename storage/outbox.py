@@ -99,8 +99,10 @@ async def _insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int
     if not rows:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = await conn.execute(dialect.insert(outbox).on_conflict_do_nothing(), rows)
-    return int(result.rowcount)
+    # Counted from RETURNING: asyncpg reports no rowcount for a statement run for many rows.
+    statement = dialect.insert(outbox).on_conflict_do_nothing().returning(outbox.c.id)
+    result = await conn.execute(statement, rows)
+    return len(result.all())
 
 
 async def enqueue(

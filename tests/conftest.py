@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,21 +13,66 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services
 from storage.store import Store
+from tests.support.postgres import TEST_DATABASE, TestPostgres
 
 COORDINATOR_ID = 9001
+
+# The database of the test that runs now, when the pass runs on PostgreSQL (see
+# tests/support/postgres.py); None: each test's SQLite file in its temp folder.
+_database_url: str | None = None
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for tests: never read the developer's .env."""
     values: dict[str, Any] = {
         "telegram_bot_token": "123456:TEST-TOKEN",
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
+        "database_url": _database_url or f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
         "coordinator_ids": str(COORDINATOR_ID),
         "default_language": "zh",
         "sweep_interval_seconds": 0.2,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, leave out the tests about SQLite itself (deselected, and
+    counted in pytest's summary)."""
+    if TEST_DATABASE != "postgresql":
+        return
+    kept = [item for item in items if item.get_closest_marker("only_sqlite") is None]
+    left_out = [item for item in items if item.get_closest_marker("only_sqlite") is not None]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[TestPostgres]:
+    server = TestPostgres()
+    try:
+        server.prepare_template()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """On the PostgreSQL pass, a fresh database for this test (every `make_settings` names
+    it); on SQLite, nothing to do."""
+    global _database_url
+    if TEST_DATABASE != "postgresql":
+        yield None
+        return
+    server: TestPostgres = request.getfixturevalue("postgres")
+    name = server.create()
+    _database_url = server.url(name)
+    try:
+        yield _database_url
+    finally:
+        _database_url = None
+        server.drop(name)
 
 
 @pytest.fixture

@@ -29,13 +29,13 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_waiting_mess
             text(
                 "INSERT INTO users (id, display_name, language, announcements, quiet_start,"
                 " quiet_end, unreachable, registered_at) VALUES"
-                " (9001, 'Li', 'zh', 1, 1320, 420, 0, '2026-11-25 02:00:00.000000')"
+                " (9001, 'Li', 'zh', TRUE, 1320, 420, FALSE, '2026-11-25 02:00:00.000000')"
             )
         )
         await conn.execute(
             text(
                 "INSERT INTO broadcasts (id, created_by, audience, text, urgent, status,"
-                " created_at) VALUES (1, 9001, 'everyone', 'hello', 0, 'sending',"
+                " created_at) VALUES (1, 9001, 'everyone', 'hello', FALSE, 'sending',"
                 " '2026-11-25 02:00:00.000000')"
             )
         )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from storage import org
 from storage import users as users_repo
@@ -15,11 +15,12 @@ from storage.store import Store
 
 async def test_migrations_create_the_tables(store: Store) -> None:
     async with store.read() as conn:
-        names = {row[0] for row in await conn.execute(text("SELECT name FROM sqlite_master"))}
+        names = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
     assert {"users", "buildings", "outbox", "reminders", "audit_log", "bot_state"} <= names
     assert "alembic_version" in names
 
 
+@pytest.mark.only_sqlite  # SQLite's own settings
 async def test_sqlite_runs_in_wal_with_foreign_keys(store: Store) -> None:
     async with store.read() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
@@ -82,6 +83,7 @@ async def test_default_community_is_created_once(store: Store) -> None:
     assert community is not None and community.district_name == "西区"
 
 
+@pytest.mark.only_sqlite  # PostgreSQL is backed up with pg_dump (README)
 async def test_backup_is_a_readable_copy(store: Store, tmp_path: Path) -> None:
     async with store.transaction() as conn:
         await org.ensure_default_community(conn, "D", "S", "备份社区")

@@ -201,6 +201,7 @@ async def _plan(conn: AsyncConnection, statement: Any) -> str:
     return "\n".join(str(row[-1]) for row in rows)
 
 
+@pytest.mark.only_sqlite  # SQLite's query plans (PostgreSQL's planner scans tiny tables)
 async def test_list_and_claim_queries_use_indexes(store: Store) -> None:
     open_ = WishStatus.OPEN.value
     statements = {
