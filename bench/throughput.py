@@ -71,7 +71,8 @@ async def echo_rate() -> float:
     return total / elapsed
 
 
-async def linli_rate() -> float:
+async def linli_rate(database_url: str | None = None) -> float:
+    """Linli's rate on a SQLite file (or on `database_url`, an empty PostgreSQL database)."""
     with tempfile.TemporaryDirectory() as folder:
         async with FakeBotApi() as fake:
             settings = Settings(  # type: ignore[call-arg]
@@ -79,7 +80,7 @@ async def linli_rate() -> float:
                 telegram_bot_token=TOKEN,
                 telegram_api_base_url=fake.base_url,
                 telegram_api_file_url=fake.base_file_url,
-                database_url=f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}",
+                database_url=database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}",
             )
             services = await open_services(settings)
             # Unregistered senders: /help answers exactly the text the echo bot sends.
@@ -93,14 +94,18 @@ async def linli_rate() -> float:
     return total / elapsed
 
 
-async def main() -> None:
+async def main(postgresql_url: str | None = None) -> None:
     echo = await echo_rate()
     linli = await linli_rate()
     total = USERS * MESSAGES_PER_USER
     print(f"update handling ({total} updates, one reply each, fake Bot API on loopback)")
     print(f"  bare PTB bot      : {echo:8.1f} updates/s")
-    print(f"  Linli (/help)     : {linli:8.1f} updates/s")
+    print(f"  Linli (/help)     : {linli:8.1f} updates/s  on SQLite")
     print(f"  ratio             : {linli / echo:8.2f}   (target >= 0.70)")
+    if postgresql_url is not None:
+        on_pg = await linli_rate(postgresql_url)
+        print(f"  Linli (/help)     : {on_pg:8.1f} updates/s  on PostgreSQL 18 (local socket)")
+        print(f"  ratio             : {on_pg / echo:8.2f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The command line: `linli run` (default), `linli migrate`, `linli backup FILE`."""
+"""The command line: `linli run` (default), `linli migrate`, `linli backup FILE`,
+`linli migrate-data --from URL --to URL`."""
 
 from __future__ import annotations
 
@@ -56,11 +57,37 @@ async def _backup(settings: Settings, target: str) -> None:
     print(f"backup written to {target}")
 
 
+async def _migrate_data(source: str, target: str) -> None:
+    from storage.copy import CopyMismatch, TargetNotEmpty, copy_data
+
+    try:
+        report = await copy_data(source, target)
+    except (TargetNotEmpty, CopyMismatch) as error:
+        sys.stderr.write(f"linli: {error}\n")
+        raise SystemExit(2) from None
+    for table in report.tables:
+        print(f"{table.name:<24} {table.rows:>9} rows  sha256 {table.checksum[:16]}")
+    print(f"copied {report.rows} rows; every table's count and checksum match on both sides")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="linli", description="Linli community-service bot")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate", "backup"])
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="run",
+        choices=["run", "migrate", "backup", "migrate-data"],
+    )
     parser.add_argument("target", nargs="?", help="backup: the file to write")
+    parser.add_argument("--from", dest="source", help="migrate-data: the database to copy")
+    parser.add_argument("--to", dest="destination", help="migrate-data: an empty database")
     args = parser.parse_args(argv)
+    if args.command == "migrate-data":  # needs no token: only the two databases
+        if not args.source or not args.destination:
+            parser.error("migrate-data needs --from URL and --to URL")
+        logging.basicConfig(level=logging.WARNING)
+        asyncio.run(_migrate_data(args.source, args.destination))
+        return
     settings = load_settings()
     configure_logging(settings)
     if args.command == "migrate":

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # user, coordinators included (validate_default: the check runs when it is left out).
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    # On PostgreSQL, how soon a waiting process takes over the sending and the scheduled work
+    # when the one doing it dies (storage/lease.py).
+    failover_seconds: float = Field(default=30.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("telegram_bot_token")

@@ -36,12 +36,12 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL pass, leave out the tests about SQLite itself (deselected, and
-    counted in pytest's summary)."""
-    if TEST_DATABASE != "postgresql":
-        return
-    kept = [item for item in items if item.get_closest_marker("only_sqlite") is None]
-    left_out = [item for item in items if item.get_closest_marker("only_sqlite") is not None]
+    """Each pass leaves out the tests about the other database alone (deselected, and
+    counted in pytest's summary): SQLite's pragmas on PostgreSQL, PostgreSQL's several
+    processes on SQLite."""
+    other = "only_sqlite" if TEST_DATABASE == "postgresql" else "only_postgresql"
+    kept = [item for item in items if item.get_closest_marker(other) is None]
+    left_out = [item for item in items if item.get_closest_marker(other) is not None]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept

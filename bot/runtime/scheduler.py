@@ -8,6 +8,8 @@ a run that starts late). The outbox sender is started and stopped here too.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -25,11 +27,13 @@ from bot.services.notify import Notifier
 from handlers.context import LinliApplication, LinliContext
 from handlers.dialogue import forget_stale_drafts
 from handlers.notices import render
+from storage.lease import Lease
 
 log = logging.getLogger(__name__)
 
 SWEEP_JOB = "linli-due-work"
 SENDER_KEY = "linli.outbox_sender"
+LEASE_KEY = "linli.lease"
 SWEEP_KEY = "linli.sweep"
 EXPAND_EVERY = timedelta(minutes=10)  # between expansions of recurring schedules
 
@@ -45,6 +49,9 @@ class Sweep:
         self.runs = 0
 
     async def __call__(self, context: LinliContext) -> None:
+        lease = context.application.bot_data.get(LEASE_KEY)
+        if isinstance(lease, WorkLease) and not lease.held:
+            return  # another process of the deployment does the scheduled work
         services = context.services
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
             ("reminders", services.reminders.run_due),
@@ -103,7 +110,9 @@ async def start_delivery(app: LinliApplication) -> None:
     )
     services.notifier.wake = sender.wake
     app.bot_data[SENDER_KEY] = sender
-    await sender.start()
+    work = WorkLease(Lease(services.store.engine), sender, settings.failover_seconds / 3)
+    app.bot_data[LEASE_KEY] = work
+    await work.start()
     job_queue = app.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
@@ -125,6 +134,57 @@ async def start_delivery(app: LinliApplication) -> None:
     )
 
 
+class WorkLease:
+    """The sender and the sweep run in the process that holds the lease (storage/lease.py);
+    the others try to take it every `every` seconds and start sending when they do. The holder
+    checks its lease as often and stops sending the moment it is lost."""
+
+    def __init__(self, lease: Lease, sender: OutboxSender, every: float) -> None:
+        self.lease = lease
+        self.sender = sender
+        self.every = every
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.lease.held
+
+    async def start(self) -> None:
+        if await self._take():
+            await self.sender.start()
+        else:
+            log.warning("another process sends and sweeps for this database; standing by")
+        self._task = asyncio.create_task(self._keep(), name="linli-lease")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.sender.running:
+            await self.sender.stop()
+        await self.lease.release()
+
+    async def _take(self) -> bool:
+        try:
+            return await self.lease.try_acquire()
+        except Exception as error:  # the database is unreachable: try again later
+            log.warning("could not ask for the lease: %r", error)
+            return False
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            if self.lease.held:
+                if not await self.lease.still_held():
+                    log.error("lost the lease on sending and scheduled work; stopping the sender")
+                    await self.sender.stop()
+            elif await self._take():
+                log.warning("took over sending and scheduled work for this database")
+                await self.sender.start()
+
+
 async def tell_stale(
     notifier: Notifier, conn: AsyncConnection, notice: Notice, dedupe_key: str
 ) -> None:
@@ -139,9 +199,13 @@ async def stop_delivery(app: LinliApplication) -> None:
         for job in job_queue.get_jobs_by_name(SWEEP_JOB):
             job.schedule_removal()
     sender = app.bot_data.get(SENDER_KEY)
+    work = app.bot_data.get(LEASE_KEY)
     if isinstance(sender, OutboxSender):
         app.services.notifier.wake = lambda: None
-        await sender.stop()
+        if isinstance(work, WorkLease):
+            await work.stop()
+        elif sender.running:
+            await sender.stop()
         await sender.bot.shutdown()
 
 

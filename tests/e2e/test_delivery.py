@@ -17,6 +17,7 @@ from tests.support.delivery_rig import (
     copies,
     outbox_counts,
     prepare_broadcast,
+    unconfirmed_chats,
     wait_for_sends,
     wait_until_delivered,
 )
@@ -77,7 +78,7 @@ async def test_sigterm_lets_the_row_in_flight_finish_and_nothing_is_sent_twice(
     assert set(copies(fake, prepared.recipients).values()) == {1}
 
 
-async def test_an_outage_and_a_5xx_burst_mid_broadcast_lose_nothing_and_double_nothing(
+async def test_an_outage_and_a_5xx_burst_mid_broadcast_fail_nothing_and_double_nothing(
     tmp_path: Path, fake: FakeBotApi
 ) -> None:
     prepared = await prepare_broadcast(tmp_path, fake, RECIPIENTS)
@@ -85,7 +86,7 @@ async def test_an_outage_and_a_5xx_burst_mid_broadcast_lose_nothing_and_double_n
     await bot.start()
     try:
         await wait_for_sends(fake, 80, timeout=30)
-        fake.outage(2.0)  # every connection refused, then listening again
+        fake.outage(2.0)  # every connection refused (and the open ones cut), then back
         await asyncio.sleep(2.5)
         await wait_for_sends(fake, 160, timeout=30)
         fake.fail_5xx(seconds=1.0, status=502)
@@ -95,8 +96,13 @@ async def test_an_outage_and_a_5xx_burst_mid_broadcast_lose_nothing_and_double_n
         if bot.process is not None and bot.process.returncode is None:
             await bot.terminate()
     got = copies(fake, prepared.recipients)
-    assert [uid for uid in prepared.recipients if got[uid] == 0] == [], bot.log()
-    assert set(got.values()) == {1}
+    lost = {uid for uid in prepared.recipients if got[uid] == 0}
+    unconfirmed = await unconfirmed_chats(prepared.database_url, prepared.broadcast_id)
+    # An announcement is AT_MOST_ONCE (bot/runtime/outbox.py): a request cut off in flight by
+    # the outage counts as delivered, unconfirmed — the only way one can be missing.
+    assert lost <= unconfirmed, bot.log()
+    assert len(unconfirmed) <= default_in_flight(SEND_RATE)
+    assert set(got.values()) <= {0, 1}  # never twice
     assert counts[OutboxStatus.SENT] == RECIPIENTS and counts[OutboxStatus.FAILED] == 0
     assert "sending paused until it answers" in bot.log()  # the breaker, not row by row
 

@@ -46,11 +46,14 @@ async def prepare_broadcast(
     *,
     first_id: int = 1_000_000,
     text: str = ANNOUNCEMENT,
+    database_url: str | None = None,
 ) -> Prepared:
     """A database with `count` residents and one broadcast of `text` (which must contain
     ANNOUNCEMENT, by which copies are counted) to all of them already queued (as if a
     coordinator had pressed "Send now"); the fake knows every recipient."""
     settings = make_settings(folder, telegram_api_base_url=fake.base_url)
+    if database_url is not None:
+        settings = settings.model_copy(update={"database_url": database_url})
     store = await Store.open(settings.database_url)
     try:
         services = await Services.build(settings, store, SystemClock())
@@ -195,6 +198,21 @@ async def assumed_delivered(database_url: str, broadcast_id: int) -> int:
                 outbox.c.sent_message_id.is_(None),
             )
             return int(await conn.scalar(query) or 0)
+    finally:
+        await store.close()
+
+
+async def unconfirmed_chats(database_url: str, broadcast_id: int) -> set[int]:
+    """Recipients whose row of the broadcast was counted as delivered while in doubt."""
+    store = await Store.open(database_url, migrate=False)
+    try:
+        async with store.read() as conn:
+            query = select(outbox.c.chat_id).where(
+                outbox.c.broadcast_id == broadcast_id,
+                outbox.c.status == OutboxStatus.SENT.value,
+                outbox.c.sent_message_id.is_(None),
+            )
+            return {int(chat) for chat in (await conn.scalars(query)).all()}
     finally:
         await store.close()
 

@@ -1,0 +1,65 @@
+"""Two bot processes on one PostgreSQL database: one sends and sweeps, the other stands by;
+killed mid-broadcast, the active one is replaced within FAILOVER_SECONDS and every recipient
+gets one copy."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.models import OutboxStatus
+from bot.runtime.pacing import default_in_flight
+from tests.support.delivery_rig import (
+    BotProcess,
+    copies,
+    in_doubt,
+    prepare_broadcast,
+    wait_for_sends,
+    wait_until_delivered,
+)
+from tests.support.fake_bot_api import FakeBotApi
+
+pytestmark = pytest.mark.only_postgresql
+
+RECIPIENTS = 2000
+SEND_RATE = 300
+FAILOVER_SECONDS = 3
+
+
+async def test_the_standby_takes_over_a_broadcast_when_the_active_process_dies(
+    tmp_path: Path, fake: FakeBotApi
+) -> None:
+    prepared = await prepare_broadcast(tmp_path, fake, RECIPIENTS)
+    settings = {"send_rate": SEND_RATE, "failover_seconds": FAILOVER_SECONDS}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    active = BotProcess(fake, prepared.database_url, tmp_path / "a", **settings)
+    standby = BotProcess(fake, prepared.database_url, tmp_path / "b", **settings)
+    await active.start()
+    try:
+        await wait_for_sends(fake, 200, timeout=30)
+        await standby.start()
+        await wait_for_sends(fake, 700, timeout=30)
+        sent_before = len(fake.messages)
+        await active.kill()
+        killed_at = asyncio.get_running_loop().time()
+        out, not_out = await in_doubt(prepared.database_url, prepared.broadcast_id)
+        await wait_for_sends(fake, sent_before + 1, timeout=FAILOVER_SECONDS * 3)
+        took_over = asyncio.get_running_loop().time() - killed_at
+        counts = await wait_until_delivered(prepared.database_url, prepared.broadcast_id, 60)
+        await fake.wait_idle(quiet=0.3, timeout=30)
+    finally:
+        for bot in (active, standby):
+            if bot.process is not None and bot.process.returncode is None:
+                await bot.terminate()
+    got = copies(fake, prepared.recipients)
+    assert [uid for uid in prepared.recipients if got[uid] == 0] == [], standby.log()
+    doubled = sum(n - 1 for n in got.values() if n > 1)
+    # AT_MOST_ONCE (bot/runtime/outbox.py): only a row whose request left and whose note was
+    # not yet committed at the kill can arrive twice; it was left unnoted in SENDING.
+    assert doubled <= min(not_out, default_in_flight(SEND_RATE)), (doubled, out, not_out)
+    assert counts[OutboxStatus.SENT] == RECIPIENTS
+    assert took_over <= FAILOVER_SECONDS + 2  # the lock is freed when its session ends
+    assert "standing by" in standby.log() and "took over" in standby.log()
