@@ -121,6 +121,9 @@ T = TypeVar("T")
 # message that had to be sent anew.
 Render = Callable[[OutboxItem, int], Awaitable[Action]]
 Followed = Callable[[LiveMessage, int, int], Awaitable[None]]
+# Whether this process may still claim rows (the lease on PostgreSQL), asked in the claim's
+# own transaction.
+Guard = Callable[[AsyncConnection], Awaitable[bool]]
 # Tell coordinators `notice` (a message went stale unsent), once per dedupe key.
 Stale = Callable[[AsyncConnection, Notice, str], Awaitable[None]]
 IN_DOUBT = "in doubt: the request left and no answer came; counted as delivered"
@@ -197,6 +200,7 @@ class OutboxSender:
         self.render = render or send_as_stored
         self.followed = followed
         self.stale = stale
+        self.guard: Guard | None = None
         self.breaker = breaker or Breaker()
         self.bot = bot
         self.clock = clock
@@ -353,6 +357,8 @@ class OutboxSender:
         chats = [chat for _, chat in chunk]
 
         async def claim(conn: AsyncConnection) -> tuple[list[OutboxItem], set[int]]:
+            if self.guard is not None and not await self.guard(conn):
+                return [], set()  # the lease moved to another process: claim nothing
             claimed = await outbox_repo.claim_many(conn, ids)
             return claimed, await outbox_repo.unreachable_chats(conn, chats)
 

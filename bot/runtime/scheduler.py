@@ -27,7 +27,7 @@ from bot.services.notify import Notifier
 from handlers.context import LinliApplication, LinliContext
 from handlers.dialogue import forget_stale_drafts
 from handlers.notices import render
-from storage.lease import Lease
+from storage.lease import Lease, holds
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,8 @@ async def start_delivery(app: LinliApplication) -> None:
     )
     services.notifier.wake = sender.wake
     app.bot_data[SENDER_KEY] = sender
-    work = WorkLease(Lease(services.store.engine), sender, settings.failover_seconds / 3)
+    every = settings.failover_seconds / 3
+    work = WorkLease(Lease(services.store.engine, patience=every), sender, every)
     app.bot_data[LEASE_KEY] = work
     await work.start()
     job_queue = app.job_queue
@@ -136,8 +137,11 @@ async def start_delivery(app: LinliApplication) -> None:
 
 class WorkLease:
     """The sender and the sweep run in the process that holds the lease (storage/lease.py);
-    the others try to take it every `every` seconds and start sending when they do. The holder
-    checks its lease as often and stops sending the moment it is lost."""
+    the others try to take it every `every` seconds. The holder checks its lease as often and
+    stops sending the moment it is lost; its claims are guarded by the lease meanwhile. One
+    that takes over waits `every` seconds more before it settles what the old holder left in
+    flight, so that one has noticed and stopped. Failover: within two `every` of the holder's
+    death (FAILOVER_SECONDS is three)."""
 
     def __init__(self, lease: Lease, sender: OutboxSender, every: float) -> None:
         self.lease = lease
@@ -151,7 +155,7 @@ class WorkLease:
 
     async def start(self) -> None:
         if await self._take():
-            await self.sender.start()
+            await self._start_sending()
         else:
             log.warning("another process sends and sweeps for this database; standing by")
         self._task = asyncio.create_task(self._keep(), name="linli-lease")
@@ -173,16 +177,35 @@ class WorkLease:
             log.warning("could not ask for the lease: %r", error)
             return False
 
+    async def _start_sending(self) -> None:
+        pid = self.lease.pid
+        self.sender.guard = None if pid is None else partial(holds, pid=pid)
+        try:
+            await self.sender.start()
+        except Exception:
+            log.exception("the sender could not start; giving the lease back to try again")
+            await self.lease.release()
+
     async def _keep(self) -> None:
         while True:
             await asyncio.sleep(self.every)
-            if self.lease.held:
-                if not await self.lease.still_held():
-                    log.error("lost the lease on sending and scheduled work; stopping the sender")
+            try:
+                await self._check()
+            except Exception:  # one bad check must not end the watch
+                log.exception("checking the lease failed")
+
+    async def _check(self) -> None:
+        if self.lease.held:
+            if not await self.lease.still_held():
+                log.error("lost the lease on sending and scheduled work; stopping the sender")
+                if self.sender.running:
                     await self.sender.stop()
-            elif await self._take():
-                log.warning("took over sending and scheduled work for this database")
-                await self.sender.start()
+            elif not self.sender.running:
+                await self._start_sending()
+        elif await self._take():
+            log.warning("took over sending and scheduled work for this database")
+            await asyncio.sleep(self.every)  # the old holder notices and stops meanwhile
+            await self._start_sending()
 
 
 async def tell_stale(

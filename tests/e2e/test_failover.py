@@ -4,7 +4,8 @@ gets one copy."""
 
 from __future__ import annotations
 
-import asyncio
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -42,12 +43,9 @@ async def test_the_standby_takes_over_a_broadcast_when_the_active_process_dies(
         await wait_for_sends(fake, 200, timeout=30)
         await standby.start()
         await wait_for_sends(fake, 700, timeout=30)
-        sent_before = len(fake.messages)
         await active.kill()
-        killed_at = asyncio.get_running_loop().time()
+        killed_at = time.time()
         out, not_out = await in_doubt(prepared.database_url, prepared.broadcast_id)
-        await wait_for_sends(fake, sent_before + 1, timeout=FAILOVER_SECONDS * 3)
-        took_over = asyncio.get_running_loop().time() - killed_at
         counts = await wait_until_delivered(prepared.database_url, prepared.broadcast_id, 60)
         await fake.wait_idle(quiet=0.3, timeout=30)
     finally:
@@ -61,5 +59,7 @@ async def test_the_standby_takes_over_a_broadcast_when_the_active_process_dies(
     # not yet committed at the kill can arrive twice; it was left unnoted in SENDING.
     assert doubled <= min(not_out, default_in_flight(SEND_RATE)), (doubled, out, not_out)
     assert counts[OutboxStatus.SENT] == RECIPIENTS
-    assert took_over <= FAILOVER_SECONDS + 2  # the lock is freed when its session ends
-    assert "standing by" in standby.log() and "took over" in standby.log()
+    assert "standing by" in standby.log()
+    (line,) = [line for line in standby.log().splitlines() if "took over" in line]
+    took_over = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp() - killed_at
+    assert took_over <= FAILOVER_SECONDS  # the lock is freed when the dead one's session ends
