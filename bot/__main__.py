@@ -58,11 +58,11 @@ async def _backup(settings: Settings, target: str) -> None:
 
 
 async def _migrate_data(source: str, target: str) -> None:
-    from storage.copy import CopyMismatch, TargetNotEmpty, copy_data
+    from storage.copy import CannotCopy, copy_data
 
     try:
         report = await copy_data(source, target)
-    except (TargetNotEmpty, CopyMismatch) as error:
+    except CannotCopy as error:
         sys.stderr.write(f"linli: {error}\n")
         raise SystemExit(2) from None
     for table in report.tables:

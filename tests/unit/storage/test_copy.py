@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.__main__ import main
 from bot.clock import ManualClock
@@ -13,7 +14,7 @@ from bot.models import Role, WishCategory
 from bot.services import Services
 from bot.services.wishes import WishDraft
 from storage import users as users_repo
-from storage.copy import TargetNotEmpty, copy_data, table_checksums
+from storage.copy import CannotCopy, checksums_of, copy_data
 from storage.store import Store
 from tests.conftest import make_settings
 
@@ -55,7 +56,7 @@ async def test_a_copy_holds_every_row_and_the_copied_database_goes_on_working(
 
     before, after = await Store.open(source), await Store.open(target)
     try:
-        assert await table_checksums(after) == await table_checksums(before)
+        assert await checksums_of(after) == await checksums_of(before)
         assert {t.name: t.rows for t in report.tables}["wishes"] == 2 and report.rows > 10
         services = await Services.build(make_settings(tmp_path), after, clock)
         newcomer = await services.users.register(
@@ -76,8 +77,34 @@ async def test_copying_into_a_database_that_holds_data_is_refused(
     source = await a_lived_in_community(tmp_path, clock)
     target = make_settings(tmp_path).database_url
     await copy_data(source, target)
-    with pytest.raises(TargetNotEmpty):
+    with pytest.raises(CannotCopy, match="already holds data"):
         await copy_data(source, target)
+
+
+async def test_a_missing_source_is_refused_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    with pytest.raises(CannotCopy, match="does not exist"):
+        await copy_data(f"sqlite+aiosqlite:///{missing}", make_settings(tmp_path).database_url)
+    assert not missing.exists()
+
+
+@pytest.mark.only_postgresql  # SQLite takes any length; the refusal is PostgreSQL's
+async def test_a_failed_copy_leaves_the_target_as_it_was(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    source = await a_lived_in_community(tmp_path, clock)
+    store = await Store.open(source)
+    async with store.transaction() as conn:  # a value the target may refuse, written by hand
+        await conn.execute(
+            text("UPDATE users SET language = 'far too long a language code' WHERE id = 10")
+        )
+    await store.close()
+    target = make_settings(tmp_path).database_url
+    with pytest.raises(CannotCopy, match="nothing was kept"):
+        await copy_data(source, target)
+    after = await Store.open(target)
+    assert all(rows == 0 for rows, _ in (await checksums_of(after)).values())
+    await after.close()
 
 
 def test_the_command_line_copies_and_says_so(
