@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.i18n import LANGUAGES, translator
 from bot.models import Role
 from bot.runtime.persistence import StorePersistence
-from bot.runtime.scheduler import start_delivery, stop_delivery
+from bot.runtime.scheduler import lease_of, start_delivery, stop_delivery
 from bot.services import Services
 from handlers import (
     admin,
@@ -134,6 +134,11 @@ async def start_updates(app: LinliApplication, *, poll_timeout: int, poll_interv
         )
 
 
+async def stop_updates(app: LinliApplication) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+
+
 def _receiving(settings: Settings) -> str:
     if settings.webhook_url:
         return f"starting the webhook server on {settings.webhook_listen}:{settings.webhook_port}"
@@ -145,15 +150,13 @@ async def wind_down(app: LinliApplication) -> list[BaseException]:
     the handlers, then the Application's resources. Every step runs even when one before it
     failed; the errors are returned (a start-up failure must not be masked by them)."""
 
-    async def stop_updates() -> None:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-
     async def stop_application() -> None:
         if app.running:
             await app.stop()
 
-    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [("updates", stop_updates)]
+    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        ("updates", partial(stop_updates, app))
+    ]
     steps += [(hook.__name__, partial(hook, app)) for hook in SHUTDOWN]
     steps += [("application", stop_application), ("shutdown", app.shutdown)]
     errors: list[BaseException] = []
@@ -184,7 +187,15 @@ async def running(
         step = "starting the application"
         await app.start()
         step = _receiving(settings)
-        await start_updates(app, poll_timeout=poll_timeout, poll_interval=poll_interval)
+        receive = partial(
+            start_updates, app, poll_timeout=poll_timeout, poll_interval=poll_interval
+        )
+        work = lease_of(app)
+        if work is None or work.held:
+            await receive()
+        if work is not None:  # updates follow the lease: only its holder takes them
+            work.on_gain = receive
+            work.on_loss = partial(stop_updates, app)
     except Exception as exc:
         await wind_down(app)
         raise StartupFailed(step, exc) from exc

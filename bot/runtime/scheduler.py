@@ -147,6 +147,9 @@ class WorkLease:
         self.lease = lease
         self.sender = sender
         self.every = every
+        # Receiving updates follows the lease too (set by bot.app.running).
+        self.on_gain: Callable[[], Awaitable[None]] | None = None
+        self.on_loss: Callable[[], Awaitable[None]] | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -200,12 +203,16 @@ class WorkLease:
                 log.error("lost the lease on sending and scheduled work; stopping the sender")
                 if self.sender.running:
                     await self.sender.stop()
+                if self.on_loss is not None:
+                    await self.on_loss()
             elif not self.sender.running:
                 await self._start_sending()
         elif await self._take():
             log.warning("took over sending and scheduled work for this database")
             await asyncio.sleep(self.every)  # the old holder notices and stops meanwhile
             await self._start_sending()
+            if self.lease.held and self.on_gain is not None:
+                await self.on_gain()
 
 
 async def tell_stale(
@@ -230,6 +237,11 @@ async def stop_delivery(app: LinliApplication) -> None:
         elif sender.running:
             await sender.stop()
         await sender.bot.shutdown()
+
+
+def lease_of(app: LinliApplication) -> WorkLease | None:
+    work = app.bot_data.get(LEASE_KEY)
+    return work if isinstance(work, WorkLease) else None
 
 
 def sender_of(app: LinliApplication) -> OutboxSender | None:

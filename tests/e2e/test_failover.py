@@ -47,6 +47,9 @@ async def test_the_standby_takes_over_a_broadcast_when_the_active_process_dies(
         killed_at = time.time()
         out, not_out = await in_doubt(prepared.database_url, prepared.broadcast_id)
         counts = await wait_until_delivered(prepared.database_url, prepared.broadcast_id, 60)
+        newcomer = fake.user(77, language_code="en")
+        await newcomer.send("/start")  # updates now reach the one that took over
+        answer = await newcomer.next_message(timeout=FAILOVER_SECONDS * 3)
         await fake.wait_idle(quiet=0.3, timeout=30)
     finally:
         for bot in (active, standby):
@@ -59,7 +62,8 @@ async def test_the_standby_takes_over_a_broadcast_when_the_active_process_dies(
     # not yet committed at the kill can arrive twice; it was left unnoted in SENDING.
     assert doubled <= min(not_out, default_in_flight(SEND_RATE)), (doubled, out, not_out)
     assert counts[OutboxStatus.SENT] == RECIPIENTS
-    assert "standing by" in standby.log()
+    assert "standing by" in standby.log() and answer.text
+    assert not [c for c in fake.calls_to("getUpdates") if c.status == 409]
     (line,) = [line for line in standby.log().splitlines() if "took over" in line]
     took_over = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp() - killed_at
     assert took_over <= FAILOVER_SECONDS  # the lock is freed when the dead one's session ends
