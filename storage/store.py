@@ -78,6 +78,11 @@ class Store:
                 yield cast(AsyncConnection, _LoopReader(sync_conn))
             return
         async with self.engine.connect() as conn:
+            if self.engine.dialect.name == "postgresql":
+                # READ COMMITTED gives each statement its own snapshot inside a transaction
+                # too, so BEGIN and COMMIT around reads would cost two round trips for nothing.
+                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return
             conn = await conn.execution_options(**{READ_OPTION: True})
             async with conn.begin():
                 yield conn
