@@ -30,38 +30,16 @@ from bench.throughput import main as update_handling
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
     BotProcess,
-    Prepared,
-    copies,
+    broadcast_sends,
     cpu_seconds,
     in_doubt,
     prepare_broadcast,
+    tally,
+    wait_for_sends,
     wait_until_delivered,
 )
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.postgres import TestPostgres
-
-
-def broadcast_sends(fake: FakeBotApi, prepared: Prepared) -> list[float]:
-    """Arrival times of the broadcast's successful sends, as the fake saw them."""
-    wanted = set(prepared.recipients)
-    return [
-        call.at
-        for call in fake.calls_to("sendMessage")
-        if call.ok and call.params.get("chat_id") in wanted
-    ]
-
-
-async def delivered_at_least(fake: FakeBotApi, count: int) -> None:
-    """Until the bot sent `count` messages (O(1) per look: the fake shares this loop)."""
-    while len(fake.messages) < count:
-        await asyncio.sleep(0.05)
-
-
-def tally(fake: FakeBotApi, prepared: Prepared) -> tuple[int, int]:
-    got = copies(fake, prepared.recipients)
-    lost = sum(1 for uid in prepared.recipients if got[uid] == 0)
-    duplicated = sum(n - 1 for n in got.values() if n > 1)
-    return lost, duplicated
 
 
 async def throughput(recipients: int, rate: int, database_url: str | None = None) -> None:
@@ -84,9 +62,9 @@ async def throughput(recipients: int, rate: int, database_url: str | None = None
                 await second.start()
             pids = [p.process.pid for p in (bot, second) if p is not None and p.process]
             try:
-                await delivered_at_least(fake, 100)
+                await wait_for_sends(fake, 100, timeout=60)
                 cpu_before, first = sum(map(cpu_seconds, pids)), len(fake.messages)
-                await delivered_at_least(fake, recipients)
+                await wait_for_sends(fake, recipients, timeout=600)
                 cpu = sum(map(cpu_seconds, pids)) - cpu_before
                 measured = len(fake.messages) - first
                 counts = await wait_until_delivered(
@@ -123,7 +101,7 @@ async def crash(recipients: int, rate: int, kill_after: float) -> None:
             bot = BotProcess(fake, prepared.database_url, Path(folder), send_rate=rate)
             await bot.start()
             try:
-                await delivered_at_least(fake, int(recipients * kill_after))
+                await wait_for_sends(fake, int(recipients * kill_after), timeout=600)
                 # Let the loop run freely for a moment so the kill lands at an arbitrary
                 # point of the sender's cycle, not right after the fake answered.
                 await asyncio.sleep(0.0123)

@@ -25,10 +25,11 @@ from pathlib import Path
 from tests.support.delivery_rig import (
     ANNOUNCEMENT,
     BotProcess,
-    Prepared,
-    assumed_delivered,
-    copies,
+    broadcast_sends,
     prepare_broadcast,
+    tally,
+    unconfirmed_chats,
+    wait_for_sends,
     wait_until_delivered,
 )
 from tests.support.fake_bot_api import FakeBotApi
@@ -71,11 +72,6 @@ class Row:
     rate_outside: float  # over the run less the fault's window
 
 
-async def _delivered(fake: FakeBotApi, prepared: Prepared, count: int) -> None:
-    while len(fake.messages) < count:
-        await asyncio.sleep(0.02)
-
-
 async def run_one(fault: Fault, recipients: int, rate: int, seed: int) -> Row:
     with tempfile.TemporaryDirectory() as folder:
         async with FakeBotApi() as fake:
@@ -84,12 +80,12 @@ async def run_one(fault: Fault, recipients: int, rate: int, seed: int) -> Row:
             bot = BotProcess(fake, prepared.database_url, Path(folder), send_rate=rate)
             await bot.start()
             try:
-                await _delivered(fake, prepared, int(recipients * FAULT_AT))
+                await wait_for_sends(fake, int(recipients * FAULT_AT), timeout=600)
                 if fault.inject is not None:
                     fault.inject(fake)
                 chance = random.Random(seed)
                 for share in sorted(chance.uniform(FAULT_AT, 0.9) for _ in range(fault.kills)):
-                    await _delivered(fake, prepared, int(recipients * share))
+                    await wait_for_sends(fake, int(recipients * share), timeout=600)
                     await asyncio.sleep(chance.uniform(0, 0.05))  # anywhere in a cycle
                     await bot.kill()
                     await bot.start()
@@ -98,16 +94,10 @@ async def run_one(fault: Fault, recipients: int, rate: int, seed: int) -> Row:
             finally:
                 if bot.process is not None and bot.process.returncode is None:
                     await bot.terminate()
-            wanted = set(prepared.recipients)
-            sends = [
-                call.at
-                for call in fake.calls_to("sendMessage")
-                if call.ok and call.params.get("chat_id") in wanted
-            ]
-            got = copies(fake, prepared.recipients)
-            lost = sum(1 for uid in prepared.recipients if got[uid] == 0)
-            duplicated = sum(n - 1 for n in got.values() if n > 1)
-            doubt = await assumed_delivered(prepared.database_url, prepared.broadcast_id)
+            sends = broadcast_sends(fake, prepared)
+            lost, duplicated = tally(fake, prepared)
+            unconfirmed = await unconfirmed_chats(prepared.database_url, prepared.broadcast_id)
+            doubt = len(unconfirmed)
             seconds = sends[-1] - sends[0] if len(sends) > 1 else 0.0
             achieved = (len(sends) - 1) / seconds if seconds else 0.0
             outside = (len(sends) - 1) / (seconds - fault.seconds) if seconds else 0.0

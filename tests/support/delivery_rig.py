@@ -141,6 +141,24 @@ class BotProcess:
         )
 
 
+def broadcast_sends(fake: FakeBotApi, prepared: Prepared) -> list[float]:
+    """Arrival times of the broadcast's successful sends, as the fake saw them."""
+    wanted = set(prepared.recipients)
+    return [
+        call.at
+        for call in fake.calls_to("sendMessage")
+        if call.ok and call.params.get("chat_id") in wanted
+    ]
+
+
+def tally(fake: FakeBotApi, prepared: Prepared) -> tuple[int, int]:
+    """(recipients without a copy, copies beyond the first)."""
+    got = copies(fake, prepared.recipients)
+    lost = sum(1 for uid in prepared.recipients if got[uid] == 0)
+    duplicated = sum(n - 1 for n in got.values() if n > 1)
+    return lost, duplicated
+
+
 def copies(fake: FakeBotApi, recipients: list[int]) -> Counter[int]:
     """How many copies of the broadcast each recipient got."""
     counted: Counter[int] = Counter()
@@ -185,21 +203,6 @@ async def in_doubt(database_url: str, broadcast_id: int) -> tuple[int, int]:
     finally:
         await store.close()
     return counts.get(True, 0), counts.get(False, 0)
-
-
-async def assumed_delivered(database_url: str, broadcast_id: int) -> int:
-    """Rows of the broadcast counted as delivered while in doubt (no message id)."""
-    store = await Store.open(database_url, migrate=False)
-    try:
-        async with store.read() as conn:
-            query = select(func.count()).where(
-                outbox.c.broadcast_id == broadcast_id,
-                outbox.c.status == OutboxStatus.SENT.value,
-                outbox.c.sent_message_id.is_(None),
-            )
-            return int(await conn.scalar(query) or 0)
-    finally:
-        await store.close()
 
 
 async def unconfirmed_chats(database_url: str, broadcast_id: int) -> set[int]:
