@@ -205,9 +205,14 @@ class Notice(Model):
         return None
 
     @staticmethod
+    def type_of(kind: str | None) -> type[Notice] | None:
+        """The notice class an outbox row's kind names (None: no kind, or an unknown one)."""
+        return Notice.TYPES.get(kind) if kind is not None else None
+
+    @staticmethod
     def policy_of(kind: str | None, params: dict[str, Any] | None) -> DeliveryPolicy:
         """The policy of an outbox row's notice (rows without a kind: the default)."""
-        known = Notice.TYPES.get(kind) if kind is not None else None
+        known = Notice.type_of(kind)
         return known.policy(params or {}) if known is not None else Notice.POLICY
 
     @classmethod

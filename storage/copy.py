@@ -139,6 +139,10 @@ async def _move_sequences(conn: AsyncConnection) -> None:
         )
 
 
+async def _table_names(conn: AsyncConnection) -> set[str]:
+    return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
 def _head() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -150,7 +154,7 @@ async def _check_source(url: str, store: Store) -> None:
         if database in ("", ":memory:") or not Path(database).is_file():
             raise CannotCopy(f"the source database file {database!r} does not exist")
     async with store.engine.connect() as conn:
-        names = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+        names = await _table_names(conn)
         revision = None
         if "alembic_version" in names:
             revision = await conn.scalar(text("SELECT version_num FROM alembic_version"))
@@ -165,7 +169,7 @@ async def _check_target(store: Store) -> None:
     """Nothing but Linli's tables, all empty (or no tables at all)."""
     ours = {table.name for table in metadata.sorted_tables} | {"alembic_version"}
     async with store.engine.connect() as conn:
-        names = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+        names = await _table_names(conn)
         foreign = sorted(names - ours)
         if foreign:
             raise CannotCopy(

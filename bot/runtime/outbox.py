@@ -540,15 +540,16 @@ class OutboxSender:
         """Telegram accepted the request (its 200 arrived) but the rest of its answer was
         lost: delivered, whatever the kind, without a message id."""
         self.stats.sent += 1
-        now = self.clock.now()
-        why = f"delivered; Telegram's answer was cut off ({reason})"
-        await self._write(lambda c: outbox_repo.assume_sent(c, [row], why=why, now=now))
+        await self._sent_without_id(row, f"delivered; Telegram's answer was cut off ({reason})")
 
     async def _assume(self, row: int, reason: str) -> None:
         """An AT_MOST_ONCE row in doubt: counted as delivered, never sent twice."""
         self.stats.assumed += 1
         log.warning("outbox_id=%s in doubt (%s); counted as delivered", row, reason)
-        why, now = f"{IN_DOUBT} ({reason})", self.clock.now()
+        await self._sent_without_id(row, f"{IN_DOUBT} ({reason})")
+
+    async def _sent_without_id(self, row: int, why: str) -> None:
+        now = self.clock.now()
         await self._write(lambda c: outbox_repo.assume_sent(c, [row], why=why, now=now))
 
     async def _transient(
@@ -593,20 +594,15 @@ class OutboxSender:
         """The row waited past its kind's limit: FAILED, and coordinators told if the kind
         wants it (once per message it is about: the dedupe key is the kind and its subject)."""
         self.stats.stale += 1
-        now = self.clock.now()
         reason = f"stale: queued {item.created_at.isoformat()} and not sent in time"
         log.warning("outbox_id=%s kind=%s chat_id=%s is stale", item.id, item.kind, chat)
-        known = Notice.TYPES.get(item.kind) if item.kind is not None else None
+        known = Notice.type_of(item.kind)
         told: tuple[Notice, str] | None = None
         try:
             told = known.when_stale(item.params or {}) if known is not None else None
         except Exception:  # e.g. parameters of an older release: the row still ends
             log.exception("outbox_id=%s: could not say whom to tell it went stale", item.id)
-        await self._write(
-            lambda c: outbox_repo.mark_final(
-                c, item.id, OutboxStatus.FAILED, error=reason, now=now
-            )
-        )
+        await self._fail(item.id, reason)
         if told is None or self.stale is None:
             return
         notice, subject = told
@@ -694,6 +690,10 @@ class OutboxSender:
 
     async def _give_up(self, row: int, reason: str) -> None:
         self.stats.failed += 1
+        await self._fail(row, reason)
+
+    async def _fail(self, row: int, reason: str) -> None:
+        """SENDING → FAILED, keeping the reason (counted by the caller: refused, or stale)."""
         now = self.clock.now()
         await self._write(
             lambda c: outbox_repo.mark_final(c, row, OutboxStatus.FAILED, error=reason, now=now)

@@ -14,9 +14,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Bot
+from telegram.ext import Application
 
 from bot.config import Settings
 from bot.models import Notice
@@ -49,8 +51,8 @@ class Sweep:
         self.runs = 0
 
     async def __call__(self, context: LinliContext) -> None:
-        lease = context.application.bot_data.get(LEASE_KEY)
-        if isinstance(lease, WorkLease) and not lease.held:
+        lease = lease_of(context.application)
+        if lease is not None and not lease.held:
             return  # another process of the deployment does the scheduled work
         services = context.services
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
@@ -228,18 +230,19 @@ async def stop_delivery(app: LinliApplication) -> None:
     if job_queue is not None:
         for job in job_queue.get_jobs_by_name(SWEEP_JOB):
             job.schedule_removal()
-    sender = app.bot_data.get(SENDER_KEY)
-    work = app.bot_data.get(LEASE_KEY)
-    if isinstance(sender, OutboxSender):
+    sender = sender_of(app)
+    work = lease_of(app)
+    if sender is not None:
         app.services.notifier.wake = lambda: None
-        if isinstance(work, WorkLease):
+        if work is not None:
             await work.stop()
         elif sender.running:
             await sender.stop()
         await sender.bot.shutdown()
 
 
-def lease_of(app: LinliApplication) -> WorkLease | None:
+def lease_of(app: Application[Any, Any, Any, Any, Any, Any]) -> WorkLease | None:
+    """The lease on sending and scheduled work (None before start_delivery ran)."""
     work = app.bot_data.get(LEASE_KEY)
     return work if isinstance(work, WorkLease) else None
 

@@ -54,12 +54,13 @@ def long_message() -> RequestData:
     return RequestData([RequestParameter.from_input("chat_id", 1), text])
 
 
-async def call(url: str, watch: RequestWatch) -> None:
+async def call(url: str, watch: RequestWatch) -> tuple[int, bytes]:
+    """A long message sent through the sender's transport while `watch` watches."""
     request = sender_request(pool_size=2)
     await request.initialize()
     token = watching.set(watch)
     try:
-        await request.do_request(f"{url}/bot1:T/sendMessage", "POST", long_message(), 1.0)
+        return await request.do_request(f"{url}/bot1:T/sendMessage", "POST", long_message(), 1.0)
     finally:
         watching.reset(token)
         await request.shutdown()
@@ -145,22 +146,11 @@ async def test_an_error_answer_from_the_api_is_not_in_doubt() -> None:
 
     watch = RequestWatch()
     async with raw_server(server_error) as url:
-        status, _ = await sender_request_status(url, watch)
+        status, _ = await call(url, watch)
     assert status == 500 and watch.out and watch.answered and not watch.in_doubt
 
 
-async def sender_request_status(url: str, watch: RequestWatch) -> tuple[int, bytes]:
-    request = sender_request(pool_size=2)
-    await request.initialize()
-    token = watching.set(watch)
-    try:
-        return await request.do_request(f"{url}/bot1:T/sendMessage", "POST", long_message())
-    finally:
-        watching.reset(token)
-        await request.shutdown()
-
-
-async def answer_then(
+def answer_then(
     reply: bytes,
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -174,7 +164,7 @@ async def answer_then(
 
 async def test_a_200_whose_body_was_cut_off_was_accepted_not_in_doubt() -> None:
     watch = RequestWatch()
-    serve = await answer_then(b'HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n{"ok": true, ')
+    serve = answer_then(b'HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n{"ok": true, ')
     async with raw_server(serve) as url:
         with pytest.raises(NetworkError):
             await call(url, watch)
@@ -185,8 +175,8 @@ async def test_a_gateways_504_leaves_the_request_in_doubt() -> None:
     watch = RequestWatch()
     body = b'{"ok": false, "error_code": 504, "description": "Gateway Timeout"}'
     reply = b"HTTP/1.1 504 Gateway Timeout\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-    async with raw_server(await answer_then(reply)) as url:
-        status, _ = await sender_request_status(url, watch)
+    async with raw_server(answer_then(reply)) as url:
+        status, _ = await call(url, watch)
     assert status == 504 and watch.in_doubt and not watch.accepted
 
 
@@ -197,7 +187,7 @@ async def test_a_proxys_page_is_not_taken_for_telegrams_verdict() -> None:
     telegram = b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
     verdicts = []
     for reply in (proxy, telegram):
-        async with raw_server(await answer_then(reply)) as url:
+        async with raw_server(answer_then(reply)) as url:
             request = sender_request(pool_size=1)
             await request.initialize()
             try:
