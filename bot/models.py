@@ -56,10 +56,63 @@ SKILL_LABELS: dict[Skill, str] = {
 }
 
 
+class NodeKind(StrEnum):
+    """The levels of the organisation tree, from the bottom up."""
+
+    BUILDING = "building"
+    COMMUNITY = "community"
+    STREET = "street"
+    DISTRICT = "district"
+
+
+NODE_LABELS: dict[NodeKind, str] = {
+    NodeKind.BUILDING: N_("Building"),
+    NodeKind.COMMUNITY: N_("Community"),
+    NodeKind.STREET: N_("Street"),
+    NodeKind.DISTRICT: N_("District"),
+}
+
+
+class Node(Model):
+    """One place in the tree: a building, a community, a street or a district."""
+
+    kind: NodeKind
+    id: int
+
+
+class Reach(Model):
+    """What a coordinator appointed to `node` sees and acts on: the communities below it. A
+    building's coordinator reaches one community, and in it only that building's people and
+    wishes."""
+
+    node: Node
+    community_ids: frozenset[int]
+    building_id: int | None = None
+
+    def covers(self, community_id: int | None, building_id: int | None = None) -> bool:
+        if community_id not in self.community_ids:
+            return False
+        return self.building_id is None or building_id == self.building_id
+
+    @property
+    def whole_communities(self) -> bool:
+        """False for a building's coordinator: they run no community-wide housekeeping."""
+        return self.building_id is None
+
+
 class Community(Model):
     id: int
     name: str
+    street_id: int
     street_name: str
+    district_id: int
+    district_name: str
+
+
+class Street(Model):
+    id: int
+    name: str
+    district_id: int
     district_name: str
 
 
@@ -86,9 +139,22 @@ class User(Model):
     quiet_end: int = 7 * 60
     unreachable: bool = False
     registered_at: datetime
+    community_id: int | None = None
+    reach: Reach | None = None  # a coordinator's: where they are appointed
 
     def has(self, role: Role) -> bool:
         return role in self.roles
+
+    def covers(self, community_id: int | None, building_id: int | None = None) -> bool:
+        """A coordinator whose node lies above this community (and building)."""
+        return (
+            self.is_coordinator
+            and self.reach is not None
+            and self.reach.covers(community_id, building_id)
+        )
+
+    def belongs_to(self, community_id: int | None) -> bool:
+        return community_id is not None and self.community_id == community_id
 
     @property
     def is_member(self) -> bool:
@@ -108,6 +174,7 @@ class Invite(Model):
     max_uses: int
     uses: int
     revoked: bool = False
+    community_id: int | None = None
 
 
 class ApplicationStatus(StrEnum):
@@ -137,6 +204,7 @@ class AuditEntry(Model):
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     at: datetime
+    community_id: int | None = None
 
 
 # --- delivery ------------------------------------------------------------------------------
@@ -203,6 +271,11 @@ class Notice(Model):
         """What coordinators are told when this message went stale unsent, and what it is
         about (they are told once per subject); None: nobody is told."""
         return None
+
+    def place(self) -> tuple[int | None, int | None]:
+        """The community and building the notice is about, for telling the coordinators above
+        it; (None, None): about the bot itself."""
+        return None, None
 
     @staticmethod
     def type_of(kind: str | None) -> type[Notice] | None:
@@ -342,6 +415,7 @@ class Broadcast(Model):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    node: Node | None = None  # whose people it goes to: its coordinator's node
 
 
 # --- micro-wishes and service teams --------------------------------------------------------

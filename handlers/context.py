@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.services import Services
 
 Data = dict[Any, Any]
+WORKING_COMMUNITY = "admin.community"
 
 
 class LinliApplication(Application[ExtBot[None], "LinliContext", Data, Data, Data, Any]):
@@ -25,3 +26,16 @@ class LinliContext(CallbackContext[ExtBot[None], Data, Data, Data]):
         application = self.application
         assert isinstance(application, LinliApplication)
         return application.services
+
+    @property
+    def working_community(self) -> int | None:
+        """The community a coordinator above several chose to look after in /admin (their
+        teams, buildings, invites…); None: their own. A choice only: every service call
+        checks it lies below them."""
+        found = (self.user_data or {}).get(WORKING_COMMUNITY)
+        return found if isinstance(found, int) else None
+
+    @working_community.setter
+    def working_community(self, community_id: int | None) -> None:
+        if self.user_data is not None:
+            self.user_data[WORKING_COMMUNITY] = community_id

@@ -99,7 +99,9 @@ async def skills_done(update: Update, context: LinliContext, user: User, t: Tran
     if not draft.skills:
         raise InvalidInput(N_("Please choose at least one skill."))
     await ack(update)
-    buildings = await context.services.users.buildings()
+    buildings = (
+        await context.services.users.buildings(user.community_id) if user.community_id else []
+    )
     if not buildings:
         return await _submit(update, context, user, t, draft, None)
     rows = [[(b.name, ServeInBuilding(building_id=b.id).pack())] for b in buildings]

@@ -32,7 +32,9 @@ each called with the parsed value, returning the dialogue's next state):
       states = {WishDialogue.FOR_NAME: PERSON.name_handlers(),
                 WishDialogue.FOR_BUILDING: PERSON.building_handlers(), ...}
 
-  When no building is set up, `ask_building` returns False and the caller goes on to the room.
+  The buildings offered are those of the person's community (for a newcomer, the one they
+  chose). When it has none set up, `ask_building` returns False and the caller goes on to the
+  room.
 
 Every answer is re-checked on the server: a forged building id or a stale button is refused.
 """
@@ -105,9 +107,16 @@ class PersonSteps:
         }[self.who]
         await answer(update, text, edit=edit)
 
-    async def ask_building(self, update: Update, context: LinliContext, t: Translate) -> bool:
-        """Show the building picker; False (nothing asked) when no building is set up."""
-        buildings = [b for b in await context.services.users.buildings() if not b.archived]
+    async def ask_building(
+        self, update: Update, context: LinliContext, t: Translate, community_id: int | None
+    ) -> bool:
+        """Show the picker of the community's buildings; False (nothing asked) when it has
+        none set up."""
+        if community_id is None:
+            return False
+        buildings = [
+            b for b in await context.services.users.buildings(community_id) if not b.archived
+        ]
         if not buildings:
             return False
         rows = [[(b.name, self.building(building_id=b.id).pack())] for b in buildings]

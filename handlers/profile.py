@@ -203,9 +203,9 @@ async def edit_name(update: Update, context: LinliContext, _user: User, t: Trans
 
 
 @step()
-async def edit_building(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+async def edit_building(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
-    if not await PERSON.ask_building(update, context, t):
+    if not await PERSON.ask_building(update, context, t, user.community_id):
         await answer(update, t("No buildings have been set up yet."))
         return ProfileDialogue.MENU
     return ProfileDialogue.BUILDING

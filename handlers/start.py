@@ -30,6 +30,11 @@ class OnboardingBuilding(BuildingButton):
     pass
 
 
+@button("start:com")
+class ChooseCommunity(Button):
+    community_id: int
+
+
 @button("start:skip:room")
 class SkipRoom(Button):
     pass
@@ -41,6 +46,7 @@ class SkipRoom(Button):
 class Onboarding(StrEnum):
     LANGUAGE = "language"
     NAME = "name"
+    COMMUNITY = "community"
     BUILDING = "building"
     ROOM = "room"
     PHONE = "phone"
@@ -50,6 +56,7 @@ class OnboardingDraft(DialogueDraft):
     KEY: ClassVar[str] = "onboarding"
     language: str = ""
     name: str = ""
+    community_id: int | None = None
     building_id: int | None = None
     room: str | None = None
 
@@ -102,7 +109,34 @@ async def _named(
     update: Update, context: LinliContext, _user: User | None, t: Translate, name: str
 ) -> Next:
     OnboardingDraft.change(context, name=name)
-    if await PERSON.ask_building(update, context, t):
+    communities = await context.services.users.communities()
+    if len(communities) > 1:
+        rows = [
+            [(f"{c.name}（{c.street_name}）", ChooseCommunity(community_id=c.id).pack())]
+            for c in communities
+        ]
+        await answer(update, t("Which community do you live in?"), rows)
+        return Onboarding.COMMUNITY
+    return await _in_community(update, context, _user, t, communities[0].id)
+
+
+@step(None, language=_language)
+async def chose_community(
+    update: Update, context: LinliContext, user: User | None, t: Translate
+) -> Next:
+    community = await context.services.users.community(ChooseCommunity.of(update).community_id)
+    if community is None:
+        raise StaleButton()
+    await ack(update)
+    await answer(update, t("Community: {name}").format(name=esc(community.name)), edit=True)
+    return await _in_community(update, context, user, t, community.id)
+
+
+async def _in_community(
+    update: Update, context: LinliContext, _user: User | None, t: Translate, community_id: int
+) -> Next:
+    OnboardingDraft.change(context, community_id=community_id)
+    if await PERSON.ask_building(update, context, t, community_id):
         return Onboarding.BUILDING
     return await _housed(update, context, _user, t, None)
 
@@ -136,6 +170,7 @@ async def _finish(
         building_id=draft.building_id,
         room=draft.room,
         phone=phone,
+        community_id=draft.community_id,
     )
     await answer(
         update,
@@ -169,6 +204,9 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
                 CallbackQueryHandler(chose_language, pattern=ChooseLanguage.pattern())
             ],
             Onboarding.NAME: PERSON.name_handlers(),
+            Onboarding.COMMUNITY: [
+                CallbackQueryHandler(chose_community, pattern=ChooseCommunity.pattern())
+            ],
             Onboarding.BUILDING: PERSON.building_handlers(),
             Onboarding.ROOM: PERSON.room_handlers(),
             Onboarding.PHONE: PERSON.phone_handlers(),

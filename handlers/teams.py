@@ -116,7 +116,7 @@ def kind_label(t: Translate, kind: TeamKind) -> str:
 @coordinator_step
 async def list_teams(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
-    teams = await context.services.teams.all(user)
+    teams = await context.services.teams.all(user, community_id=context.working_community)
     rows = [
         [
             (
@@ -229,7 +229,13 @@ async def picked(update: Update, context: LinliContext, user: User, t: Translate
     draft = TeamDraft.load(context)
     teams = context.services.teams
     if draft.action is Action.CREATE and draft.kind is not None:
-        team = await teams.create(user, name=draft.name, kind=draft.kind, leader_id=person)
+        team = await teams.create(
+            user,
+            name=draft.name,
+            kind=draft.kind,
+            leader_id=person,
+            community_id=context.working_community,
+        )
         done = t("Team {name} is created.").format(name=esc(team.name))
     elif draft.action is Action.ADD and draft.team_id is not None:
         team = await teams.add_member(user, draft.team_id, person)

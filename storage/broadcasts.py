@@ -10,8 +10,17 @@ from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, updat
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import AudienceKind, Broadcast, BroadcastStatus, Role
-from storage.schema import broadcasts, buildings, team_members, teams, user_roles, users
+from bot.models import AudienceKind, Broadcast, BroadcastStatus, Node, NodeKind, Reach, Role
+from storage.schema import (
+    broadcasts,
+    buildings,
+    streets,
+    team_members,
+    teams,
+    user_roles,
+    users,
+)
+from storage.users import within
 
 
 def _broadcast(row: RowMapping) -> Broadcast:
@@ -29,6 +38,9 @@ def _broadcast(row: RowMapping) -> Broadcast:
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        node=Node(kind=NodeKind(row["node_kind"]), id=row["node_id"])
+        if row["node_kind"]
+        else None,
     )
 
 
@@ -40,6 +52,7 @@ async def insert_draft(
     photo_file_id: str | None,
     document_file_id: str | None,
     now: datetime,
+    node: Node | None = None,
 ) -> Broadcast:
     row = (
         (
@@ -55,6 +68,8 @@ async def insert_draft(
                     urgent=False,
                     status=BroadcastStatus.DRAFT.value,
                     created_at=now,
+                    node_kind=node.kind.value if node else None,
+                    node_id=node.id if node else None,
                 )
                 .returning(broadcasts)
             )
@@ -104,13 +119,53 @@ async def transition(
     return result.rowcount == 1
 
 
+def _at(kind: NodeKind, ids: Any) -> ColumnElement[bool]:
+    return and_(broadcasts.c.node_kind == kind.value, broadcasts.c.node_id.in_(ids))
+
+
+def sent_below(reach: Reach) -> ColumnElement[bool]:
+    """Broadcasts to the coordinator's node or to a node below it."""
+    if reach.building_id is not None:
+        return _at(NodeKind.BUILDING, [reach.building_id])
+    communities_ = sorted(reach.community_ids)
+    found = [
+        _at(NodeKind.COMMUNITY, communities_),
+        _at(
+            NodeKind.BUILDING,
+            select(buildings.c.id).where(buildings.c.community_id.in_(communities_)),
+        ),
+    ]
+    if reach.node.kind is NodeKind.STREET:
+        found.append(_at(NodeKind.STREET, [reach.node.id]))
+    if reach.node.kind is NodeKind.DISTRICT:
+        found.append(_at(NodeKind.DISTRICT, [reach.node.id]))
+        found.append(
+            _at(
+                NodeKind.STREET, select(streets.c.id).where(streets.c.district_id == reach.node.id)
+            )
+        )
+    return or_(*found)
+
+
+async def is_sent_below(conn: AsyncConnection, broadcast_id: int, reach: Reach) -> bool:
+    query = select(broadcasts.c.id).where(broadcasts.c.id == broadcast_id, sent_below(reach))
+    return await conn.scalar(query) is not None
+
+
 async def with_status(
-    conn: AsyncConnection, statuses: Iterable[BroadcastStatus], *, limit: int = 50
+    conn: AsyncConnection,
+    statuses: Iterable[BroadcastStatus],
+    *,
+    reach: Reach | None = None,
+    limit: int = 50,
 ) -> list[Broadcast]:
-    """Broadcasts in these states, newest first."""
+    """Broadcasts in these states (to nodes below `reach`, or all), newest first."""
     query = (
         select(broadcasts)
-        .where(broadcasts.c.status.in_([s.value for s in statuses]))
+        .where(
+            broadcasts.c.status.in_([s.value for s in statuses]),
+            sent_below(reach) if reach is not None else true(),
+        )
         .order_by(broadcasts.c.id.desc())
         .limit(limit)
     )
@@ -138,14 +193,8 @@ def _has_role(role: Role) -> ColumnElement[bool]:
 
 
 def _audience_filter(
-    kind: AudienceKind, ref: int | None, community_id: int, include_opted_out: bool
+    kind: AudienceKind, ref: int | None, reach: Reach, include_opted_out: bool
 ) -> ColumnElement[bool]:
-    in_community = or_(
-        users.c.building_id.is_(None),
-        users.c.building_id.in_(
-            select(buildings.c.id).where(buildings.c.community_id == community_id)
-        ),
-    )
     if kind is AudienceKind.EVERYONE:
         who: ColumnElement[bool] = true()
     elif kind is AudienceKind.RESIDENTS:
@@ -160,12 +209,15 @@ def _audience_filter(
         who = users.c.id.in_(
             select(team_members.c.user_id)
             .join(teams, teams.c.id == team_members.c.team_id)
-            .where(team_members.c.team_id == ref, teams.c.community_id == community_id)
+            .where(
+                team_members.c.team_id == ref,
+                teams.c.community_id.in_(sorted(reach.community_ids)),
+            )
         )
     else:
         raise ValueError(f"audience {kind} has no recipients query")
     opted_in = true() if include_opted_out else users.c.announcements.is_(True)
-    return and_(in_community, who, opted_in)
+    return and_(within(reach), who, opted_in)
 
 
 async def audience_recipients(
@@ -173,13 +225,13 @@ async def audience_recipients(
     kind: AudienceKind,
     ref: int | None,
     *,
-    community_id: int,
+    reach: Reach,
     include_opted_out: bool,
 ) -> list[tuple[int, str]]:
     """(user id, language) of everyone in the audience, by id."""
     query = (
         select(users.c.id, users.c.language)
-        .where(_audience_filter(kind, ref, community_id, include_opted_out))
+        .where(_audience_filter(kind, ref, reach, include_opted_out))
         .order_by(users.c.id)
     )
     return [(int(uid), str(language)) for uid, language in await conn.execute(query)]
@@ -190,12 +242,12 @@ async def count_audience(
     kind: AudienceKind,
     ref: int | None,
     *,
-    community_id: int,
+    reach: Reach,
     include_opted_out: bool,
 ) -> int:
     query = (
         select(func.count())
         .select_from(users)
-        .where(_audience_filter(kind, ref, community_id, include_opted_out))
+        .where(_audience_filter(kind, ref, reach, include_opted_out))
     )
     return int(await conn.scalar(query) or 0)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import ApplicationStatus, Invite, MemberApplication, Skill
-from storage.schema import invites, member_applications
+from bot.models import ApplicationStatus, Invite, MemberApplication, Reach, Skill
+from storage.schema import invites, member_applications, users
+from storage.users import within
 
 
 def _application(row: RowMapping) -> MemberApplication:
@@ -36,6 +37,7 @@ async def insert_invite(
     now: datetime,
     expires_at: datetime,
     max_uses: int,
+    community_id: int,
 ) -> Invite:
     row = (
         (
@@ -49,6 +51,7 @@ async def insert_invite(
                     max_uses=max_uses,
                     uses=0,
                     revoked=False,
+                    community_id=community_id,
                 )
                 .returning(invites)
             )
@@ -61,6 +64,11 @@ async def insert_invite(
 
 async def get_invite_by_code(conn: AsyncConnection, code: str) -> Invite | None:
     row = (await conn.execute(select(invites).where(invites.c.code == code))).mappings().first()
+    return Invite(**row) if row else None
+
+
+async def get_invite(conn: AsyncConnection, invite_id: int) -> Invite | None:
+    row = (await conn.execute(select(invites).where(invites.c.id == invite_id))).mappings().first()
     return Invite(**row) if row else None
 
 
@@ -88,10 +96,13 @@ async def revoke_invite(conn: AsyncConnection, invite_id: int) -> bool:
     return result.rowcount == 1
 
 
-async def active_invites(conn: AsyncConnection, now: datetime) -> list[Invite]:
+async def active_invites(
+    conn: AsyncConnection, now: datetime, community_ids: Iterable[int]
+) -> list[Invite]:
     query = (
         select(invites)
         .where(
+            invites.c.community_id.in_(sorted(community_ids)),
             invites.c.revoked.is_(False),
             invites.c.expires_at > now,
             invites.c.uses < invites.c.max_uses,
@@ -146,24 +157,31 @@ async def pending_application_of(conn: AsyncConnection, user_id: int) -> MemberA
     return _application(row) if row else None
 
 
+def _pending_below(reach: Reach) -> ColumnElement[bool]:
+    by = select(users.c.id).where(within(reach))
+    return and_(
+        member_applications.c.status == ApplicationStatus.PENDING.value,
+        member_applications.c.user_id.in_(by),
+    )
+
+
 async def pending_applications(
-    conn: AsyncConnection, *, limit: int = 10
+    conn: AsyncConnection, reach: Reach, *, limit: int = 10
 ) -> list[MemberApplication]:
-    """The oldest `limit` applications waiting for a decision (a page, not all of them)."""
+    """The oldest `limit` applications by people below `reach` waiting for a decision (a page,
+    not all of them)."""
     query = (
         select(member_applications)
-        .where(member_applications.c.status == ApplicationStatus.PENDING.value)
+        .where(_pending_below(reach))
         .order_by(member_applications.c.id)
         .limit(limit)
     )
     return [_application(row) for row in (await conn.execute(query)).mappings()]
 
 
-async def count_pending_applications(conn: AsyncConnection) -> int:
-    """How many applications wait for a decision, all of them."""
-    query = select(func.count()).where(
-        member_applications.c.status == ApplicationStatus.PENDING.value
-    )
+async def count_pending_applications(conn: AsyncConnection, reach: Reach) -> int:
+    """How many applications by people below `reach` wait for a decision, all of them."""
+    query = select(func.count()).where(_pending_below(reach))
     return int(await conn.scalar(query) or 0)
 
 

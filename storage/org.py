@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Building, Community
-from storage.schema import buildings, communities, districts, streets
+from bot.models import Building, Community, Node, NodeKind, Reach, Role, Street
+from storage.schema import (
+    broadcasts,
+    buildings,
+    communities,
+    districts,
+    invites,
+    streets,
+    user_roles,
+    users,
+)
+
+_NODE_TABLES = {
+    NodeKind.BUILDING: buildings,
+    NodeKind.COMMUNITY: communities,
+    NodeKind.STREET: streets,
+    NodeKind.DISTRICT: districts,
+}
 
 
 def _building(row: RowMapping) -> Building:
@@ -40,20 +58,169 @@ async def ensure_default_community(
     return int(community_id)
 
 
-async def get_community(conn: AsyncConnection, community_id: int) -> Community | None:
-    query = (
+def _communities() -> Select[Any]:
+    return (
         select(
             communities.c.id,
             communities.c.name,
+            communities.c.street_id,
             streets.c.name.label("street_name"),
+            streets.c.district_id,
             districts.c.name.label("district_name"),
         )
         .join(streets, streets.c.id == communities.c.street_id)
         .join(districts, districts.c.id == streets.c.district_id)
-        .where(communities.c.id == community_id)
+    )
+
+
+async def adopt_orphans(conn: AsyncConnection, community_id: int) -> None:
+    """Rows from before there were communities (a database migrated before its first start)
+    belong to the first one: people, coordinators, invites, broadcasts."""
+    await conn.execute(
+        update(users).where(users.c.community_id.is_(None)).values(community_id=community_id)
+    )
+    await conn.execute(
+        update(user_roles)
+        .where(user_roles.c.role == Role.COORDINATOR.value, user_roles.c.node_kind.is_(None))
+        .values(node_kind=NodeKind.COMMUNITY.value, node_id=community_id)
+    )
+    await conn.execute(
+        update(invites).where(invites.c.community_id.is_(None)).values(community_id=community_id)
+    )
+    await conn.execute(
+        update(broadcasts)
+        .where(broadcasts.c.node_kind.is_(None))
+        .values(node_kind=NodeKind.COMMUNITY.value, node_id=community_id)
+    )
+
+
+async def get_community(conn: AsyncConnection, community_id: int) -> Community | None:
+    row = (
+        (await conn.execute(_communities().where(communities.c.id == community_id)))
+        .mappings()
+        .first()
+    )
+    return Community(**row) if row else None
+
+
+async def list_communities(
+    conn: AsyncConnection, community_ids: Iterable[int] | None = None
+) -> list[Community]:
+    """These communities (or all), by district, street and name."""
+    query = _communities()
+    if community_ids is not None:
+        query = query.where(communities.c.id.in_(sorted(set(community_ids))))
+    query = query.order_by(districts.c.name, streets.c.name, communities.c.name, communities.c.id)
+    return [Community(**row) for row in (await conn.execute(query)).mappings()]
+
+
+async def list_streets(conn: AsyncConnection, district_id: int) -> list[Street]:
+    query = (
+        select(
+            streets.c.id,
+            streets.c.name,
+            streets.c.district_id,
+            districts.c.name.label("district_name"),
+        )
+        .join(districts, districts.c.id == streets.c.district_id)
+        .where(streets.c.district_id == district_id)
+        .order_by(streets.c.name, streets.c.id)
+    )
+    return [Street(**row) for row in (await conn.execute(query)).mappings()]
+
+
+async def get_street(conn: AsyncConnection, street_id: int) -> Street | None:
+    query = (
+        select(
+            streets.c.id,
+            streets.c.name,
+            streets.c.district_id,
+            districts.c.name.label("district_name"),
+        )
+        .join(districts, districts.c.id == streets.c.district_id)
+        .where(streets.c.id == street_id)
     )
     row = (await conn.execute(query)).mappings().first()
-    return Community(**row) if row else None
+    return Street(**row) if row else None
+
+
+async def add_street(conn: AsyncConnection, district_id: int, name: str) -> int:
+    street_id = await conn.scalar(
+        streets.insert().values(district_id=district_id, name=name).returning(streets.c.id)
+    )
+    assert street_id is not None
+    return int(street_id)
+
+
+async def add_community(conn: AsyncConnection, street_id: int, name: str) -> int:
+    community_id = await conn.scalar(
+        communities.insert().values(street_id=street_id, name=name).returning(communities.c.id)
+    )
+    assert community_id is not None
+    return int(community_id)
+
+
+async def find_community_by_name(conn: AsyncConnection, street_id: int, name: str) -> int | None:
+    query = select(communities.c.id).where(
+        communities.c.street_id == street_id, func.lower(communities.c.name) == name.lower()
+    )
+    found = await conn.scalar(query)
+    return int(found) if found is not None else None
+
+
+async def find_street_by_name(conn: AsyncConnection, district_id: int, name: str) -> int | None:
+    query = select(streets.c.id).where(
+        streets.c.district_id == district_id, func.lower(streets.c.name) == name.lower()
+    )
+    found = await conn.scalar(query)
+    return int(found) if found is not None else None
+
+
+async def reach_of(conn: AsyncConnection, node: Node) -> Reach | None:
+    """The communities below `node` (None when the node does not exist)."""
+    building_id: int | None = None
+    if node.kind is NodeKind.BUILDING:
+        community = await conn.scalar(
+            select(buildings.c.community_id).where(buildings.c.id == node.id)
+        )
+        if community is None:
+            return None
+        return Reach(node=node, community_ids=frozenset({int(community)}), building_id=node.id)
+    query = select(communities.c.id).join(streets, streets.c.id == communities.c.street_id)
+    if node.kind is NodeKind.COMMUNITY:
+        query = query.where(communities.c.id == node.id)
+    elif node.kind is NodeKind.STREET:
+        query = query.where(communities.c.street_id == node.id)
+    else:
+        query = query.where(streets.c.district_id == node.id)
+    ids = frozenset(int(i) for i in (await conn.scalars(query)).all())
+    if not ids and not await _node_exists(conn, node):
+        return None
+    return Reach(node=node, community_ids=ids, building_id=building_id)
+
+
+async def _node_exists(conn: AsyncConnection, node: Node) -> bool:
+    table = _NODE_TABLES[node.kind]
+    return await conn.scalar(select(table.c.id).where(table.c.id == node.id)) is not None
+
+
+async def nodes_above(conn: AsyncConnection, community_id: int) -> list[Node]:
+    """The community, its street and its district, from the bottom up."""
+    community = await get_community(conn, community_id)
+    if community is None:
+        return []
+    return [
+        Node(kind=NodeKind.COMMUNITY, id=community.id),
+        Node(kind=NodeKind.STREET, id=community.street_id),
+        Node(kind=NodeKind.DISTRICT, id=community.district_id),
+    ]
+
+
+async def node_name(conn: AsyncConnection, node: Node) -> str:
+    """The name of a node, as people say it ("" when it is gone)."""
+    table = _NODE_TABLES[node.kind]
+    name = await conn.scalar(select(table.c.name).where(table.c.id == node.id))
+    return str(name) if name is not None else ""
 
 
 async def rename_community(

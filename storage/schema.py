@@ -81,6 +81,11 @@ users = Table(
     Column("quiet_end", Integer, nullable=False, default=7 * 60),
     Column("unreachable", Boolean, nullable=False, default=False),
     Column("registered_at", UTCDateTime, nullable=False),
+    # The community they live in and belong to; a member serves in it and reports to it (the
+    # seeds' employed Party members report to the community of their home). Set on every
+    # registration; nullable only because adding a NOT NULL column would rebuild this table.
+    Column("community_id", ForeignKey("communities.id"), nullable=True),
+    Index("ix_users_community", "community_id", "id"),
 )
 
 user_roles = Table(
@@ -90,7 +95,11 @@ user_roles = Table(
     Column("role", String(16), primary_key=True),
     Column("granted_by", BigInteger, nullable=True),
     Column("granted_at", UTCDateTime, nullable=False),
+    # A coordinator's appointment: the node of the tree they see and act below (NodeKind).
+    Column("node_kind", String(16), nullable=True),
+    Column("node_id", Integer, nullable=True),
     Index("ix_user_roles_role", "role", "user_id"),
+    Index("ix_user_roles_node", "node_kind", "node_id"),
 )
 
 user_skills = Table(
@@ -112,6 +121,8 @@ invites = Table(
     Column("max_uses", Integer, nullable=False),
     Column("uses", Integer, nullable=False, default=0),
     Column("revoked", Boolean, nullable=False, default=False),
+    # Whoever joins with it becomes a member of this community.
+    Column("community_id", ForeignKey("communities.id"), nullable=True),
 )
 
 member_applications = Table(
@@ -140,7 +151,10 @@ audit_log = Table(
     Column("before", JSON, nullable=True),
     Column("after", JSON, nullable=True),
     Column("at", UTCDateTime, nullable=False),
+    # The community the action was about; None for a street or district of its own.
+    Column("community_id", ForeignKey("communities.id"), nullable=True),
     Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_community", "community_id", "id"),
 )
 
 # --- python-telegram-bot persistence (dialogue state survives restarts) --------------------
@@ -175,6 +189,9 @@ broadcasts = Table(
     # dropping them would rebuild this table on SQLite, which outbox rows reference.
     Column("progress_chat_id", BigInteger, nullable=True),
     Column("progress_message_id", BigInteger, nullable=True),
+    # The node it goes to (its coordinator's): the audience is counted below it when it sends.
+    Column("node_kind", String(16), nullable=True),
+    Column("node_id", Integer, nullable=True),
     Index("ix_broadcasts_status", "status", "scheduled_at"),
 )
 

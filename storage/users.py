@@ -6,16 +6,19 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Role, Skill, User
+from bot.models import Node, NodeKind, Reach, Role, Skill, User
+from storage import org
 from storage.common import insert_ignoring_conflicts
 from storage.schema import user_roles, user_skills, users
 
 
-def _user(row: RowMapping, roles: Iterable[str], skills: Iterable[str]) -> User:
+def _user(
+    row: RowMapping, roles: Iterable[str], skills: Iterable[str], reach: Reach | None = None
+) -> User:
     return User(
         id=row["id"],
         display_name=row["display_name"],
@@ -30,6 +33,8 @@ def _user(row: RowMapping, roles: Iterable[str], skills: Iterable[str]) -> User:
         quiet_end=row["quiet_end"],
         unreachable=row["unreachable"],
         registered_at=row["registered_at"],
+        community_id=row["community_id"],
+        reach=reach,
     )
 
 
@@ -48,21 +53,40 @@ def _user_query() -> Select[Any]:
         .where(user_skills.c.user_id == users.c.id)
         .scalar_subquery()
     )
-    return select(users, roles.label("roles"), skills.label("skills")).where(
-        users.c.id == bindparam("user_id")
-    )
+    appointed = user_roles.alias("appointed")
+
+    def appointment(column: str) -> Any:
+        return (
+            select(appointed.c[column])
+            .where(appointed.c.user_id == users.c.id, appointed.c.role == Role.COORDINATOR.value)
+            .scalar_subquery()
+        )
+
+    return select(
+        users,
+        roles.label("roles"),
+        skills.label("skills"),
+        appointment("node_kind").label("node_kind"),
+        appointment("node_id").label("node_id"),
+    ).where(users.c.id == bindparam("user_id"))
 
 
 # Built once: this query runs for nearly every update the bot handles.
 USER_QUERY = _user_query()
 
 
+def _node(kind: str | None, node_id: int | None) -> Node | None:
+    return Node(kind=NodeKind(kind), id=node_id) if kind and node_id is not None else None
+
+
 async def get_user(conn: AsyncConnection, user_id: int) -> User | None:
-    """One user with roles and skills, in one query."""
+    """One user with roles and skills, in one query (a second for a coordinator's reach)."""
     row = (await conn.execute(USER_QUERY, {"user_id": user_id})).mappings().first()
     if row is None:
         return None
-    return _user(row, _listed(row["roles"]), _listed(row["skills"]))
+    node = _node(row["node_kind"], row["node_id"])
+    reach = await org.reach_of(conn, node) if node else None
+    return _user(row, _listed(row["roles"]), _listed(row["skills"]), reach)
 
 
 async def get_users(conn: AsyncConnection, user_ids: Iterable[int]) -> list[User]:
@@ -72,17 +96,31 @@ async def get_users(conn: AsyncConnection, user_ids: Iterable[int]) -> list[User
         return []
     rows = (await conn.execute(select(users).where(users.c.id.in_(ids)))).mappings().all()
     roles: dict[int, list[str]] = {}
-    for uid, role in await conn.execute(
-        select(user_roles.c.user_id, user_roles.c.role).where(user_roles.c.user_id.in_(ids))
+    nodes: dict[int, Node] = {}
+    for uid, role, kind, node_id in await conn.execute(
+        select(
+            user_roles.c.user_id, user_roles.c.role, user_roles.c.node_kind, user_roles.c.node_id
+        ).where(user_roles.c.user_id.in_(ids))
     ):
         roles.setdefault(uid, []).append(role)
+        if role == Role.COORDINATOR.value and (node := _node(kind, node_id)) is not None:
+            nodes[uid] = node
+    reaches = {node: await org.reach_of(conn, node) for node in set(nodes.values())}
     skills: dict[int, list[str]] = {}
     for uid, skill in await conn.execute(
         select(user_skills.c.user_id, user_skills.c.skill).where(user_skills.c.user_id.in_(ids))
     ):
         skills.setdefault(uid, []).append(skill)
     return sorted(
-        (_user(r, roles.get(r["id"], []), skills.get(r["id"], [])) for r in rows),
+        (
+            _user(
+                r,
+                roles.get(r["id"], []),
+                skills.get(r["id"], []),
+                reaches[nodes[r["id"]]] if r["id"] in nodes else None,
+            )
+            for r in rows
+        ),
         key=lambda u: u.id,
     )
 
@@ -97,10 +135,12 @@ async def insert_user(
     room: str | None,
     phone: str | None,
     now: datetime,
+    community_id: int | None = None,
 ) -> None:
     await conn.execute(
         users.insert().values(
             id=user_id,
+            community_id=community_id,
             display_name=display_name,
             language=language,
             building_id=building_id,
@@ -127,6 +167,7 @@ async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> Non
         "quiet_start",
         "quiet_end",
         "unreachable",
+        "community_id",
     }
     unknown = set(values) - allowed
     if unknown:
@@ -136,9 +177,16 @@ async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> Non
 
 
 async def grant_role(
-    conn: AsyncConnection, user_id: int, role: Role, granted_by: int | None, now: datetime
+    conn: AsyncConnection,
+    user_id: int,
+    role: Role,
+    granted_by: int | None,
+    now: datetime,
+    *,
+    node: Node | None = None,
 ) -> bool:
-    """Give a role; True when the user did not have it yet."""
+    """Give a role (a coordinator's with the node they are appointed to); True when the user
+    did not have it yet."""
     result = await conn.execute(
         insert_ignoring_conflicts(
             conn,
@@ -147,9 +195,57 @@ async def grant_role(
             role=role.value,
             granted_by=granted_by,
             granted_at=now,
+            node_kind=node.kind.value if node else None,
+            node_id=node.id if node else None,
         )
     )
     return bool(result.rowcount)
+
+
+async def appoint(
+    conn: AsyncConnection, user_id: int, node: Node, granted_by: int | None, now: datetime
+) -> bool:
+    """Make the user a coordinator of `node` (moving an existing coordinator there); True
+    when anything changed."""
+    if await grant_role(conn, user_id, Role.COORDINATOR, granted_by, now, node=node):
+        return True
+    result = await conn.execute(
+        update(user_roles)
+        .where(
+            user_roles.c.user_id == user_id,
+            user_roles.c.role == Role.COORDINATOR.value,
+            or_(
+                user_roles.c.node_kind.is_distinct_from(node.kind.value),
+                user_roles.c.node_id.is_distinct_from(node.id),
+            ),
+        )
+        .values(node_kind=node.kind.value, node_id=node.id, granted_by=granted_by, granted_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def coordinators_at(conn: AsyncConnection, nodes: Iterable[Node]) -> dict[Node, list[int]]:
+    """The coordinators appointed to each of these nodes, by id."""
+    wanted = list(nodes)
+    if not wanted:
+        return {}
+    query = (
+        select(user_roles.c.user_id, user_roles.c.node_kind, user_roles.c.node_id)
+        .where(
+            user_roles.c.role == Role.COORDINATOR.value,
+            or_(
+                *(
+                    and_(user_roles.c.node_kind == n.kind.value, user_roles.c.node_id == n.id)
+                    for n in wanted
+                )
+            ),
+        )
+        .order_by(user_roles.c.user_id)
+    )
+    found: dict[Node, list[int]] = {n: [] for n in wanted}
+    for uid, kind, node_id in await conn.execute(query):
+        found[Node(kind=NodeKind(kind), id=node_id)].append(int(uid))
+    return found
 
 
 async def revoke_role(conn: AsyncConnection, user_id: int, role: Role) -> bool:
@@ -171,22 +267,41 @@ async def user_ids_with_role(conn: AsyncConnection, role: Role) -> list[int]:
     return sorted((await conn.scalars(query)).all())
 
 
+def within(reach: Reach) -> ColumnElement[bool]:
+    """The people below a coordinator's node: of its communities (and of its building)."""
+    place: ColumnElement[bool] = users.c.community_id.in_(sorted(reach.community_ids))
+    if reach.building_id is not None:
+        place = and_(place, users.c.building_id == reach.building_id)
+    return place
+
+
+async def user_ids_with_node_kind(conn: AsyncConnection, kind: NodeKind) -> list[int]:
+    """Coordinators appointed at this level of the tree."""
+    query = select(user_roles.c.user_id).where(
+        user_roles.c.role == Role.COORDINATOR.value, user_roles.c.node_kind == kind.value
+    )
+    return sorted((await conn.scalars(query)).all())
+
+
 async def list_users_with_role(
-    conn: AsyncConnection, role: Role, *, after_id: int = 0, limit: int = 20
+    conn: AsyncConnection, role: Role, *, reach: Reach, after_id: int = 0, limit: int = 20
 ) -> list[User]:
-    """A page of users holding `role`, by id (keyset pagination)."""
+    """A page of the users below `reach` holding `role`, by id (keyset pagination)."""
     query = (
         select(user_roles.c.user_id)
-        .where(user_roles.c.role == role.value, user_roles.c.user_id > after_id)
+        .join(users, users.c.id == user_roles.c.user_id)
+        .where(user_roles.c.role == role.value, user_roles.c.user_id > after_id, within(reach))
         .order_by(user_roles.c.user_id)
         .limit(limit)
     )
     return await get_users(conn, (await conn.scalars(query)).all())
 
 
-async def search_users(conn: AsyncConnection, text: str, *, limit: int = 10) -> list[User]:
-    """Users whose name contains `text`, or whose id is `text`."""
-    query = select(users.c.id)
+async def search_users(
+    conn: AsyncConnection, text: str, *, reach: Reach, limit: int = 10
+) -> list[User]:
+    """Users below `reach` whose name contains `text`, or whose id is `text`."""
+    query = select(users.c.id).where(within(reach))
     if text.isdigit():
         query = query.where(users.c.id == int(text))
     else:

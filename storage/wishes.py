@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -283,19 +283,28 @@ async def events(conn: AsyncConnection, wish_id: int) -> list[WishEvent]:
 
 async def open_wishes(
     conn: AsyncConnection,
-    community_id: int,
+    places: Iterable[tuple[int, int | None]],
     *,
     categories: Sequence[WishCategory] | None = None,
     building_id: int | None = None,
     before: int | None = None,
     limit: int = 10,
 ) -> list[Wish]:
-    """A page of open wishes, newest first; `before` is the last id of the previous page."""
-    query = _wish_query().where(wishes.c.status == WishStatus.OPEN.value)
+    """A page of open wishes in `places` — (community, None): all of that community,
+    (community, building): that building of it — newest first; `before` is the last id of
+    the previous page."""
+    wanted = set(places)
+    whole = sorted(c for c, b in wanted if b is None)
+    parts: list[ColumnElement[bool]] = [wishes.c.community_id.in_(whole)] if whole else []
+    parts += [
+        and_(wishes.c.community_id == c, wishes.c.building_id == b)
+        for c, b in sorted((c, b) for c, b in wanted if b is not None)
+    ]
+    if not parts:
+        return []
+    query = _wish_query().where(wishes.c.status == WishStatus.OPEN.value, or_(*parts))
     if building_id is not None:
         query = query.where(wishes.c.building_id == building_id)
-    else:
-        query = query.where(wishes.c.community_id == community_id)
     if categories is not None:
         query = query.where(wishes.c.category.in_([c.value for c in categories]))
     if before is not None:
@@ -430,6 +439,7 @@ async def member_candidates(
             user_roles.c.role == Role.MEMBER.value,
             users.c.unreachable.is_(False),
             users.c.id.not_in(excluded),
+            users.c.community_id == community_id,  # members serve their own community
         )
     )
     if skills is not None:
@@ -444,10 +454,7 @@ async def member_candidates(
         same = base.where(users.c.building_id == building_id).order_by(users.c.id).limit(limit)
         chosen = list((await conn.scalars(same)).all())
     if len(chosen) < limit:
-        in_community = select(buildings.c.id).where(buildings.c.community_id == community_id)
-        others = base.where(
-            or_(users.c.building_id.is_(None), users.c.building_id.in_(in_community))
-        )
+        others = base
         if building_id is not None:
             others = others.where(
                 or_(users.c.building_id.is_(None), users.c.building_id != building_id)

@@ -25,7 +25,8 @@ class Services:
     settings: Settings
     store: Store
     clock: Clock
-    community_id: int
+    # The community the settings name (COMMUNITY_NAME); its members' group is MEMBERS_GROUP_ID.
+    default_community_id: int
     notifier: Notifier
     live: LiveMessages
     users: UsersService
@@ -42,6 +43,9 @@ class Services:
             community_id = await org.ensure_default_community(
                 conn, settings.district_name, settings.street_name, settings.community_name
             )
+            await org.adopt_orphans(conn, community_id)
+        users = UsersService(store, settings, clock, community_id)
+        await users.appoint_configured_coordinators()
         notifier = Notifier(clock=clock)
         reminders = ReminderService(store, clock, notifier, settings)
         wishes = WishesService(store, settings, clock, community_id, notifier, reminders)
@@ -50,14 +54,14 @@ class Services:
             settings=settings,
             store=store,
             clock=clock,
-            community_id=community_id,
+            default_community_id=community_id,
             notifier=notifier,
             live=LiveMessages(store, clock, notifier),
-            users=UsersService(store, settings, clock, community_id),
+            users=users,
             membership=MembershipService(store, clock, notifier),
-            admin=AdminService(store, clock, community_id, notifier),
+            admin=AdminService(store, clock, notifier),
             reminders=reminders,
-            broadcasts=BroadcastService(store, clock, notifier, settings, community_id),
-            teams=TeamsService(store, clock, community_id),
+            broadcasts=BroadcastService(store, clock, notifier, settings),
+            teams=TeamsService(store, clock),
             wishes=wishes,
         )

@@ -1,14 +1,17 @@
-"""Coordinator housekeeping: buildings, the community's names, coordinators. All audited."""
+"""Coordinator housekeeping: the tree below them (streets, communities, buildings), the
+community's names, coordinators. All audited, each entry with the community it was about."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.clock import Clock
-from bot.models import N_, AuditEntry, Building, Community, Role, User
+from bot.models import N_, AuditEntry, Building, Community, Node, NodeKind, Role, Street, User
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.services.membership import require_coordinator
 from bot.services.notify import Notifier
+from bot.services.scope import require_coordinator, working_community
 from storage import audit, org
 from storage import live as live_repo
 from storage import users as users_repo
@@ -30,73 +33,146 @@ def clean_place_name(text: str) -> str:
 class AdminService:
     store: Store
     clock: Clock
-    community_id: int
     notifier: Notifier | None = field(default=None)
 
-    async def community(self) -> Community:
+    # --- the tree ---------------------------------------------------------------------------
+
+    async def community(self, actor: User, community_id: int | None = None) -> Community:
+        """The community the coordinator's housekeeping is about (see `working_community`)."""
+        found = working_community(actor, community_id)
         async with self.store.read() as conn:
-            community = await org.get_community(conn, self.community_id)
+            community = await org.get_community(conn, found)
+        if community is None:
+            raise NotFound()
+        return community
+
+    async def communities(self, actor: User) -> list[Community]:
+        """The communities below the coordinator's node."""
+        reach = require_coordinator(actor)
+        async with self.store.read() as conn:
+            return await org.list_communities(conn, reach.community_ids)
+
+    async def streets(self, actor: User) -> list[Street]:
+        """The streets a coordinator may add a community to: their own, or every street of
+        their district."""
+        reach = require_coordinator(actor)
+        async with self.store.read() as conn:
+            if reach.node.kind is NodeKind.STREET:
+                street = await org.get_street(conn, reach.node.id)
+                return [street] if street else []
+            if reach.node.kind is NodeKind.DISTRICT:
+                return await org.list_streets(conn, reach.node.id)
+        raise NotAllowed()
+
+    async def add_street(self, actor: User, name: str) -> Street:
+        """A district's coordinator adds a street to it."""
+        reach = require_coordinator(actor)
+        if reach.node.kind is not NodeKind.DISTRICT:
+            raise NotAllowed()
+        name = clean_place_name(name)
+        async with self.store.transaction() as conn:
+            if await org.find_street_by_name(conn, reach.node.id, name):
+                raise Conflict(N_("A street with that name exists already."))
+            street_id = await org.add_street(conn, reach.node.id, name)
+            await audit.record(
+                conn,
+                actor_id=actor.id,
+                action="street.add",
+                subject=f"street:{street_id}",
+                now=self.clock.now(),
+                community_id=None,
+                after={"name": name},
+            )
+            street = await org.get_street(conn, street_id)
+        assert street is not None
+        return street
+
+    async def add_community(self, actor: User, street_id: int, name: str) -> Community:
+        """A street's (or the district's) coordinator adds a community to a street below them."""
+        if street_id not in {s.id for s in await self.streets(actor)}:
+            raise NotFound()
+        name = clean_place_name(name)
+        async with self.store.transaction() as conn:
+            if await org.find_community_by_name(conn, street_id, name):
+                raise Conflict(N_("A community with that name exists already."))
+            community_id = await org.add_community(conn, street_id, name)
+            await audit.record(
+                conn,
+                actor_id=actor.id,
+                action="community.add",
+                subject=f"community:{community_id}",
+                now=self.clock.now(),
+                community_id=community_id,
+                after={"name": name, "street": street_id},
+            )
+            community = await org.get_community(conn, community_id)
         assert community is not None
         return community
 
-    async def rename_community(self, actor: User, name: str) -> Community:
-        require_coordinator(actor)
+    async def rename_community(
+        self, actor: User, name: str, community_id: int | None = None
+    ) -> Community:
         name = clean_place_name(name)
-        before = await self.community()
+        before = await self.community(actor, community_id)
         async with self.store.transaction() as conn:
-            await org.rename_community(conn, self.community_id, name=name)
+            await org.rename_community(conn, before.id, name=name)
             await audit.record(
                 conn,
                 actor_id=actor.id,
                 action="community.rename",
-                subject=f"community:{self.community_id}",
+                subject=f"community:{before.id}",
                 now=self.clock.now(),
+                community_id=before.id,
                 before={"name": before.name},
                 after={"name": name},
             )
-        return await self.community()
+        return await self.community(actor, before.id)
 
-    async def all_buildings(self, actor: User) -> list[Building]:
-        require_coordinator(actor)
+    # --- buildings --------------------------------------------------------------------------
+
+    async def all_buildings(self, actor: User, community_id: int | None = None) -> list[Building]:
+        community = working_community(actor, community_id)
         async with self.store.read() as conn:
-            return await org.list_buildings(conn, self.community_id, include_archived=True)
+            return await org.list_buildings(conn, community, include_archived=True)
 
-    async def add_building(self, actor: User, name: str) -> Building:
-        require_coordinator(actor)
+    async def add_building(
+        self, actor: User, name: str, community_id: int | None = None
+    ) -> Building:
+        community = working_community(actor, community_id)
         name = clean_place_name(name)
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            if await org.find_building_by_name(conn, self.community_id, name):
+            if await org.find_building_by_name(conn, community, name):
                 raise Conflict(N_("A building with that name exists already."))
-            building = await org.add_building(conn, self.community_id, name, now)
+            building = await org.add_building(conn, community, name, now)
             await audit.record(
                 conn,
                 actor_id=actor.id,
                 action="building.add",
                 subject=f"building:{building.id}",
                 now=now,
+                community_id=community,
                 after={"name": name},
             )
         return building
 
-    async def _building(self, building_id: int) -> Building:
+    async def _building(self, actor: User, building_id: int) -> Building:
         async with self.store.read() as conn:
             building = await org.get_building(conn, building_id)
-        if building is None or building.community_id != self.community_id:
+        if building is None:
             raise NotFound()
+        working_community(actor, building.community_id)
         return building
 
     async def building(self, actor: User, building_id: int) -> Building:
-        require_coordinator(actor)
-        return await self._building(building_id)
+        return await self._building(actor, building_id)
 
     async def rename_building(self, actor: User, building_id: int, name: str) -> Building:
-        require_coordinator(actor)
         name = clean_place_name(name)
-        building = await self._building(building_id)
+        building = await self._building(actor, building_id)
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            same = await org.find_building_by_name(conn, self.community_id, name)
+            same = await org.find_building_by_name(conn, building.community_id, name)
             if same and same.id != building_id:
                 raise Conflict(N_("A building with that name exists already."))
             await org.update_building(conn, building_id, name=name)
@@ -106,16 +182,16 @@ class AdminService:
                 action="building.rename",
                 subject=f"building:{building_id}",
                 now=now,
+                community_id=building.community_id,
                 before={"name": building.name},
                 after={"name": name},
             )
-        return await self._building(building_id)
+        return await self._building(actor, building_id)
 
     async def set_building_archived(
         self, actor: User, building_id: int, archived: bool
     ) -> Building:
-        require_coordinator(actor)
-        building = await self._building(building_id)
+        building = await self._building(actor, building_id)
         if building.archived == archived:
             return building
         now = self.clock.now()
@@ -127,62 +203,139 @@ class AdminService:
                 action="building.archive" if archived else "building.restore",
                 subject=f"building:{building_id}",
                 now=now,
+                community_id=building.community_id,
                 before={"archived": building.archived},
                 after={"archived": archived},
             )
-        return await self._building(building_id)
+        return await self._building(actor, building_id)
+
+    # --- people and coordinators ------------------------------------------------------------
 
     async def find_users(self, actor: User, text: str) -> list[User]:
-        require_coordinator(actor)
+        """People below the coordinator's node, by name or id."""
+        reach = require_coordinator(actor)
         text = text.strip()
         if not text or len(text) > 64:
             raise InvalidInput()
         async with self.store.read() as conn:
-            return await users_repo.search_users(conn, text)
+            return await users_repo.search_users(conn, text, reach=reach)
 
     async def coordinators(self, actor: User) -> list[User]:
-        require_coordinator(actor)
+        """The coordinators who live below the coordinator's node."""
+        reach = require_coordinator(actor)
         async with self.store.read() as conn:
-            return await users_repo.list_users_with_role(conn, Role.COORDINATOR, limit=30)
+            return await users_repo.list_users_with_role(
+                conn, Role.COORDINATOR, reach=reach, limit=30
+            )
+
+    async def nodes(self, actor: User) -> list[tuple[Node, str]]:
+        """Where the coordinator may appoint someone: their own node and every community and
+        street below it, with names."""
+        reach = require_coordinator(actor)
+        async with self.store.read() as conn:
+            found = [(reach.node, await org.node_name(conn, reach.node))]
+            if reach.node.kind is NodeKind.DISTRICT:
+                for street in await org.list_streets(conn, reach.node.id):
+                    found.append((Node(kind=NodeKind.STREET, id=street.id), street.name))
+            if reach.whole_communities and reach.node.kind is not NodeKind.COMMUNITY:
+                for community in await org.list_communities(conn, reach.community_ids):
+                    found.append((Node(kind=NodeKind.COMMUNITY, id=community.id), community.name))
+        return found
+
+    async def _below(self, actor: User, node: Node) -> bool:
+        """Is `node` the actor's own node or one below it?"""
+        reach = require_coordinator(actor)
+        if node == reach.node:
+            return True
+        async with self.store.read() as conn:
+            if node.kind is NodeKind.STREET:
+                street = await org.get_street(conn, node.id)
+                return (
+                    street is not None
+                    and reach.node.kind is NodeKind.DISTRICT
+                    and street.district_id == reach.node.id
+                )
+            if node.kind is NodeKind.DISTRICT or not reach.whole_communities:
+                return False
+            other = await org.reach_of(conn, node)
+        return other is not None and other.community_ids <= reach.community_ids
+
+    async def appoint(self, actor: User, user_id: int, node: Node) -> User:
+        """Make someone who lives below the actor's node a coordinator of a node at or below
+        it (or move a coordinator there). Audited."""
+        reach = require_coordinator(actor)
+        if not await self._below(actor, node):
+            raise NotFound()
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            target = await users_repo.get_user(conn, user_id)
+            if target is None or not reach.covers(target.community_id, target.building_id):
+                raise NotFound(N_("No registered user with that id."))
+            if target.reach is not None and not await self._below(actor, target.reach.node):
+                raise NotAllowed(N_("That coordinator is appointed above you."))
+            before = target.reach.node if target.reach else None
+            if await users_repo.appoint(conn, user_id, node, actor.id, now):
+                if before is not None:  # moved: they may see less than before
+                    await self._reshow(conn, user_id)
+                await audit.record(
+                    conn,
+                    actor_id=actor.id,
+                    action="coordinator.promote",
+                    subject=f"user:{user_id}",
+                    now=now,
+                    community_id=target.community_id,
+                    before={"node": before.model_dump(mode="json") if before else None},
+                    after={"node": node.model_dump(mode="json")},
+                )
+            updated = await users_repo.get_user(conn, user_id)
+        assert updated is not None
+        if self.notifier is not None:
+            self.notifier.wake()
+        return updated
+
+    async def _reshow(self, conn: AsyncConnection, user_id: int) -> None:
+        """What they opened as a coordinator (contact details) is shown again as they may now
+        see it."""
+        if self.notifier is None:
+            return
+        for message in await live_repo.for_viewer(conn, user_id):
+            await self.notifier.touch(conn, message.thing, key=message.key)
 
     async def set_coordinator(self, actor: User, user_id: int, coordinator: bool) -> User:
-        """Promote or demote; a coordinator cannot demote themself (someone must remain)."""
-        require_coordinator(actor)
-        if not coordinator and user_id == actor.id:
+        """Promote (to the actor's own node) or demote someone below the actor; a coordinator
+        cannot demote themself (someone must remain)."""
+        reach = require_coordinator(actor)
+        if coordinator:
+            return await self.appoint(actor, user_id, reach.node)
+        if user_id == actor.id:
             raise NotAllowed(N_("You cannot remove your own coordinator role."))
         now = self.clock.now()
         async with self.store.transaction() as conn:
             target = await users_repo.get_user(conn, user_id)
-            if target is None:
+            if target is None or not reach.covers(target.community_id, target.building_id):
                 raise NotFound(N_("No registered user with that id."))
-            if coordinator:
-                changed = await users_repo.grant_role(
-                    conn, user_id, Role.COORDINATOR, actor.id, now
-                )
-            else:
-                changed = await users_repo.revoke_role(conn, user_id, Role.COORDINATOR)
-                if changed and self.notifier is not None:
-                    # What they opened as a coordinator (contact details) is shown again as
-                    # they may now see it.
-                    for message in await live_repo.for_viewer(conn, user_id):
-                        await self.notifier.touch(conn, message.thing, key=message.key)
+            if target.reach is not None and not await self._below(actor, target.reach.node):
+                raise NotAllowed(N_("That coordinator is appointed above you."))
+            changed = await users_repo.revoke_role(conn, user_id, Role.COORDINATOR)
             if changed:
+                await self._reshow(conn, user_id)
                 await audit.record(
                     conn,
                     actor_id=actor.id,
-                    action="coordinator.promote" if coordinator else "coordinator.demote",
+                    action="coordinator.demote",
                     subject=f"user:{user_id}",
                     now=now,
-                    before={"coordinator": not coordinator},
-                    after={"coordinator": coordinator},
+                    community_id=target.community_id,
+                    before={"coordinator": True},
+                    after={"coordinator": False},
                 )
             updated = await users_repo.get_user(conn, user_id)
         assert updated is not None
-        if self.notifier is not None and not coordinator:
+        if self.notifier is not None:
             self.notifier.wake()
         return updated
 
     async def audit_log(self, actor: User, *, limit: int = 20) -> list[AuditEntry]:
-        require_coordinator(actor)
+        reach = require_coordinator(actor)
         async with self.store.read() as conn:
-            return await audit.recent(conn, limit=limit)
+            return await audit.recent(conn, reach, limit=limit)

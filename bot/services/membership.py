@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.clock import Clock
 from bot.models import (
     N_,
@@ -17,8 +19,9 @@ from bot.models import (
     Skill,
     User,
 )
-from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.notify import Notifier
+from bot.services.scope import require_coordinator, require_covers, working_community
 from storage import audit, membership
 from storage import users as users_repo
 from storage.store import Store
@@ -35,6 +38,13 @@ class InviteExpired(InvalidInput):
     message = N_("That invite code has expired. Please ask your coordinator for a new one.")
 
 
+class InviteElsewhere(InvalidInput):
+    message = N_(
+        "This invitation is from another community. A member serves the community they live "
+        "in: please ask a coordinator of your own community for one."
+    )
+
+
 class InviteUsedUp(InvalidInput):
     message = N_("That invite code has been used up. Please ask your coordinator for a new one.")
 
@@ -44,6 +54,11 @@ class NewApplication(Notice):
 
     KIND = "membership.applied"
     name: str
+    community_id: int | None = None
+    building_id: int | None = None
+
+    def place(self) -> tuple[int | None, int | None]:
+        return self.community_id, self.building_id
 
 
 class ApplicationApproved(Notice):
@@ -55,19 +70,17 @@ class ApplicationRejected(Notice):
     reason: str
 
 
-def require_coordinator(user: User) -> None:
-    if not user.is_coordinator:
-        raise NotAllowed()
-
-
 @dataclass
 class MembershipService:
     store: Store
     clock: Clock
     notifier: Notifier
 
-    async def create_invite(self, actor: User, *, days: int, max_uses: int) -> Invite:
-        require_coordinator(actor)
+    async def create_invite(
+        self, actor: User, *, days: int, max_uses: int, community_id: int | None = None
+    ) -> Invite:
+        """An invitation to serve in a community below the coordinator."""
+        community = working_community(actor, community_id)
         if not (1 <= days <= 365 and 1 <= max_uses <= 1000):
             raise InvalidInput(N_("Validity is 1–365 days and uses 1–1000."))
         now = self.clock.now()
@@ -80,6 +93,7 @@ class MembershipService:
                 now=now,
                 expires_at=now + timedelta(days=days),
                 max_uses=max_uses,
+                community_id=community,
             )
             await audit.record(
                 conn,
@@ -87,6 +101,7 @@ class MembershipService:
                 action="invite.create",
                 subject=f"invite:{invite.id}",
                 now=now,
+                community_id=community,
                 after={"code": code, "days": days, "max_uses": max_uses},
             )
         return invite
@@ -95,6 +110,10 @@ class MembershipService:
         require_coordinator(actor)
         now = self.clock.now()
         async with self.store.transaction() as conn:
+            invite = await membership.get_invite(conn, invite_id)
+            if invite is None:
+                raise NotFound()
+            require_covers(actor, invite.community_id)
             if not await membership.revoke_invite(conn, invite_id):
                 raise Conflict()
             await audit.record(
@@ -103,14 +122,18 @@ class MembershipService:
                 action="invite.revoke",
                 subject=f"invite:{invite_id}",
                 now=now,
+                community_id=invite.community_id,
                 before={"revoked": False},
                 after={"revoked": True},
             )
 
     async def active_invites(self, actor: User) -> list[Invite]:
-        require_coordinator(actor)
+        """The usable invitations of the communities below the coordinator."""
+        reach = require_coordinator(actor)
+        if not reach.whole_communities:
+            return []
         async with self.store.read() as conn:
-            return await membership.active_invites(conn, self.clock.now())
+            return await membership.active_invites(conn, self.clock.now(), reach.community_ids)
 
     async def check_invite(self, user: User, code: str) -> Invite:
         """Is `code` usable by `user`? Raises with the reason; changes nothing."""
@@ -127,6 +150,9 @@ class MembershipService:
             raise InviteExpired()
         if invite.uses >= invite.max_uses:
             raise InviteUsedUp()
+        if invite.community_id != user.community_id:
+            # A member serves (and reports to) the community of their home.
+            raise InviteElsewhere()
         return invite
 
     async def apply(
@@ -150,32 +176,46 @@ class MembershipService:
             )
             await self.notifier.tell_coordinators(
                 conn,
-                NewApplication(name=user.display_name),
+                NewApplication(
+                    name=user.display_name,
+                    community_id=user.community_id,
+                    building_id=building_id,
+                ),
                 dedupe_prefix=f"application:{application.id}",
             )
         self.notifier.wake()
         return application
 
     async def pending(self, actor: User) -> tuple[list[MemberApplication], int]:
-        """The oldest page of waiting applications and how many wait in all."""
-        require_coordinator(actor)
+        """The oldest page of waiting applications below the coordinator, and how many wait
+        there in all."""
+        reach = require_coordinator(actor)
         async with self.store.read() as conn:
-            page = await membership.pending_applications(conn)
-            return page, await membership.count_pending_applications(conn)
+            page = await membership.pending_applications(conn, reach)
+            return page, await membership.count_pending_applications(conn, reach)
 
     async def pending_count(self, actor: User) -> int:
-        """How many applications wait for a decision."""
-        require_coordinator(actor)
+        """How many applications below the coordinator wait for a decision."""
+        reach = require_coordinator(actor)
         async with self.store.read() as conn:
-            return await membership.count_pending_applications(conn)
+            return await membership.count_pending_applications(conn, reach)
 
-    async def get_application(self, actor: User, application_id: int) -> MemberApplication:
+    async def _application(
+        self, conn: AsyncConnection, actor: User, application_id: int
+    ) -> MemberApplication:
+        """An application by someone below the coordinator (else: not found)."""
         require_coordinator(actor)
-        async with self.store.read() as conn:
-            application = await membership.get_application(conn, application_id)
+        application = await membership.get_application(conn, application_id)
         if application is None:
             raise NotFound()
+        applicant = await users_repo.get_user(conn, application.user_id)
+        if applicant is None or not actor.covers(applicant.community_id, applicant.building_id):
+            raise NotFound()
         return application
+
+    async def get_application(self, actor: User, application_id: int) -> MemberApplication:
+        async with self.store.read() as conn:
+            return await self._application(conn, actor, application_id)
 
     async def decide(
         self, actor: User, application_id: int, *, approve: bool, reason: str | None = None
@@ -193,9 +233,7 @@ class MembershipService:
         now = self.clock.now()
         status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
         async with self.store.transaction() as conn:
-            application = await membership.get_application(conn, application_id)
-            if application is None:
-                raise NotFound()
+            application = await self._application(conn, actor, application_id)
             if not await membership.decide_application(
                 conn, application_id, status=status, decided_by=actor.id, reason=reason, now=now
             ):
@@ -228,6 +266,7 @@ class MembershipService:
                 action=f"application.{status.value}",
                 subject=f"application:{application_id}",
                 now=now,
+                community_id=applicant.community_id,
                 before={"status": ApplicationStatus.PENDING.value},
                 after={"status": status.value, "reason": reason},
             )

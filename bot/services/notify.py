@@ -17,9 +17,18 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
-from bot.models import DeliveryPolicy, LiveMessage, Notice, OutboxStatus, Role, User
+from bot.models import (
+    DeliveryPolicy,
+    LiveMessage,
+    Node,
+    NodeKind,
+    Notice,
+    OutboxStatus,
+    Role,
+    User,
+)
 from storage import live as live_repo
-from storage import outbox
+from storage import org, outbox
 from storage import users as users_repo
 from storage.store import Store
 
@@ -100,9 +109,16 @@ class Notifier:
         return await outbox.enqueue_notices(conn, notice, rows, now=self.clock.now())
 
     async def tell_coordinators(
-        self, conn: AsyncConnection, notice: Notice, *, dedupe_prefix: str | None = None
+        self,
+        conn: AsyncConnection,
+        notice: Notice,
+        *,
+        dedupe_prefix: str | None = None,
     ) -> int:
-        ids = await users_repo.user_ids_with_role(conn, Role.COORDINATOR)
+        """Tell the coordinators above what the notice is about (`Notice.place`), not all:
+        those of its building and its community; when it has none, its street's; when the
+        street has none, the district's. About the bot itself: the district's."""
+        ids = await coordinators_above(conn, *notice.place())
         coordinators = await users_repo.get_users(conn, ids)
         return await self.tell_all(conn, coordinators, notice, dedupe_prefix=dedupe_prefix)
 
@@ -273,3 +289,23 @@ class LiveMessages:
             gone = live.model_copy(update={"message_id": message_id, "chat_id": chat_id})
             await self.notifier.retire(conn, [gone])
         self.notifier.wake()
+
+
+async def coordinators_above(
+    conn: AsyncConnection, community_id: int | None, building_id: int | None = None
+) -> list[int]:
+    """The nearest coordinators above a thing (see `Notifier.tell_coordinators`)."""
+    above = await org.nodes_above(conn, community_id) if community_id is not None else []
+    if not above:
+        # The bot's own faults: whoever runs it, the district's coordinators (or any).
+        top = await users_repo.user_ids_with_node_kind(conn, NodeKind.DISTRICT)
+        return top or await users_repo.user_ids_with_role(conn, Role.COORDINATOR)
+    levels = [[node] for node in above]
+    if building_id is not None:
+        levels[0].append(Node(kind=NodeKind.BUILDING, id=building_id))
+    appointed = await users_repo.coordinators_at(conn, [n for level in levels for n in level])
+    for level in levels:
+        found = sorted({uid for node in level for uid in appointed[node]})
+        if found:
+            return found
+    return []

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.models import LANGUAGES, N_, Building, Role, Skill, User
+from bot.models import LANGUAGES, N_, Building, Community, Node, NodeKind, Skill, User
 from bot.services.errors import InvalidInput, NotFound, NotRegistered
 from storage import org
 from storage import users as users_repo
@@ -50,7 +50,7 @@ class UsersService:
     store: Store
     settings: Settings
     clock: Clock
-    community_id: int
+    default_community_id: int
 
     async def get(self, user_id: int) -> User | None:
         async with self.store.read() as conn:
@@ -62,22 +62,61 @@ class UsersService:
             raise NotRegistered()
         return user
 
-    async def buildings(self) -> list[Building]:
+    async def communities(self) -> list[Community]:
+        """Every community, for a newcomer to say where they live."""
         async with self.store.read() as conn:
-            return await org.list_buildings(conn, self.community_id)
+            return await org.list_communities(conn)
+
+    async def community(self, community_id: int) -> Community | None:
+        async with self.store.read() as conn:
+            return await org.get_community(conn, community_id)
+
+    async def buildings(self, community_id: int) -> list[Building]:
+        async with self.store.read() as conn:
+            return await org.list_buildings(conn, community_id)
 
     async def building(self, building_id: int) -> Building | None:
         async with self.store.read() as conn:
             return await org.get_building(conn, building_id)
 
-    async def _open_building(self, building_id: int | None) -> int | None:
+    async def _open_building(self, building_id: int | None, community_id: int) -> int | None:
         if building_id is None:
             return None
         async with self.store.read() as conn:
             building = await org.get_building(conn, building_id)
-        if building is None or building.archived or building.community_id != self.community_id:
+        if building is None or building.archived or building.community_id != community_id:
             raise InvalidInput(N_("Please choose a building from the list."))
         return building.id
+
+    async def _home(self, user_id: int, community_id: int | None, building_id: int | None) -> int:
+        """The community someone lives in: the one they chose; else their building's; else
+        the one they live in already; else the only one there is."""
+        async with self.store.read() as conn:
+            if community_id is not None:
+                if await org.get_community(conn, community_id) is None:
+                    raise InvalidInput(N_("Please choose a community from the list."))
+                return community_id
+            building = await org.get_building(conn, building_id) if building_id else None
+            if building is not None:
+                return building.community_id
+            known_user = await users_repo.get_user(conn, user_id)
+            if known_user is not None and known_user.community_id is not None:
+                return known_user.community_id
+            known = await org.list_communities(conn)
+        if len(known) != 1:
+            raise InvalidInput(N_("Please choose a community from the list."))
+        return known[0].id
+
+    async def appoint_configured_coordinators(self) -> None:
+        """The coordinators named in the settings (COORDINATOR_IDS) are the root of trust: each
+        one registered is a coordinator of the district of the community the settings name."""
+        async with self.store.transaction() as conn:
+            community = await org.get_community(conn, self.default_community_id)
+            assert community is not None
+            district = Node(kind=NodeKind.DISTRICT, id=community.district_id)
+            for user_id in sorted(self.settings.coordinator_ids):
+                if await users_repo.get_user(conn, user_id) is not None:
+                    await users_repo.appoint(conn, user_id, district, None, self.clock.now())
 
     async def register(
         self,
@@ -88,12 +127,15 @@ class UsersService:
         building_id: int | None,
         room: str | None = None,
         phone: str | None = None,
+        community_id: int | None = None,
     ) -> User:
-        """Create the user (idempotent: an existing user is updated instead)."""
+        """Create the user (idempotent: an existing user is updated instead) in the community
+        they chose (which may be left out while there is only one)."""
         name = clean_name(display_name)
         if language not in LANGUAGES:
             raise InvalidInput()
-        building = await self._open_building(building_id)
+        home = await self._home(user_id, community_id, building_id)
+        building = await self._open_building(building_id, home)
         room = clean_room(room) if room else None
         phone = clean_phone(phone) if phone else None
         now = self.clock.now()
@@ -107,6 +149,7 @@ class UsersService:
                     building_id=building,
                     room=room,
                     phone=phone,
+                    community_id=home,
                     now=now,
                 )
             else:
@@ -118,10 +161,12 @@ class UsersService:
                     building_id=building,
                     room=room,
                     phone=phone,
+                    community_id=home,
                 )
-            if user_id in self.settings.coordinator_ids:
-                await users_repo.grant_role(conn, user_id, Role.COORDINATOR, None, now)
             user = await users_repo.get_user(conn, user_id)
+        if user_id in self.settings.coordinator_ids:
+            await self.appoint_configured_coordinators()
+            user = await self.get(user_id)
         assert user is not None
         return user
 
@@ -148,7 +193,9 @@ class UsersService:
                 raise InvalidInput()
             values["language"] = language
         if building_id is not None:
-            values["building_id"] = await self._open_building(building_id)
+            current = await self.require(user_id)
+            assert current.community_id is not None
+            values["building_id"] = await self._open_building(building_id, current.community_id)
         if room is not None:
             values["room"] = clean_room(room)
         if clear_room:
@@ -190,8 +237,3 @@ class UsersService:
     async def mark_unreachable(self, user_id: int, unreachable: bool = True) -> None:
         async with self.store.transaction() as conn:
             await users_repo.update_user(conn, user_id, unreachable=unreachable)
-
-    async def coordinators(self) -> list[User]:
-        async with self.store.read() as conn:
-            ids = await users_repo.user_ids_with_role(conn, Role.COORDINATOR)
-            return await users_repo.get_users(conn, ids)

@@ -1,4 +1,9 @@
-"""/admin for coordinators: applications, invites, buildings, coordinators, community, audit."""
+"""/admin for coordinators: applications, invites, buildings, coordinators, community, audit;
+for those above several communities, the communities and streets below them.
+
+A coordinator of a street or the district looks after one community at a time (its buildings,
+invites, teams, name): "Communities" lists those below them and switches. What they see of
+people (applications, coordinators, the audit log) covers their whole node."""
 
 from __future__ import annotations
 
@@ -9,15 +14,20 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc, format_local
-from bot.models import SKILL_LABELS, Role, User
+from bot.models import NODE_LABELS, SKILL_LABELS, Community, Node, NodeKind, Role, User
+from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from handlers.admin.buttons import (
     AddBuilding,
+    AddCommunity,
+    AddStreet,
     AdminMenu,
+    AppointTo,
     ApproveApplication,
     ArchiveBuilding,
     AuditLog,
     BuildingDetail,
     Buildings,
+    Communities,
     CommunityName,
     Coordinators,
     Demote,
@@ -32,6 +42,7 @@ from handlers.admin.buttons import (
     RestoreBuilding,
     ReviewApplications,
     RevokeInvite,
+    SwitchCommunity,
 )
 from handlers.buttons import Button
 from handlers.common import ack, answer
@@ -49,12 +60,15 @@ class AdminDialogue(StrEnum):
     REJECT_REASON = "reject_reason"
     FIND_USER = "find_user"
     RENAME_COMMUNITY = "rename_community"
+    ADD_COMMUNITY = "add_community"
+    ADD_STREET = "add_street"
 
 
 class AdminDraft(DialogueDraft):
     KEY: ClassVar[str] = "admin"
     application_id: int | None = None  # the application being rejected
     building_id: int | None = None  # the building being renamed
+    street_id: int | None = None  # the street a community is being added to
 
 
 INVITE_DAYS = (1, 7, 30)
@@ -66,27 +80,154 @@ def _back(t: Translate) -> list[tuple[str, str]]:
     return [(t("« Back"), AdminMenu().pack())]
 
 
+def _above_several(user: User) -> bool:
+    """Appointed above one community: a street or the district (or a street of one)."""
+    reach = user.reach
+    return reach is not None and (
+        len(reach.community_ids) > 1 or reach.node.kind in (NodeKind.STREET, NodeKind.DISTRICT)
+    )
+
+
+async def _looked_after(context: LinliContext, user: User) -> Community | None:
+    """The community the coordinator looks after now; None when they must choose one first
+    (or, appointed to a building, run no community's housekeeping)."""
+    try:
+        return await context.services.admin.community(user, context.working_community)
+    except NotFound:  # the one they chose is no longer below them
+        context.working_community = None
+        return await _looked_after(context, user) if _above_several(user) else None
+    except (InvalidInput, NotAllowed):
+        return None
+
+
 @coordinator_step
 async def menu(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
     pending = await context.services.membership.pending_count(user)
-    community = await context.services.admin.community()
-    rows = [
-        [(t("Applications ({count})").format(count=pending), ReviewApplications().pack())],
-        [(t("Invite codes"), InviteCodes().pack()), (t("Buildings"), Buildings().pack())],
-        [
-            (t("Coordinators"), Coordinators().pack()),
-            (t("Community name"), CommunityName().pack()),
-        ],
-        [(t("Service teams"), ListTeams().pack()), (t("Audit log"), AuditLog().pack())],
-    ]
-    await answer(
-        update,
-        t("<b>Administration</b> — {community}").format(community=esc(community.name)),
-        rows,
-        edit=update.callback_query is not None,
+    community = await _looked_after(context, user)
+    rows = [[(t("Applications ({count})").format(count=pending), ReviewApplications().pack())]]
+    if community is not None:
+        rows.append(
+            [(t("Invite codes"), InviteCodes().pack()), (t("Buildings"), Buildings().pack())]
+        )
+    rows.append([(t("Coordinators"), Coordinators().pack()), (t("Audit log"), AuditLog().pack())])
+    if community is not None:
+        rows.append(
+            [
+                (t("Service teams"), ListTeams().pack()),
+                (t("Community name"), CommunityName().pack()),
+            ]
+        )
+    if _above_several(user):
+        rows.append([(t("Communities"), Communities().pack())])
+    title = t("<b>Administration</b> — {community}").format(
+        community=esc(community.name) if community else "—"
     )
+    if community is None and _above_several(user):
+        title += "\n" + t(
+            "Choose a community under Communities to manage its buildings and teams."
+        )
+    await answer(update, title, rows, edit=update.callback_query is not None)
     return AdminDialogue.MENU
+
+
+# --- communities and streets (coordinators above several) ------------------------------------
+
+
+@coordinator_step
+async def communities(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    await ack(update)
+    return await _communities(update, context, user, t)
+
+
+async def _communities(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """The communities below the coordinator, to switch between; adding communities and
+    streets where their node allows (the press is answered by the caller)."""
+    admin = context.services.admin
+    current = await _looked_after(context, user)
+    lines = [t("<b>Communities</b>")]
+    rows: list[list[tuple[str, str]]] = []
+    for community in await admin.communities(user):
+        mark = " ✓" if current is not None and community.id == current.id else ""
+        label = f"{community.name}（{community.street_name}）{mark}"
+        lines.append(f"• {esc(label)}")
+        rows.append([(label, SwitchCommunity(community_id=community.id).pack())])
+    assert user.reach is not None
+    if user.reach.node.kind in (NodeKind.STREET, NodeKind.DISTRICT):
+        for street in await admin.streets(user):
+            rows.append(
+                [
+                    (
+                        t("Add a community to {street}").format(street=street.name),
+                        AddCommunity(street_id=street.id).pack(),
+                    )
+                ]
+            )
+    if user.reach.node.kind is NodeKind.DISTRICT:
+        rows.append([(t("Add a street"), AddStreet().pack())])
+    rows.append(_back(t))
+    await answer(update, "\n".join(lines), rows, edit=update.callback_query is not None)
+    return AdminDialogue.MENU
+
+
+@coordinator_step
+async def switch_community(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    community = await context.services.admin.community(
+        user, SwitchCommunity.of(update).community_id
+    )
+    context.working_community = community.id
+    await ack(update, t("Now managing {name}.").format(name=community.name))
+    return await menu(update, context)
+
+
+@coordinator_step
+async def ask_new_community(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    street_id = AddCommunity.of(update).street_id
+    if street_id not in {s.id for s in await context.services.admin.streets(user)}:
+        raise NotFound()
+    await ack(update)
+    AdminDraft(street_id=street_id).save(context)
+    await answer(update, t("Please type the name of the new community."))
+    return AdminDialogue.ADD_COMMUNITY
+
+
+@coordinator_step
+async def typed_new_community(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    assert update.message is not None
+    street_id = AdminDraft.load(context).street_id
+    if street_id is None:
+        return await menu(update, context)
+    community = await context.services.admin.add_community(
+        user, street_id, update.message.text or ""
+    )
+    AdminDraft.clear(context)
+    await answer(update, t("Community {name} added.").format(name=esc(community.name)))
+    return await _communities(update, context, user, t)
+
+
+@coordinator_step
+async def ask_new_street(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    if user.reach is None or user.reach.node.kind is not NodeKind.DISTRICT:
+        raise NotAllowed()
+    await ack(update)
+    await answer(update, t("Please type the name of the new street."))
+    return AdminDialogue.ADD_STREET
+
+
+@coordinator_step
+async def typed_new_street(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    assert update.message is not None
+    street = await context.services.admin.add_street(user, update.message.text or "")
+    await answer(update, t("Street {name} added.").format(name=esc(street.name)))
+    return await _communities(update, context, user, t)
 
 
 # --- applications --------------------------------------------------------------------------
@@ -257,7 +398,9 @@ async def invite_days(update: Update, context: LinliContext, _user: User, t: Tra
 async def make_invite(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     pressed = MakeInvite.of(update)
     days, uses = pressed.days, pressed.uses
-    invite = await context.services.membership.create_invite(user, days=days, max_uses=uses)
+    invite = await context.services.membership.create_invite(
+        user, days=days, max_uses=uses, community_id=context.working_community
+    )
     await ack(update)
     await answer(
         update,
@@ -287,7 +430,7 @@ async def buildings(update: Update, context: LinliContext, user: User, t: Transl
     lines = [t("<b>Buildings</b>")]
     rows: list[list[tuple[str, str]]] = []
     # One button per building (a community may have dozens; Telegram allows about 100).
-    for building in await context.services.admin.all_buildings(user):
+    for building in await context.services.admin.all_buildings(user, context.working_community):
         label = building.name + (t(" (archived)") if building.archived else "")
         lines.append(f"• {esc(label)}")
         rows.append([(label, BuildingDetail(building_id=building.id).pack())])
@@ -352,7 +495,9 @@ async def typed_new_building(
     update: Update, context: LinliContext, user: User, t: Translate
 ) -> Next:
     assert update.message is not None
-    building = await context.services.admin.add_building(user, update.message.text or "")
+    building = await context.services.admin.add_building(
+        user, update.message.text or "", context.working_community
+    )
     await answer(update, t("Building {name} added.").format(name=esc(building.name)))
     return await buildings(update, context)
 
@@ -405,7 +550,10 @@ async def _coordinators(update: Update, context: LinliContext, user: User, t: Tr
     lines = [t("<b>Coordinators</b>")]
     rows: list[list[tuple[str, str]]] = []
     for coordinator in await context.services.admin.coordinators(user):
-        lines.append(f"• {esc(coordinator.display_name)} (<code>{coordinator.id}</code>)")
+        level = t(NODE_LABELS[coordinator.reach.node.kind]) if coordinator.reach else "—"
+        lines.append(
+            f"• {esc(coordinator.display_name)} (<code>{coordinator.id}</code>) — {esc(level)}"
+        )
         if coordinator.id != user.id:
             rows.append(
                 [
@@ -447,7 +595,31 @@ async def typed_user_search(
 @coordinator_step
 async def promote(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     target_id = Promote.of(update).user_id
+    nodes = await context.services.admin.nodes(user)
+    if len(nodes) > 1:  # above several: for which of them?
+        await ack(update)
+        rows = [
+            [
+                (
+                    f"{t(NODE_LABELS[node.kind])}: {name}",
+                    AppointTo(user_id=target_id, kind=node.kind, node_id=node.id).pack(),
+                )
+            ]
+            for node, name in nodes
+        ]
+        rows.append(_back(t))
+        await answer(update, t("A coordinator of which place?"), rows, edit=True)
+        return AdminDialogue.MENU
     target = await context.services.admin.set_coordinator(user, target_id, True)
+    await ack(update, t("{name} is now a coordinator.").format(name=target.display_name))
+    return await _coordinators(update, context, user, t)
+
+
+@coordinator_step
+async def appoint(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    pressed = AppointTo.of(update)
+    node = Node(kind=pressed.kind, id=pressed.node_id)
+    target = await context.services.admin.appoint(user, pressed.user_id, node)
     await ack(update, t("{name} is now a coordinator.").format(name=target.display_name))
     return await _coordinators(update, context, user, t)
 
@@ -477,7 +649,9 @@ async def typed_community_name(
     update: Update, context: LinliContext, user: User, t: Translate
 ) -> Next:
     assert update.message is not None
-    community = await context.services.admin.rename_community(user, update.message.text or "")
+    community = await context.services.admin.rename_community(
+        user, update.message.text or "", context.working_community
+    )
     await answer(update, t("The community is now called {name}.").format(name=esc(community.name)))
     return await menu(update, context)
 
@@ -523,6 +697,11 @@ def _buttons() -> list[AnyHandler]:
         (demote, Demote),
         (ask_community_name, CommunityName),
         (audit_log, AuditLog),
+        (communities, Communities),
+        (switch_community, SwitchCommunity),
+        (ask_new_community, AddCommunity),
+        (ask_new_street, AddStreet),
+        (appoint, AppointTo),
     ]
     return [
         CallbackQueryHandler(callback, pattern=pressed.pattern()) for callback, pressed in routes
@@ -543,6 +722,8 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
             AdminDialogue.REJECT_REASON: [MessageHandler(text, typed_reject_reason), *buttons],
             AdminDialogue.FIND_USER: [MessageHandler(text, typed_user_search), *buttons],
             AdminDialogue.RENAME_COMMUNITY: [MessageHandler(text, typed_community_name), *buttons],
+            AdminDialogue.ADD_COMMUNITY: [MessageHandler(text, typed_new_community), *buttons],
+            AdminDialogue.ADD_STREET: [MessageHandler(text, typed_new_street), *buttons],
         },
         drafts=[AdminDraft],
         reentry=[CommandHandler("admin", menu, filters=private)],

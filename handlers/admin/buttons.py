@@ -3,6 +3,7 @@ and to match the press (wire encodings kept stable across releases where they ca
 
 from __future__ import annotations
 
+from bot.models import NodeKind
 from handlers.buttons import Button, button
 
 # They work from any message, e.g. a notification (ReviewApplications is on the coordinators'
@@ -113,3 +114,33 @@ class CommunityName(Button):
 @button("adm:audit")
 class AuditLog(Button):
     pass
+
+
+# --- the tree: communities and streets below a coordinator; appointing to a node -----------
+
+
+@button("adm:coms")
+class Communities(Button):
+    pass
+
+
+@button("adm:com")
+class SwitchCommunity(Button):
+    community_id: int
+
+
+@button("adm:addcom")
+class AddCommunity(Button):
+    street_id: int
+
+
+@button("adm:addst")
+class AddStreet(Button):
+    pass
+
+
+@button("adm:appt")
+class AppointTo(Button):
+    user_id: int
+    kind: NodeKind
+    node_id: int

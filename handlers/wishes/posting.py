@@ -108,10 +108,10 @@ async def start_for(update: Update, context: LinliContext, user: User, t: Transl
 
 
 async def _named(
-    update: Update, context: LinliContext, _user: User | None, t: Translate, name: str
+    update: Update, context: LinliContext, user: User | None, t: Translate, name: str
 ) -> Next:
     PostingDraft.change(context, for_name=name)
-    if await PERSON.ask_building(update, context, t):
+    if await PERSON.ask_building(update, context, t, user.community_id if user else None):
         return WishDialogue.FOR_BUILDING
     await PERSON.ask_room(update, t)
     return WishDialogue.FOR_ROOM

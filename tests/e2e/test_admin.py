@@ -43,6 +43,7 @@ async def applicants_waiting(bot: RunningBot, count: int) -> list[User]:
             now=now,
             expires_at=now + timedelta(days=7),
             max_uses=count,
+            community_id=services.default_community_id,
         )
         for person in people:
             await membership.insert_application(
@@ -138,7 +139,12 @@ async def test_promoting_and_demoting_answer_once_and_show_the_coordinators(
     choice = await li.wait_for(lambda m: "Zhou (301)" in str(m.buttons))
     before = answers_per_press(fake)
 
-    toast = await li.press(choice, "Zhou (301)")
+    await li.press(choice, "Zhou (301)")
+    # Li is appointed to the district: a coordinator of which place below it?
+    places = await li.wait_for("哪个地方的协调员")
+    labels = [text for text, _ in places.buttons]
+    assert labels[:3] == ["区: 西区", "街道: 古城台街道", "社区: 北气象巷社区"]
+    toast = await li.press(places, "社区: 北气象巷社区")
 
     assert toast == "Zhou 现在是协调员了。"
     coordinators = await li.wait_for(lambda m: "取消 Zhou" in str(m.buttons))
@@ -148,4 +154,4 @@ async def test_promoting_and_demoting_answer_once_and_show_the_coordinators(
     refreshed = await li.wait_for(lambda m: m.message_id == coordinators.message_id)
     assert "Zhou" not in refreshed.text
     await fake.wait_idle(quiet=0.3)
-    assert list((answers_per_press(fake) - before).values()) == [1, 1]
+    assert list((answers_per_press(fake) - before).values()) == [1, 1, 1]

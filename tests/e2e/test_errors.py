@@ -24,7 +24,7 @@ async def test_failure_is_answered_logged_and_alerted_once(
     )
     li = fake.user(COORDINATOR_ID, first_name="Li", language_code="en")
 
-    async def broken() -> None:
+    async def broken(*_args: object) -> None:
         raise RuntimeError("disk on fire")
 
     # Fault injection: the community lookup behind /admin fails.
@@ -62,7 +62,7 @@ async def test_bad_request_from_our_own_handler_is_reported_as_a_bug(
     )
     li = fake.user(COORDINATOR_ID, first_name="Li", language_code=language)
 
-    async def rejected() -> None:
+    async def rejected(*_args: object) -> None:
         raise BadRequest("Can't parse entities: unsupported start tag")
 
     monkeypatch.setattr(bot.services.admin, "community", rejected)

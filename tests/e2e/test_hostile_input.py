@@ -87,5 +87,5 @@ async def test_buildings_are_managed_one_button_each(fake: FakeBotApi, bot: Runn
     detail = await li.wait_for(lambda m: m.text.strip() == "Block 7")
     await li.press(detail, "Archive Block 7")
     await li.wait_for("Block 7 (archived)")
-    names = [b.name for b in await bot.services.users.buildings()]
+    names = [b.name for b in await bot.services.users.buildings(bot.services.default_community_id)]
     assert "Block 7" not in names and "Block 8" in names

@@ -5,7 +5,6 @@ scheduler when nobody is pressing anything — and sent anew when it can no long
 from __future__ import annotations
 
 from bot.clock import ManualClock
-from bot.models import Role
 from bot.services.wishes import WishFilter, subject_of
 from bot.services.wishes.notices import CARD_VIEW
 from handlers.wishes.buttons import ChooseListKind, ShowWish
@@ -221,8 +220,10 @@ async def test_a_demoted_coordinator_keeps_no_contact_on_the_cards_they_opened(
     await li.press_data(None, ShowWish(wish_id=wish_id_of(offer)).pack())
     card = await li.wait_for(PHONE)  # a coordinator sees the resident's phone
     await services.users.register(99, display_name="周主任", language="zh", building_id=None)
-    async with services.store.transaction() as conn:
-        await users_repo.grant_role(conn, 99, Role.COORDINATOR, None, services.clock.now())
+    appointed = (await services.users.require(COORDINATOR)).reach
+    assert appointed is not None
+    async with services.store.transaction() as conn:  # a peer of Li's
+        await users_repo.appoint(conn, 99, appointed.node, None, services.clock.now())
     zhou = await services.users.require(99)
     await services.admin.set_coordinator(zhou, COORDINATOR, False)  # Li leaves the committee
     await li.wait_for(lambda m: m is card and PHONE not in (m.text or ""), since=0)

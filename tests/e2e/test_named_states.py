@@ -147,7 +147,8 @@ def test_named_and_unknown_states() -> None:
 
 
 def test_every_named_dialogue_state_is_reachable_from_the_legacy_table() -> None:
-    """Each dialogue's old ints map onto exactly its current state names."""
+    """Each dialogue's old ints map onto its current state names, one each (states added
+    since the move to names had no int)."""
     from handlers.admin import AdminDialogue
     from handlers.broadcast import BroadcastDialogue
     from handlers.membership import JoinDialogue
@@ -166,7 +167,8 @@ def test_every_named_dialogue_state_is_reachable_from_the_legacy_table() -> None
         "wishes": WishDialogue,
     }
     for name, states in current.items():
-        assert set(LEGACY_STATES[name].values()) == {s.value for s in states}, name
+        old = list(LEGACY_STATES[name].values())
+        assert len(set(old)) == len(old) and set(old) <= {s.value for s in states}, name
 
 
 async def test_a_thank_you_being_written_in_the_old_layout_reaches_the_helper(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import COORDINATOR_ID
 from tests.e2e.conftest import RunningBot
-from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import FakeBotApi, FakeMessage
 
 
 async def add_building(bot: RunningBot, name: str) -> int:
@@ -94,3 +94,47 @@ async def test_command_menus_are_set_in_both_languages(fake: FakeBotApi, bot: Ru
     assert any(
         cmd["command"] == "start" and "登记" in cmd["description"] for cmd in zh.params["commands"]
     )
+
+
+async def test_with_several_communities_a_newcomer_says_which_one_and_sees_its_buildings(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    assert bot.services is not None
+    services = bot.services
+    await add_building(bot, "3号楼")  # of the first community
+    district = await services.users.require(COORDINATOR_ID)
+    (street,) = await services.admin.streets(district)
+    riverside = await services.admin.add_community(district, street.id, "河畔社区")
+    district = await services.users.require(COORDINATOR_ID)
+    await services.admin.add_building(district, "河畔1号楼", riverside.id)
+
+    grandma = fake.user(104, first_name="Zhang", language_code="zh-hans")
+
+    async def up_to_the_community() -> FakeMessage:
+        await grandma.send("/start")
+        await grandma.press(await grandma.wait_for("请选择语言"), "中文")
+        await grandma.wait_for("我们怎么称呼您")
+        await grandma.send("张奶奶")
+        return await grandma.wait_for("您住在哪个社区")
+
+    which = await up_to_the_community()
+    assert [text for text, _ in which.buttons] == [
+        "北气象巷社区（古城台街道）",
+        "河畔社区（古城台街道）",
+    ]
+    # A forged community id is refused: nothing is registered, she starts again.
+    alert = await grandma.press_data(which, "start:com:999999")
+    assert alert == "这个按钮已失效，请重新开始。"
+    assert await services.users.get(104) is None
+    which = await up_to_the_community()
+    await grandma.press(which, "河畔社区（古城台街道）")
+    building = await grandma.wait_for("您住在哪个楼院")
+    assert next(text for text, _ in building.buttons) == "河畔1号楼"
+    assert "3号楼" not in str(building.buttons)  # the other community's
+    await grandma.press(building, "河畔1号楼")
+    await grandma.press(await grandma.wait_for("房号"), "跳过")
+    await grandma.wait_for("手机号")
+    await grandma.send("跳过")
+    await grandma.wait_for("登记完成")
+    user = await services.users.require(104)
+    assert user.community_id == riverside.id and user.building_id is not None

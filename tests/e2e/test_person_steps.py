@@ -59,10 +59,10 @@ async def begin(update: Update, context: LinliContext, _user: User, t: Translate
 
 
 async def named(
-    update: Update, context: LinliContext, _u: User | None, t: Translate, name: str
+    update: Update, context: LinliContext, user: User | None, t: Translate, name: str
 ) -> Next:
     ProxyDraft(name=name).save(context)
-    if await PERSON.ask_building(update, context, t):
+    if await PERSON.ask_building(update, context, t, user.community_id if user else None):
         return Proxy.BUILDING
     await PERSON.ask_room(update, t)
     return Proxy.ROOM

@@ -39,7 +39,7 @@ async def people(bot: RunningBot, fake: FakeBotApi) -> AsyncIterator[dict[str, F
     services = _services(bot)
     async with services.store.transaction() as conn:
         building = await org.add_building(
-            conn, services.community_id, "7号楼", services.clock.now()
+            conn, services.default_community_id, "7号楼", services.clock.now()
         )
     await services.users.register(
         RESIDENT,

@@ -70,6 +70,7 @@ async def prepare_broadcast(
                     room=None,
                     phone=None,
                     now=now,
+                    community_id=services.default_community_id,
                 )
         li = await services.users.register(
             COORDINATOR_ID, display_name="Li", language="zh", building_id=None

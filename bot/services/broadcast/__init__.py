@@ -18,6 +18,9 @@ from bot.models import (
     Broadcast,
     BroadcastStatus,
     Building,
+    Node,
+    NodeKind,
+    Reach,
     Team,
     User,
 )
@@ -44,8 +47,8 @@ from bot.services.broadcast.rules import (
     visible_length,
 )
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.membership import require_coordinator
 from bot.services.notify import Notifier
+from bot.services.scope import require_coordinator
 from storage import audit, org
 from storage import broadcasts as broadcasts_repo
 from storage import outbox as outbox_repo
@@ -60,7 +63,6 @@ class BroadcastService:
     clock: Clock
     notifier: Notifier
     settings: Settings
-    community_id: int
     _delivering: OrderedDict[int, tuple[Broadcast, str]] = field(default_factory=OrderedDict)
 
     # --- composing ---------------------------------------------------------------------------
@@ -73,8 +75,9 @@ class BroadcastService:
         photo_file_id: str | None = None,
         document_file_id: str | None = None,
     ) -> Draft:
-        """A new draft from the coordinator's message; `text` is HTML (user text escaped)."""
-        require_coordinator(actor)
+        """A new draft from the coordinator's message, to the people below their node; `text`
+        is HTML (user text escaped)."""
+        reach = require_coordinator(actor)
         body = text.strip() if text and text.strip() else None
         media = photo_file_id or document_file_id
         if body is None and not media:
@@ -97,19 +100,33 @@ class BroadcastService:
                 text=body,
                 photo_file_id=photo_file_id,
                 document_file_id=document_file_id,
+                node=reach.node,
                 now=self.clock.now(),
             )
         return await self._draft(broadcast)
 
     async def buildings(self, actor: User) -> list[Building]:
-        require_coordinator(actor)
+        """The buildings below the coordinator, to send to one of them."""
+        reach = require_coordinator(actor)
         async with self.store.read() as conn:
-            return await org.list_buildings(conn, self.community_id)
+            found = [
+                b
+                for community in sorted(reach.community_ids)
+                for b in await org.list_buildings(conn, community)
+            ]
+        return [b for b in found if reach.covers(b.community_id, b.id)]
 
     async def teams(self, actor: User) -> list[Team]:
-        require_coordinator(actor)
+        """The teams below the coordinator (none for a building's)."""
+        reach = require_coordinator(actor)
+        if not reach.whole_communities:
+            return []
         async with self.store.read() as conn:
-            return await teams_repo.list_teams(conn, self.community_id)
+            return [
+                team
+                for community in sorted(reach.community_ids)
+                for team in await teams_repo.list_teams(conn, community)
+            ]
 
     async def choose_audience(
         self, actor: User, broadcast_id: int, kind: AudienceKind, ref: int | None = None
@@ -119,10 +136,10 @@ class BroadcastService:
         if kind is AudienceKind.SESSION:
             raise InvalidInput(N_("Study sessions are not available yet."))
         if kind in AUDIENCES_WITH_REF:
-            await self._check_ref(kind, ref)
+            await self._check_ref(actor, kind, ref)
         else:
             ref = None
-        count = await self._count(kind, ref, urgent=broadcast.urgent)
+        count = await self._count(broadcast, kind, ref)
         if count == 0:
             raise NoRecipients()
         async with self.store.transaction() as conn:
@@ -141,15 +158,15 @@ class BroadcastService:
         return await self.draft(actor, broadcast_id)
 
     async def draft(self, actor: User, broadcast_id: int) -> Draft:
-        """Any broadcast with its current recipient count (for coordinators)."""
-        require_coordinator(actor)
-        return await self._draft(await self._get(broadcast_id))
+        """A broadcast to the coordinator's node or below it, with its current recipient
+        count."""
+        return await self._draft(await self._seen(actor, broadcast_id))
 
     async def preview(self, actor: User, broadcast_id: int) -> tuple[Broadcast, str]:
-        """The draft and the community's name, for showing the coordinator what recipients
-        will get."""
+        """The draft and the name of the place it comes from, for showing the coordinator
+        what recipients will get."""
         draft = await self.draft(actor, broadcast_id)
-        return draft.broadcast, await self._community()
+        return draft.broadcast, await self._sender(draft.broadcast)
 
     async def for_delivery(self, broadcast_id: int) -> tuple[Broadcast, str]:
         """A broadcast being sent and the community's name, for rendering its messages (the
@@ -159,7 +176,8 @@ class BroadcastService:
         cached = self._delivering.get(broadcast_id)
         if cached is not None:
             return cached
-        found = await self._get(broadcast_id), await self._community()
+        broadcast = await self._get(broadcast_id)
+        found = broadcast, await self._sender(broadcast)
         if found[0].status in (BroadcastStatus.SENDING, BroadcastStatus.DONE):
             self._delivering[broadcast_id] = found
             while len(self._delivering) > DELIVERING_KEPT:
@@ -171,6 +189,7 @@ class BroadcastService:
     async def send_now(self, actor: User, broadcast_id: int) -> int:
         """Queue the draft for its whole audience; the number of recipients."""
         broadcast = await self._own_draft(actor, broadcast_id)
+        community = await self._community_of(broadcast)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             if not await broadcasts_repo.transition(
@@ -190,6 +209,7 @@ class BroadcastService:
                 action="broadcast.send",
                 subject=f"broadcast:{broadcast_id}",
                 now=now,
+                community_id=community,
                 after=self._audit_values(broadcast, recipients=queued),
             )
         self.notifier.wake()
@@ -203,8 +223,9 @@ class BroadcastService:
             raise InvalidInput(N_("That time has already passed. Please choose a later time."))
         if at > now + LATEST_SCHEDULE:
             raise InvalidInput(N_("Please choose a time within the next year."))
-        if await self._count(broadcast.audience, broadcast.audience_ref, broadcast.urgent) == 0:
+        if await self._count(broadcast) == 0:
             raise NoRecipients()
+        community = await self._community_of(broadcast)
         async with self.store.transaction() as conn:
             if not await broadcasts_repo.transition(
                 conn,
@@ -220,15 +241,16 @@ class BroadcastService:
                 action="broadcast.schedule",
                 subject=f"broadcast:{broadcast_id}",
                 now=now,
+                community_id=community,
                 after={**self._audit_values(broadcast), "scheduled_at": at.isoformat()},
             )
         return await self.draft(actor, broadcast_id)
 
     async def cancel(self, actor: User, broadcast_id: int) -> Broadcast:
         """Drop a draft, cancel a scheduled broadcast, or stop one that is sending (messages
-        already out stay out). Any coordinator may cancel; it is audited."""
-        require_coordinator(actor)
-        broadcast = await self._get(broadcast_id)
+        already out stay out). Any coordinator above it may cancel; it is audited."""
+        broadcast = await self._seen(actor, broadcast_id)
+        community = await self._community_of(broadcast)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             if broadcast.status is BroadcastStatus.DRAFT and broadcast.created_by != actor.id:
@@ -252,6 +274,7 @@ class BroadcastService:
                 action=action,
                 subject=f"broadcast:{broadcast_id}",
                 now=now,
+                community_id=community,
                 before={"status": broadcast.status.value},
                 after=after,
             )
@@ -280,24 +303,26 @@ class BroadcastService:
     async def scheduled(self, actor: User, *, limit: int = 15) -> list[Draft]:
         """Scheduled and running broadcasts, newest first (a screenful: one message holds at
         most 4096 characters)."""
-        require_coordinator(actor)
+        reach = require_coordinator(actor)
         async with self.store.read() as conn:
             found = await broadcasts_repo.with_status(
-                conn, [BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING], limit=limit
+                conn,
+                [BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING],
+                reach=reach,
+                limit=limit,
             )
         return [await self._draft(b) for b in found]
 
     async def recent(self, actor: User, *, limit: int = 10) -> list[Broadcast]:
         """Broadcasts that were sent or are sending, newest first."""
-        require_coordinator(actor)
+        reach = require_coordinator(actor)
         async with self.store.read() as conn:
             return await broadcasts_repo.with_status(
-                conn, [BroadcastStatus.SENDING, BroadcastStatus.DONE], limit=limit
+                conn, [BroadcastStatus.SENDING, BroadcastStatus.DONE], reach=reach, limit=limit
             )
 
     async def report(self, actor: User, broadcast_id: int) -> tuple[Broadcast, DeliveryReport]:
-        require_coordinator(actor)
-        broadcast = await self._get(broadcast_id)
+        broadcast = await self._seen(actor, broadcast_id)
         async with self.store.read() as conn:
             counts = await outbox_repo.status_counts(conn, broadcast_id)
             unconfirmed = await outbox_repo.unconfirmed_count(conn, broadcast_id)
@@ -384,19 +409,46 @@ class BroadcastService:
 
     # --- inside ------------------------------------------------------------------------------
 
-    async def _community(self, conn: AsyncConnection | None = None) -> str:
-        if conn is None:
-            async with self.store.read() as reader:
-                return await self._community(reader)
-        community = await org.get_community(conn, self.community_id)
-        return community.name if community else ""
+    async def _sender(self, broadcast: Broadcast) -> str:
+        """Whom the announcement comes from: the name of its node (a street, a district…);
+        where that holds one community, the community's, the name residents know."""
+        if broadcast.node is None:
+            return ""
+        async with self.store.read() as conn:
+            reach = await self._reach(conn, broadcast)
+            if len(reach.community_ids) == 1 and reach.building_id is None:
+                return await org.node_name(
+                    conn, Node(kind=NodeKind.COMMUNITY, id=next(iter(reach.community_ids)))
+                )
+            return await org.node_name(conn, broadcast.node)
+
+    async def _reach(self, conn: AsyncConnection, broadcast: Broadcast) -> Reach:
+        """The people it may go to: those below its node (nobody, if the node is gone)."""
+        reach = await org.reach_of(conn, broadcast.node) if broadcast.node else None
+        return reach or Reach(node=Node(kind=NodeKind.COMMUNITY, id=0), community_ids=frozenset())
+
+    async def _community_of(self, broadcast: Broadcast) -> int | None:
+        """The community an audit entry about it names (None above a community)."""
+        async with self.store.read() as conn:
+            reach = await self._reach(conn, broadcast)
+        return next(iter(reach.community_ids)) if len(reach.community_ids) == 1 else None
+
+    async def _seen(self, actor: User, broadcast_id: int) -> Broadcast:
+        """A broadcast to the coordinator's node or below it (else: not found)."""
+        reach = require_coordinator(actor)
+        broadcast = await self._get(broadcast_id)
+        async with self.store.read() as conn:
+            below = await broadcasts_repo.is_sent_below(conn, broadcast_id, reach)
+        if not below:
+            raise NotFound()
+        return broadcast
 
     async def _enqueue(self, conn: AsyncConnection, broadcast: Broadcast, now: datetime) -> int:
         recipients = await broadcasts_repo.audience_recipients(
             conn,
             broadcast.audience,
             broadcast.audience_ref,
-            community_id=self.community_id,
+            reach=await self._reach(conn, broadcast),
             include_opted_out=broadcast.urgent,
         )
         rows = [(u, lang, f"broadcast:{broadcast.id}:{u}") for u, lang in recipients]
@@ -412,33 +464,43 @@ class BroadcastService:
         return broadcast
 
     async def _own_draft(self, actor: User, broadcast_id: int) -> Broadcast:
-        require_coordinator(actor)
-        broadcast = await self._get(broadcast_id)
+        broadcast = await self._seen(actor, broadcast_id)
         if broadcast.created_by != actor.id:
             raise NotAllowed()
         if broadcast.status is not BroadcastStatus.DRAFT:
             raise AlreadyDecided()
         return broadcast
 
-    async def _check_ref(self, kind: AudienceKind, ref: int | None) -> None:
+    async def _check_ref(self, actor: User, kind: AudienceKind, ref: int | None) -> None:
         if ref is None:
             raise InvalidInput()
         async with self.store.read() as conn:
             if kind is AudienceKind.BUILDING:
                 building = await org.get_building(conn, ref)
-                if building is None or building.archived:
-                    raise InvalidInput(N_("Please choose a building from the list."))
-                if building.community_id != self.community_id:
+                if (
+                    building is None
+                    or building.archived
+                    or not actor.covers(building.community_id, building.id)
+                ):
                     raise InvalidInput(N_("Please choose a building from the list."))
             else:
                 team = await teams_repo.get_team(conn, ref)
-                if team is None or not team.active or team.community_id != self.community_id:
+                if team is None or not team.active or not actor.covers(team.community_id):
                     raise InvalidInput(N_("Please choose a team from the list."))
 
-    async def _count(self, kind: AudienceKind, ref: int | None, urgent: bool) -> int:
+    async def _count(
+        self, broadcast: Broadcast, kind: AudienceKind | None = None, ref: int | None = None
+    ) -> int:
+        """How many it reaches (with another audience: how many that would reach)."""
+        if kind is None:
+            kind, ref = broadcast.audience, broadcast.audience_ref
         async with self.store.read() as conn:
             return await broadcasts_repo.count_audience(
-                conn, kind, ref, community_id=self.community_id, include_opted_out=urgent
+                conn,
+                kind,
+                ref,
+                reach=await self._reach(conn, broadcast),
+                include_opted_out=broadcast.urgent,
             )
 
     async def _draft(self, broadcast: Broadcast) -> Draft:
@@ -450,7 +512,7 @@ class BroadcastService:
             elif broadcast.audience is AudienceKind.TEAM and broadcast.audience_ref:
                 team = await teams_repo.get_team(conn, broadcast.audience_ref)
                 name = team.name if team else None
-        count = await self._count(broadcast.audience, broadcast.audience_ref, broadcast.urgent)
+        count = await self._count(broadcast)
         return Draft(broadcast, count, name)
 
     @staticmethod

@@ -30,14 +30,14 @@ class WishClaiming(WishOffers):
         self._require_member(actor)
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             if wish.posted_by == actor.id:
                 raise OwnWish()
             move = self._move(wish, WishEventKind.CLAIMED, self.parties(actor, wish))
             team: Team | None = None
             if team_id is not None:
                 team = await teams_repo.get_team(conn, team_id)
-                if team is None or not team.active or team.community_id != self.community_id:
+                if team is None or not team.active or team.community_id != wish.community_id:
                     raise NotFound()
                 if actor.id not in team.member_ids:
                     raise NotInTeam()
@@ -72,7 +72,7 @@ class WishClaiming(WishOffers):
         reason_text = clean_text(reason, REASON_MAX) or ""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
             move = self._move(wish, WishEventKind.RELEASED, self.parties(actor, wish, team))
             await self._apply(conn, wish, move, claimed_by=None, team_id=None, claimed_at=None)
@@ -103,7 +103,7 @@ class WishClaiming(WishOffers):
         now = self.clock.now()
         event = WishEventKind.ASSIGNED if on else WishEventKind.UNASSIGNED
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
             if team is None:
                 raise InvalidInput(N_("This wish was not taken on by a team."))

@@ -26,7 +26,7 @@ class WishCompletion(WishCore):
         note_text = clean_text(note, NOTE_MAX, required=False)
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             parties = await self._parties_in(conn, actor, wish)
             move = self._move(wish, WishEventKind.DONE, parties)
             await self._apply(
@@ -49,7 +49,7 @@ class WishCompletion(WishCore):
         """The resident confirms: the wish is finished and everyone who took part is credited."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             move = self._move(wish, WishEventKind.CONFIRMED, self.parties(actor, wish))
             await self._apply(conn, wish, move, closed_at=now)
             helpers = {wish.claimed_by} | set(await repo.assignees(conn, wish_id))
@@ -72,7 +72,7 @@ class WishCompletion(WishCore):
         words_text = clean_text(words, NOTE_MAX) or ""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             move = self._move(wish, WishEventKind.NOT_DONE, self.parties(actor, wish))
             await self._apply(
                 conn, wish, move, done_at=None, done_note=None, done_photo_file_id=None
@@ -97,7 +97,7 @@ class WishCompletion(WishCore):
             raise InvalidInput(N_("Please choose 1 to 5 stars."))
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             self._move(wish, WishEventKind.RATED, self.parties(actor, wish))
             if not await repo.set_rating(conn, wish_id, stars):
                 raise Rated()
@@ -114,7 +114,7 @@ class WishCompletion(WishCore):
         words_text = clean_text(words, NOTE_MAX) or ""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             self._move(wish, WishEventKind.THANKED, self.parties(actor, wish))
             if not await repo.set_thanks(conn, wish_id, words_text):
                 raise Thanked()
@@ -130,7 +130,7 @@ class WishCompletion(WishCore):
         """The poster (or a coordinator) withdraws an open wish."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             move = self._move(wish, WishEventKind.CANCELLED, self.parties(actor, wish))
             await self._apply(conn, wish, move, closed_at=now)
             await self._record(

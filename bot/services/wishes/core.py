@@ -38,6 +38,21 @@ CLOSED = frozenset({WishStatus.CONFIRMED, WishStatus.CANCELLED, WishStatus.EXPIR
 ConfirmedListener = Callable[[AsyncConnection, Wish, list[WishParticipant]], Awaitable[None]]
 
 
+def covers(actor: User, wish: Wish) -> bool:
+    """A coordinator above the wish's community (and building)."""
+    return actor.covers(wish.community_id, wish.building_id)
+
+
+def in_reach(actor: User, wish: Wish) -> bool:
+    """May the actor know of the wish at all: its poster and its helper, the people of its
+    community, and the coordinators above it."""
+    return (
+        actor.id in (wish.posted_by, wish.claimed_by)
+        or actor.belongs_to(wish.community_id)
+        or covers(actor, wish)
+    )
+
+
 def taken_by(wish: Wish) -> str:
     """Who has the wish, as one name: "Team (member)" for a team claim."""
     if wish.team_name and wish.claimer_name:
@@ -50,20 +65,23 @@ class WishCore:
     store: Store
     settings: Settings
     clock: Clock
-    community_id: int
+    # The community the settings name: its wishes go to the members' group (MEMBERS_GROUP_ID).
+    wall_community_id: int
     notifier: Notifier
     reminders: ReminderService
     confirmed_listeners: list[ConfirmedListener] = field(default_factory=list)
 
-    async def _get(self, conn: AsyncConnection, wish_id: int) -> Wish:
+    async def _get(self, conn: AsyncConnection, wish_id: int, actor: User | None = None) -> Wish:
+        """The wish; with an actor, only one within their reach (see `in_reach`): another
+        community's wishes are not theirs even to know of."""
         wish = await repo.get_wish(conn, wish_id)
-        if wish is None or wish.community_id != self.community_id:
+        if wish is None or (actor is not None and not in_reach(actor, wish)):
             raise NotFound(N_("There is no wish with that number."))
         return wish
 
     def _owns(self, actor: User, wish: Wish) -> bool:
-        """The poster; for a wish posted on someone's behalf, coordinators too."""
-        return wish.posted_by == actor.id or (wish.is_proxy and actor.is_coordinator)
+        """The poster; for a wish posted on someone's behalf, the coordinators above it too."""
+        return wish.posted_by == actor.id or (wish.is_proxy and covers(actor, wish))
 
     def _require_member(self, actor: User, *, allow_coordinator: bool = False) -> None:
         if actor.is_member or (allow_coordinator and actor.is_coordinator):
@@ -79,11 +97,11 @@ class WishCore:
         found: set[Party] = set()
         if wish.posted_by == actor.id:
             found |= {Party.POSTER, Party.OWNER}
-        elif actor.is_member:
-            found.add(Party.MEMBER)
-        if wish.is_proxy and actor.is_coordinator:
+        elif actor.is_member and actor.belongs_to(wish.community_id):
+            found.add(Party.MEMBER)  # members serve the wishes of their own community
+        if wish.is_proxy and covers(actor, wish):
             found.add(Party.OWNER)
-        if actor.is_coordinator:
+        if covers(actor, wish):
             found.add(Party.COORDINATOR)
         leads = team is not None and team.leader_id == actor.id
         if wish.claimed_by == actor.id or leads:
@@ -172,6 +190,7 @@ class WishCore:
                 action=f"wish.{kind.value}",
                 subject=subject_of(wish.id),
                 now=now,
+                community_id=wish.community_id,
                 before={"status": source.value} if source else None,
                 after={"status": target.value, "note": note} if target else {"note": note},
             )

@@ -18,6 +18,9 @@ URGENT_ALERT_STALE = timedelta(minutes=15)
 class WishNotice(Notice):
     wish: Wish
 
+    def place(self) -> tuple[int | None, int | None]:
+        return self.wish.community_id, self.wish.building_id
+
 
 class WishOffered(WishNotice):
     """A new (or reopened) wish that fits the member; for an urgent one, an alert. An urgent

@@ -95,7 +95,7 @@ class WishOffers(WishCore):
         """Offer to members whose skills fit, same building first, after their quiet hours."""
         candidates = await repo.member_candidates(
             conn,
-            self.community_id,
+            wish.community_id,
             building_id=wish.building_id,
             skills=CATEGORY_SKILLS[wish.category],
             exclude=exclude | {wish.posted_by},
@@ -121,7 +121,7 @@ class WishOffers(WishCore):
         """Urgent: members of the building (or the whole community) at once, quiet hours or not."""
         candidates = await repo.member_candidates(
             conn,
-            self.community_id,
+            wish.community_id,
             building_id=wish.building_id,
             skills=None,
             exclude={wish.posted_by},
@@ -140,7 +140,7 @@ class WishOffers(WishCore):
     async def _post_to_wall(self, conn: AsyncConnection, wish: Wish) -> None:
         """The wish on the members' group wall, kept current until it is closed."""
         group = self.settings.members_group_id
-        if group is None:
+        if group is None or wish.community_id != self.wall_community_id:
             return
         await self.notifier.show_live(
             conn,

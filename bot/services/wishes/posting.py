@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import N_, User, Wish, WishEventKind, WishStatus
-from bot.services.errors import InvalidInput
+from bot.services.errors import InvalidInput, NotRegistered
 from bot.services.users import clean_name, clean_phone, clean_room
 from bot.services.wishes.drafts import WishDraft, check_needed_by, clean_text
 from bot.services.wishes.offers import WishOffers
@@ -26,7 +26,7 @@ class WishPosting(WishOffers):
         """Post an expired wish again, as a new wish with the same content."""
         now = self.clock.now()
         async with self.store.read() as conn:
-            old = await self._get(conn, wish_id)
+            old = await self._get(conn, wish_id, actor)
             contact = await repo.get_contact(conn, wish_id)
             await self._check_repost(conn, actor, old)
         needed_by = now + (old.needed_by - old.created_at) if old.needed_by else None
@@ -58,17 +58,20 @@ class WishPosting(WishOffers):
             raise InvalidInput(N_("Please tell us the wish: some words, a photo or a voice note."))
         needed_by = check_needed_by(draft.needed_by, now) if draft.needed_by else None
         values: dict[str, Any] = {}
+        community = actor.community_id
+        if community is None:
+            raise NotRegistered()
         if draft.is_proxy:
             self._require_member(actor, allow_coordinator=True)
             values["for_name"] = clean_name(draft.for_name or "")
             values["for_room"] = clean_room(draft.for_room) if draft.for_room else None
             values["for_phone"] = clean_phone(draft.for_phone) if draft.for_phone else None
-            building_id = await self._open_building(draft.for_building_id)
+            building_id = await self._open_building(draft.for_building_id, community)
         else:
             building_id = actor.building_id
         async with self.store.transaction() as conn:
             if reposting is not None:
-                old = await self._get(conn, reposting)
+                old = await self._get(conn, reposting, actor)
                 await self._check_repost(conn, actor, old)
                 await self._record(conn, old, WishEventKind.REPOSTED, actor=actor, now=now)
             if not draft.is_proxy:
@@ -77,7 +80,7 @@ class WishPosting(WishOffers):
                     raise TooManyOpenWishes(count=count)
             wish_id = await repo.insert_wish(
                 conn,
-                community_id=self.community_id,
+                community_id=community,
                 building_id=building_id,
                 posted_by=actor.id,
                 category=draft.category,
@@ -103,11 +106,11 @@ class WishPosting(WishOffers):
         self.notifier.wake()
         return wish
 
-    async def _open_building(self, building_id: int | None) -> int | None:
+    async def _open_building(self, building_id: int | None, community_id: int) -> int | None:
         if building_id is None:
             return None
         async with self.store.read() as conn:
             building = await org.get_building(conn, building_id)
-        if building is None or building.archived or building.community_id != self.community_id:
+        if building is None or building.archived or building.community_id != community_id:
             raise InvalidInput(N_("Please choose a building from the list."))
         return building.id

@@ -20,6 +20,7 @@ from bot.models import (
 )
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.lifecycle import Party
+from bot.services.wishes.core import covers
 from bot.services.wishes.drafts import WishAccess, WishFilter
 from bot.services.wishes.offers import WishOffers
 from bot.services.wishes.rules import (
@@ -35,8 +36,9 @@ from storage import wishes as repo
 
 
 def may_see_contact(actor: User, wish: Wish) -> bool:
-    """Room and phone: the member who claimed the wish while it is in hand, and coordinators."""
-    if actor.is_coordinator:
+    """Room and phone: the member who claimed the wish while it is in hand, and the
+    coordinators above it."""
+    if covers(actor, wish):
         return True
     active = wish.status in (WishStatus.CLAIMED, WishStatus.DONE)
     return active and wish.claimed_by == actor.id
@@ -44,14 +46,19 @@ def may_see_contact(actor: User, wish: Wish) -> bool:
 
 class WishReading(WishOffers):
     async def view(self, actor: User, wish_id: int) -> Wish:
-        """A wish card: coordinators see any wish; members an open one (to take it on) and any
-        they have a part in; residents their own. A closed wish of someone else's — its kind
-        may be health or counselling, its thank-you private — is nobody else's to read."""
+        """A wish card: coordinators see any wish below them; members an open one of their
+        community (to take it on) and any they have a part in; residents their own. A closed
+        wish of someone else's — its kind may be health or counselling, its thank-you private
+        — is nobody else's to read."""
         async with self.store.read() as conn:
-            wish = await self._get(conn, wish_id)
-            if actor.is_coordinator or wish.posted_by == actor.id or wish.claimed_by == actor.id:
+            wish = await self._get(conn, wish_id, actor)
+            if covers(actor, wish) or actor.id in (wish.posted_by, wish.claimed_by):
                 return wish
-            if actor.is_member and wish.status == WishStatus.OPEN:
+            if (
+                actor.is_member
+                and actor.belongs_to(wish.community_id)
+                and wish.status == WishStatus.OPEN
+            ):
                 return wish
             parties = await self._parties_in(conn, actor, wish)
         if parties & {Party.ASSIGNEE, Party.LEADER}:
@@ -59,16 +66,16 @@ class WishReading(WishOffers):
         raise NotYourWish()
 
     async def get(self, wish_id: int) -> Wish | None:
-        """A wish of this community, for views that show it to a group (the wall): no actor,
-        so never its contact details."""
+        """A wish of the community whose members' group shows the wall, for the wall post: no
+        actor, so never its contact details."""
         async with self.store.read() as conn:
             wish = await repo.get_wish(conn, wish_id)
-        return wish if wish is not None and wish.community_id == self.community_id else None
+        return wish if wish is not None and wish.community_id == self.wall_community_id else None
 
     async def contact(self, actor: User, wish_id: int) -> WishContact:
         """Room and phone: only for the member who claimed the wish, and coordinators."""
         async with self.store.read() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             if not may_see_contact(actor, wish):
                 raise NotYourTask()
             contact = await repo.get_contact(conn, wish_id)
@@ -90,7 +97,7 @@ class WishReading(WishOffers):
         """The wish, when `actor` may make the move `event` on it now (checked before asking
         them to type a note, a reason or a thank-you); else the refusal that fits."""
         async with self.store.read() as conn:
-            wish = await self._get(conn, wish_id)
+            wish = await self._get(conn, wish_id, actor)
             parties = await self._parties_in(conn, actor, wish)
         self._move(wish, event, parties)
         if event is WishEventKind.THANKED and wish.thanks is not None:
@@ -118,10 +125,15 @@ class WishReading(WishOffers):
             if wish_filter.category is None:
                 raise InvalidInput()
             categories = [wish_filter.category]
+        places: list[tuple[int, int | None]] = []
+        if actor.community_id is not None:
+            places.append((actor.community_id, None))
+        if actor.reach is not None and actor.is_coordinator:
+            places += [(c, actor.reach.building_id) for c in actor.reach.community_ids]
         async with self.store.read() as conn:
             found = await repo.open_wishes(
                 conn,
-                self.community_id,
+                places,
                 categories=categories,
                 building_id=building_id,
                 before=before,
@@ -145,8 +157,8 @@ class WishReading(WishOffers):
 
     async def history(self, actor: User, wish_id: int) -> list[WishEvent]:
         async with self.store.read() as conn:
-            wish = await self._get(conn, wish_id)
-            if not (actor.is_coordinator or actor.id in (wish.posted_by, wish.claimed_by)):
+            wish = await self._get(conn, wish_id, actor)
+            if not (covers(actor, wish) or actor.id in (wish.posted_by, wish.claimed_by)):
                 raise NotAllowed()
             return await repo.events(conn, wish_id)
 

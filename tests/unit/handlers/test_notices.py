@@ -66,7 +66,7 @@ def sample(kind: type[Notice], broadcast_id: int) -> Notice:
             values[name] = "Your patrol shift at {post} starts soon."
         elif name == "values":
             values[name] = {"post": HOSTILE}
-        elif hint is int:
+        elif hint is int or hint == int | None:
             values[name] = 3
         elif hint == datetime | None:
             values[name] = DAYTIME

@@ -20,7 +20,9 @@ async def test_buildings_add_rename_archive_are_audited(
     renamed = await services.admin.rename_building(coordinator, building.id, "三号楼")
     assert renamed.name == "三号楼"
     await services.admin.set_building_archived(coordinator, building.id, True)
-    assert await services.users.buildings() == []  # archived ones are not offered
+    assert (
+        await services.users.buildings(services.default_community_id) == []
+    )  # archived ones are not offered
     log = await services.admin.audit_log(coordinator)
     assert [e.action for e in log][:3] == ["building.archive", "building.rename", "building.add"]
     assert log[1].before == {"name": "3号楼"} and log[1].after == {"name": "三号楼"}

@@ -81,7 +81,7 @@ Member = Callable[..., Awaitable[User]]
 async def buildings(services: Services) -> list[Building]:
     async with services.store.transaction() as conn:
         return [
-            await org.add_building(conn, services.community_id, name, MORNING)
+            await org.add_building(conn, services.default_community_id, name, MORNING)
             for name in ("1号楼", "2号楼")
         ]
 

@@ -16,7 +16,7 @@ from storage import org
 from storage import teams as teams_repo
 from storage import users as users_repo
 from storage import wishes as repo
-from storage.schema import wishes
+from storage.schema import communities, wishes
 from storage.store import Store
 
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
@@ -29,6 +29,7 @@ async def _user(
     building_id: int | None = None,
     member: bool = False,
     skills: set[Skill] | None = None,
+    community_id: int | None = None,
 ) -> None:
     await users_repo.insert_user(
         conn,
@@ -39,6 +40,7 @@ async def _user(
         room="3-201",
         phone="13800000001",
         now=NOW,
+        community_id=community_id or await _community(conn),
     )
     if member:
         await users_repo.grant_role(conn, user_id, Role.MEMBER, None, NOW)
@@ -139,8 +141,8 @@ async def test_open_wishes_keyset_pages(store: Store) -> None:
         await _user(conn, 1)
         ids = [await _wish(conn, community, 1) for _ in range(7)]
         await repo.claim(conn, ids[3], user_id=1, team_id=None, now=NOW)
-        first = await repo.open_wishes(conn, community, limit=3)
-        second = await repo.open_wishes(conn, community, before=first[-1].id, limit=3)
+        first = await repo.open_wishes(conn, [(community, None)], limit=3)
+        second = await repo.open_wishes(conn, [(community, None)], before=first[-1].id, limit=3)
     assert [w.id for w in first] == [ids[6], ids[5], ids[4]]
     assert [w.id for w in second] == [ids[2], ids[1], ids[0]]  # the claimed one is skipped
 
@@ -159,6 +161,9 @@ async def test_candidates_same_building_first_reachable_members_with_the_skill(
         await _user(conn, 9, building_id=near, member=True, skills={Skill.REPAIRS})
         await users_repo.update_user(conn, 9, unreachable=True)  # blocked the bot
         await _user(conn, 4, member=True, skills={Skill.REPAIRS})  # no building
+        street = await conn.scalar(select(communities.c.street_id))
+        elsewhere = await org.add_community(conn, street, "another community")
+        await _user(conn, 3, member=True, skills={Skill.REPAIRS}, community_id=elsewhere)
         found = await repo.member_candidates(
             conn, community, building_id=near, skills={Skill.REPAIRS}, exclude=set(), limit=10
         )
