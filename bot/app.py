@@ -18,7 +18,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.i18n import LANGUAGES, translator
 from bot.models import Role
-from bot.runtime.persistence import StorePersistence
+from bot.runtime.persistence import StorePersistence, share_dialogues
 from bot.runtime.scheduler import lease_of, start_delivery, stop_delivery
 from bot.services import Services
 from handlers import (
@@ -68,10 +68,11 @@ def build_application(services: Services) -> LinliApplication:
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
         .context_types(ContextTypes(context=LinliContext))
-        .persistence(StorePersistence(services.store))
+        .persistence(StorePersistence(services.store, refreshed=settings.shared_updates))
         .build()
     )
     assert isinstance(app, LinliApplication)
+    share_dialogues(app)
     app.add_handler(help.ignore_edits(), group=-1)
     for feature in FEATURES:
         app.add_handlers(feature.handlers())
@@ -139,6 +140,12 @@ async def stop_updates(app: LinliApplication) -> None:
         await app.updater.stop()
 
 
+async def _take_updates(app: LinliApplication, receive: Callable[[], Awaitable[None]]) -> None:
+    if isinstance(app.persistence, StorePersistence):
+        app.persistence.refreshed = True
+    await receive()
+
+
 def _receiving(settings: Settings) -> str:
     if settings.webhook_url:
         return f"starting the webhook server on {settings.webhook_listen}:{settings.webhook_port}"
@@ -191,10 +198,12 @@ async def running(
             start_updates, app, poll_timeout=poll_timeout, poll_interval=poll_interval
         )
         work = lease_of(app)
-        if work is None or work.held:
+        if work is None or work.held or settings.shared_updates:
             await receive()
-        if work is not None:  # updates follow the lease: only its holder takes them
-            work.on_gain = receive
+        if work is not None and not settings.shared_updates:
+            # Updates follow the lease: only its holder takes them. One that takes over
+            # re-reads dialogues from then on: what it loaded at its start is older.
+            work.on_gain = partial(_take_updates, app, receive)
             work.on_loss = partial(stop_updates, app)
     except Exception as exc:
         await wind_down(app)

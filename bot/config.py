@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # On PostgreSQL, how soon a waiting process takes over the sending and the scheduled work
     # when the one doing it dies (storage/lease.py).
     failover_seconds: float = Field(default=30.0, gt=0)
+    # Several processes take updates at once (webhook mode behind a load balancer, on
+    # PostgreSQL): each re-reads the sender's dialogue with every update
+    # (bot/runtime/persistence.py). Sending and scheduled work still run in one at a time.
+    shared_updates: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("telegram_bot_token")
@@ -104,6 +108,18 @@ class Settings(BaseSettings):
             return None
         if not WEBHOOK_SECRET_SHAPE.fullmatch(value.get_secret_value()):
             raise ValueError("expected 1-256 characters of A-Z a-z 0-9 _ - (what Telegram allows)")
+        return value
+
+    @field_validator("shared_updates")
+    @classmethod
+    def _shared_needs_webhook_and_postgres(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("webhook_url"):
+            raise ValueError(
+                "several processes can take updates only through a webhook (Telegram gives "
+                "long polling to one); set WEBHOOK_URL"
+            )
+        if value and str(info.data.get("database_url", "")).startswith("sqlite"):
+            raise ValueError("several processes need PostgreSQL; on SQLite run one process")
         return value
 
     @property

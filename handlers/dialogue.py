@@ -281,11 +281,12 @@ def _tracked(
     async def tracked(update: Update, context: LinliContext) -> object:
         active = active_dialogue(context)
         if typed and active is not None and active != name:
-            # This dialogue is stale: the user has since moved to another one.
+            # This dialogue is stale: the user has since moved to another one. The update goes
+            # back into the queue, to be handled after this END has closed this dialogue, in
+            # turn with the updates after it (a task of its own would race them: the dialogue
+            # it reaches could be marked active after the user's next press).
             _ended(name, drafts, context)
-            context.application.create_task(
-                context.application.process_update(update), update=update
-            )
+            await context.application.update_queue.put(update)
             return END
         result = await callback(update, context)
         if result == END:

@@ -40,6 +40,8 @@ async def record(
 async def recent(conn: AsyncConnection, reach: Reach, *, limit: int = 50) -> list[AuditEntry]:
     """The newest entries about the communities below `reach` (a district's coordinators also
     see those about no community: streets added)."""
+    if not reach.whole_communities:
+        return []  # a building's coordinator: entries are about communities, not buildings
     about: ColumnElement[bool] = audit_log.c.community_id.in_(sorted(reach.community_ids))
     if reach.node.kind is NodeKind.DISTRICT:
         about = or_(about, audit_log.c.community_id.is_(None))

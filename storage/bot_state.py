@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +15,18 @@ async def load_kind(conn: AsyncConnection, kind: str) -> dict[str, Any]:
     """Every row of one kind, as {key: data}."""
     query = select(bot_state.c.key, bot_state.c.data).where(bot_state.c.kind == kind)
     return {key: data for key, data in await conn.execute(query)}
+
+
+async def load_keys(
+    conn: AsyncConnection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    """These (kind, key) rows, in one query; a key without a row is left out."""
+    if not keys:
+        return {}
+    query = select(bot_state.c.kind, bot_state.c.key, bot_state.c.data).where(
+        or_(*(and_(bot_state.c.kind == kind, bot_state.c.key == key) for kind, key in keys))
+    )
+    return {(kind, key): data for kind, key, data in await conn.execute(query)}
 
 
 async def save(conn: AsyncConnection, kind: str, key: str, data: Any) -> None:

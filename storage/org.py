@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -81,7 +81,10 @@ async def adopt_orphans(conn: AsyncConnection, community_id: int) -> None:
     )
     await conn.execute(
         update(user_roles)
-        .where(user_roles.c.role == Role.COORDINATOR.value, user_roles.c.node_kind.is_(None))
+        .where(
+            user_roles.c.role == Role.COORDINATOR.value,
+            or_(user_roles.c.node_kind.is_(None), user_roles.c.node_id.is_(None)),
+        )
         .values(node_kind=NodeKind.COMMUNITY.value, node_id=community_id)
     )
     await conn.execute(
@@ -89,7 +92,7 @@ async def adopt_orphans(conn: AsyncConnection, community_id: int) -> None:
     )
     await conn.execute(
         update(broadcasts)
-        .where(broadcasts.c.node_kind.is_(None))
+        .where(or_(broadcasts.c.node_kind.is_(None), broadcasts.c.node_id.is_(None)))
         .values(node_kind=NodeKind.COMMUNITY.value, node_id=community_id)
     )
 

@@ -3,14 +3,32 @@ dialogue continues after a restart. Dialogue scratch data must be JSON-serialisa
 
 Dialogue states are stored by name ("for_name"), so adding a state never remaps an open
 dialogue. Releases before named states stored IntEnum values; `LEGACY_STATES` maps those to
-the names when loading, so dialogues open during that deploy continue where they were."""
+the names when loading, so dialogues open during that deploy continue where they were.
+
+Several processes on one database (SHARED_UPDATES, webhook mode behind a load balancer) each
+keep the dialogues in memory, as python-telegram-bot does. So that an update may land on any
+of them, `refreshed` is on: each update first re-reads its sender's dialogue states and data
+from the database (`refresh_dialogues`, `refresh_user_data`, `refresh_chat_data`), and once
+its handlers ran, what they changed is saved at once (`save_dialogues`) instead of within the
+second. The guarantee is per update in order: an update that reaches another process before
+the previous one's answer was saved (within milliseconds of the answer) sees the state before
+it; two updates of one person handled at the same moment by two processes: the later save
+wins. A process that took over from another (a standby) turns `refreshed` on as well: what it
+loaded at its start is older than the database."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram import Update
+from telegram.ext import (
+    Application,
+    BasePersistence,
+    ConversationHandler,
+    PersistenceInput,
+    TypeHandler,
+)
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from storage import bot_state
@@ -75,12 +93,16 @@ def _key(key: ConversationKey) -> str:
 class StorePersistence(BasePersistence[Data, Data, Data]):
     """Conversations, user_data and chat_data as rows of `bot_state`; bot_data is not kept."""
 
-    def __init__(self, store: Store, *, update_interval: float = 1.0) -> None:
+    def __init__(
+        self, store: Store, *, update_interval: float = 1.0, refreshed: bool = False
+    ) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, callback_data=False),
             update_interval=update_interval,
         )
         self.store = store
+        # Re-read each update's dialogue from the database (see the module docstring).
+        self.refreshed = refreshed
         # What the database holds, as JSON text: PTB asks to save every user and chat it saw,
         # changed or not, so unchanged data must cost nothing.
         self._saved: dict[tuple[str, str], str] = {}
@@ -152,13 +174,90 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
         await self._save("user", str(user_id), None)
 
     async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
-        return None
+        if self.refreshed:
+            await self._refresh(("user", str(user_id)), user_data)
 
     async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
-        return None
+        if self.refreshed:
+            await self._refresh(("chat", str(chat_id)), chat_data)
+
+    async def _refresh(self, row: tuple[str, str], data: Data) -> None:
+        """Replace the dict's contents with what the database holds (in place: PTB keeps it)."""
+        fresh = (await self.load(row)).get(row) or {}
+        data.clear()
+        data.update(fresh)
+
+    async def load(self, *rows: tuple[str, str]) -> dict[tuple[str, str], Any]:
+        """These rows as the database holds them now (and as saved, so none is written back
+        unchanged)."""
+        async with self.store.read() as conn:
+            found = await bot_state.load_keys(conn, list(rows))
+        for row in rows:
+            data = found.get(row)
+            self._saved[row] = "" if data in (None, {}) else json.dumps(data, sort_keys=True)
+        return found
 
     async def refresh_bot_data(self, bot_data: Data) -> None:
         return None
 
     async def flush(self) -> None:
         return None
+
+
+def _dialogues(app: Application[Any, Any, Any, Any, Any, Any]) -> list[ConversationHandler[Any]]:
+    return [
+        handler
+        for group in app.handlers.values()
+        for handler in group
+        if isinstance(handler, ConversationHandler) and handler.persistent and handler.name
+    ]
+
+
+async def refresh_dialogues(update: object, context: Any) -> None:
+    """Before any handler looks at the update: its sender's dialogue states as the database
+    holds them (one query for every dialogue)."""
+    app = context.application
+    persistence = app.persistence
+    if not isinstance(persistence, StorePersistence) or not persistence.refreshed:
+        return
+    keyed: list[tuple[ConversationHandler[Any], ConversationKey, tuple[str, str]]] = []
+    for handler in _dialogues(app):
+        try:
+            # Private in python-telegram-bot (pinned): the key its dialogue is kept under.
+            key = handler._get_key(update)  # type: ignore[arg-type]
+        except RuntimeError:  # an update without the chat or user the key needs
+            continue
+        keyed.append((handler, key, ("conversation", f"{handler.name}|{_key(key)}")))
+    found = await persistence.load(*(row for _, _, row in keyed))
+    for handler, key, row in keyed:
+        conversations = handler._conversations  # private, as above
+        state = state_by_name(str(handler.name), found[row]) if row in found else None
+        if state is None:
+            conversations.pop(key, None)
+        else:
+            conversations[key] = state
+
+
+async def save_dialogues(update: object, context: Any) -> None:
+    """After the update's handlers: save what they changed now, not within the second, so the
+    person's next update finds it whichever process it reaches."""
+    app = context.application
+    persistence = app.persistence
+    if not isinstance(persistence, StorePersistence) or not persistence.refreshed:
+        return
+    if isinstance(update, Update):  # PTB marks them itself only once every group has run
+        app.mark_data_for_update_persistence(
+            chat_ids=update.effective_chat.id if update.effective_chat else None,
+            user_ids=update.effective_user.id if update.effective_user else None,
+        )
+    await app.update_persistence()
+
+
+# The groups they run in: before every other handler, and after all of them.
+REFRESH_GROUP, SAVE_GROUP = -1000, 1000
+
+
+def share_dialogues(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Install the re-reading and the prompt saving (they do nothing until `refreshed`)."""
+    app.add_handler(TypeHandler(Update, refresh_dialogues), group=REFRESH_GROUP)
+    app.add_handler(TypeHandler(Update, save_dialogues), group=SAVE_GROUP)

@@ -240,6 +240,9 @@ class AdminService:
             if reach.whole_communities and reach.node.kind is not NodeKind.COMMUNITY:
                 for community in await org.list_communities(conn, reach.community_ids):
                     found.append((Node(kind=NodeKind.COMMUNITY, id=community.id), community.name))
+            if reach.node.kind is NodeKind.COMMUNITY:  # above, they appoint community ones
+                for building in await org.list_buildings(conn, reach.node.id):
+                    found.append((Node(kind=NodeKind.BUILDING, id=building.id), building.name))
         return found
 
     async def _below(self, actor: User, node: Node) -> bool:

@@ -19,10 +19,10 @@ from bot.models import (
     Skill,
     User,
 )
-from bot.services.errors import Conflict, InvalidInput, NotFound
+from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.notify import Notifier
 from bot.services.scope import require_coordinator, require_covers, working_community
-from storage import audit, membership
+from storage import audit, membership, org
 from storage import users as users_repo
 from storage.store import Store
 
@@ -162,6 +162,11 @@ class MembershipService:
         invite = await self.check_invite(user, code)
         if not skills:
             raise InvalidInput(N_("Please choose at least one skill."))
+        if building_id is not None:
+            async with self.store.read() as conn:
+                building = await org.get_building(conn, building_id)
+            if building is None or building.archived or not user.belongs_to(building.community_id):
+                raise InvalidInput(N_("Please choose a building from the list."))
         now = self.clock.now()
         async with self.store.transaction() as conn:
             if not await membership.use_invite(conn, invite.id, now):
@@ -179,7 +184,7 @@ class MembershipService:
                 NewApplication(
                     name=user.display_name,
                     community_id=user.community_id,
-                    building_id=building_id,
+                    building_id=user.building_id,  # where the coordinators who decide look
                 ),
                 dedupe_prefix=f"application:{application.id}",
             )
@@ -220,8 +225,10 @@ class MembershipService:
     async def decide(
         self, actor: User, application_id: int, *, approve: bool, reason: str | None = None
     ) -> MemberApplication:
-        """Approve (the applicant becomes a member) or reject with a reason; audited."""
-        require_coordinator(actor)
+        """Approve (the applicant becomes a member of the whole community: not a building's
+        coordinator's to decide) or reject with a reason; audited."""
+        if not require_coordinator(actor).whole_communities:
+            raise NotAllowed()
         if not approve:
             reason = (reason or "").strip()
             if not reason:

@@ -308,4 +308,5 @@ async def coordinators_above(
         found = sorted({uid for node in level for uid in appointed[node]})
         if found:
             return found
-    return []
+    # Nobody is appointed above it at all: an alert must not go to no one.
+    return await users_repo.user_ids_with_role(conn, Role.COORDINATOR)

@@ -292,7 +292,7 @@ async def typed_release(update: Update, context: LinliContext, user: User, t: Tr
 async def show_media(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     wish = await context.services.wishes.view(user, ShowMedia.of(update).wish_id)
     access = await context.services.wishes.access(user, wish)
-    if not (access.handles or access.owns or user.is_coordinator):
+    if not (access.handles or access.owns or access.coordinates):
         await ack(update, t("Only the member who took on this wish can do that."), alert=True)
         return None
     await ack(update)
@@ -336,7 +336,7 @@ async def _assign_menu(update: Update, context: LinliContext, t: Translate, wish
 async def assign_menu(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     wish = await context.services.wishes.view(user, ChooseParticipants.of(update).wish_id)
     access = await context.services.wishes.access(user, wish)
-    if not (access.leads or user.is_coordinator):
+    if not (access.leads or access.coordinates):
         await ack(update, t("Only the team leader can choose who takes part."), alert=True)
         return None
     await ack(update)

@@ -111,7 +111,8 @@ async def _named(
     update: Update, context: LinliContext, user: User | None, t: Translate, name: str
 ) -> Next:
     PostingDraft.change(context, for_name=name)
-    if await PERSON.ask_building(update, context, t, user.community_id if user else None):
+    community = context.services.wishes.proxy_community(user) if user else None
+    if await PERSON.ask_building(update, context, t, community):
         return WishDialogue.FOR_BUILDING
     await PERSON.ask_room(update, t)
     return WishDialogue.FOR_ROOM

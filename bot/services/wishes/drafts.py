@@ -114,3 +114,4 @@ class WishAccess:
     leads: bool  # leads the team that claimed it
     releases: bool  # may give it back: the claimer, the team leader or a coordinator
     sees_contact: bool
+    coordinates: bool = False  # a coordinator above the wish (not one of somewhere else)

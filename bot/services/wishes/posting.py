@@ -58,7 +58,7 @@ class WishPosting(WishOffers):
             raise InvalidInput(N_("Please tell us the wish: some words, a photo or a voice note."))
         needed_by = check_needed_by(draft.needed_by, now) if draft.needed_by else None
         values: dict[str, Any] = {}
-        community = actor.community_id
+        community = self.proxy_community(actor) if draft.is_proxy else actor.community_id
         if community is None:
             raise NotRegistered()
         if draft.is_proxy:
@@ -105,6 +105,20 @@ class WishPosting(WishOffers):
             await self._post_to_wall(conn, wish)
         self.notifier.wake()
         return wish
+
+    def proxy_community(self, actor: User) -> int | None:
+        """Where a wish posted on someone's behalf belongs (and whose buildings are offered):
+        the actor's own community; for a coordinator who looks after exactly one other
+        community than the one they live in, that one (the people they serve)."""
+        reach = actor.reach if actor.is_coordinator else None
+        if (
+            reach is not None
+            and reach.whole_communities
+            and len(reach.community_ids) == 1
+            and actor.community_id not in reach.community_ids
+        ):
+            return next(iter(reach.community_ids))
+        return actor.community_id
 
     async def _open_building(self, building_id: int | None, community_id: int) -> int | None:
         if building_id is None:

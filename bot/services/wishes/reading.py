@@ -91,6 +91,7 @@ class WishReading(WishOffers):
             leads=Party.LEADER in parties,
             releases=bool(parties & {Party.HANDLER, Party.COORDINATOR}),
             sees_contact=may_see_contact(actor, wish),
+            coordinates=Party.COORDINATOR in parties,
         )
 
     async def check_move(self, actor: User, wish_id: int, event: WishEventKind) -> Wish:
@@ -126,8 +127,8 @@ class WishReading(WishOffers):
                 raise InvalidInput()
             categories = [wish_filter.category]
         places: list[tuple[int, int | None]] = []
-        if actor.community_id is not None:
-            places.append((actor.community_id, None))
+        if actor.is_member and actor.community_id is not None:
+            places.append((actor.community_id, None))  # members serve their own community
         if actor.reach is not None and actor.is_coordinator:
             places += [(c, actor.reach.building_id) for c in actor.reach.community_ids]
         async with self.store.read() as conn:

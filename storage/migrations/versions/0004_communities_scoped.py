@@ -47,6 +47,7 @@ def upgrade() -> None:
             )
     # Everything so far belonged to the one community there was; its coordinators stay its
     # coordinators (start-up appoints the configured ones to the district).
+    # (With no community yet, nothing is filled in: the first start adopts them.)
     first = "(SELECT MIN(id) FROM communities)"
     op.execute(
         "UPDATE users SET community_id = COALESCE("
@@ -55,11 +56,14 @@ def upgrade() -> None:
     )
     op.execute(
         f"UPDATE user_roles SET node_kind = 'community', node_id = {first}"
-        " WHERE role = 'coordinator'"
+        " WHERE role = 'coordinator' AND EXISTS (SELECT 1 FROM communities)"
     )
     op.execute(f"UPDATE invites SET community_id = {first}")
     op.execute(f"UPDATE audit_log SET community_id = {first}")
-    op.execute(f"UPDATE broadcasts SET node_kind = 'community', node_id = {first}")
+    op.execute(
+        f"UPDATE broadcasts SET node_kind = 'community', node_id = {first}"
+        " WHERE EXISTS (SELECT 1 FROM communities)"
+    )
 
 
 def downgrade() -> None:

@@ -44,6 +44,7 @@ def test_coordinator_ids_are_comma_separated(
         ("WEBHOOK_SECRET", "has space", "Setting WEBHOOK_SECRET is invalid"),
         ("WEBHOOK_SECRET", "x" * 257, "Setting WEBHOOK_SECRET is invalid"),
         ("WEBHOOK_URL", "https://bot.example.org", "Setting WEBHOOK_SECRET is missing"),
+        ("SHARED_UPDATES", "true", "SHARED_UPDATES is invalid: Value error, several processes"),
     ],
 )
 def test_bad_setting_stops_with_one_line(
@@ -137,3 +138,22 @@ async def test_a_rejected_token_exits_2_with_one_line_and_never_prints_it(tmp_pa
     assert "SECRET-TOKEN-VALUE" not in output
     (said,) = [line for line in output.splitlines() if line.startswith("linli:")]
     assert "TELEGRAM_BOT_TOKEN" in said
+
+
+def test_shared_updates_need_postgresql(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org")
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret")
+    monkeypatch.setenv("SHARED_UPDATES", "true")
+    with pytest.raises(SettingsError):
+        load_settings()  # the default database is a SQLite file
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        "Setting SHARED_UPDATES is invalid: Value error, several processes need PostgreSQL; "
+        "on SQLite run one process."
+    )
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://linli@db/linli")
+    assert load_settings().shared_updates

@@ -311,3 +311,50 @@ async def test_an_invitation_serves_its_own_community_and_applications_stay_belo
     async with services.store.read() as conn:
         found = await membership.get_invite(conn, invite_b.id)
     assert found is not None and found.community_id == world.b.id
+
+
+async def test_forged_places_and_out_of_reach_coordinators_are_refused(
+    services: Services, world: World
+) -> None:
+    invite_a = await services.membership.create_invite(world.coordinator_a, days=7, max_uses=5)
+    with pytest.raises(InvalidInput):  # serving in B's building: a button B's, forged
+        await services.membership.apply(
+            world.resident_a, invite_a.code, skills={Skill.REPAIRS}, building_id=world.b1.id
+        )
+    application = await services.membership.apply(
+        world.resident_a, invite_a.code, skills={Skill.REPAIRS}, building_id=world.a1.id
+    )
+    keeper = world.keeper_a1
+    assert await services.membership.pending_count(keeper) == 1  # she lives in A1
+    with pytest.raises(NotAllowed):  # membership is community-wide: not a building's to decide
+        await services.membership.decide(keeper, application.id, approve=True)
+    assert await services.admin.audit_log(keeper) == []
+
+    community_wish = await services.wishes.post(world.coordinator_a, _draft("社区的事"))
+    assert not (await services.wishes.access(keeper, community_wish)).coordinates
+    assert (await services.wishes.access(world.coordinator_a, community_wish)).coordinates
+    page = await services.wishes.browse(keeper, WishFilter())  # not a member: A1's only
+    assert community_wish.id not in [w.id for w in page.wishes]
+
+    places = await services.admin.nodes(world.coordinator_a)
+    assert (Node(kind=NodeKind.BUILDING, id=world.a1.id), "A1号楼") in places
+
+
+async def test_a_coordinator_living_elsewhere_posts_for_the_community_they_serve(
+    services: Services, world: World
+) -> None:
+    a_resident_serving_b = await _person(services, 105, "B的书记", world.a, world.a1)
+    serving_b = await services.admin.appoint(
+        world.district, a_resident_serving_b.id, Node(kind=NodeKind.COMMUNITY, id=world.b.id)
+    )
+    assert services.wishes.proxy_community(serving_b) == world.b.id
+    draft = WishDraft(
+        category=WishCategory.REPAIRS,
+        text="帮忙换灯泡",
+        for_name="B的老人",
+        for_building_id=world.b1.id,
+        for_phone="13900000000",
+    )
+    wish = await services.wishes.post(serving_b, draft)
+    assert (wish.community_id, wish.building_id) == (world.b.id, world.b1.id)
+    assert [r["chat_id"] for r in await outbox_rows(services, world.member_a.id)] == []
