@@ -11,10 +11,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import AudienceKind, Broadcast, BroadcastStatus, Node, NodeKind, Reach, Role
+from storage import org
 from storage.schema import (
     broadcasts,
-    buildings,
-    streets,
     team_members,
     teams,
     user_roles,
@@ -119,32 +118,9 @@ async def transition(
     return result.rowcount == 1
 
 
-def _at(kind: NodeKind, ids: Any) -> ColumnElement[bool]:
-    return and_(broadcasts.c.node_kind == kind.value, broadcasts.c.node_id.in_(ids))
-
-
 def sent_below(reach: Reach) -> ColumnElement[bool]:
     """Broadcasts to the coordinator's node or to a node below it."""
-    if reach.building_id is not None:
-        return _at(NodeKind.BUILDING, [reach.building_id])
-    communities_ = sorted(reach.community_ids)
-    found = [
-        _at(NodeKind.COMMUNITY, communities_),
-        _at(
-            NodeKind.BUILDING,
-            select(buildings.c.id).where(buildings.c.community_id.in_(communities_)),
-        ),
-    ]
-    if reach.node.kind is NodeKind.STREET:
-        found.append(_at(NodeKind.STREET, [reach.node.id]))
-    if reach.node.kind is NodeKind.DISTRICT:
-        found.append(_at(NodeKind.DISTRICT, [reach.node.id]))
-        found.append(
-            _at(
-                NodeKind.STREET, select(streets.c.id).where(streets.c.district_id == reach.node.id)
-            )
-        )
-    return or_(*found)
+    return org.at_or_below(broadcasts.c.node_kind, broadcasts.c.node_id, reach)
 
 
 async def is_sent_below(conn: AsyncConnection, broadcast_id: int, reach: Reach) -> bool:

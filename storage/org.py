@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -177,6 +177,31 @@ async def find_street_by_name(conn: AsyncConnection, district_id: int, name: str
     )
     found = await conn.scalar(query)
     return int(found) if found is not None else None
+
+
+def at_or_below(
+    kind: ColumnElement[Any], node_id: ColumnElement[Any], reach: Reach
+) -> ColumnElement[bool]:
+    """Rows naming a node (by these two columns) that is the coordinator's own or lies below
+    it: broadcasts sent to it, coordinators appointed to it."""
+
+    def at(level: NodeKind, ids: Any) -> ColumnElement[bool]:
+        return and_(kind == level.value, node_id.in_(ids))
+
+    if reach.building_id is not None:
+        return at(NodeKind.BUILDING, [reach.building_id])
+    below = sorted(reach.community_ids)
+    found = [
+        at(NodeKind.COMMUNITY, below),
+        at(NodeKind.BUILDING, select(buildings.c.id).where(buildings.c.community_id.in_(below))),
+    ]
+    if reach.node.kind is NodeKind.STREET:
+        found.append(at(NodeKind.STREET, [reach.node.id]))
+    if reach.node.kind is NodeKind.DISTRICT:
+        found.append(at(NodeKind.DISTRICT, [reach.node.id]))
+        in_district = select(streets.c.id).where(streets.c.district_id == reach.node.id)
+        found.append(at(NodeKind.STREET, in_district))
+    return or_(*found)
 
 
 async def reach_of(conn: AsyncConnection, node: Node) -> Reach | None:

@@ -283,14 +283,16 @@ async def user_ids_with_node_kind(conn: AsyncConnection, kind: NodeKind) -> list
     return sorted((await conn.scalars(query)).all())
 
 
-async def list_users_with_role(
-    conn: AsyncConnection, role: Role, *, reach: Reach, after_id: int = 0, limit: int = 20
+async def coordinators_below(
+    conn: AsyncConnection, reach: Reach, *, limit: int = 30
 ) -> list[User]:
-    """A page of the users below `reach` holding `role`, by id (keyset pagination)."""
+    """The coordinators appointed at or below `reach`'s node, by id."""
     query = (
         select(user_roles.c.user_id)
-        .join(users, users.c.id == user_roles.c.user_id)
-        .where(user_roles.c.role == role.value, user_roles.c.user_id > after_id, within(reach))
+        .where(
+            user_roles.c.role == Role.COORDINATOR.value,
+            org.at_or_below(user_roles.c.node_kind, user_roles.c.node_id, reach),
+        )
         .order_by(user_roles.c.user_id)
         .limit(limit)
     )

@@ -221,12 +221,10 @@ class AdminService:
             return await users_repo.search_users(conn, text, reach=reach)
 
     async def coordinators(self, actor: User) -> list[User]:
-        """The coordinators who live below the coordinator's node."""
+        """The coordinators appointed at or below the coordinator's node, wherever they live."""
         reach = require_coordinator(actor)
         async with self.store.read() as conn:
-            return await users_repo.list_users_with_role(
-                conn, Role.COORDINATOR, reach=reach, limit=30
-            )
+            return await users_repo.coordinators_below(conn, reach, limit=30)
 
     async def nodes(self, actor: User) -> list[tuple[Node, str]]:
         """Where the coordinator may appoint someone: their own node and every community and
@@ -265,17 +263,15 @@ class AdminService:
 
     async def appoint(self, actor: User, user_id: int, node: Node) -> User:
         """Make someone who lives below the actor's node a coordinator of a node at or below
-        it (or move a coordinator there). Audited."""
-        reach = require_coordinator(actor)
+        it, or move a coordinator appointed below it (wherever they live) there. Audited,
+        under the community the node is in."""
+        require_coordinator(actor)
         if not await self._below(actor, node):
             raise NotFound()
+        about = await self._community_of(node)
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            target = await users_repo.get_user(conn, user_id)
-            if target is None or not reach.covers(target.community_id, target.building_id):
-                raise NotFound(N_("No registered user with that id."))
-            if target.reach is not None and not await self._below(actor, target.reach.node):
-                raise NotAllowed(N_("That coordinator is appointed above you."))
+            target = await self._manageable(conn, actor, user_id)
             before = target.reach.node if target.reach else None
             if await users_repo.appoint(conn, user_id, node, actor.id, now):
                 if before is not None:  # moved: they may see less than before
@@ -286,7 +282,7 @@ class AdminService:
                     action="coordinator.promote",
                     subject=f"user:{user_id}",
                     now=now,
-                    community_id=target.community_id,
+                    community_id=about,
                     before={"node": before.model_dump(mode="json") if before else None},
                     after={"node": node.model_dump(mode="json")},
                 )
@@ -295,6 +291,30 @@ class AdminService:
         if self.notifier is not None:
             self.notifier.wake()
         return updated
+
+    async def _manageable(self, conn: AsyncConnection, actor: User, user_id: int) -> User:
+        """Someone the actor may appoint, move or demote: a coordinator appointed at or below
+        the actor's node (wherever they live), or anyone else who lives below it."""
+        reach = require_coordinator(actor)
+        target = await users_repo.get_user(conn, user_id)
+        if target is None:
+            raise NotFound(N_("No registered user with that id."))
+        if target.is_coordinator and target.reach is not None:
+            if not await self._below(actor, target.reach.node):
+                if reach.covers(target.community_id, target.building_id):
+                    raise NotAllowed(N_("That coordinator is appointed above you."))
+                raise NotFound(N_("No registered user with that id."))
+        elif not reach.covers(target.community_id, target.building_id):
+            raise NotFound(N_("No registered user with that id."))
+        return target
+
+    async def _community_of(self, node: Node) -> int | None:
+        """The one community a node is in or is (None: a street or district of several)."""
+        async with self.store.read() as conn:
+            below = await org.reach_of(conn, node)
+        if below is None or len(below.community_ids) != 1:
+            return None
+        return next(iter(below.community_ids))
 
     async def _reshow(self, conn: AsyncConnection, user_id: int) -> None:
         """What they opened as a coordinator (contact details) is shown again as they may now
@@ -314,11 +334,8 @@ class AdminService:
             raise NotAllowed(N_("You cannot remove your own coordinator role."))
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            target = await users_repo.get_user(conn, user_id)
-            if target is None or not reach.covers(target.community_id, target.building_id):
-                raise NotFound(N_("No registered user with that id."))
-            if target.reach is not None and not await self._below(actor, target.reach.node):
-                raise NotAllowed(N_("That coordinator is appointed above you."))
+            target = await self._manageable(conn, actor, user_id)
+            about = await self._community_of(target.reach.node) if target.reach else None
             changed = await users_repo.revoke_role(conn, user_id, Role.COORDINATOR)
             if changed:
                 await self._reshow(conn, user_id)
@@ -328,7 +345,7 @@ class AdminService:
                     action="coordinator.demote",
                     subject=f"user:{user_id}",
                     now=now,
-                    community_id=target.community_id,
+                    community_id=about,
                     before={"coordinator": True},
                     after={"coordinator": False},
                 )

@@ -358,3 +358,21 @@ async def test_a_coordinator_living_elsewhere_posts_for_the_community_they_serve
     wish = await services.wishes.post(serving_b, draft)
     assert (wish.community_id, wish.building_id) == (world.b.id, world.b1.id)
     assert [r["chat_id"] for r in await outbox_rows(services, world.member_a.id)] == []
+
+
+async def test_coordinators_are_managed_where_they_are_appointed_not_where_they_live(
+    services: Services, world: World
+) -> None:
+    await _person(services, 106, "住在C", world.c, None)
+    await services.admin.appoint(world.district, 106, Node(kind=NodeKind.COMMUNITY, id=world.a.id))
+    assert 106 in [u.id for u in await services.admin.coordinators(world.street)]
+    assert 106 in [u.id for u in await services.admin.coordinators(world.coordinator_a)]
+    assert 106 not in [u.id for u in await services.admin.coordinators(world.coordinator_b)]
+    appointed = [e for e in await services.admin.audit_log(world.coordinator_a)]
+    assert any(e.subject == "user:106" for e in appointed)  # filed under A, where appointed
+    with pytest.raises(NotFound):  # A's coordinator is not B's to remove
+        await services.admin.set_coordinator(world.coordinator_b, world.coordinator_a.id, False)
+    with pytest.raises(NotAllowed):  # nor the street's, above them both
+        await services.admin.set_coordinator(world.coordinator_a, world.street.id, False)
+    demoted = await services.admin.set_coordinator(world.street, 106, False)
+    assert not demoted.is_coordinator
