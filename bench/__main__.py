@@ -14,6 +14,9 @@
    the lease sends, so the cap holds for both together.
 5. Updates: the full bot's update handling (on SQLite and on PostgreSQL) against a bare
    python-telegram-bot bot (bench/throughput.py). Target: at least 0.70 of the bare bot's rate.
+6. Scale: every list, card, count and write of the wish feature at a million wishes, on
+   SQLite and on PostgreSQL, median and p95, with each statement's query plan
+   (bench/scale.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import scale
 from bench.faults import fault_table
 from bench.throughput import main as update_handling
 from bot.models import OutboxStatus
@@ -132,8 +136,10 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="SEND_RATE and the fake's cap")
     parser.add_argument("--kill-after", type=float, default=0.4, help="fraction delivered")
     parser.add_argument(
-        "--only", choices=["throughput", "crash", "faults", "postgresql", "updates"]
+        "--only", choices=["throughput", "crash", "faults", "postgresql", "updates", "scale"]
     )
+    parser.add_argument("--scale-wishes", type=int, default=scale.WISHES)
+    parser.add_argument("--scale-runs", type=int, default=200, help="timed runs per operation")
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -152,7 +158,7 @@ def main() -> None:
         asyncio.run(crash(args.recipients, args.rate, args.kill_after))
     if args.only in (None, "faults"):
         asyncio.run(fault_table(args.recipients, args.rate))
-    postgres = TestPostgres() if args.only in (None, "postgresql", "updates") else None
+    postgres = TestPostgres() if args.only in (None, "postgresql", "updates", "scale") else None
     try:
         if postgres is not None:
             postgres.prepare_template()
@@ -162,6 +168,17 @@ def main() -> None:
             gc.enable()  # both bots in this comparison run in this process, as in production
             url = postgres.url(postgres.create()) if postgres is not None else None
             asyncio.run(update_handling(url))
+        if args.only in (None, "scale"):
+            gc.enable()
+            print(f"\nScale: {args.scale_wishes:,} wishes, {args.scale_runs} runs per operation")
+            urls = [None] + ([postgres.url(postgres.create())] if postgres else [])
+            for url in urls:
+                with tempfile.TemporaryDirectory() as folder:
+                    asyncio.run(
+                        scale.run(
+                            url, Path(folder), runs=args.scale_runs, wishes_count=args.scale_wishes
+                        )
+                    )
     finally:
         if postgres is not None:
             postgres.stop()
