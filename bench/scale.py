@@ -167,8 +167,8 @@ def statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
     def record(conn: Connection, cursor: Any, sql: str, params: Any, *_: Any) -> None:
         seen.append((sql, params))
 
-    # Writes go through the async engine; reads on SQLite through its own reader engine.
-    engines = [store.engine.sync_engine] + ([store.reader] if store.reader else [])
+    # On SQLite, reads and write transactions run on engines of their own (storage/store.py).
+    engines = [store.engine.sync_engine] + [e for e in (store.reader, store.writer) if e]
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
     try:

@@ -32,6 +32,7 @@ from sqlalchemy import String, Table, func, inspect, select, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.engine import WRITE_OPTION
 from storage.migrate import alembic_config
 from storage.schema import metadata
 from storage.store import Store
@@ -205,7 +206,11 @@ async def copy_data(source_url: str, target_url: str) -> CopyReport:
         await target.migrate()
         report = CopyReport()
         try:
-            async with source.engine.connect() as raw, target.transaction() as writing:
+            # The target's async engine itself (not the Store's SQLite writer on the loop):
+            # the check at the end streams back what arrived, inside the same transaction.
+            async with source.engine.connect() as raw, target.engine.connect() as out:
+                writing = await out.execution_options(**{WRITE_OPTION: True})
+                await writing.begin()  # committed at the end, else rolled back on close
                 reading = await _snapshot(raw)
                 for table in metadata.sorted_tables:
                     total = _Sum()
@@ -224,6 +229,7 @@ async def copy_data(source_url: str, target_url: str) -> CopyReport:
                             f"{copied.name}: {copied.rows} rows read, {arrived[copied.name][0]} "
                             "in the target, or their contents differ; nothing was kept"
                         )
+                await writing.commit()
         except CannotCopy:
             raise
         except Exception as error:  # e.g. a value the target refuses: say which table

@@ -58,6 +58,31 @@ def create_sqlite_reader(url: str) -> Engine:
     return engine
 
 
+def create_sqlite_writer(url: str) -> Engine:
+    """A synchronous engine on the same SQLite file, for write transactions on the event loop.
+
+    Measured at a million wishes: a claim spent about 1 ms per statement through aiosqlite's
+    thread and 0.15-0.35 ms of it in SQLite (3.6-5.7 ms per claim on the loop against
+    12.5-16.5 ms). The Store runs one write transaction at a time in this process (a lock),
+    so BEGIN IMMEDIATE waits only for a single statement of the sender's (autocommit, in
+    aiosqlite's thread) or for another process (one bot process per SQLite database: the
+    README says so), and never for a transaction that needs this loop to finish.
+    """
+    engine = create_sync_engine(
+        url.replace("sqlite+aiosqlite", "sqlite", 1),
+        hide_parameters=True,
+        pool_size=1,
+        pool_reset_on_return=None,  # every use ends in COMMIT or ROLLBACK
+    )
+    _on_connect_tune(engine)
+
+    @event.listens_for(engine, "begin")
+    def _immediate(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
 def _on_connect_tune(sync_engine: Engine) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

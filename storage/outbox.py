@@ -7,7 +7,7 @@ Life of a row: PENDING → SENDING (claimed by the one sender, request about to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -153,15 +153,18 @@ async def enqueue_notices(
     *,
     now: datetime,
     broadcast_id: int | None = None,
+    not_before: Mapping[int, datetime | None] | None = None,
 ) -> int:
-    """One notice to many (chat id, language, dedupe key) in one statement; how many were new
-    (a dedupe key already used is skipped)."""
+    """One notice to many (chat id, language, dedupe key) in one statement, each chat not
+    before its time in `not_before` (if any); how many were new (a dedupe key already used
+    is skipped)."""
+    waits = not_before or {}
     rows = [
         _values(
             OutgoingMessage(chat_id=chat_id),
             now=now,
             dedupe_key=key,
-            not_before=None,
+            not_before=waits.get(chat_id),
             broadcast_id=broadcast_id,
             notice=notice,
             language=language,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,13 +12,19 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.engine import READ_OPTION, WRITE_OPTION, create_engine, create_sqlite_reader
+from storage.engine import (
+    READ_OPTION,
+    WRITE_OPTION,
+    create_engine,
+    create_sqlite_reader,
+    create_sqlite_writer,
+)
 from storage.migrate import upgrade_to_head
 
 
-class _LoopReader:
-    """The read half of AsyncConnection over a synchronous SQLite connection: repositories
-    await it as usual, the query runs on the event loop without a thread hop."""
+class _OnTheLoop:
+    """AsyncConnection's statements over a synchronous SQLite connection: repositories await
+    it as usual, each statement runs on the event loop without a thread hop."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -39,9 +46,15 @@ class _LoopReader:
 class Store:
     """Owns the engine; hands out write and read transactions."""
 
-    def __init__(self, engine: AsyncEngine, reader: Engine | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, reader: Engine | None = None, writer: Engine | None = None
+    ) -> None:
         self.engine = engine
         self.reader = reader
+        self.writer = writer
+        # One write transaction at a time on the loop (see `create_sqlite_writer`).
+        self._writing = asyncio.Lock()
+        self._writing_task: asyncio.Task[Any] | None = None
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -52,7 +65,11 @@ class Store:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         sqlite_file = url.startswith(prefix) and ":memory:" not in url
-        store = cls(create_engine(url), create_sqlite_reader(url) if sqlite_file else None)
+        store = cls(
+            create_engine(url),
+            create_sqlite_reader(url) if sqlite_file else None,
+            create_sqlite_writer(url) if sqlite_file else None,
+        )
         if migrate:
             await store.migrate()
         return store
@@ -63,7 +80,21 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on exit or rolled back."""
+        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on exit or rolled back.
+        On a SQLite file its statements run on the event loop, one transaction at a time."""
+        if self.writer is not None:
+            task = asyncio.current_task()
+            if task is not None and task is self._writing_task:
+                # It would wait for itself: refuse at once instead of hanging.
+                raise RuntimeError("a write transaction inside another one")
+            async with self._writing:
+                self._writing_task = task
+                try:
+                    with self.writer.connect() as sync_conn, sync_conn.begin():
+                        yield cast(AsyncConnection, _OnTheLoop(sync_conn))
+                finally:
+                    self._writing_task = None
+            return
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(**{WRITE_OPTION: True})
             async with conn.begin():
@@ -75,7 +106,7 @@ class Store:
         `create_sqlite_reader`), each seeing the latest committed state; keep them short."""
         if self.reader is not None:
             with self.reader.connect() as sync_conn:
-                yield cast(AsyncConnection, _LoopReader(sync_conn))
+                yield cast(AsyncConnection, _OnTheLoop(sync_conn))
             return
         async with self.engine.connect() as conn:
             if self.engine.dialect.name == "postgresql":
@@ -98,6 +129,7 @@ class Store:
             await conn.exec_driver_sql("VACUUM INTO ?", (target,))
 
     async def close(self) -> None:
-        if self.reader is not None:
-            self.reader.dispose()
+        for sync_engine in (self.reader, self.writer):
+            if sync_engine is not None:
+                sync_engine.dispose()
         await self.engine.dispose()

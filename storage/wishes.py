@@ -451,6 +451,7 @@ async def member_candidates(
         )
     chosen: list[int] = []
     if building_id is not None:
+        # Read in the order of an index (the building's people; the members), no sort.
         same = base.where(users.c.building_id == building_id).order_by(users.c.id).limit(limit)
         chosen = list((await conn.scalars(same)).all())
     if len(chosen) < limit:
@@ -459,7 +460,7 @@ async def member_candidates(
             others = others.where(
                 or_(users.c.building_id.is_(None), users.c.building_id != building_id)
             )
-        others = others.order_by(users.c.id).limit(limit - len(chosen))
+        others = others.order_by(user_roles.c.user_id).limit(limit - len(chosen))
         chosen += list((await conn.scalars(others)).all())
     found = {u.id: u for u in await users_repo.get_users(conn, chosen)}
     return [found[i] for i in chosen if i in found]

@@ -100,13 +100,19 @@ class Notifier:
         notice: Notice,
         *,
         dedupe_prefix: str | None = None,
+        not_before: Callable[[User], datetime | None] | None = None,
     ) -> int:
-        """Queue `notice` for each recipient; the number queued."""
+        """Queue `notice` for each recipient, in one statement (each after `not_before(user)`
+        when given, e.g. their quiet hours); the number queued."""
+        people = list(recipients)
         rows = [
             (u.id, u.language, f"{dedupe_prefix}:{u.id}" if dedupe_prefix else None)
-            for u in recipients
+            for u in people
         ]
-        return await outbox.enqueue_notices(conn, notice, rows, now=self.clock.now())
+        waits = {u.id: not_before(u) for u in people} if not_before is not None else None
+        return await outbox.enqueue_notices(
+            conn, notice, rows, now=self.clock.now(), not_before=waits
+        )
 
     async def tell_coordinators(
         self,

@@ -178,10 +178,12 @@ class ReminderService:
             dedupe_key=key,
         )
 
-    async def cancel(self, conn: AsyncConnection, subject: str) -> int:
-        """Cancel the pending reminders about `subject` and stop its recurring schedules;
-        the number of reminders cancelled."""
-        await reminders_repo.deactivate_recurring(conn, subject)
+    async def cancel(self, conn: AsyncConnection, subject: str, *, recurring: bool = True) -> int:
+        """Cancel the pending reminders about `subject` and (unless `recurring=False`, for
+        things that never repeat: one statement less) stop its recurring schedules; the
+        number of reminders cancelled."""
+        if recurring:
+            await reminders_repo.deactivate_recurring(conn, subject)
         return await reminders_repo.cancel_pending(conn, subject, self.clock.now())
 
     async def add_recurring(

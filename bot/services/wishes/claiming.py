@@ -56,7 +56,7 @@ class WishClaiming(WishOffers):
                 move=move,
                 note=f"team:{team_id}" if team_id else None,
             )
-            await self.reminders.cancel(conn, subject_of(wish_id))
+            await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
             wish = await self._changed(conn, wish_id)
             await self._tell_owner(conn, wish, WishTakenForYou(wish=wish))
             if team is not None and team.leader_id != actor.id:

@@ -136,7 +136,7 @@ class WishCompletion(WishCore):
             await self._record(
                 conn, wish, WishEventKind.CANCELLED, actor=actor, now=now, move=move
             )
-            await self.reminders.cancel(conn, subject_of(wish_id))
+            await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
             cancelled = await self._changed(conn, wish_id)
         self.notifier.wake()
         return cancelled

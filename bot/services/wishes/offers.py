@@ -101,19 +101,14 @@ class WishOffers(WishCore):
             exclude=exclude | {wish.posted_by},
             limit=OFFER_LIMIT,
         )
-        now = self.clock.now()
-        notice = WishOffered(wish=wish)
-        queued = 0
-        for member in candidates:
-            if await self.notifier.tell(
-                conn,
-                member,
-                notice,
-                dedupe_key=f"{subject_of(wish.id)}:offer:{round_id}:{member.id}",
-                not_before=quiet_until(member, now, self.settings.zone),
-            ):
-                queued += 1
-        return queued
+        now, zone = self.clock.now(), self.settings.zone
+        return await self.notifier.tell_all(  # one statement for all of them
+            conn,
+            candidates,
+            WishOffered(wish=wish),
+            dedupe_prefix=f"{subject_of(wish.id)}:offer:{round_id}",
+            not_before=lambda member: quiet_until(member, now, zone),
+        )
 
     async def _alert(
         self, conn: AsyncConnection, wish: Wish, round_id: int, *, building_only: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,3 +124,36 @@ async def test_a_database_error_never_shows_the_values_it_was_given(store: Store
             await conn.execute(users.insert().values(**row))  # the same id again
     assert phone not in str(failed.value)
     assert "hidden due to hide_parameters" in str(failed.value)
+
+
+@pytest.mark.only_sqlite  # SQLite's writes run on the event loop, one transaction at a time
+async def test_write_transactions_take_turns_and_a_nested_one_is_refused(store: Store) -> None:
+    now = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+    order: list[tuple[str, int]] = []
+
+    async def write(n: int) -> None:
+        async with store.transaction() as conn:
+            order.append(("in", n))
+            await asyncio.sleep(0.01)  # others get the loop meanwhile, not the database
+            await users_repo.insert_user(
+                conn,
+                user_id=n,
+                display_name=f"U{n}",
+                language="zh",
+                building_id=None,
+                room=None,
+                phone=None,
+                now=now,
+            )
+            order.append(("out", n))
+
+    await asyncio.gather(*(write(n) for n in range(1, 6)))
+    pairs = list(zip(order[::2], order[1::2], strict=True))
+    assert all(a == ("in", b[1]) and b[0] == "out" for a, b in pairs)  # never interleaved
+    async with store.read() as conn:
+        assert [u.id for u in await users_repo.get_users(conn, range(1, 6))] == [1, 2, 3, 4, 5]
+
+    async with store.transaction():
+        with pytest.raises(RuntimeError, match="inside another"):
+            async with store.transaction():
+                pass
