@@ -63,18 +63,24 @@ def create_sqlite_writer(url: str) -> Engine:
 
     Measured at a million wishes: a claim spent about 1 ms per statement through aiosqlite's
     thread and 0.15-0.35 ms of it in SQLite (3.6-5.7 ms per claim on the loop against
-    12.5-16.5 ms). The Store runs one write transaction at a time in this process (a lock),
-    so BEGIN IMMEDIATE waits only for a single statement of the sender's (autocommit, in
-    aiosqlite's thread) or for another process (one bot process per SQLite database: the
-    README says so), and never for a transaction that needs this loop to finish.
+    12.5-16.5 ms). The Store runs one write transaction at a time in this process (a lock).
+    Nothing on the loop may sleep: SQLite's busy handler is off on these connections
+    (`Store.transaction` retries BEGIN IMMEDIATE with asyncio sleeps instead), and so are WAL
+    autocheckpoints (a checkpoint's fsync would land on the loop; `Store.checkpoint` runs them
+    in aiosqlite's thread). The pool keeps its rollback on return: a failed COMMIT must not
+    leave the write lock held.
     """
     engine = create_sync_engine(
-        url.replace("sqlite+aiosqlite", "sqlite", 1),
-        hide_parameters=True,
-        pool_size=1,
-        pool_reset_on_return=None,  # every use ends in COMMIT or ROLLBACK
+        url.replace("sqlite+aiosqlite", "sqlite", 1), hide_parameters=True, pool_size=1
     )
     _on_connect_tune(engine)
+
+    @event.listens_for(engine, "connect")
+    def _never_wait_on_the_loop(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.close()
 
     @event.listens_for(engine, "begin")
     def _immediate(conn: Connection) -> None:

@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.engine import (
@@ -20,6 +21,9 @@ from storage.engine import (
     create_sqlite_writer,
 )
 from storage.migrate import upgrade_to_head
+
+# How long a write transaction may wait for the write lock (SQLite's busy timeout elsewhere).
+WRITE_WAIT = 30.0
 
 
 class _OnTheLoop:
@@ -87,18 +91,52 @@ class Store:
             if task is not None and task is self._writing_task:
                 # It would wait for itself: refuse at once instead of hanging.
                 raise RuntimeError("a write transaction inside another one")
-            async with self._writing:
+            async with asyncio.timeout(WRITE_WAIT):  # a writer stuck elsewhere: fail, not hang
+                await self._writing.acquire()
+            try:
                 self._writing_task = task
-                try:
-                    with self.writer.connect() as sync_conn, sync_conn.begin():
+                with self.writer.connect() as sync_conn:
+                    transaction = await self._begin(sync_conn)
+                    try:
                         yield cast(AsyncConnection, _OnTheLoop(sync_conn))
-                finally:
-                    self._writing_task = None
+                    except BaseException:
+                        transaction.rollback()
+                        raise
+                    transaction.commit()
+            finally:
+                self._writing_task = None
+                self._writing.release()
             return
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(**{WRITE_OPTION: True})
             async with conn.begin():
                 yield conn
+
+    @staticmethod
+    async def _begin(sync_conn: Connection) -> RootTransaction:
+        """BEGIN IMMEDIATE on the loop writer: when another connection holds the write lock
+        (a statement of the sender's, another process), wait with asyncio sleeps — the loop
+        runs on — up to WRITE_WAIT, as SQLite's own busy timeout would in a thread."""
+        delay, waited = 0.001, 0.0
+        while True:
+            try:
+                return sync_conn.begin()
+            except OperationalError as error:
+                if "locked" not in str(error) or waited >= WRITE_WAIT:
+                    raise
+                sync_conn.rollback()  # the half-begun transaction, if any
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.05)
+
+    async def checkpoint(self) -> None:
+        """SQLite: move the WAL into the database file (PASSIVE: never waits for anyone), in
+        aiosqlite's thread; the loop writer leaves checkpoints to this and to the sender."""
+        if self.writer is None:
+            return
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

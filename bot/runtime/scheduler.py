@@ -60,6 +60,7 @@ class Sweep:
             ("scheduled broadcasts", services.broadcasts.start_due),
             ("progress", services.broadcasts.progress),
             ("abandoned drafts", lambda: self._forget_drafts(context)),
+            ("WAL checkpoint", services.store.checkpoint),
         ]
         now = services.clock.now()  # the service clock: tests move it
         if self.last_expand is None or now - self.last_expand >= EXPAND_EVERY:

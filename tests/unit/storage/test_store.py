@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
 
+from bot.config import Settings
 from storage import org
 from storage import users as users_repo
 from storage.store import Store
@@ -157,3 +160,39 @@ async def test_write_transactions_take_turns_and_a_nested_one_is_refused(store: 
         with pytest.raises(RuntimeError, match="inside another"):
             async with store.transaction():
                 pass
+
+
+@pytest.mark.only_sqlite  # the loop writer's wait for a lock held elsewhere
+async def test_waiting_for_the_write_lock_never_stops_the_event_loop(
+    store: Store, settings: Settings
+) -> None:
+    path = settings.database_url.split("///", 1)[1]
+    elsewhere = sqlite3.connect(path, isolation_level=None)  # another process, say
+    elsewhere.execute("BEGIN IMMEDIATE")
+    gaps: list[float] = []
+    stop = asyncio.Event()
+
+    async def tick() -> None:
+        last = time.monotonic()
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    async def write() -> None:
+        async with store.transaction() as conn:
+            await org.ensure_default_community(conn, "D", "S", "C")
+
+    ticker = asyncio.create_task(tick())
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not writer.done()  # still waiting for the lock…
+    elsewhere.execute("COMMIT")  # …until the other one lets go
+    await asyncio.wait_for(writer, 5)
+    stop.set()
+    await ticker
+    elsewhere.close()
+    assert max(gaps) < 0.1  # the loop ran on all the while (a 5 ms ticker)
+    async with store.read() as conn:
+        assert await org.list_communities(conn) != []
