@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, union, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -325,15 +325,24 @@ async def wishes_posted_by(
 async def tasks_of(
     conn: AsyncConnection, user_id: int, led_team_ids: Iterable[int], *, limit: int = 30
 ) -> list[Wish]:
-    """Claimed or done wishes `user_id` claimed, was assigned to, or leads the team of."""
-    assigned = select(wish_assignments.c.wish_id).where(wish_assignments.c.user_id == user_id)
-    whose = [wishes.c.claimed_by == user_id, wishes.c.id.in_(assigned)]
+    """Claimed or done wishes `user_id` claimed, was assigned to, or leads the team of.
+
+    The ids come from each source's own index and are then united: as one OR over the
+    wishes, PostgreSQL walked the whole table newest first (249 ms at a million wishes)."""
+    active = list(ACTIVE)
+    sources = [
+        select(wishes.c.id).where(wishes.c.claimed_by == user_id, wishes.c.status.in_(active)),
+        select(wish_assignments.c.wish_id).where(wish_assignments.c.user_id == user_id),
+    ]
     led = list(led_team_ids)
     if led:
-        whose.append(wishes.c.team_id.in_(led))
+        sources.append(
+            select(wishes.c.id).where(wishes.c.team_id.in_(led), wishes.c.status.in_(active))
+        )
+    ids = union(*sources).subquery()
     query = (
         _wish_query()
-        .where(wishes.c.status.in_(ACTIVE), or_(*whose))
+        .where(wishes.c.id.in_(select(ids.c[0])), wishes.c.status.in_(active))
         .order_by(wishes.c.id.desc())
         .limit(limit)
     )
