@@ -95,6 +95,11 @@ class Reach(Model):
         return self.building_id is None or building_id == self.building_id
 
     @property
+    def only_community(self) -> int | None:
+        """The community, when the node holds exactly one (None: several, or none)."""
+        return next(iter(self.community_ids)) if len(self.community_ids) == 1 else None
+
+    @property
     def whole_communities(self) -> bool:
         """False for a building's coordinator: they run no community-wide housekeeping."""
         return self.building_id is None

@@ -312,9 +312,7 @@ class AdminService:
         """The one community a node is in or is (None: a street or district of several)."""
         async with self.store.read() as conn:
             below = await org.reach_of(conn, node)
-        if below is None or len(below.community_ids) != 1:
-            return None
-        return next(iter(below.community_ids))
+        return below.only_community if below is not None else None
 
     async def _reshow(self, conn: AsyncConnection, user_id: int) -> None:
         """What they opened as a coordinator (contact details) is shown again as they may now
@@ -335,7 +333,7 @@ class AdminService:
         now = self.clock.now()
         async with self.store.transaction() as conn:
             target = await self._manageable(conn, actor, user_id)
-            about = await self._community_of(target.reach.node) if target.reach else None
+            about = target.reach.only_community if target.reach else None
             changed = await users_repo.revoke_role(conn, user_id, Role.COORDINATOR)
             if changed:
                 await self._reshow(conn, user_id)

@@ -34,6 +34,6 @@ def working_community(user: User, community_id: int | None = None) -> int:
         raise NotAllowed()
     if user.community_id is not None and user.community_id in reach.community_ids:
         return user.community_id
-    if len(reach.community_ids) == 1:
-        return next(iter(reach.community_ids))
+    if reach.only_community is not None:
+        return reach.only_community
     raise InvalidInput(N_("Please choose a community first (/admin → Communities)."))

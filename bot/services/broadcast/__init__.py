@@ -416,9 +416,9 @@ class BroadcastService:
             return ""
         async with self.store.read() as conn:
             reach = await self._reach(conn, broadcast)
-            if len(reach.community_ids) == 1 and reach.building_id is None:
+            if reach.only_community is not None and reach.building_id is None:
                 return await org.node_name(
-                    conn, Node(kind=NodeKind.COMMUNITY, id=next(iter(reach.community_ids)))
+                    conn, Node(kind=NodeKind.COMMUNITY, id=reach.only_community)
                 )
             return await org.node_name(conn, broadcast.node)
 
@@ -431,7 +431,7 @@ class BroadcastService:
         """The community an audit entry about it names (None above a community)."""
         async with self.store.read() as conn:
             reach = await self._reach(conn, broadcast)
-        return next(iter(reach.community_ids)) if len(reach.community_ids) == 1 else None
+        return reach.only_community
 
     async def _seen(self, actor: User, broadcast_id: int) -> Broadcast:
         """A broadcast to the coordinator's node or below it (else: not found)."""

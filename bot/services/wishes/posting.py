@@ -114,10 +114,10 @@ class WishPosting(WishOffers):
         if (
             reach is not None
             and reach.whole_communities
-            and len(reach.community_ids) == 1
-            and actor.community_id not in reach.community_ids
+            and reach.only_community is not None
+            and reach.only_community != actor.community_id
         ):
-            return next(iter(reach.community_ids))
+            return reach.only_community
         return actor.community_id
 
     async def _open_building(self, building_id: int | None, community_id: int) -> int | None:
