@@ -117,15 +117,18 @@ async def list_communities(
     return [Community(**row) for row in (await conn.execute(query)).mappings()]
 
 
+def _streets() -> Select[Any]:
+    return select(
+        streets.c.id,
+        streets.c.name,
+        streets.c.district_id,
+        districts.c.name.label("district_name"),
+    ).join(districts, districts.c.id == streets.c.district_id)
+
+
 async def list_streets(conn: AsyncConnection, district_id: int) -> list[Street]:
     query = (
-        select(
-            streets.c.id,
-            streets.c.name,
-            streets.c.district_id,
-            districts.c.name.label("district_name"),
-        )
-        .join(districts, districts.c.id == streets.c.district_id)
+        _streets()
         .where(streets.c.district_id == district_id)
         .order_by(streets.c.name, streets.c.id)
     )
@@ -133,17 +136,7 @@ async def list_streets(conn: AsyncConnection, district_id: int) -> list[Street]:
 
 
 async def get_street(conn: AsyncConnection, street_id: int) -> Street | None:
-    query = (
-        select(
-            streets.c.id,
-            streets.c.name,
-            streets.c.district_id,
-            districts.c.name.label("district_name"),
-        )
-        .join(districts, districts.c.id == streets.c.district_id)
-        .where(streets.c.id == street_id)
-    )
-    row = (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(_streets().where(streets.c.id == street_id))).mappings().first()
     return Street(**row) if row else None
 
 

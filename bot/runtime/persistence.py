@@ -90,6 +90,11 @@ def _key(key: ConversationKey) -> str:
     return json.dumps(list(key))
 
 
+def _as_saved(data: Any) -> str:
+    """Data as the saved-text cache keeps it ("" for none: no row)."""
+    return "" if data is None or data == {} else json.dumps(data, sort_keys=True)
+
+
 class StorePersistence(BasePersistence[Data, Data, Data]):
     """Conversations, user_data and chat_data as rows of `bot_state`; bot_data is not kept."""
 
@@ -111,16 +116,15 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
         async with self.store.read() as conn:
             rows = await bot_state.load_kind(conn, kind)
         for key, data in rows.items():
-            self._saved[(kind, key)] = json.dumps(data, sort_keys=True)
+            self._saved[(kind, key)] = _as_saved(data)
         return rows
 
     async def _save(self, kind: str, key: str, data: Any) -> None:
-        empty = data is None or data == {}
-        text = "" if empty else json.dumps(data, sort_keys=True)
+        text = _as_saved(data)
         if self._saved.get((kind, key), "") == text:
             return
         async with self.store.transaction() as conn:
-            if empty:
+            if not text:
                 await bot_state.remove(conn, kind, key)
             else:
                 await bot_state.save(conn, kind, key, data)
@@ -193,8 +197,7 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
         async with self.store.read() as conn:
             found = await bot_state.load_keys(conn, list(rows))
         for row in rows:
-            data = found.get(row)
-            self._saved[row] = "" if data in (None, {}) else json.dumps(data, sort_keys=True)
+            self._saved[row] = _as_saved(found.get(row))
         return found
 
     async def refresh_bot_data(self, bot_data: Data) -> None:
