@@ -140,6 +140,12 @@ def main() -> None:
     )
     parser.add_argument("--scale-wishes", type=int, default=scale.WISHES)
     parser.add_argument("--scale-runs", type=int, default=200, help="timed runs per operation")
+    parser.add_argument(
+        "--databases",
+        choices=["both", "sqlite", "postgresql"],
+        default="both",
+        help="where the scale and update benchmarks run",
+    )
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -171,7 +177,9 @@ def main() -> None:
         if args.only in (None, "scale"):
             gc.enable()
             print(f"\nScale: {args.scale_wishes:,} wishes, {args.scale_runs} runs per operation")
-            urls = [None] + ([postgres.url(postgres.create())] if postgres else [])
+            urls: list[str | None] = [] if args.databases == "postgresql" else [None]
+            if postgres is not None and args.databases != "sqlite":
+                urls.append(postgres.url(postgres.create()))
             for url in urls:
                 with tempfile.TemporaryDirectory() as folder:
                     asyncio.run(

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
+from bench import claims
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.models import Role, Skill, User, WishCategory, WishStatus
@@ -137,13 +138,11 @@ async def seed(services: Services, *, wishes_count: int = WISHES) -> dict[str, A
         async with store.transaction() as conn:
             await conn.execute(wishes.insert(), batch)
     async with store.read() as conn:
-        open_ids = list(
-            (
-                await conn.execute(
-                    text("SELECT id FROM wishes WHERE status = 'open' ORDER BY id DESC")
-                )
-            ).scalars()
+        open_rows = await conn.execute(
+            text("SELECT id, posted_by FROM wishes WHERE status = 'open' ORDER BY id DESC")
         )
+        posters = {int(wish_id): int(poster) for wish_id, poster in open_rows}
+        open_ids = list(posters)
         done = [
             (int(wish_id), int(poster))
             for wish_id, poster in await conn.execute(
@@ -156,7 +155,13 @@ async def seed(services: Services, *, wishes_count: int = WISHES) -> dict[str, A
     else:
         async with store.transaction() as conn:
             await conn.execute(text("ANALYZE"))
-    return {"members": member_ids, "residents": resident_ids, "open": open_ids, "done": done}
+    return {
+        "members": member_ids,
+        "residents": resident_ids,
+        "open": open_ids,
+        "posters": posters,
+        "done": done,
+    }
 
 
 @contextmanager
@@ -250,6 +255,11 @@ async def run(database_url: str | None, folder: Path, *, runs: int, wishes_count
             f"in {seeded:.0f} s"
         )
         results = await _operations(services, picks, runs)
+        async with store.transaction() as conn:
+            # What the timed operations queued (offers, notices) is not the next part's load.
+            await conn.execute(
+                text("UPDATE outbox SET status = 'cancelled' WHERE status = 'pending'")
+            )
     finally:
         await store.close()
     print(f"  {'operation':<28} {'median ms':>10} {'p95 ms':>8}")
@@ -260,6 +270,19 @@ async def run(database_url: str | None, folder: Path, *, runs: int, wishes_count
         print(f"  {name}:")
         for line in plans:
             print(line)
+    # The whole bot on the same database, with members and open wishes the timed operations
+    # did not touch.
+    print(f"  update handling on this database ({db}):")
+    members, unclaimed = picks["members"], picks["open"][runs + 1 :]
+    claimers = members[-claims.CLAIMERS :]
+    await claims.claim_path(settings.database_url, claimers, unclaimed, picks["posters"])
+    mixers = members[-(claims.CLAIMERS + claims.MIX_PEOPLE) : -claims.CLAIMERS]
+    await claims.mix(
+        settings.database_url,
+        mixers,
+        unclaimed[claims.CLAIMERS * claims.CLAIMS_EACH :],
+        picks["posters"],
+    )
 
 
 async def _operations(

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_skeleton
 from babel.messages.pofile import read_po
 
@@ -64,11 +65,18 @@ def esc(value: object) -> str:
     return escape(str(value), quote=False)
 
 
+@cache
+def babel_locale(language: str) -> Locale:
+    """Babel's locale for one of ours, parsed once: given as a string, Babel parses it on
+    every call (0.3 ms each, most of a card's rendering in a profile of the claim path)."""
+    return Locale.parse(BABEL_LOCALE.get(language, language))
+
+
 def format_local(
     moment: datetime, language: str, zone: ZoneInfo, *, with_year: bool = False
 ) -> str:
     """A date and time in the community's zone, in the reader's local style."""
     local = moment.astimezone(zone)
-    locale = BABEL_LOCALE.get(language, language)
+    locale = babel_locale(language)
     day = format_skeleton("yMMMd" if with_year else "MMMd", local, locale=locale)
     return f"{day} {format_skeleton('Hm', local, locale=locale)}"

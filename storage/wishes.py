@@ -10,7 +10,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, union, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,19 +59,22 @@ ACTIVE = (WishStatus.CLAIMED.value, WishStatus.DONE.value)
 UNFINISHED = (WishStatus.OPEN.value, *ACTIVE)
 
 
-def _wish_query() -> Select[Any]:
-    return select(
-        *_WISH_COLUMNS,
-        _poster.c.display_name.label("poster_name"),
-        _claimer.c.display_name.label("claimer_name"),
-        buildings.c.name.label("building_name"),
-        teams.c.name.label("team_name"),
-    ).select_from(
-        wishes.outerjoin(_poster, _poster.c.id == wishes.c.posted_by)
-        .outerjoin(_claimer, _claimer.c.id == wishes.c.claimed_by)
-        .outerjoin(buildings, buildings.c.id == wishes.c.building_id)
-        .outerjoin(teams, teams.c.id == wishes.c.team_id)
-    )
+# A wish with the names it is shown with. Built once: SQLAlchemy keeps the compiled form of a
+# statement object it has seen (its cache key is remembered on the object), so the most read
+# statement is neither rebuilt nor re-keyed on every call (most of a card read's time, before).
+_WISH_QUERY: Select[Any] = select(
+    *_WISH_COLUMNS,
+    _poster.c.display_name.label("poster_name"),
+    _claimer.c.display_name.label("claimer_name"),
+    buildings.c.name.label("building_name"),
+    teams.c.name.label("team_name"),
+).select_from(
+    wishes.outerjoin(_poster, _poster.c.id == wishes.c.posted_by)
+    .outerjoin(_claimer, _claimer.c.id == wishes.c.claimed_by)
+    .outerjoin(buildings, buildings.c.id == wishes.c.building_id)
+    .outerjoin(teams, teams.c.id == wishes.c.team_id)
+)
+_WISH_BY_ID = _WISH_QUERY.where(wishes.c.id == bindparam("wish_id"))
 
 
 def _wish(row: RowMapping) -> Wish:
@@ -114,8 +128,8 @@ async def insert_wish(
 
 
 async def get_wish(conn: AsyncConnection, wish_id: int) -> Wish | None:
-    rows = await _wishes(conn, _wish_query().where(wishes.c.id == wish_id))
-    return rows[0] if rows else None
+    row = (await conn.execute(_WISH_BY_ID, {"wish_id": wish_id})).mappings().first()
+    return _wish(row) if row is not None else None
 
 
 async def get_contact(conn: AsyncConnection, wish_id: int) -> WishContact | None:
@@ -175,13 +189,32 @@ async def count_active_claims(conn: AsyncConnection, user_id: int) -> int:
     return int(await conn.scalar(query) or 0)
 
 
+_held = wishes.alias("held")
+
+
 async def claim(
-    conn: AsyncConnection, wish_id: int, *, user_id: int, team_id: int | None, now: datetime
+    conn: AsyncConnection,
+    wish_id: int,
+    *,
+    user_id: int,
+    team_id: int | None,
+    now: datetime,
+    limit: int | None = None,
 ) -> bool:
-    """The claim itself, one statement: True for the one caller that found the wish open."""
+    """The claim itself, one statement: True for the one caller that found the wish open (and,
+    with a `limit`, the claimer holding fewer active claims than it)."""
+    guards = [wishes.c.id == wish_id, wishes.c.status == WishStatus.OPEN.value]
+    if limit is not None:
+        held = (
+            select(func.count())
+            .select_from(_held)
+            .where(_held.c.claimed_by == user_id, _held.c.status == WishStatus.CLAIMED.value)
+            .scalar_subquery()
+        )
+        guards.append(held < limit)
     result = await conn.execute(
         update(wishes)
-        .where(wishes.c.id == wish_id, wishes.c.status == WishStatus.OPEN.value)
+        .where(*guards)
         .values(
             status=WishStatus.CLAIMED.value, claimed_by=user_id, team_id=team_id, claimed_at=now
         )
@@ -302,7 +335,7 @@ async def open_wishes(
     ]
     if not parts:
         return []
-    query = _wish_query().where(wishes.c.status == WishStatus.OPEN.value, or_(*parts))
+    query = _WISH_QUERY.where(wishes.c.status == WishStatus.OPEN.value, or_(*parts))
     if building_id is not None:
         query = query.where(wishes.c.building_id == building_id)
     if categories is not None:
@@ -316,7 +349,7 @@ async def wishes_posted_by(
     conn: AsyncConnection, user_id: int, *, before: int | None = None, limit: int = 10
 ) -> list[Wish]:
     """A page of the wishes `user_id` posted (also on behalf of others), newest first."""
-    query = _wish_query().where(wishes.c.posted_by == user_id)
+    query = _WISH_QUERY.where(wishes.c.posted_by == user_id)
     if before is not None:
         query = query.where(wishes.c.id < before)
     return await _wishes(conn, query.order_by(wishes.c.id.desc()).limit(limit))
@@ -341,8 +374,7 @@ async def tasks_of(
         )
     ids = union(*sources).subquery()
     query = (
-        _wish_query()
-        .where(wishes.c.id.in_(select(ids.c[0])), wishes.c.status.in_(active))
+        _WISH_QUERY.where(wishes.c.id.in_(select(ids.c[0])), wishes.c.status.in_(active))
         .order_by(wishes.c.id.desc())
         .limit(limit)
     )

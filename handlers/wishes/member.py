@@ -70,9 +70,9 @@ class TaskDraft(DialogueDraft):
 
 @step()
 async def card(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    wish = await context.services.wishes.view(user, ShowWish.of(update).wish_id)
+    card = await context.services.wishes.card(user, ShowWish.of(update).wish_id)
     await ack(update)
-    await show_card(update, context, user, t, wish)
+    await show_card(update, context, user, card)
     return None
 
 
@@ -140,17 +140,12 @@ async def choose_kind(update: Update, context: LinliContext, _user: User, t: Tra
 async def _claim(
     update: Update, context: LinliContext, user: User, t: Translate, wish_id: int, team: int | None
 ) -> Next:
-    wish = await context.services.wishes.claim(user, wish_id, team_id=team)
+    await context.services.wishes.claim(user, wish_id, team_id=team)
+    # One answer: the card, which now says the wish is theirs and shows the contact.
+    card = await context.services.wishes.card(user, wish_id)
     await ack(update, t("Thank you! Wish #{id} is yours now.").format(id=wish_id))
-    await answer(
-        update,
-        t(
-            "✋ You have taken on wish #{id}. Please get in touch soon; when it is done, "
-            "report it in /mytasks."
-        ).format(id=wish_id),
-    )
-    await show_card(update, context, user, t, wish)
-    await send_media(context, user, wish, t)
+    await show_card(update, context, user, card)
+    await send_media(context, user, card.wish, t)
     return None
 
 

@@ -24,7 +24,7 @@ from bot.models import (
     WishStatus,
 )
 from bot.services.errors import LinliError
-from bot.services.wishes import WishAccess, WishDraft, subject_of, taken_by
+from bot.services.wishes import WishAccess, WishCard, WishDraft, subject_of, taken_by
 from bot.services.wishes.notices import (
     CARD_VIEW,
     WALL_VIEW,
@@ -114,8 +114,11 @@ def media_lines(t: Translate, wish: Wish | WishDraft) -> list[str]:
     return lines
 
 
-def card_text(env: ViewEnv, wish: Wish, *, contact: WishContact | None = None) -> str:
-    """The wish card. Contact details only when the caller passes them (claimer, coordinator)."""
+def card_text(
+    env: ViewEnv, wish: Wish, *, contact: WishContact | None = None, yours: bool = False
+) -> str:
+    """The wish card. Contact details only when the caller passes them (claimer, coordinator);
+    `yours` for the one who has taken it on: the card is their answer to the claim too."""
     t, language, zone = env.t, env.language, env.services.settings.zone
     head = (
         t("🆘 <b>Urgent request #{id}</b>").format(id=wish.id)
@@ -163,6 +166,14 @@ def card_text(env: ViewEnv, wish: Wish, *, contact: WishContact | None = None) -
             lines.append(t("Building: {name}").format(name=esc(contact.building_name)))
         lines.append(t("Room: {room}").format(room=esc(contact.room or t("not given"))))
         lines.append(t("Phone: {phone}").format(phone=esc(contact.phone or t("not given"))))
+    if yours:
+        lines.append("")
+        lines.append(
+            t(
+                "✋ You have taken this wish on. Please get in touch soon; when it is done, "
+                "press “Report done” below."
+            )
+        )
     return "\n".join(lines)
 
 
@@ -272,15 +283,13 @@ async def wall_view(live: LiveMessage, env: ViewEnv) -> Shown | None:
     return wall(env, wish) if wish is not None else None
 
 
-async def card_for(env: ViewEnv, viewer: User, wish: Wish) -> Shown:
-    """The card of `wish` as `viewer` sees it: their buttons, the contact if theirs to see."""
-    wishes = env.services.wishes
-    access = await wishes.access(viewer, wish)
-    contact = await wishes.contact(viewer, wish.id) if access.sees_contact else None
-    teams = await wishes.claim_teams(viewer) if viewer.is_member else []
-    return Shown(
-        card_text(env, wish, contact=contact), card_buttons(env.t, wish, viewer, access, teams)
-    )
+def render_card(env: ViewEnv, viewer: User, card: WishCard) -> Shown:
+    """The card as `viewer` sees it: their buttons, the contact if theirs to see, and for the
+    one who has taken it on, that it is theirs and what comes next."""
+    wish = card.wish
+    yours = wish.status == WishStatus.CLAIMED and wish.claimed_by == viewer.id
+    text = card_text(env, wish, contact=card.contact, yours=yours)
+    return Shown(text, card_buttons(env.t, wish, viewer, card.access, list(card.teams)))
 
 
 @live_view(CARD_VIEW)
@@ -308,10 +317,10 @@ async def _card_now(env: ViewEnv, viewer_id: int, wish_id: int) -> Shown | None:
     if viewer is None:
         return None
     try:
-        wish = await env.services.wishes.view(viewer, wish_id)
+        card = await env.services.wishes.card(viewer, wish_id)
     except LinliError:
         return None
-    return await card_for(ViewEnv(env.services, viewer.language), viewer, wish)
+    return render_card(ViewEnv(env.services, viewer.language), viewer, card)
 
 
 async def leave_card(update: Update, context: LinliContext) -> None:
@@ -323,15 +332,14 @@ async def leave_card(update: Update, context: LinliContext) -> None:
         await context.services.live.forget(message.chat.id, message.message_id)
 
 
-async def show_card(
-    update: Update, context: LinliContext, viewer: User, t: Translate, wish: Wish
-) -> None:
+async def show_card(update: Update, context: LinliContext, viewer: User, card: WishCard) -> None:
     """Show the card in the viewer's private chat and keep it current from then on."""
     env = ViewEnv(context.services, viewer.language)
-    shown = await card_for(env, viewer, wish)
+    shown = render_card(env, viewer, card)
     sent = await answer(update, shown.text, shown.buttons)  # a press in a group: privately
     if sent is not None:
-        key, thing = f"{subject_of(wish.id)}:card:{viewer.id}", subject_of(wish.id)
+        wish_id = card.wish.id
+        key, thing = f"{subject_of(wish_id)}:card:{viewer.id}", subject_of(wish_id)
         await context.services.live.keep_current(
             key=key,
             thing=thing,
@@ -344,7 +352,7 @@ async def show_card(
         # A change that came while the card was on its way (to the wish, or to the reader's
         # rights) found nothing to edit: render it again now that it is registered, and edit
         # it if it differs (a change from here on finds the card itself).
-        if await _card_now(env, viewer.id, wish.id) != shown:
+        if await _card_now(env, viewer.id, wish_id) != shown:
             await context.services.live.refresh(thing, key)
 
 

@@ -14,6 +14,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.models import Role, Skill, WishStatus
 from bot.services import Services
+from handlers.wishes.buttons import ShowWish
 from storage import org
 from storage import users as users_repo
 from storage.schema import wishes
@@ -152,6 +153,31 @@ async def test_whole_path_from_wish_to_thanks(
     await fake.wait_idle()
     assert_private(fake, {HELPER, COORDINATOR}, PHONE, ROOM)
     assert coordinator.inbox == []
+
+
+async def test_a_typed_claim_is_answered_by_the_card_alone(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    """One answer per claim: the card, which says the wish is theirs, what to do next and
+    (only to them) how to reach the resident; no separate confirmation before it."""
+    resident, helper = people["resident"], people["helper"]
+    await post_wish(resident)
+    wish_id = wish_id_of(await helper.wait_for("新心愿"))
+    await fake.wait_idle()
+    before = len(helper.inbox)
+
+    await helper.send(f"/claim {wish_id}")
+    card = await helper.wait_for("由您认领了")
+    await resident.wait_for("小赵 认领了您的心愿")
+    await fake.wait_idle()
+    assert helper.inbox[before:] == [card]
+    assert PHONE in card.text and ROOM in card.text and "报告完成" in card.text
+    assert "报告完成" in [label for label, _ in card.buttons]
+    # Anyone else who opens the card is not told it is theirs.
+    coordinator = people["coordinator"]
+    await coordinator.press_data(None, ShowWish(wish_id=wish_id).pack())
+    shown = await coordinator.wait_for(PHONE)
+    assert "由您认领了" not in shown.text
 
 
 async def test_photo_and_voice_wishes_reach_the_claimer_only(

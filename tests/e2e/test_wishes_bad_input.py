@@ -109,7 +109,7 @@ async def test_claims_on_cancelled_claimed_or_own_wishes_are_refused(
     taken = await _post(bot, RESIDENT, "b")
     own = await _post(bot, OTHER, "c")
     await helper.send(f"/claim {taken}")
-    await helper.wait_for("您认领了心愿")
+    await helper.wait_for("由您认领了")
     before = await _snapshot(bot)
 
     await other.send(f"/claim {taken}")

@@ -23,6 +23,7 @@ from bot.services.wishes.completion import WishCompletion
 from bot.services.wishes.core import ConfirmedListener, taken_by
 from bot.services.wishes.drafts import (
     WishAccess,
+    WishCard,
     WishDraft,
     WishFilter,
     check_needed_by,
@@ -81,6 +82,7 @@ __all__ = [
     "TooManyClaims",
     "TooManyOpenWishes",
     "WishAccess",
+    "WishCard",
     "WishChanged",
     "WishClosed",
     "WishDraft",

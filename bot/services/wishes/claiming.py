@@ -4,7 +4,7 @@ inside a BEGIN IMMEDIATE transaction."""
 
 from __future__ import annotations
 
-from bot.models import N_, Team, User, Wish, WishEventKind
+from bot.models import N_, Team, User, Wish, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.wishes.core import taken_by
 from bot.services.wishes.drafts import clean_text
@@ -41,12 +41,16 @@ class WishClaiming(WishOffers):
                     raise NotFound()
                 if actor.id not in team.member_ids:
                     raise NotInTeam()
-            count = await repo.count_active_claims(conn, actor.id)
-            if count >= self.settings.max_active_claims:
-                raise TooManyClaims(count=count)
-            if not await repo.claim(conn, wish_id, user_id=actor.id, team_id=team_id, now=now):
-                # Someone else won the race between our read and our write.
-                raise self._wrong_state(await self._get(conn, wish_id), WishEventKind.CLAIMED)
+            limit = self.settings.max_active_claims
+            if not await repo.claim(
+                conn, wish_id, user_id=actor.id, team_id=team_id, now=now, limit=limit
+            ):
+                # Someone else won the race between our read and our write, or the member
+                # holds as many claims as anyone may (counted in the same guarded UPDATE).
+                now_is = await self._get(conn, wish_id)
+                if now_is.status != WishStatus.OPEN:
+                    raise self._wrong_state(now_is, WishEventKind.CLAIMED)
+                raise TooManyClaims(count=await repo.count_active_claims(conn, actor.id))
             await self._record(
                 conn,
                 wish,
@@ -57,7 +61,18 @@ class WishClaiming(WishOffers):
                 note=f"team:{team_id}" if team_id else None,
             )
             await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
-            wish = await self._changed(conn, wish_id)
+            await self.notifier.touch(conn, subject_of(wish_id))
+            # The wish as the UPDATE left it, without reading it back.
+            wish = wish.model_copy(
+                update={
+                    "status": WishStatus.CLAIMED,
+                    "claimed_by": actor.id,
+                    "claimer_name": actor.display_name,
+                    "team_id": team_id,
+                    "team_name": team.name if team is not None else None,
+                    "claimed_at": now,
+                }
+            )
             await self._tell_owner(conn, wish, WishTakenForYou(wish=wish))
             if team is not None and team.leader_id != actor.id:
                 leader = await users_repo.get_user(conn, team.leader_id)

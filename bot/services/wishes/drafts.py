@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.models import N_, WishCategory
+from bot.models import N_, Team, Wish, WishCategory, WishContact
 from bot.services.errors import InvalidInput
 from bot.services.wishes.rules import NEEDED_BY_MAX
 
@@ -115,3 +115,14 @@ class WishAccess:
     releases: bool  # may give it back: the claimer, the team leader or a coordinator
     sees_contact: bool
     coordinates: bool = False  # a coordinator above the wish (not one of somewhere else)
+
+
+@dataclass(frozen=True)
+class WishCard:
+    """A wish as one person may see it now, read at once: what they may do with it, its
+    contact details when theirs to see, and the teams they could take it on for."""
+
+    wish: Wish
+    access: WishAccess
+    contact: WishContact | None
+    teams: tuple[Team, ...]

@@ -21,7 +21,7 @@ from bot.models import (
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.lifecycle import Party
 from bot.services.wishes.core import covers
-from bot.services.wishes.drafts import WishAccess, WishFilter
+from bot.services.wishes.drafts import WishAccess, WishCard, WishFilter
 from bot.services.wishes.offers import WishOffers
 from bot.services.wishes.rules import (
     PAGE_SIZE,
@@ -44,6 +44,28 @@ def may_see_contact(actor: User, wish: Wish) -> bool:
     return active and wish.claimed_by == actor.id
 
 
+def may_view(actor: User, wish: Wish, parties: frozenset[Party]) -> bool:
+    """Whether `actor` may read the wish's card (see `WishReading.view`); `parties` may be
+    left empty when the cheaper checks decide."""
+    if covers(actor, wish) or actor.id in (wish.posted_by, wish.claimed_by):
+        return True
+    serves = actor.is_member and actor.belongs_to(wish.community_id)
+    if serves and wish.status == WishStatus.OPEN:
+        return True
+    return bool(parties & {Party.ASSIGNEE, Party.LEADER})
+
+
+def _access(actor: User, wish: Wish, parties: frozenset[Party]) -> WishAccess:
+    return WishAccess(
+        owns=Party.OWNER in parties,
+        handles=bool(parties & {Party.HANDLER, Party.ASSIGNEE}),
+        leads=Party.LEADER in parties,
+        releases=bool(parties & {Party.HANDLER, Party.COORDINATOR}),
+        sees_contact=may_see_contact(actor, wish),
+        coordinates=Party.COORDINATOR in parties,
+    )
+
+
 class WishReading(WishOffers):
     async def view(self, actor: User, wish_id: int) -> Wish:
         """A wish card: coordinators see any wish below them; members an open one of their
@@ -52,18 +74,26 @@ class WishReading(WishOffers):
         — is nobody else's to read."""
         async with self.store.read() as conn:
             wish = await self._get(conn, wish_id, actor)
-            if covers(actor, wish) or actor.id in (wish.posted_by, wish.claimed_by):
-                return wish
-            if (
-                actor.is_member
-                and actor.belongs_to(wish.community_id)
-                and wish.status == WishStatus.OPEN
-            ):
+            if may_view(actor, wish, frozenset()):
                 return wish
             parties = await self._parties_in(conn, actor, wish)
-        if parties & {Party.ASSIGNEE, Party.LEADER}:
+        if may_view(actor, wish, parties):
             return wish
         raise NotYourWish()
+
+    async def card(self, actor: User, wish_id: int) -> WishCard:
+        """All a card shows, in one read: the wish (seen under the rules of `view`), what the
+        actor may do with it, the contact when theirs to see, the teams they could take it on
+        for."""
+        async with self.store.read() as conn:
+            wish = await self._get(conn, wish_id, actor)
+            parties = await self._parties_in(conn, actor, wish)
+            if not may_view(actor, wish, parties):
+                raise NotYourWish()
+            seen = may_see_contact(actor, wish)
+            contact = await repo.get_contact(conn, wish.id) if seen else None
+            teams = await teams_repo.teams_of(conn, actor.id) if actor.is_member else []
+        return WishCard(wish, _access(actor, wish, parties), contact, tuple(teams))
 
     async def get(self, wish_id: int) -> Wish | None:
         """A wish of the community whose members' group shows the wall, for the wall post: no
@@ -85,14 +115,7 @@ class WishReading(WishOffers):
     async def access(self, actor: User, wish: Wish) -> WishAccess:
         async with self.store.read() as conn:
             parties = await self._parties_in(conn, actor, wish)
-        return WishAccess(
-            owns=Party.OWNER in parties,
-            handles=bool(parties & {Party.HANDLER, Party.ASSIGNEE}),
-            leads=Party.LEADER in parties,
-            releases=bool(parties & {Party.HANDLER, Party.COORDINATOR}),
-            sees_contact=may_see_contact(actor, wish),
-            coordinates=Party.COORDINATOR in parties,
-        )
+        return _access(actor, wish, parties)
 
     async def check_move(self, actor: User, wish_id: int, event: WishEventKind) -> Wish:
         """The wish, when `actor` may make the move `event` on it now (checked before asking

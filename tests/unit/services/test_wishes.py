@@ -314,9 +314,36 @@ async def test_a_member_holds_at_most_the_configured_active_claims(
     posted = [await services.wishes.post(resident, draft(f"w{n}")) for n in range(4)]
     for wish in posted[: settings.max_active_claims]:
         await services.wishes.claim(helper, wish.id)
-    with pytest.raises(TooManyClaims):
+    with pytest.raises(TooManyClaims) as refused:
         await services.wishes.claim(helper, posted[-1].id)
+    assert refused.value.values == {"count": settings.max_active_claims}
     assert (await services.wishes.view(helper, posted[-1].id)).status is WishStatus.OPEN
+    # Giving one back makes room again: the limit counts claims in hand, not ever made.
+    await services.wishes.release(helper, posted[0].id, "有事")
+    assert (await services.wishes.claim(helper, posted[-1].id)).claimed_by == helper.id
+
+
+async def test_the_claimed_wish_returned_is_the_wish_as_stored(
+    services: Services, register: RegisterUser, member: Member
+) -> None:
+    """A claim answers with the wish as its UPDATE left it, without reading it back: it must
+    be exactly what a later read finds, alone and for a team."""
+    coordinator = await register(COORDINATOR_ID, "Li")
+    resident = await register(1, "Wang")
+    helper = await member(10, "Zhao")
+    leader = await member(20, "Leader")
+    team = await services.teams.create(
+        coordinator, name="便民服务队", kind=TeamKind.DOMESTIC, leader_id=leader.id
+    )
+    team = await services.teams.add_member(coordinator, team.id, helper.id)
+    alone = await services.wishes.post(resident, draft("alone"))
+    for_team = await services.wishes.post(resident, draft("team"))
+    assert await services.wishes.claim(helper, alone.id) == await services.wishes.view(
+        helper, alone.id
+    )
+    claimed = await services.wishes.claim(helper, for_team.id, team_id=team.id)
+    assert claimed == await services.wishes.view(helper, for_team.id)
+    assert claimed.team_name == "便民服务队" and claimed.claimer_name == "Zhao"
 
 
 async def test_hundred_members_claim_at_once_exactly_one_wins(
