@@ -8,9 +8,8 @@ A message sent through the outbox knows its Telegram id only once its row is SEN
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,10 +30,40 @@ def _live(row: RowMapping) -> LiveMessage:
     return LiveMessage(**values)
 
 
-def _query() -> Any:
-    return select(live_messages, outbox.c.sent_message_id).select_from(
-        live_messages.outerjoin(outbox, outbox.c.id == live_messages.c.outbox_id)
+# The statements below are built once: SQLAlchemy keeps a statement object's compiled form and
+# cache key, and building them per call was most of a card registration's time.
+_QUERY = select(live_messages, outbox.c.sent_message_id).select_from(
+    live_messages.outerjoin(outbox, outbox.c.id == live_messages.c.outbox_id)
+)
+_BY_KEY = _QUERY.where(live_messages.c.key == bindparam("key"))
+_BY_ID = _QUERY.where(live_messages.c.id == bindparam("live_id"))
+_VIEWERS = (live_messages.c.thing == bindparam("thing"), live_messages.c.viewer_id.is_not(None))
+_BEYOND_NEWEST = _QUERY.where(
+    *_VIEWERS,
+    live_messages.c.id.not_in(
+        select(live_messages.c.id)
+        .where(*_VIEWERS)
+        .order_by(live_messages.c.id.desc())
+        .limit(PER_THING)
+        .scalar_subquery()
+    ),
+)
+_waiting_row = outbox.alias("waiting_row")
+# Without a refresh still waiting in the outbox, and whose first send is not waiting either.
+_TO_REFRESH = _QUERY.where(
+    live_messages.c.thing == bindparam("thing"),
+    select(func.count())
+    .select_from(_waiting_row)
+    .where(
+        _waiting_row.c.status == OutboxStatus.PENDING.value,
+        (_waiting_row.c.id == live_messages.c.pending_outbox_id)
+        | (_waiting_row.c.id == live_messages.c.outbox_id),
     )
+    .correlate(live_messages)
+    .scalar_subquery()
+    == 0,
+)
+_INSERT = live_messages.insert().returning(live_messages.c.id)
 
 
 async def register(
@@ -70,9 +99,7 @@ async def register(
     replaced = None if new_key else await by_key(conn, key)
     if replaced is not None:
         await conn.execute(delete(live_messages).where(live_messages.c.key == key))
-    live_id = await conn.scalar(
-        live_messages.insert().values(**values).returning(live_messages.c.id)
-    )
+    live_id = await conn.scalar(_INSERT, values)
     assert live_id is not None
     dropped = [replaced] if replaced is not None and replaced.message_id != message_id else []
     if viewer_id is not None:  # only viewers' messages are capped
@@ -82,15 +109,8 @@ async def register(
 
 async def _forget_oldest(conn: AsyncConnection, thing: str) -> list[LiveMessage]:
     """Drop the viewers' messages of `thing` beyond the newest PER_THING; the ones dropped."""
-    viewers = (live_messages.c.thing == thing, live_messages.c.viewer_id.is_not(None))
-    keep = (
-        select(live_messages.c.id)
-        .where(*viewers)
-        .order_by(live_messages.c.id.desc())
-        .limit(PER_THING)
-    )
-    old = _query().where(*viewers, live_messages.c.id.not_in(keep.scalar_subquery()))
-    dropped = [_live(row) for row in (await conn.execute(old)).mappings()]
+    found = await conn.execute(_BEYOND_NEWEST, {"thing": thing})
+    dropped = [_live(row) for row in found.mappings()]
     if dropped:
         ids = [m.id for m in dropped]
         await conn.execute(delete(live_messages).where(live_messages.c.id.in_(ids)))
@@ -98,12 +118,12 @@ async def _forget_oldest(conn: AsyncConnection, thing: str) -> list[LiveMessage]
 
 
 async def get(conn: AsyncConnection, live_id: int) -> LiveMessage | None:
-    row = (await conn.execute(_query().where(live_messages.c.id == live_id))).mappings().first()
+    row = (await conn.execute(_BY_ID, {"live_id": live_id})).mappings().first()
     return _live(row) if row else None
 
 
 async def by_key(conn: AsyncConnection, key: str) -> LiveMessage | None:
-    row = (await conn.execute(_query().where(live_messages.c.key == key))).mappings().first()
+    row = (await conn.execute(_BY_KEY, {"key": key})).mappings().first()
     return _live(row) if row else None
 
 
@@ -111,21 +131,8 @@ async def to_refresh(conn: AsyncConnection, thing: str) -> list[LiveMessage]:
     """The messages of `thing` that need an edit queued: those without a refresh still waiting
     in the outbox, and whose first send is not itself still waiting (it will show the thing
     as it is when it leaves)."""
-    pending = OutboxStatus.PENDING.value
-    row = outbox.alias("waiting_row")
-    waiting = (
-        select(func.count())
-        .select_from(row)
-        .where(
-            row.c.status == pending,
-            (row.c.id == live_messages.c.pending_outbox_id)
-            | (row.c.id == live_messages.c.outbox_id),
-        )
-        .correlate(live_messages)
-        .scalar_subquery()
-    )
-    query = _query().where(live_messages.c.thing == thing, waiting == 0)
-    return [_live(row) for row in (await conn.execute(query)).mappings()]
+    found = await conn.execute(_TO_REFRESH, {"thing": thing})
+    return [_live(row) for row in found.mappings()]
 
 
 async def set_pending(conn: AsyncConnection, live_id: int, outbox_id: int) -> None:
@@ -188,11 +195,11 @@ async def first_send_state(conn: AsyncConnection, live_id: int) -> OutboxStatus 
 
 async def for_thing(conn: AsyncConnection, thing: str) -> list[LiveMessage]:
     """Every message of `thing` (tests and diagnostics)."""
-    query = _query().where(live_messages.c.thing == thing).order_by(live_messages.c.id)
+    query = _QUERY.where(live_messages.c.thing == thing).order_by(live_messages.c.id)
     return [_live(row) for row in (await conn.execute(query)).mappings()]
 
 
 async def for_viewer(conn: AsyncConnection, viewer_id: int) -> list[LiveMessage]:
     """Every message kept current for this reader (their opened cards)."""
-    query = _query().where(live_messages.c.viewer_id == viewer_id).order_by(live_messages.c.id)
+    query = _QUERY.where(live_messages.c.viewer_id == viewer_id).order_by(live_messages.c.id)
     return [_live(row) for row in (await conn.execute(query)).mappings()]

@@ -19,7 +19,6 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Notice, OutboxItem, OutboxStatus, OutgoingMessage
-from storage.common import insert_ignoring_conflicts
 from storage.schema import outbox, users
 
 OPEN = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
@@ -88,10 +87,17 @@ def _item(row: RowMapping) -> OutboxItem:
     )
 
 
+# INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect (SQLAlchemy keeps a
+# statement object's compiled form; building one per notice showed in the claim's profile).
+_INSERT_IGNORING = {
+    "postgresql": postgresql.insert(outbox).on_conflict_do_nothing().returning(outbox.c.id),
+    "sqlite": sqlite.insert(outbox).on_conflict_do_nothing().returning(outbox.c.id),
+}
+
+
 async def _insert_one(conn: AsyncConnection, values: dict[str, Any]) -> int | None:
     """One row; its id, or None when its dedupe key was used already (a no-op)."""
-    statement = insert_ignoring_conflicts(conn, outbox, **values).returning(outbox.c.id)
-    inserted = await conn.scalar(statement)
+    inserted = await conn.scalar(_INSERT_IGNORING[conn.dialect.name], values)
     return int(inserted) if inserted is not None else None
 
 
@@ -104,9 +110,8 @@ async def _insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int
     """Rows, skipping used dedupe keys, a chunk per statement; how many were new."""
     if not rows:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     # Counted from RETURNING: asyncpg reports no rowcount for a statement run for many rows.
-    statement = dialect.insert(outbox).on_conflict_do_nothing().returning(outbox.c.id)
+    statement = _INSERT_IGNORING[conn.dialect.name]
     added = 0
     for start in range(0, len(rows), BULK_CHUNK):
         if start:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -74,13 +74,20 @@ async def insert_reminder(
     return int(inserted) if inserted is not None else None
 
 
+# Built once: SQLAlchemy keeps a statement object's compiled form (every claim cancels).
+_CANCEL_PENDING = (
+    update(reminders)
+    .where(
+        reminders.c.subject == bindparam("about"),
+        reminders.c.status == ReminderStatus.PENDING.value,
+    )
+    .values(status=ReminderStatus.CANCELLED.value, done_at=bindparam("cancelled_at"))
+)
+
+
 async def cancel_pending(conn: AsyncConnection, subject: str, now: datetime) -> int:
     """Cancel every pending reminder about `subject`; the number cancelled."""
-    result = await conn.execute(
-        update(reminders)
-        .where(reminders.c.subject == subject, reminders.c.status == ReminderStatus.PENDING.value)
-        .values(status=ReminderStatus.CANCELLED.value, done_at=now)
-    )
+    result = await conn.execute(_CANCEL_PENDING, {"about": subject, "cancelled_at": now})
     return int(result.rowcount)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,8 +14,10 @@ from storage.common import insert_ignoring_conflicts
 from storage.schema import team_members, teams
 
 
-async def _teams(conn: AsyncConnection, query: Select[Any]) -> list[Team]:
-    rows = list((await conn.execute(query)).mappings())
+async def _teams(
+    conn: AsyncConnection, query: Select[Any], parameters: dict[str, Any] | None = None
+) -> list[Team]:
+    rows = list((await conn.execute(query, parameters)).mappings())
     if not rows:
         return []
     ids = [row["id"] for row in rows]
@@ -71,8 +73,22 @@ async def insert_team(
     return int(team_id)
 
 
+# Built once (SQLAlchemy keeps a statement object's compiled form): read with every card.
+_BY_ID = select(teams).where(teams.c.id == bindparam("team_id"))
+_OF_USER = (
+    select(teams)
+    .where(
+        teams.c.id.in_(
+            select(team_members.c.team_id).where(team_members.c.user_id == bindparam("user_id"))
+        ),
+        teams.c.active.is_(True),
+    )
+    .order_by(teams.c.name, teams.c.id)
+)
+
+
 async def get_team(conn: AsyncConnection, team_id: int) -> Team | None:
-    found = await _teams(conn, select(teams).where(teams.c.id == team_id))
+    found = await _teams(conn, _BY_ID, {"team_id": team_id})
     return found[0] if found else None
 
 
@@ -95,9 +111,7 @@ async def list_teams(
 
 async def teams_of(conn: AsyncConnection, user_id: int) -> list[Team]:
     """The active teams `user_id` belongs to (as leader or member)."""
-    mine = select(team_members.c.team_id).where(team_members.c.user_id == user_id)
-    query = select(teams).where(teams.c.id.in_(mine), teams.c.active.is_(True))
-    return await _teams(conn, query.order_by(teams.c.name, teams.c.id))
+    return await _teams(conn, _OF_USER, {"user_id": user_id})
 
 
 async def update_team(conn: AsyncConnection, team_id: int, **values: Any) -> None:

@@ -132,27 +132,29 @@ async def get_wish(conn: AsyncConnection, wish_id: int) -> Wish | None:
     return _wish(row) if row is not None else None
 
 
+_CONTACT = (  # built once, like _WISH_BY_ID; read only by get_contact
+    select(
+        wishes.c.id,
+        wishes.c.for_name,
+        wishes.c.for_room,
+        wishes.c.for_phone,
+        _poster.c.display_name,
+        _poster.c.room,
+        _poster.c.phone,
+        buildings.c.name.label("building_name"),
+    )
+    .select_from(
+        wishes.join(_poster, _poster.c.id == wishes.c.posted_by).outerjoin(
+            buildings, buildings.c.id == wishes.c.building_id
+        )
+    )
+    .where(wishes.c.id == bindparam("wish_id"))
+)
+
+
 async def get_contact(conn: AsyncConnection, wish_id: int) -> WishContact | None:
     """Name, building, room and phone of the person to help (the beneficiary of a proxy wish)."""
-    query = (
-        select(
-            wishes.c.id,
-            wishes.c.for_name,
-            wishes.c.for_room,
-            wishes.c.for_phone,
-            _poster.c.display_name,
-            _poster.c.room,
-            _poster.c.phone,
-            buildings.c.name.label("building_name"),
-        )
-        .select_from(
-            wishes.join(_poster, _poster.c.id == wishes.c.posted_by).outerjoin(
-                buildings, buildings.c.id == wishes.c.building_id
-            )
-        )
-        .where(wishes.c.id == wish_id)
-    )
-    row = (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(_CONTACT, {"wish_id": wish_id})).mappings().first()
     if row is None:
         return None
     if row["for_name"] is not None:
@@ -281,6 +283,9 @@ async def set_thanks(conn: AsyncConnection, wish_id: int, thanks: str) -> bool:
     return int(result.rowcount) == 1
 
 
+_ADD_EVENT = wish_events.insert().returning(wish_events.c.id)  # built once, like _WISH_BY_ID
+
+
 async def add_event(
     conn: AsyncConnection,
     wish_id: int,
@@ -292,19 +297,16 @@ async def add_event(
     to_status: WishStatus | None = None,
     note: str | None = None,
 ) -> int:
-    event_id = await conn.scalar(
-        wish_events.insert()
-        .values(
-            wish_id=wish_id,
-            kind=kind.value,
-            actor_id=actor_id,
-            at=now,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value if to_status else None,
-            note=note,
-        )
-        .returning(wish_events.c.id)
-    )
+    values = {
+        "wish_id": wish_id,
+        "kind": kind.value,
+        "actor_id": actor_id,
+        "at": now,
+        "from_status": from_status.value if from_status else None,
+        "to_status": to_status.value if to_status else None,
+        "note": note,
+    }
+    event_id = await conn.scalar(_ADD_EVENT, values)
     assert event_id is not None
     return int(event_id)
 
@@ -407,9 +409,13 @@ async def unassign(conn: AsyncConnection, wish_id: int, user_id: int) -> bool:
     return bool(result.rowcount)
 
 
+_ASSIGNEES = select(wish_assignments.c.user_id).where(
+    wish_assignments.c.wish_id == bindparam("wish_id")
+)  # built once, like _WISH_BY_ID
+
+
 async def assignees(conn: AsyncConnection, wish_id: int) -> list[int]:
-    query = select(wish_assignments.c.user_id).where(wish_assignments.c.wish_id == wish_id)
-    return sorted((await conn.scalars(query)).all())
+    return sorted((await conn.scalars(_ASSIGNEES, {"wish_id": wish_id})).all())
 
 
 async def clear_assignments(conn: AsyncConnection, wish_id: int) -> None:
