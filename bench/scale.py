@@ -155,6 +155,10 @@ async def seed(services: Services, *, wishes_count: int = WISHES) -> dict[str, A
     else:
         async with store.transaction() as conn:
             await conn.execute(text("ANALYZE"))
+        # Years of a community's work were checkpointed long ago: the seeding's write-ahead
+        # log (hundreds of MB) must not be copied into the database while the bot is timed.
+        async with store.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return {
         "members": member_ids,
         "residents": resident_ids,
@@ -276,7 +280,7 @@ async def run(database_url: str | None, folder: Path, *, runs: int, wishes_count
     members, unclaimed = picks["members"], picks["open"][runs + 1 :]
     claimers = members[-claims.CLAIMERS :]
     await claims.claim_path(settings.database_url, claimers, unclaimed, picks["posters"])
-    mixers = members[-(claims.CLAIMERS + claims.MIX_PEOPLE) : -claims.CLAIMERS]
+    mixers = members[-(claims.CLAIMERS + claims.MIX_PEOPLE + 1) : -claims.CLAIMERS]
     await claims.mix(
         settings.database_url,
         mixers,

@@ -202,9 +202,12 @@ async def claim(
     team_id: int | None,
     now: datetime,
     limit: int | None = None,
-) -> bool:
-    """The claim itself, one statement: True for the one caller that found the wish open (and,
-    with a `limit`, the claimer holding fewer active claims than it)."""
+) -> RowMapping | None:
+    """The claim itself, one statement: the wish's columns as stored after it (no contact
+    details) for the one caller that found the wish open, and with a `limit`, the claimer
+    holding fewer active claims than it; else None. The count is exact on SQLite (BEGIN
+    IMMEDIATE); on PostgreSQL two claims of different wishes by one member at the same moment
+    can both pass it (READ COMMITTED), one over the limit at most per such race."""
     guards = [wishes.c.id == wish_id, wishes.c.status == WishStatus.OPEN.value]
     if limit is not None:
         held = (
@@ -220,8 +223,9 @@ async def claim(
         .values(
             status=WishStatus.CLAIMED.value, claimed_by=user_id, team_id=team_id, claimed_at=now
         )
+        .returning(*_WISH_COLUMNS)
     )
-    return int(result.rowcount) == 1
+    return result.mappings().first()
 
 
 _CHANGEABLE = {

@@ -141,9 +141,9 @@ async def _claim(
     update: Update, context: LinliContext, user: User, t: Translate, wish_id: int, team: int | None
 ) -> Next:
     await context.services.wishes.claim(user, wish_id, team_id=team)
+    await ack(update, t("Thank you! Wish #{id} is yours now.").format(id=wish_id))
     # One answer: the card, which now says the wish is theirs and shows the contact.
     card = await context.services.wishes.card(user, wish_id)
-    await ack(update, t("Thank you! Wish #{id} is yours now.").format(id=wish_id))
     await show_card(update, context, user, card)
     await send_media(context, user, card.wish, t)
     return None

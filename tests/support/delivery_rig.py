@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +92,18 @@ async def prepare_broadcast(
 class BotProcess:
     """`python -m bot run` in a subprocess, configured through the environment."""
 
-    def __init__(self, fake: FakeBotApi, database_url: str, folder: Path, **settings: object):
+    def __init__(
+        self,
+        fake: FakeBotApi,
+        database_url: str,
+        folder: Path,
+        *,
+        command: Sequence[str] = ("-m", "bot", "run"),
+        **settings: object,
+    ):
         self.fake = fake
         self.folder = folder
+        self.command = list(command)  # another program configured the same way (a yardstick)
         self.env = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -114,9 +124,7 @@ class BotProcess:
         log = (self.folder / f"bot-{self.runs}.log").open("wb")
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
-            "run",
+            *self.command,
             cwd=self.folder,
             env=self.env,
             stdout=log,

@@ -16,6 +16,7 @@ from bot.services.wishes.rules import (
     OwnWish,
     PosterTakesNoPart,
     TooManyClaims,
+    WishChanged,
     subject_of,
 )
 from storage import teams as teams_repo
@@ -42,15 +43,18 @@ class WishClaiming(WishOffers):
                 if actor.id not in team.member_ids:
                     raise NotInTeam()
             limit = self.settings.max_active_claims
-            if not await repo.claim(
+            stored = await repo.claim(
                 conn, wish_id, user_id=actor.id, team_id=team_id, now=now, limit=limit
-            ):
+            )
+            if stored is None:
                 # Someone else won the race between our read and our write, or the member
                 # holds as many claims as anyone may (counted in the same guarded UPDATE).
                 now_is = await self._get(conn, wish_id)
                 if now_is.status != WishStatus.OPEN:
                     raise self._wrong_state(now_is, WishEventKind.CLAIMED)
-                raise TooManyClaims(count=await repo.count_active_claims(conn, actor.id))
+                count = await repo.count_active_claims(conn, actor.id)
+                # Below the limit: the wish was taken and given back meanwhile (PostgreSQL).
+                raise TooManyClaims(count=count) if count >= limit else WishChanged()
             await self._record(
                 conn,
                 wish,
@@ -62,15 +66,13 @@ class WishClaiming(WishOffers):
             )
             await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
             await self.notifier.touch(conn, subject_of(wish_id))
-            # The wish as the UPDATE left it, without reading it back.
-            wish = wish.model_copy(
-                update={
-                    "status": WishStatus.CLAIMED,
-                    "claimed_by": actor.id,
+            # The wish as the UPDATE returned it, with the names it is shown with.
+            wish = Wish(
+                **{
+                    **wish.model_dump(),
+                    **stored,
                     "claimer_name": actor.display_name,
-                    "team_id": team_id,
                     "team_name": team.name if team is not None else None,
-                    "claimed_at": now,
                 }
             )
             await self._tell_owner(conn, wish, WishTakenForYou(wish=wish))

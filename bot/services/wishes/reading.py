@@ -82,9 +82,10 @@ class WishReading(WishOffers):
         raise NotYourWish()
 
     async def card(self, actor: User, wish_id: int) -> WishCard:
-        """All a card shows, in one read: the wish (seen under the rules of `view`), what the
-        actor may do with it, the contact when theirs to see, the teams they could take it on
-        for."""
+        """All a card shows, read on one connection: the wish (seen under the rules of
+        `view`), what the actor may do with it, the contact when theirs to see, the teams they
+        could take it on for. Each statement sees the latest commit (not one snapshot): a card
+        shown is re-read once it is kept current (see the handlers' `show_card`)."""
         async with self.store.read() as conn:
             wish = await self._get(conn, wish_id, actor)
             parties = await self._parties_in(conn, actor, wish)
