@@ -18,6 +18,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.i18n import LANGUAGES, translator
 from bot.models import Role
+from bot.runtime.ordering import InOrderPerPerson
 from bot.runtime.persistence import StorePersistence, share_dialogues
 from bot.runtime.scheduler import lease_of, start_delivery, stop_delivery
 from bot.services import Services
@@ -69,6 +70,7 @@ def build_application(services: Services) -> LinliApplication:
         .base_file_url(settings.telegram_api_file_url)
         .context_types(ContextTypes(context=LinliContext))
         .persistence(StorePersistence(services.store, refreshed=settings.shared_updates))
+        .concurrent_updates(InOrderPerPerson())
         .build()
     )
     assert isinstance(app, LinliApplication)
