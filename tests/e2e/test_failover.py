@@ -17,6 +17,7 @@ from tests.support.delivery_rig import (
     copies,
     in_doubt,
     prepare_broadcast,
+    unconfirmed_chats,
     wait_for_sends,
     wait_until_delivered,
 )
@@ -56,7 +57,13 @@ async def test_the_standby_takes_over_a_broadcast_when_the_active_process_dies(
             if bot.process is not None and bot.process.returncode is None:
                 await bot.terminate()
     got = copies(fake, prepared.recipients)
-    assert [uid for uid in prepared.recipients if got[uid] == 0] == [], standby.log()
+    lost = {uid for uid in prepared.recipients if got[uid] == 0}
+    # AT_MOST_ONCE (bot/runtime/outbox.py): a row whose request had left when the process died
+    # counts as delivered, unconfirmed; the kill can cut such a request before the server read
+    # it (the kernel resets the dead process's connections), and only such a row can be missing.
+    unconfirmed = await unconfirmed_chats(prepared.database_url, prepared.broadcast_id)
+    assert lost <= unconfirmed, (lost, unconfirmed, standby.log())
+    assert len(lost) <= out
     doubled = sum(n - 1 for n in got.values() if n > 1)
     # AT_MOST_ONCE (bot/runtime/outbox.py): only a row whose request left and whose note was
     # not yet committed at the kill can arrive twice; it was left unnoted in SENDING.
