@@ -21,10 +21,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-# Updates handled at once. Beyond a few dozen there is nothing left to overlap: the loop is
-# busy, and every update in hand holds its memory and (on PostgreSQL) may wait for a
-# connection of the pool.
-UPDATES_AT_ONCE = 32
+# Updates handled at once: enough to overlap network waits, few enough that the loop is not
+# spread thin. Measured (2,000 /help updates against a bare bot, fake in the same process):
+# 1 at a time 0.76 of the bare bot's rate, 4: 0.85, 8: 0.73, 32: 0.54; the 100-updates-a-second
+# mix's p99 was 42 ms with 8 and 49 ms with 32.
+UPDATES_AT_ONCE = 8
 
 
 def person_of(update: object) -> int | None:
