@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,10 +36,19 @@ def _building(row: RowMapping) -> Building:
     )
 
 
+FIRST_START_KEY = 0x4C494E4C4931  # "LINLI1": not the lease's key (storage/lease.py)
+
+
 async def ensure_default_community(
     conn: AsyncConnection, district: str, street: str, community: str
 ) -> int:
-    """Create the first district > street > community on a fresh install; return its id."""
+    """Create the first district > street > community on a fresh install; return its id.
+    Processes starting at once on a fresh PostgreSQL database take turns here (a transaction
+    advisory lock): under READ COMMITTED each would otherwise see no community and make one,
+    and residents would be asked which of two identical communities they live in. On SQLite
+    BEGIN IMMEDIATE already serialises them."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FIRST_START_KEY})
     existing = await conn.scalar(select(communities.c.id).order_by(communities.c.id).limit(1))
     if existing is not None:
         return int(existing)

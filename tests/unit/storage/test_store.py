@@ -196,3 +196,24 @@ async def test_waiting_for_the_write_lock_never_stops_the_event_loop(
     assert max(gaps) < 0.1  # the loop ran on all the while (a 5 ms ticker)
     async with store.read() as conn:
         assert await org.list_communities(conn) != []
+
+
+async def test_processes_starting_at_once_on_a_fresh_database_make_one_community(
+    settings: Settings,
+) -> None:
+    """Two bot processes started together on a new database (a standby beside its active
+    one): the first district, street and community are made once, not once each."""
+    stores = [await Store.open(settings.database_url) for _ in range(4)]
+    try:
+
+        async def first_start(store: Store) -> int:
+            async with store.transaction() as conn:
+                return await org.ensure_default_community(conn, "城中区", "南关街", "南关社区")
+
+        ids = await asyncio.gather(*(first_start(store) for store in stores))
+        async with stores[0].read() as conn:
+            made = await conn.scalar(text("SELECT count(*) FROM communities"))
+    finally:
+        for store in stores:
+            await store.close()
+    assert len(set(ids)) == 1 and made == 1
