@@ -4,6 +4,7 @@ gets one copy."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,12 @@ async def test_the_standby_takes_over_a_broadcast_when_the_active_process_dies(
     try:
         await wait_for_sends(fake, 200, timeout=30)
         await standby.start()
+        # The standby must be up and standing by before the active one dies: a slow start (a
+        # busy machine) would otherwise find the lease already free and prove nothing.
+        deadline = time.monotonic() + 30
+        while "standing by" not in standby.log():
+            assert time.monotonic() < deadline, standby.log()
+            await asyncio.sleep(0.05)
         await wait_for_sends(fake, 700, timeout=30)
         await active.kill()
         killed_at = time.time()
