@@ -144,7 +144,7 @@ def main() -> None:
         "--databases",
         choices=["both", "sqlite", "postgresql"],
         default="both",
-        help="where the scale and update benchmarks run",
+        help="where the scale benchmark runs",
     )
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -14,3 +15,16 @@ def insert_ignoring_conflicts(conn: AsyncConnection, table: Table, **values: Any
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).values(**values).on_conflict_do_nothing()
     return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+
+
+@cache
+def _ignoring(dialect_name: str, table: Table) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def insert_ignoring(conn: AsyncConnection, table: Table) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING RETURNING id`, built once per dialect and table (the
+    values go as parameters): SQLAlchemy keeps a statement object's compiled form, and one
+    built per row showed in the claim's profile."""
+    return _ignoring(conn.dialect.name, table)

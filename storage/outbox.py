@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Notice, OutboxItem, OutboxStatus, OutgoingMessage
+from storage.common import insert_ignoring
 from storage.schema import outbox, users
 
 OPEN = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
@@ -87,17 +87,9 @@ def _item(row: RowMapping) -> OutboxItem:
     )
 
 
-# INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect (SQLAlchemy keeps a
-# statement object's compiled form; building one per notice showed in the claim's profile).
-_INSERT_IGNORING = {
-    "postgresql": postgresql.insert(outbox).on_conflict_do_nothing().returning(outbox.c.id),
-    "sqlite": sqlite.insert(outbox).on_conflict_do_nothing().returning(outbox.c.id),
-}
-
-
 async def _insert_one(conn: AsyncConnection, values: dict[str, Any]) -> int | None:
     """One row; its id, or None when its dedupe key was used already (a no-op)."""
-    inserted = await conn.scalar(_INSERT_IGNORING[conn.dialect.name], values)
+    inserted = await conn.scalar(insert_ignoring(conn, outbox), values)
     return int(inserted) if inserted is not None else None
 
 
@@ -111,7 +103,7 @@ async def _insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int
     if not rows:
         return 0
     # Counted from RETURNING: asyncpg reports no rowcount for a statement run for many rows.
-    statement = _INSERT_IGNORING[conn.dialect.name]
+    statement = insert_ignoring(conn, outbox)
     added = 0
     for start in range(0, len(rows), BULK_CHUNK):
         if start:

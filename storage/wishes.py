@@ -184,14 +184,21 @@ async def count_unfinished_own(conn: AsyncConnection, user_id: int) -> int:
     return int(await conn.scalar(query) or 0)
 
 
-async def count_active_claims(conn: AsyncConnection, user_id: int) -> int:
-    query = select(func.count()).where(
-        wishes.c.claimed_by == user_id, wishes.c.status == WishStatus.CLAIMED.value
-    )
-    return int(await conn.scalar(query) or 0)
-
-
 _held = wishes.alias("held")
+
+
+def _active_claims(user_id: int) -> Select[Any]:
+    """How many wishes `user_id` holds claimed (the limit counts these); over an alias, so the
+    claim's UPDATE of `wishes` can use it as its subquery."""
+    return (
+        select(func.count())
+        .select_from(_held)
+        .where(_held.c.claimed_by == user_id, _held.c.status == WishStatus.CLAIMED.value)
+    )
+
+
+async def count_active_claims(conn: AsyncConnection, user_id: int) -> int:
+    return int(await conn.scalar(_active_claims(user_id)) or 0)
 
 
 async def claim(
@@ -210,13 +217,7 @@ async def claim(
     can both pass it (READ COMMITTED), one over the limit at most per such race."""
     guards = [wishes.c.id == wish_id, wishes.c.status == WishStatus.OPEN.value]
     if limit is not None:
-        held = (
-            select(func.count())
-            .select_from(_held)
-            .where(_held.c.claimed_by == user_id, _held.c.status == WishStatus.CLAIMED.value)
-            .scalar_subquery()
-        )
-        guards.append(held < limit)
+        guards.append(_active_claims(user_id).scalar_subquery() < limit)
     result = await conn.execute(
         update(wishes)
         .where(*guards)
