@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from storage.types import UTCDateTime
@@ -85,6 +86,8 @@ users = Table(
     # seeds' employed Party members report to the community of their home). Set on every
     # registration; nullable only because adding a NOT NULL column would rebuild this table.
     Column("community_id", ForeignKey("communities.id"), nullable=True),
+    # A member agreed (in /profile) that residents whose wish they take see their phone.
+    Column("share_phone", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_users_community", "community_id", "id"),
     # A building's people in id order: its members to offer a wish to, without a sort.
     Index("ix_users_building", "building_id", "id"),
@@ -310,9 +313,11 @@ wishes = Table(
     Column("done_at", UTCDateTime, nullable=True),
     Column("done_note", Text, nullable=True),
     Column("done_photo_file_id", String(200), nullable=True),
+    Column("done_voice_file_id", String(200), nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
     Column("rating", Integer, nullable=True),
     Column("thanks", Text, nullable=True),
+    Column("thanks_voice_file_id", String(200), nullable=True),
     Column("escalated_at", UTCDateTime, nullable=True),  # coordinators were asked to help
     # Keyset pages of open wishes, newest first: all, by category, by building.
     Index("ix_wishes_community_status", "community_id", "status", "id"),
@@ -335,6 +340,7 @@ wish_events = Table(
     Column("from_status", String(16), nullable=True),
     Column("to_status", String(16), nullable=True),
     Column("note", Text, nullable=True),
+    Column("voice_file_id", String(200), nullable=True),  # "not done" said as a voice note
     Index("ix_wish_events_wish", "wish_id", "id"),
 )
 
