@@ -71,7 +71,7 @@ async def test_menu_counts_every_waiting_application_not_a_page(
     await applicants_waiting(bot, WAITING)
     await li.send("/admin")
     menu = await li.wait_for("管理")
-    assert f"入会申请（{WAITING}）" in [text for text, _ in menu.buttons]
+    assert f"报到申请（{WAITING}）" in [text for text, _ in menu.buttons]
 
 
 async def test_approving_answers_once_and_shows_what_remains(
@@ -80,9 +80,9 @@ async def test_approving_answers_once_and_shows_what_remains(
     li = await coordinator(bot, fake)
     people = await applicants_waiting(bot, WAITING)
     await li.send("/admin")
-    await li.press(await li.wait_for("管理"), f"入会申请（{WAITING}）")
-    listing = await li.wait_for("待审核的申请")
-    assert f"待审核的申请：{WAITING}" in listing.text and "Applicant01" in listing.text
+    await li.press(await li.wait_for("管理"), f"报到申请（{WAITING}）")
+    listing = await li.wait_for("待审核的报到申请")
+    assert f"待审核的报到申请：{WAITING}" in listing.text and "Applicant01" in listing.text
     assert "Applicant11" not in listing.text  # one page of ten
     before = answers_per_press(fake)
 
@@ -92,7 +92,7 @@ async def test_approving_answers_once_and_shows_what_remains(
     refreshed = await li.wait_for(lambda m: m.message_id == listing.message_id)
     assert "Applicant01" not in refreshed.text
     assert "Applicant11" in refreshed.text  # the next one moved up onto the page
-    assert f"待审核的申请：{WAITING - 1}" in refreshed.text
+    assert f"待审核的报到申请：{WAITING - 1}" in refreshed.text
     await fake.wait_idle(quiet=0.3)
     pressed = answers_per_press(fake) - before
     assert list(pressed.values()) == [1]
@@ -100,7 +100,7 @@ async def test_approving_answers_once_and_shows_what_remains(
     assert (await bot.services.users.require(people[0].id)).is_member
     await li.send("/admin")
     menu = await li.wait_for("管理")
-    assert f"入会申请（{WAITING - 1}）" in [text for text, _ in menu.buttons]
+    assert f"报到申请（{WAITING - 1}）" in [text for text, _ in menu.buttons]
 
 
 async def test_revoking_an_invite_answers_once_and_shows_what_remains(
@@ -132,8 +132,8 @@ async def test_promoting_and_demoting_answer_once_and_show_the_coordinators(
     assert bot.services is not None
     await bot.services.users.register(301, display_name="Zhou", language="zh", building_id=None)
     await li.send("/admin")
-    await li.press(await li.wait_for("管理"), "协调员")
-    await li.press(await li.wait_for(lambda m: "添加协调员" in str(m.buttons)), "添加协调员")
+    await li.press(await li.wait_for("管理"), "社区工作人员")
+    await li.press(await li.wait_for(lambda m: "添加社区工作人员" in str(m.buttons)), "添加社区工作人员")
     await li.wait_for("请输入对方的名字")
     await li.send("Zhou")
     choice = await li.wait_for(lambda m: "Zhou (301)" in str(m.buttons))
@@ -141,16 +141,16 @@ async def test_promoting_and_demoting_answer_once_and_show_the_coordinators(
 
     await li.press(choice, "Zhou (301)")
     # Li is appointed to the district: a coordinator of which place below it?
-    places = await li.wait_for("哪个地方的协调员")
+    places = await li.wait_for("哪个地方的社区工作人员")
     labels = [text for text, _ in places.buttons]
     assert labels[:3] == ["区: 西区", "街道: 古城台街道", "社区: 北气象巷社区"]
     toast = await li.press(places, "社区: 北气象巷社区")
 
-    assert toast == "Zhou 现在是协调员了。"
+    assert toast == "Zhou 现在是社区工作人员了。"
     coordinators = await li.wait_for(lambda m: "取消 Zhou" in str(m.buttons))
     assert "Zhou" in coordinators.text
     toast = await li.press(coordinators, "取消 Zhou")
-    assert toast == "Zhou 不再是协调员。"
+    assert toast == "Zhou 不再是社区工作人员。"
     refreshed = await li.wait_for(lambda m: m.message_id == coordinators.message_id)
     assert "Zhou" not in refreshed.text
     await fake.wait_idle(quiet=0.3)

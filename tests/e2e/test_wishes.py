@@ -96,7 +96,7 @@ async def post_wish(
 ) -> FakeMessage:
     await resident.send("/wish")
     kinds = await resident.wait_for("需要哪方面的帮助")
-    await resident.press(kinds, "家中维修")
+    await resident.press(kinds, "家庭维修")
     await resident.wait_for("请说说您的心愿")
     await resident.send(text)
     when = await resident.wait_for("什么时候之前需要")
@@ -112,7 +112,7 @@ async def test_whole_path_from_wish_to_thanks(
     resident, helper, coordinator = people["resident"], people["helper"], people["coordinator"]
     await post_wish(resident)
     offer = await helper.wait_for("新心愿")
-    assert "家中维修" in offer.text and PHONE not in offer.text
+    assert "家庭维修" in offer.text and PHONE not in offer.text
     wall = await fake.group(GROUP).wait_for("新心愿", since=0)
 
     await helper.press(offer, "我来帮忙")
@@ -185,7 +185,7 @@ async def test_photo_and_voice_wishes_reach_the_claimer_only(
 ) -> None:
     resident, helper, other = people["resident"], people["helper"], people["other"]
     await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家中维修")
+    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家庭维修")
     await resident.wait_for("请说说您的心愿")
     await resident.send_photo("PHOTO-TAP", caption="水龙头漏水")
     await resident.press(await resident.wait_for("什么时候之前需要"), "不着急")
@@ -456,7 +456,7 @@ async def test_another_command_leaves_the_wish_dialogue(
     await fake.wait_idle()
     await post_wish(resident, "想请人帮忙贴春联")  # typed text still reaches the wish
     await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家中维修")
+    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家庭维修")
     await resident.wait_for("请说说您的心愿")
     await resident.send("/mywishes")  # changed her mind: the command runs as usual
     await resident.wait_for("我的心愿")
