@@ -34,7 +34,7 @@ async def open_card(resident: FakeUser) -> FakeMessage:
     await resident.send("/mywishes")
     mine = await resident.wait_for("我的心愿")
     await resident.press(mine, mine.buttons[0][0])
-    return await resident.wait_for(lambda m: "取消这个心愿" in str(m.buttons))
+    return await resident.wait_for(lambda m: "取消这个微心愿" in str(m.buttons))
 
 
 async def test_expiry_by_the_scheduler_edits_the_wall_post_and_the_card(
@@ -43,17 +43,17 @@ async def test_expiry_by_the_scheduler_edits_the_wall_post_and_the_card(
     resident = people["resident"]
     group = fake.group(GROUP)
     await post_wish(resident)
-    wall = await group.wait_for("新心愿", since=0)
+    wall = await group.wait_for("新微心愿", since=0)
     assert "我来帮忙" in str(wall.buttons)
     card = await open_card(resident)
 
     clock.advance(days=3)  # "tomorrow" plus the day of grace has passed; the sweep runs
     await resident.wait_for("重新发布")  # the notice that it expired
 
-    await group.wait_for(lambda m: m is wall and "这个心愿已经结束" in (m.text or ""), since=0)
+    await group.wait_for(lambda m: m is wall and "这个微心愿已经结束" in (m.text or ""), since=0)
     assert wall.buttons == [] or "我来帮忙" not in str(wall.buttons)
     await resident.wait_for(lambda m: m is card and "已过期" in (m.text or ""), since=0)
-    assert "重新发布" in str(card.buttons) and "取消这个心愿" not in str(card.buttons)
+    assert "重新发布" in str(card.buttons) and "取消这个微心愿" not in str(card.buttons)
 
 
 async def test_escalation_by_the_scheduler_edits_the_wall_post_and_the_card(
@@ -84,15 +84,15 @@ async def test_a_release_edits_the_wall_post_and_every_open_card(
     resident, zhao = people["resident"], people["helper"]
     group = fake.group(GROUP)
     await post_wish(resident)
-    wall = await group.wait_for("新心愿", since=0)
+    wall = await group.wait_for("新微心愿", since=0)
     card = await open_card(resident)
-    await zhao.press(await zhao.wait_for("新心愿", since=0), "我来帮忙")
-    helper_card = await zhao.wait_for(lambda m: "退回心愿" in str(m.buttons))
+    await zhao.press(await zhao.wait_for("新微心愿", since=0), "我来帮忙")
+    helper_card = await zhao.wait_for(lambda m: "退回微心愿" in str(m.buttons))
     await group.wait_for(lambda m: m is wall and "已由 小赵 认领" in (m.text or ""), since=0)
     await resident.wait_for(lambda m: m is card and "小赵" in (m.text or ""), since=0)
-    assert "取消这个心愿" not in str(card.buttons)  # taken: no longer cancellable
+    assert "取消这个微心愿" not in str(card.buttons)  # taken: no longer cancellable
 
-    await zhao.press(helper_card, "退回心愿")
+    await zhao.press(helper_card, "退回微心愿")
     await zhao.wait_for("为什么")
     await zhao.send("临时出差")
     await zhao.wait_for("重新开放")
@@ -101,10 +101,10 @@ async def test_a_release_edits_the_wall_post_and_every_open_card(
         lambda m: m is wall and "我来帮忙" in str(m.buttons) and "认领" not in (m.text or ""),
         since=0,
     )
-    await resident.wait_for(lambda m: m is card and "取消这个心愿" in str(m.buttons), since=0)
+    await resident.wait_for(lambda m: m is card and "取消这个微心愿" in str(m.buttons), since=0)
     # The helper's own card no longer shows the contact or the task buttons.
     await zhao.wait_for(lambda m: m is helper_card and PHONE not in (m.text or ""), since=0)
-    assert "退回心愿" not in str(helper_card.buttons)
+    assert "退回微心愿" not in str(helper_card.buttons)
 
 
 async def test_a_card_deleted_by_its_reader_is_sent_anew_on_the_next_change(
@@ -116,10 +116,10 @@ async def test_a_card_deleted_by_its_reader_is_sent_anew_on_the_next_change(
     card = await open_card(resident)
     card.deleted = True  # the resident cleared the chat: Telegram cannot edit it any more
 
-    await zhao.press(await zhao.wait_for("新心愿", since=0), "我来帮忙")
+    await zhao.press(await zhao.wait_for("新微心愿", since=0), "我来帮忙")
 
     again = await resident.wait_for(
-        lambda m: m is not card and "状态：正在帮忙中" in (m.text or ""), since=0
+        lambda m: m is not card and "状态：办理中" in (m.text or ""), since=0
     )
     helper = await services.users.require(HELPER)
     (task,) = await services.wishes.tasks(helper)
@@ -134,7 +134,7 @@ async def test_the_wall_post_stays_current_however_many_cards_are_opened(
     services = _services(bot)
     group = fake.group(GROUP)
     await post_wish(people["resident"])
-    wall = await group.wait_for("新心愿", since=0)
+    wall = await group.wait_for("新微心愿", since=0)
     helper = await services.users.require(HELPER)
     (wish,) = (await services.wishes.browse(helper, WishFilter())).wishes
     thing = subject_of(wish.id)
@@ -163,7 +163,7 @@ async def test_after_the_group_became_a_supergroup_the_wall_follows_it(
     services = _services(bot)
     group = fake.group(GROUP)
     await post_wish(people["resident"])
-    await group.wait_for("新心愿", since=0)
+    await group.wait_for("新微心愿", since=0)
     supergroup = fake.migrate_group(GROUP, -1009999)
     helper = await services.users.require(HELPER)
     (task,) = (await services.wishes.browse(helper, WishFilter())).wishes
@@ -190,19 +190,19 @@ async def test_a_card_opened_again_leaves_no_contact_on_the_older_one(
 ) -> None:
     resident, zhao = people["resident"], people["helper"]
     await post_wish(resident)
-    offer = await zhao.wait_for("新心愿", since=0)
+    offer = await zhao.wait_for("新微心愿", since=0)
     await zhao.press(offer, "我来帮忙")
-    first = await zhao.wait_for(lambda m: "退回心愿" in str(m.buttons))
+    first = await zhao.wait_for(lambda m: "退回微心愿" in str(m.buttons))
     assert PHONE in (first.text or "")
     await zhao.press(offer, "详情")  # the card again, from the offer
-    second = await zhao.wait_for(lambda m: m is not first and "退回心愿" in str(m.buttons))
+    second = await zhao.wait_for(lambda m: m is not first and "退回微心愿" in str(m.buttons))
     assert PHONE in (second.text or "")
 
     # The older card is no longer kept current, so it is cleared of what it showed.
     await zhao.wait_for(lambda m: m is first and "不再更新" in (m.text or ""), since=0)
-    assert PHONE not in (first.text or "") and "退回心愿" not in str(first.buttons)
+    assert PHONE not in (first.text or "") and "退回微心愿" not in str(first.buttons)
 
-    await zhao.press(second, "退回心愿")
+    await zhao.press(second, "退回微心愿")
     await zhao.wait_for("为什么")
     await zhao.send("临时出差")
     await zhao.wait_for(lambda m: m is second and PHONE not in (m.text or ""), since=0)
@@ -216,7 +216,7 @@ async def test_a_demoted_coordinator_keeps_no_contact_on_the_cards_they_opened(
     resident, li = people["resident"], people["coordinator"]
     services = _services(bot)
     await post_wish(resident)
-    offer = await people["helper"].wait_for("新心愿", since=0)
+    offer = await people["helper"].wait_for("新微心愿", since=0)
     await li.press_data(None, ShowWish(wish_id=wish_id_of(offer)).pack())
     card = await li.wait_for(PHONE)  # a coordinator sees the resident's phone
     await services.users.register(99, display_name="周主任", language="zh", building_id=None)
@@ -235,10 +235,10 @@ async def test_a_card_turned_into_the_list_stays_the_list(
     resident, zhao = people["resident"], people["helper"]
     services = _services(bot)
     await post_wish(resident)
-    offer = await zhao.wait_for("新心愿", since=0)
+    offer = await zhao.wait_for("新微心愿", since=0)
     await zhao.press(offer, "详情")
     card = await zhao.wait_for(lambda m: "我来帮忙" in str(m.buttons))
-    await zhao.press(card, "« 待认领的心愿")  # the card becomes the list, in place
+    await zhao.press(card, "« 待认领的微心愿")  # the card becomes the list, in place
     await zhao.wait_for(lambda m: m is card and "我来帮忙" not in str(m.buttons), since=0)
     listing = card.text
     await services.wishes.claim(await services.users.require(OTHER), wish_id_of(offer))
@@ -256,12 +256,12 @@ async def test_a_forged_button_in_the_members_group_never_rewrites_the_wall(
 ) -> None:
     group = fake.group(GROUP)
     await post_wish(people["resident"])
-    wall = await group.wait_for("新心愿", since=0)
+    wall = await group.wait_for("新微心愿", since=0)
     before = wall.text
     zhao = people["helper"]
     # A client sends the list buttons' data on the wall post (no such button is on it).
     await zhao.press_data(wall, ChooseListKind().pack())
-    await zhao.wait_for("哪一类心愿", since=0)  # the answer goes to their private chat
+    await zhao.wait_for("哪一类微心愿", since=0)  # the answer goes to their private chat
     await fake.wait_idle()
     assert wall.text == before and "我来帮忙" in str(wall.buttons)
-    assert not [m for m in group.inbox if "哪一类心愿" in (m.text or "")]
+    assert not [m for m in group.inbox if "哪一类微心愿" in (m.text or "")]

@@ -116,8 +116,8 @@ async def test_a_wish_being_written_in_the_old_int_layout_takes_the_typed_wish(
     await wang.send("厨房的灯坏了")  # the answer to "please tell us your wish", asked before
     when = await wang.wait_for("什么时候之前需要")
     await wang.press(when, "明天")
-    check = await wang.wait_for("请核对您的心愿")
-    assert "家中维修" in check.text and "厨房的灯坏了" in check.text
+    check = await wang.wait_for("请核对您的微心愿")
+    assert "家庭维修" in check.text and "厨房的灯坏了" in check.text
     await wang.press(check, "发布")
     await wang.wait_for("已发布")
 

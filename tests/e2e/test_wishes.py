@@ -97,11 +97,11 @@ async def post_wish(
     await resident.send("/wish")
     kinds = await resident.wait_for("需要哪方面的帮助")
     await resident.press(kinds, "家庭维修")
-    await resident.wait_for("请说说您的心愿")
+    await resident.wait_for("请说说您的微心愿")
     await resident.send(text)
     when = await resident.wait_for("什么时候之前需要")
     await resident.press(when, "明天")
-    check = await resident.wait_for("请核对您的心愿")
+    check = await resident.wait_for("请核对您的微心愿")
     await resident.press(check, "发布")
     return await resident.wait_for("已发布")
 
@@ -111,14 +111,14 @@ async def test_whole_path_from_wish_to_thanks(
 ) -> None:
     resident, helper, coordinator = people["resident"], people["helper"], people["coordinator"]
     await post_wish(resident)
-    offer = await helper.wait_for("新心愿")
+    offer = await helper.wait_for("新微心愿")
     assert "家庭维修" in offer.text and PHONE not in offer.text
-    wall = await fake.group(GROUP).wait_for("新心愿", since=0)
+    wall = await fake.group(GROUP).wait_for("新微心愿", since=0)
 
     await helper.press(offer, "我来帮忙")
     card = await helper.wait_for(PHONE)
     assert ROOM in card.text and "王奶奶" in card.text
-    await resident.wait_for("小赵 认领了您的心愿")
+    await resident.wait_for("小赵 认领了您的微心愿")
     await fake.group(GROUP).wait_for(lambda m: m is wall and "已由 小赵 认领" in (m.text or ""))
 
     await helper.send("/mytasks")
@@ -162,13 +162,13 @@ async def test_a_typed_claim_is_answered_by_the_card_alone(
     (only to them) how to reach the resident; no separate confirmation before it."""
     resident, helper = people["resident"], people["helper"]
     await post_wish(resident)
-    wish_id = wish_id_of(await helper.wait_for("新心愿"))
+    wish_id = wish_id_of(await helper.wait_for("新微心愿"))
     await fake.wait_idle()
     before = len(helper.inbox)
 
     await helper.send(f"/claim {wish_id}")
     card = await helper.wait_for("由您认领了")
-    await resident.wait_for("小赵 认领了您的心愿")
+    await resident.wait_for("小赵 认领了您的微心愿")
     await fake.wait_idle()
     assert helper.inbox[before:] == [card]
     assert PHONE in card.text and ROOM in card.text and "报告完成" in card.text
@@ -186,20 +186,20 @@ async def test_photo_and_voice_wishes_reach_the_claimer_only(
     resident, helper, other = people["resident"], people["helper"], people["other"]
     await resident.send("/wish")
     await resident.press(await resident.wait_for("需要哪方面的帮助"), "家庭维修")
-    await resident.wait_for("请说说您的心愿")
+    await resident.wait_for("请说说您的微心愿")
     await resident.send_photo("PHOTO-TAP", caption="水龙头漏水")
     await resident.press(await resident.wait_for("什么时候之前需要"), "不着急")
-    check = await resident.wait_for("请核对您的心愿")
+    check = await resident.wait_for("请核对您的微心愿")
     assert "附有照片" in check.text and "水龙头漏水" in check.text
     await resident.press(check, "发布")
     await resident.wait_for("已发布")
 
     await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "谈心疏导")
-    await resident.wait_for("请说说您的心愿")
+    await resident.press(await resident.wait_for("需要哪方面的帮助"), "心理疏导")
+    await resident.wait_for("请说说您的微心愿")
     await resident.send_voice("VOICE-1")
     await resident.send("12-31")  # typed date
-    check = await resident.wait_for("请核对您的心愿")
+    check = await resident.wait_for("请核对您的微心愿")
     assert "附有语音" in check.text
     await resident.press(check, "发布")
     await resident.wait_for("已发布")
@@ -207,7 +207,7 @@ async def test_photo_and_voice_wishes_reach_the_claimer_only(
     offer = await other.wait_for("水龙头漏水")
     assert "附有照片" in offer.text
     await helper.send("/wishes")
-    listing = await helper.wait_for("待认领的心愿")
+    listing = await helper.wait_for("待认领的微心愿")
     photo_wish = next(text for text, _ in listing.buttons if "水龙头漏水" in text)
     await helper.press(listing, photo_wish)
     card = await helper.wait_for(lambda m: "我来帮忙" in str(m.buttons))
@@ -252,14 +252,14 @@ async def test_team_claim_leader_assigns_and_everyone_is_credited(
     wish_id = wish_id_of(await zhao.wait_for("门锁"))
     await zhao.send(f"/claim {wish_id} team")
     await zhao.wait_for(PHONE)
-    ask = await qian.wait_for("请在 /mytasks 里安排谁参加")
+    ask = await qian.wait_for("请在“🧰 我的任务”里安排谁参加")
     await qian.press(ask, "我的任务")
     tasks = await qian.wait_for("我的任务")
     await qian.press(tasks, tasks.buttons[0][0])
     card = await qian.wait_for(lambda m: "安排参加人员" in str(m.buttons))
     assert PHONE not in card.text  # the leader is not the claimer
     await qian.press(card, "安排参加人员")
-    menu = await qian.wait_for("谁参加心愿")
+    menu = await qian.wait_for("谁参加微心愿")
     await qian.press(menu, "▫️ 小钱")
     await qian.wait_for(lambda m: "✅ 小钱" in str(m.buttons))
 
@@ -272,7 +272,7 @@ async def test_team_claim_leader_assigns_and_everyone_is_credited(
     await zhao.wait_for("已请居民确认")
     await resident.press(await resident.wait_for("办好了吗"), "是的，办好了")
     await resident.wait_for("打几颗星")
-    await qian.wait_for("确认心愿")
+    await qian.wait_for("确认微心愿")
     credited = await _services(bot).wishes.participants(wish_id)
     assert [p.user_id for p in credited] == [HELPER, OTHER]
     assert all(p.team_id is not None for p in credited)
@@ -289,27 +289,27 @@ async def test_proxy_wish_for_a_neighbour_without_a_phone(
     await qian.send("/wish_for")
     await qian.wait_for("他叫什么名字")
     await qian.send("刘爷爷")
-    await qian.press(await qian.wait_for("他住在哪栋楼"), "7号楼")
-    await qian.wait_for("门牌号")
+    await qian.press(await qian.wait_for("他住在哪个楼院"), "7号楼")
+    await qian.wait_for("房号")
     await qian.send("5-502C")
     await qian.wait_for("能联系到他的电话")
     await qian.send("13700001111")
     await qian.press(await qian.wait_for("需要哪方面的帮助"), "照顾老人")
     await qian.send("想请人陪我去医院复查")
     await qian.press(await qian.wait_for("什么时候之前需要"), "三天内")
-    check = await qian.wait_for("代谁发布：刘爷爷")
+    check = await qian.wait_for("求助人：刘爷爷（代发）")
     await qian.press(check, "发布")
     await qian.wait_for("已发布")
 
     await zhao.send("/wishes")
-    listing = await zhao.wait_for("待认领的心愿")
+    listing = await zhao.wait_for("待认领的微心愿")
     await zhao.press(listing, listing.buttons[0][0])
     card = await zhao.wait_for("求助人：刘爷爷")
     assert "5-502C" not in card.text and "13700001111" not in card.text
     await zhao.press(card, "我来帮忙")
     contact = await zhao.wait_for("13700001111")
     assert "5-502C" in contact.text and "刘爷爷" in contact.text
-    await qian.wait_for("小赵 认领了您的心愿")
+    await qian.wait_for("小赵 认领了您的微心愿")
     await fake.wait_idle()
     assert_private(fake, {HELPER, COORDINATOR}, "13700001111", "5-502C")
 
@@ -344,20 +344,20 @@ async def test_release_reopens_and_offers_again(
 ) -> None:
     resident, zhao, qian = people["resident"], people["helper"], people["other"]
     await post_wish(resident)
-    offer = await zhao.wait_for("新心愿")
-    await qian.wait_for("新心愿")
+    offer = await zhao.wait_for("新微心愿")
+    await qian.wait_for("新微心愿")
     await zhao.press(offer, "我来帮忙")
-    card = await zhao.wait_for(lambda m: "退回心愿" in str(m.buttons))
-    await zhao.press(card, "退回心愿")
+    card = await zhao.wait_for(lambda m: "退回微心愿" in str(m.buttons))
+    await zhao.press(card, "退回微心愿")
     await zhao.wait_for("为什么不能办")
     await zhao.send("临时要出差")
     await zhao.wait_for("已重新开放")
     await resident.wait_for("临时要出差")
-    again = await qian.wait_for("新心愿")  # offered again
+    again = await qian.wait_for("新微心愿")  # offered again
     await qian.press(again, "我来帮忙")
     await qian.wait_for(PHONE)
     await fake.group(GROUP).wait_for(lambda m: "已由 小钱 认领" in (m.text or ""), since=0)
-    assert len([m for m in zhao.inbox if "新心愿" in (m.text or "")]) == 1
+    assert len([m for m in zhao.inbox if "新微心愿" in (m.text or "")]) == 1
 
 
 async def test_cancel_from_my_wishes_closes_the_wall_post(
@@ -365,17 +365,17 @@ async def test_cancel_from_my_wishes_closes_the_wall_post(
 ) -> None:
     resident, zhao = people["resident"], people["helper"]
     await post_wish(resident)
-    await fake.group(GROUP).wait_for("新心愿", since=0)
+    await fake.group(GROUP).wait_for("新微心愿", since=0)
     await resident.send("/mywishes")
     mine = await resident.wait_for("我的心愿")
     await resident.press(mine, mine.buttons[0][0])
-    card = await resident.wait_for(lambda m: "取消这个心愿" in str(m.buttons))
-    await resident.press(card, "取消这个心愿")
-    sure = await resident.wait_for("取消心愿")
+    card = await resident.wait_for(lambda m: "取消这个微心愿" in str(m.buttons))
+    await resident.press(card, "取消这个微心愿")
+    sure = await resident.wait_for("取消微心愿")
     await resident.press(sure, "是的，取消")
     await resident.wait_for("已取消")
-    await fake.group(GROUP).wait_for(lambda m: "这个心愿已经结束" in (m.text or ""), since=0)
-    offer = await zhao.wait_for("新心愿", since=0)
+    await fake.group(GROUP).wait_for(lambda m: "这个微心愿已经结束" in (m.text or ""), since=0)
+    offer = await zhao.wait_for("新微心愿", since=0)
     reply = await zhao.press(offer, "我来帮忙")
     assert reply is not None and "已经结束" in reply
 
@@ -386,7 +386,7 @@ async def test_claim_from_the_wish_wall_sends_the_contact_privately(
     resident, qian = people["resident"], people["other"]
     group = fake.group(GROUP)
     await post_wish(resident)
-    wall = await group.wait_for("新心愿", since=0)
+    wall = await group.wait_for("新微心愿", since=0)
     await fake.wait_idle()
     answer = await qian.press(wall, "我来帮忙")
     assert answer is not None and "由您来办了" in answer
@@ -404,7 +404,7 @@ async def test_not_done_goes_back_to_the_helper_with_the_residents_words(
 ) -> None:
     resident, zhao = people["resident"], people["helper"]
     await post_wish(resident)
-    await zhao.press(await zhao.wait_for("新心愿"), "我来帮忙")
+    await zhao.press(await zhao.wait_for("新微心愿"), "我来帮忙")
     await zhao.wait_for(PHONE)
     await zhao.send("/mytasks")
     tasks = await zhao.wait_for("我的任务")
@@ -436,16 +436,16 @@ async def test_expired_wish_is_offered_to_post_again(
     await resident.press(await resident.wait_for("需要哪方面的帮助"), "生活帮助")
     await resident.send("想找人陪我下棋")
     await resident.press(await resident.wait_for("什么时候之前需要"), "今天")
-    await resident.press(await resident.wait_for("请核对您的心愿"), "发布")
+    await resident.press(await resident.wait_for("请核对您的微心愿"), "发布")
     await resident.wait_for("已发布")
     clock.advance(days=2)
     await _services(bot).reminders.run_due()
     asked = await resident.wait_for("要重新发布吗")
     await resident.press(asked, "重新发布")
-    await resident.wait_for("已重新发布为心愿")
+    await resident.wait_for("已重新发布为微心愿")
     await resident.send("/mywishes")
     mine = await resident.wait_for("我的心愿")
-    assert [text.split(" ")[1] for text, _ in mine.buttons] == ["等待志愿者认领", "已过期"]
+    assert [text.split(" ")[1] for text, _ in mine.buttons] == ["待认领", "已过期"]
 
 
 async def test_another_command_leaves_the_wish_dialogue(
@@ -457,7 +457,7 @@ async def test_another_command_leaves_the_wish_dialogue(
     await post_wish(resident, "想请人帮忙贴春联")  # typed text still reaches the wish
     await resident.send("/wish")
     await resident.press(await resident.wait_for("需要哪方面的帮助"), "家庭维修")
-    await resident.wait_for("请说说您的心愿")
+    await resident.wait_for("请说说您的微心愿")
     await resident.send("/mywishes")  # changed her mind: the command runs as usual
     await resident.wait_for("我的心愿")
     await resident.send("你好")  # not taken as a wish any more

@@ -78,8 +78,8 @@ async def test_overlong_text_and_wrong_media_are_refused_in_the_dialogue(
 ) -> None:
     resident = people["resident"]
     await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家中维修")
-    await resident.wait_for("请说说您的心愿")
+    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家庭维修")
+    await resident.wait_for("请说说您的微心愿")
     await resident.send("灯" * 600)
     await resident.wait_for("内容太长了（最多 500 个字）")
     await resident.send("   ")
@@ -134,15 +134,15 @@ async def test_a_resident_pressing_a_members_button_is_refused(
     wish_id = await _post(bot, RESIDENT)
     before = await _snapshot(bot)
     answer = await neighbour.press_data(None, ClaimWish(wish_id=wish_id).pack())
-    assert answer is not None and "只有党员志愿者才能认领心愿" in answer
+    assert answer is not None and "只有党员志愿者才能认领微心愿" in answer
     await neighbour.send(f"/claim {wish_id}")
-    await neighbour.wait_for("只有党员志愿者才能认领心愿")
+    await neighbour.wait_for("只有党员志愿者才能认领微心愿")
     await neighbour.send("/wishes")
-    await neighbour.wait_for("只有党员志愿者才能认领心愿")
+    await neighbour.wait_for("只有党员志愿者才能认领微心愿")
     await neighbour.send("/mytasks")
     await neighbour.wait_for("抱歉，您没有权限")
     answer = await resident.press_data(None, ReportDone(wish_id=wish_id).pack())
-    assert answer is not None and "只有认领这个心愿的志愿者" in answer
+    assert answer is not None and "只有认领这个微心愿的党员志愿者" in answer
     assert await _snapshot(bot) == before
 
 
@@ -164,15 +164,15 @@ async def test_forged_buttons_for_another_users_wish_change_nothing(
         NotDoneYet(wish_id=wish_id).pack(),
     ):
         answer = await neighbour.press_data(None, forged)
-        assert answer is not None and "只有发布这个心愿的人" in answer, forged
+        assert answer is not None and "只有发布这个微心愿的人" in answer, forged
     answer = await other.press_data(None, GiveBack(wish_id=wish_id).pack())
     assert answer is not None and "Only the member who took on this wish" in answer
     answer = await helper.press_data(
         None, ConfirmDone(wish_id=wish_id).pack()
     )  # the helper cannot confirm
-    assert answer is not None and "只有发布这个心愿的人" in answer
+    assert answer is not None and "只有发布这个微心愿的人" in answer
     answer = await helper.press_data(None, SetParticipant(wish_id=999, user_id=1, on=True).pack())
-    assert answer is not None and "没有这个编号的心愿" in answer
+    assert answer is not None and "没有这个编号的微心愿" in answer
     assert await _snapshot(bot) == before
     async with services.store.read() as conn:
         assert await conn.scalar(select(wishes.c.status)) == WishStatus.DONE.value
@@ -185,7 +185,7 @@ async def test_stale_buttons_after_the_state_moved_on(
     services = _services(bot)
     wish_id = await _post(bot, RESIDENT)
     await helper.send(f"/claim {wish_id}")
-    card = await helper.wait_for(lambda m: "退回心愿" in str(m.buttons))
+    card = await helper.wait_for(lambda m: "退回微心愿" in str(m.buttons))
     await services.wishes.report_done(await services.users.require(HELPER), wish_id, note="好了")
     ask = await resident.wait_for("办好了吗")
     await resident.press(ask, "是的，办好了")
@@ -193,8 +193,8 @@ async def test_stale_buttons_after_the_state_moved_on(
     before = await _snapshot(bot)
 
     # The helper's card is live: it now shows the confirmation, without "give back" ...
-    await helper.wait_for(lambda m: m is card and "已确认完成" in (m.text or ""), since=0)
-    assert "退回心愿" not in str(card.buttons)
+    await helper.wait_for(lambda m: m is card and "已完成" in (m.text or ""), since=0)
+    assert "退回微心愿" not in str(card.buttons)
     # ... and a press of the old button (a client that still shows it) changes nothing.
     answer = await helper.press_data(card, GiveBack(wish_id=wish_id).pack())
     assert answer is not None and "已经结束了" in answer  # confirmed: closed for good
