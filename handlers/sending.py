@@ -8,15 +8,40 @@ import logging
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.models import OutgoingMessage
+from bot.i18n import Translate
+from bot.models import N_, OutgoingMessage
 from handlers.common import keyboard
 
 log = logging.getLogger(__name__)
 
 # Telegram's words when an edit can no longer happen and the message must be sent anew.
 GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+
+# Telegram's English words for why a message could not be sent, as reasons a reader of any
+# language understands; Telegram's own text never goes into a translated message.
+REFUSALS: tuple[tuple[str, str], ...] = (
+    ("blocked by the user", N_("the person has blocked the bot")),
+    ("chat not found", N_("the chat was not found")),
+    ("user is deactivated", N_("the account has been deleted")),
+    ("can't parse entities", N_("the text has a formatting mistake")),
+    ("wrong file identifier", N_("the photo or file is no longer available")),
+    ("message is too long", N_("the message is too long")),
+)
+
+
+def refusal_reason(t: Translate, error: TelegramError) -> str:
+    """Why Telegram refused a message, in the reader's language."""
+    if isinstance(error, RetryAfter):
+        return t("too many messages at once, wait a minute")
+    text = str(error).lower()
+    for words, reason in REFUSALS:
+        if words in text:
+            return t(reason)
+    if isinstance(error, Forbidden):
+        return t("the bot may not write to this chat")
+    return t("no reason was given")
 
 
 async def send_outgoing(bot: Bot, message: OutgoingMessage, chat_id: int | None = None) -> Message:

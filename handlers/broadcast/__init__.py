@@ -39,7 +39,7 @@ from handlers.buttons import Button
 from handlers.common import Buttons, ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import END, AnyHandler, Callback, DialogueDraft, Next, dialogue, step
-from handlers.sending import send_outgoing
+from handlers.sending import refusal_reason, send_outgoing
 
 # --- dialogue ------------------------------------------------------------------------------
 
@@ -267,7 +267,7 @@ async def _preview(
         await answer(
             update,
             t("Telegram refused this announcement: {error}. Please send it again.").format(
-                error=esc(error)
+                error=refusal_reason(t, error)
             ),
         )
         return False

@@ -58,8 +58,16 @@ def audience_text(t: Translate, draft: Draft) -> str:
     if broadcast.audience is AudienceKind.BUILDING and draft.audience_name:
         label = t("Building {name}").format(name=esc(draft.audience_name))
     elif broadcast.audience is AudienceKind.TEAM and draft.audience_name:
-        label = t("Team {name}").format(name=esc(draft.audience_name))
+        label = team_label(t, draft.audience_name)
     return label
+
+
+def team_label(t: Translate, name: str) -> str:
+    """A team by name: "{name}服务队", unless the name already says it is a team (法律援助队,
+    Legal aid team), which would read 法律援助队服务队."""
+    if name.rstrip().endswith("队") or name.rstrip().lower().endswith("team"):
+        return esc(name)
+    return t("Team {name}").format(name=esc(name))
 
 
 def sending_text(t: Translate, report: DeliveryReport) -> str:

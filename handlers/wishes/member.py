@@ -205,7 +205,7 @@ async def my_tasks(update: Update, context: LinliContext, user: User, t: Transla
         )
         return None
     rows: Buttons = [
-        [(list_label(t, w, with_status=True), ShowWish(wish_id=w.id).pack())] for w in tasks
+        [(list_label(t, w, helper=True), ShowWish(wish_id=w.id).pack())] for w in tasks
     ]
     await answer(update, t("<b>My tasks</b>\nChoose one to see the details."), rows)
     return None

@@ -6,6 +6,7 @@ wish edits the messages that show it (the wall post, the cards people opened).""
 from __future__ import annotations
 
 import logging
+import unicodedata
 from enum import StrEnum
 
 from telegram import Message, Update
@@ -13,6 +14,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import Translate, esc, format_local
 from bot.models import (
+    N_,
     WISH_CATEGORY_LABELS,
     WISH_STATUS_LABELS,
     LiveMessage,
@@ -52,6 +54,7 @@ from handlers.wishes.buttons import (
 log = logging.getLogger(__name__)
 
 TITLE_MAX = 40  # the one-line title shown in lists and offers
+HELPER_WAITS = N_("Waiting for the resident")  # a done wish, in its helper's task list
 
 
 class WishDialogue(StrEnum):
@@ -98,11 +101,39 @@ def who_for(wish: Wish) -> str:
     return wish.for_name or wish.poster_name or ""
 
 
-def list_label(t: Translate, wish: Wish, *, with_status: bool = False) -> str:
-    """One button's text: number, urgency, kind or status, title (plain text)."""
+LABEL_WIDTH = 24  # a list button's title: ~12 Chinese or ~22 Latin characters fit a phone
+
+
+def short_title(title: str, width: int = LABEL_WIDTH) -> str:
+    """`title` cut to `width` columns with "…", a wide (Chinese) character counting two."""
+
+    def columns(char: str) -> int:
+        return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+    if sum(columns(char) for char in title) <= width:
+        return title
+    kept, used = [], 1  # the "…" takes a column
+    for char in title:
+        used += columns(char)
+        if used > width:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + "…"
+
+
+def list_label(
+    t: Translate, wish: Wish, *, with_status: bool = False, helper: bool = False
+) -> str:
+    """One button's text: number, urgency, kind or status, short title (plain text).
+    `helper`: the status as the member who took it on sees it (theirs to wait for, not to do)."""
     mark = "🆘 " if wish.urgent else ""
-    middle = status_label(t, wish.status) if with_status else category_label(t, wish.category)
-    return f"#{wish.id} {mark}{middle} · {wish_title(wish, t, 28)}"
+    if helper and wish.status == WishStatus.DONE:
+        middle = t(HELPER_WAITS)
+    elif with_status or helper:
+        middle = status_label(t, wish.status)
+    else:
+        middle = category_label(t, wish.category)
+    return f"#{wish.id} {mark}{middle} · {short_title(wish_title(wish, t))}"
 
 
 def media_lines(t: Translate, wish: Wish | WishDraft) -> list[str]:
