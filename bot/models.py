@@ -210,6 +210,9 @@ class AuditEntry(Model):
     after: dict[str, Any] | None = None
     at: datetime
     community_id: int | None = None
+    # Filled for reading (never stored): who acted and what the subject is called, by name.
+    actor_name: str | None = None
+    subject_name: str | None = None
 
 
 # --- delivery ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from bot.services.notify import Notifier
 from bot.services.scope import require_coordinator, working_community
 from storage import audit, org
 from storage import live as live_repo
+from storage import teams as teams_repo
 from storage import users as users_repo
 from storage.store import Store
 
@@ -354,6 +355,50 @@ class AdminService:
         return updated
 
     async def audit_log(self, actor: User, *, limit: int = 20) -> list[AuditEntry]:
+        """The newest entries, each with the names of who acted and of what it was about (a
+        person, building, team or community), so a reader sees names, not ids."""
         reach = require_coordinator(actor)
         async with self.store.read() as conn:
-            return await audit.recent(conn, reach, limit=limit)
+            entries = await audit.recent(conn, reach, limit=limit)
+            people = {entry.actor_id for entry in entries}
+            people |= {ref for kind, ref in map(_subject, entries) if kind == "user"}
+            names = {
+                ("user", user.id): user.display_name
+                for user in await users_repo.get_users(conn, people)
+            }
+            for kind, ref in {_subject(entry) for entry in entries}:
+                place = await _place_name(conn, kind, ref)
+                if place is not None:
+                    names[kind, ref] = place
+        return [
+            entry.model_copy(
+                update={
+                    "actor_name": names.get(("user", entry.actor_id)),
+                    "subject_name": names.get(_subject(entry)),
+                }
+            )
+            for entry in entries
+        ]
+
+
+def _subject(entry: AuditEntry) -> tuple[str, int]:
+    """An entry's subject "kind:id" as (kind, id); (kind, 0) when it has no number."""
+    kind, _, ref = entry.subject.partition(":")
+    return kind, int(ref) if ref.isdigit() else 0
+
+
+async def _place_name(conn: AsyncConnection, kind: str, ref: int) -> str | None:
+    """The name of a building, team, community or street an entry is about (None: no such)."""
+    if kind == "building":
+        building = await org.get_building(conn, ref)
+        return building.name if building else None
+    if kind == "team":
+        team = await teams_repo.get_team(conn, ref)
+        return team.name if team else None
+    if kind == "community":
+        community = await org.get_community(conn, ref)
+        return community.name if community else None
+    if kind == "street":
+        street = await org.get_street(conn, ref)
+        return street.name if street else None
+    return None

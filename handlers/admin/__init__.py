@@ -16,6 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.i18n import Translate, esc, format_local
 from bot.models import NODE_LABELS, SKILL_LABELS, Community, Node, NodeKind, Role, User
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from handlers.admin.audit import audit_line
 from handlers.admin.buttons import (
     AddBuilding,
     AddCommunity,
@@ -662,11 +663,7 @@ async def audit_log(update: Update, context: LinliContext, user: User, t: Transl
     zone = context.services.settings.zone
     entries = await context.services.admin.audit_log(user)
     lines = [t("<b>Audit log</b> (latest first)")]
-    for entry in entries:
-        lines.append(
-            f"{format_local(entry.at, user.language, zone)} · <code>{entry.actor_id}</code> · "
-            f"{esc(entry.action)} · {esc(entry.subject)}"
-        )
+    lines += [audit_line(t, entry, user.language, zone) for entry in entries]
     if not entries:
         lines.append(t("Nothing recorded yet."))
     await answer(update, "\n".join(lines), [_back(t)], edit=True)

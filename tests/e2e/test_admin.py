@@ -133,7 +133,9 @@ async def test_promoting_and_demoting_answer_once_and_show_the_coordinators(
     await bot.services.users.register(301, display_name="Zhou", language="zh", building_id=None)
     await li.send("/admin")
     await li.press(await li.wait_for("管理"), "社区工作人员")
-    await li.press(await li.wait_for(lambda m: "添加社区工作人员" in str(m.buttons)), "添加社区工作人员")
+    await li.press(
+        await li.wait_for(lambda m: "添加社区工作人员" in str(m.buttons)), "添加社区工作人员"
+    )
     await li.wait_for("请输入对方的名字")
     await li.send("Zhou")
     choice = await li.wait_for(lambda m: "Zhou (301)" in str(m.buttons))
@@ -155,3 +157,29 @@ async def test_promoting_and_demoting_answer_once_and_show_the_coordinators(
     assert "Zhou" not in refreshed.text
     await fake.wait_idle(quiet=0.3)
     assert list((answers_per_press(fake) - before).values()) == [1, 1, 1]
+
+
+async def test_audit_log_reads_in_words_with_names_not_codes_or_ids(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    li = await coordinator(bot, fake)
+    assert bot.services is not None
+    actor = await bot.services.users.require(li.id)
+    await bot.services.users.register(301, display_name="Zhou", language="zh", building_id=None)
+    building = await bot.services.admin.add_building(
+        actor, "5号楼", bot.services.default_community_id
+    )
+    await bot.services.admin.set_coordinator(actor, 301, True)
+    await li.send("/admin")
+
+    await li.press(await li.wait_for("管理"), "操作记录")
+
+    log = await li.wait_for("操作记录")
+    lines = log.text.splitlines()[1:]
+    assert [line.split(" · ")[1:] for line in lines] == [
+        ["Li", "任命社区工作人员", "Zhou"],
+        ["Li", "添加楼院", "5号楼"],
+    ]
+    for code in ("building.add", "coordinator.promote", "user:", str(COORDINATOR_ID), "301"):
+        assert code not in log.text
+    assert f"building:{building.id}" not in log.text

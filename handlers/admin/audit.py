@@ -1,0 +1,91 @@
+"""How an audit entry reads in /admin: when, who (by name), what was done (in words) and what
+it was about (by name or by kind and number). Action codes and Telegram ids stay in the table."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Translate, esc, format_local
+from bot.models import N_, AuditEntry
+
+ACTION_LABELS: dict[str, str] = {
+    "street.add": N_("Street added"),
+    "community.add": N_("Community added"),
+    "community.rename": N_("Community renamed"),
+    "building.add": N_("Building added"),
+    "building.rename": N_("Building renamed"),
+    "building.archive": N_("Building archived"),
+    "building.restore": N_("Building restored"),
+    "coordinator.promote": N_("Coordinator appointed"),
+    "coordinator.demote": N_("Coordinator removed"),
+    "invite.create": N_("Invite code made"),
+    "invite.revoke": N_("Invite code revoked"),
+    "application.approved": N_("Member application approved"),
+    "application.rejected": N_("Member application rejected"),
+    "team.create": N_("Team created"),
+    "team.rename": N_("Team renamed"),
+    "team.leader": N_("Team leader changed"),
+    "team.add_member": N_("Team member added"),
+    "team.remove_member": N_("Team member removed"),
+    "team.archive": N_("Team archived"),
+    "team.restore": N_("Team restored"),
+    "broadcast.send": N_("Announcement sent"),
+    "broadcast.schedule": N_("Announcement scheduled"),
+    "broadcast.stop": N_("Announcement stopped"),
+    "broadcast.cancel": N_("Announcement cancelled"),
+    "wish.posted": N_("Wish posted"),
+    "wish.claimed": N_("Wish taken on"),
+    "wish.released": N_("Wish given back"),
+    "wish.done": N_("Wish reported done"),
+    "wish.not_done": N_("Wish sent back as not done"),
+    "wish.confirmed": N_("Wish confirmed"),
+    "wish.cancelled": N_("Wish cancelled"),
+    "wish.expired": N_("Wish expired"),
+    "wish.reposted": N_("Wish posted again"),
+    "wish.escalated": N_("Urgent request passed to coordinators"),
+    "wish.rated": N_("Help rated"),
+    "wish.thanked": N_("Thank-you written"),
+    "wish.assigned": N_("Member put on a team's wish"),
+    "wish.unassigned": N_("Member taken off a team's wish"),
+}
+OTHER_ACTION = N_("Other action")
+
+# A subject without a name of its own (or whose row is gone): its kind and number.
+SUBJECT_LABELS: dict[str, str] = {
+    "wish": N_("Wish #{id}"),
+    "broadcast": N_("Announcement #{id}"),
+    "invite": N_("Invite code #{id}"),
+    "application": N_("Application #{id}"),
+    "building": N_("Building #{id}"),
+    "team": N_("Team #{id}"),
+    "community": N_("Community #{id}"),
+    "street": N_("Street #{id}"),
+}
+SOMEONE = N_("someone who has left")
+
+
+def action_label(t: Translate, action: str) -> str:
+    return t(ACTION_LABELS.get(action, OTHER_ACTION))
+
+
+def subject_label(t: Translate, entry: AuditEntry) -> str:
+    """Not escaped."""
+    if entry.subject_name:
+        return entry.subject_name
+    kind, _, ref = entry.subject.partition(":")
+    if kind in SUBJECT_LABELS and ref.isdigit():
+        return t(SUBJECT_LABELS[kind]).format(id=ref)
+    return t(SOMEONE) if kind == "user" else ""
+
+
+def audit_line(t: Translate, entry: AuditEntry, language: str, zone: ZoneInfo) -> str:
+    """One line of the audit log (HTML)."""
+    parts = [
+        format_local(entry.at, language, zone),
+        esc(entry.actor_name or t(SOMEONE)),
+        action_label(t, entry.action),
+    ]
+    subject = subject_label(t, entry)
+    if subject:
+        parts.append(esc(subject))
+    return " · ".join(parts)
