@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.models import OutboxStatus
+from bot.models import OutboxStatus, Role, TeamKind
 from storage import outbox as outbox_repo
+from storage import users as users_repo
 from tests.conftest import COORDINATOR_ID
 from tests.e2e.conftest import RunningBot
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
@@ -212,3 +213,41 @@ async def test_an_urgent_broadcast_also_reaches_those_who_turned_announcements_o
     for resident in (wang, quiet):
         message = await resident.wait_for("燃气管道抢修")
         assert message.text.startswith("❗")
+
+
+async def test_a_refused_preview_is_explained_in_chinese_not_in_telegrams_english(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    li = await person(bot, fake, COORDINATOR_ID, "Li")
+    await person(bot, fake, 101, "Wang")
+    await li.send("/broadcast")
+    await li.wait_for("新的社区通知")
+    await li.send_photo(caption="活动照片")
+    who = await li.wait_for("这条社区通知发给谁")
+    fake.fail_next("sendPhoto", status=502)  # Telegram answers the preview with "Bad Gateway"
+
+    await li.press(who, "所有人")
+
+    refused = await li.wait_for("Telegram 没有接受这条通知")
+    assert refused.text == "Telegram 没有接受这条通知：原因不明。请重新发送。"
+
+
+async def test_a_team_named_dui_is_not_called_dui_fuwudui(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    li = await person(bot, fake, COORDINATOR_ID, "Li")
+    await person(bot, fake, 101, "Wang")
+    services = bot.services
+    assert services is not None
+    async with services.store.transaction() as conn:
+        await users_repo.grant_role(conn, 101, Role.MEMBER, None, services.clock.now())
+    coordinator = await services.users.require(COORDINATOR_ID)
+    await services.teams.create(coordinator, name="法律援助队", kind=TeamKind.LEGAL, leader_id=101)
+    await li.send("/broadcast 周六上午法律咨询")
+    await li.press(await li.wait_for("这条社区通知发给谁"), "某个服务队")
+
+    await li.press(await li.wait_for("发给哪个服务队"), "法律援助队")
+
+    chosen = await li.wait_for("发送范围")
+    assert chosen.text == "发送范围：法律援助队"
+    assert "将发给 1 人（法律援助队）" in (await li.wait_for("将发给")).text

@@ -132,6 +132,14 @@ async def test_whole_path_from_wish_to_thanks(
 
     ask = await resident.wait_for("办好了吗")
     assert "灯换好了" in ask.text
+    # Short list buttons; the helper sees whom the wish waits for, the resident what to do.
+    await helper.send("/mytasks")
+    tasks = await helper.wait_for("我的任务")
+    title = "厨房的灯坏了，想请人帮…"  # 11 Chinese characters and "…" fit a phone's button
+    assert [text for text, _ in tasks.buttons] == [f"#{wish_id_of(offer)} 待居民确认 · {title}"]
+    await resident.send("/mywishes")
+    mine = await resident.wait_for("我的心愿")
+    assert [text for text, _ in mine.buttons] == [f"#{wish_id_of(offer)} 待确认 · {title}"]
     await resident.press(ask, "是的，办好了")
     stars = await resident.wait_for("打几颗星")
     await resident.press(stars, "★★★★★")
