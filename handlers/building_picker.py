@@ -62,8 +62,8 @@ def natural_key(name: str) -> tuple[str | int, ...]:
 
 
 def in_order(buildings: Sequence[Building]) -> list[Building]:
-    """Buildings in natural order of name, archived ones last."""
-    return sorted(buildings, key=lambda b: (b.archived, natural_key(b.name), b.name, b.id))
+    """Buildings in natural order of name (an archived one stays in its place)."""
+    return sorted(buildings, key=lambda b: (natural_key(b.name), b.name, b.id))
 
 
 def matching(buildings: Sequence[Building], query: str) -> list[Building]:
@@ -90,6 +90,13 @@ def matching(buildings: Sequence[Building], query: str) -> list[Building]:
 def page_count(count: int) -> int:
     """How many pages `count` buildings fill (at least one)."""
     return max(1, -(-count // PAGE_SIZE))
+
+
+def on_page(buildings: Sequence[Building], page: int) -> tuple[int, list[Building]]:
+    """The page (from 0; one out of range is the nearest) and the buildings on it."""
+    ordered = in_order(buildings)
+    page = min(max(page, 0), page_count(len(ordered)) - 1)
+    return page, ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
 
 
 def page_of(buildings: Sequence[Building], building_id: int) -> int:
@@ -152,10 +159,9 @@ class BuildingPicker:
     ) -> tuple[str, Rows]:
         """One page of the buildings with its turn buttons, then the rows `after`; and the
         line to put under the question ("Page 2/3 · …", empty when all fit one page)."""
-        ordered = in_order(buildings)
-        pages = page_count(len(ordered))
-        page = min(max(page, 0), pages - 1)
-        rows = self._grid(ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+        pages = page_count(len(buildings))
+        page, shown = on_page(buildings, page)
+        rows = self._grid(shown)
         turns = []
         if page > 0:
             turns.append((t("◀ Previous"), self.turn(page - 1)))
