@@ -83,6 +83,7 @@ class BuildingButton(Button):
 Then = Callable[[Update, LinliContext, User | None, Translate, Any], Coroutine[Any, Any, Next]]
 
 N_OWN_NUMBER = N_("Please share your own number with the button below.")
+N_CHOOSE_LISTED = N_("Please choose a building from the list.")
 N_USE_PHONE_BUTTONS = N_("Please use the buttons below: share your number, or skip.")
 
 
@@ -241,7 +242,7 @@ class PersonSteps:
                 raise InvalidInput()
             shown = recall(context, self.building.PREFIX)
             if shown is not None and building.community_id != shown:
-                raise InvalidInput()  # not one of the buildings offered
+                raise InvalidInput(N_CHOOSE_LISTED)  # not one of the buildings offered
             await ack(update)
             await answer(update, t("Building: {name}").format(name=esc(building.name)), edit=True)
             return await self.on_building(update, context, user, t, building.id)
