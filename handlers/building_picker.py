@@ -28,7 +28,7 @@ from bot.models import Building
 from handlers.buttons import Button, button
 from handlers.common import Buttons
 from handlers.context import LinliContext
-from handlers.dialogue import DialogueDraft
+from handlers.dialogue import DialogueDraft, DraftExpired
 
 PAGE_SIZE = 24
 # Label widths, a Chinese character counting two: up to NARROW, three buttons fit a row of a
@@ -244,11 +244,18 @@ class PickerMemo(DialogueDraft):
 
 
 def remember(context: LinliContext, key: str, value: int) -> None:
-    """Note what the picker `key` now shown is about."""
-    memo = PickerMemo.load(context)
-    PickerMemo(shown={**memo.shown, key: value}).save(context)
+    """Note what the picker `key` now shown is about (what older pickers were about is
+    dropped once it is a day old, like any draft)."""
+    try:
+        shown = PickerMemo.load(context, clear_stale=False).shown
+    except DraftExpired:
+        shown = {}
+    PickerMemo(shown={**shown, key: value}).save(context)
 
 
 def recall(context: LinliContext, key: str) -> int | None:
-    """What the picker `key` was about when it was drawn (None: never drawn, or forgotten)."""
-    return PickerMemo.load(context).shown.get(key)
+    """What the picker `key` was about when it was drawn (None: never drawn, or a day ago)."""
+    try:
+        return PickerMemo.load(context, clear_stale=False).shown.get(key)
+    except DraftExpired:
+        return None

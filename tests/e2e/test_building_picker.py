@@ -1,18 +1,19 @@
 """Choosing a building in a community of 58 (北气象巷) or 300 buildings: pages of at most 24,
-turned with ◀ / ▶, and a typed number that finds the building — in onboarding, /wish_for and
-a broadcast's audience — each choice re-checked on the server."""
+turned with ◀ / ▶, and a typed number that finds the building — in onboarding, /wish_for,
+/profile, /join and a broadcast's audience — each choice re-checked on the server."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.models import Role
 from bot.services import Services
 from handlers.broadcast.buttons import AudienceBuilding
 from storage import org
 from storage import users as users_repo
-from storage.schema import broadcasts, wishes
+from storage.schema import broadcasts, member_applications, wishes
 from tests.conftest import COORDINATOR_ID
 from tests.e2e.conftest import RunningBot
 from tests.support.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
@@ -230,3 +231,55 @@ async def test_a_broadcast_goes_to_building_50_of_58_found_by_its_number(
             )
         ).scalar_one()
     assert audience == ids["50号楼"]
+
+
+async def test_a_resident_moves_to_building_45_in_her_profile_by_typing_it(
+    fake: FakeBotApi, bot: RunningBot, clock: ManualClock
+) -> None:
+    ids = await add_buildings(bot, 58)
+    await _services(bot).users.register(
+        NEWCOMER, display_name="王奶奶", language="zh", building_id=ids["3号楼"]
+    )
+    grandma = fake.user(NEWCOMER, "Wang")
+    await grandma.send("/profile")
+    await grandma.press(await grandma.wait_for("我的资料"), "楼院")
+    picker = await grandma.wait_for("您住在哪个楼院")
+    assert "第 1/3 页" in picker.text
+    await grandma.send("45号楼")
+    found = await grandma.wait_for("与“45号楼”相符的楼院")
+    await grandma.press(found, "45号楼")
+    await grandma.wait_for("已保存")
+    assert (await _services(bot).users.require(NEWCOMER)).building_id == ids["45号楼"]
+
+    clock.advance(hours=25)  # what that picker was about is a day old: a new one is not hurt
+    await grandma.send("/profile")
+    await grandma.press(await grandma.wait_for("我的资料"), "楼院")
+    await grandma.press(await grandma.wait_for("您住在哪个楼院"), "下一页 ▶")
+    second = await grandma.wait_for("第 2/3 页")
+    await grandma.press(second, "25号楼")
+    await grandma.wait_for("已保存")
+    assert (await _services(bot).users.require(NEWCOMER)).building_id == ids["25号楼"]
+
+
+async def test_an_applicant_pages_to_the_building_she_will_serve_in(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    ids = await add_buildings(bot, 58)
+    services = _services(bot)
+    coordinator = await services.users.register(
+        COORDINATOR_ID, display_name="Li", language="zh", building_id=None
+    )
+    code = (await services.membership.create_invite(coordinator, days=7, max_uses=5)).code
+    await services.users.register(NEWCOMER, display_name="张", language="zh", building_id=None)
+    zhang = fake.user(NEWCOMER, "Zhang")
+    await zhang.send(f"/join {code}")
+    await zhang.press(await zhang.wait_for("专长"), "维修")
+    await zhang.press(await zhang.wait_for(lambda m: "✓ 维修" in str(m.buttons)), "完成")
+    picker = await zhang.wait_for("您将在哪个楼院服务")
+    await zhang.press(picker, "下一页 ▶")
+    second = await zhang.wait_for("第 2/3 页")
+    await zhang.press(second, "40号楼")
+    await zhang.wait_for("申请已提交")
+    async with services.store.read() as conn:
+        applied = (await conn.execute(select(member_applications.c.building_id))).scalar_one()
+    assert applied == ids["40号楼"]
