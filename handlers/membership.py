@@ -7,11 +7,12 @@ from typing import ClassVar
 
 from pydantic import Field
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
-from bot.models import N_, Skill, User
+from bot.models import N_, Building, Skill, User
 from bot.services.errors import InvalidInput
+from handlers.building_picker import BuildingPicker, PageButton
 from handlers.buttons import Button, StaleButton, button
 from handlers.common import ack, answer
 from handlers.context import LinliContext
@@ -34,6 +35,11 @@ class JoinSkillsDone(Button):
 @button("join:bld")
 class ServeInBuilding(Button):
     building_id: int
+
+
+@button("join:bld:pg")
+class ServeInBuildingPage(PageButton):
+    pass
 
 
 # --- dialogue ------------------------------------------------------------------------------
@@ -99,13 +105,49 @@ async def skills_done(update: Update, context: LinliContext, user: User, t: Tran
     if not draft.skills:
         raise InvalidInput(N_("Please choose at least one skill."))
     await ack(update)
-    buildings = (
-        await context.services.users.buildings(user.community_id) if user.community_id else []
-    )
+    buildings = await _buildings(context, user)
     if not buildings:
         return await _submit(update, context, user, t, draft, None)
-    rows = [[(b.name, ServeInBuilding(building_id=b.id).pack())] for b in buildings]
-    await answer(update, t("Which building will you serve in?"), rows, edit=True)
+    return await _show_buildings(update, t, buildings, 0)
+
+
+async def _buildings(context: LinliContext, user: User) -> list[Building]:
+    if user.community_id is None:
+        return []
+    return await context.services.users.buildings(user.community_id)
+
+
+PICKER = BuildingPicker(
+    choose=lambda b: ServeInBuilding(building_id=b.id).pack(),
+    turn=lambda page: ServeInBuildingPage(page=page).pack(),
+)
+
+
+async def _show_buildings(
+    update: Update, t: Translate, buildings: list[Building], page: int
+) -> Next:
+    note, rows = PICKER.page(t, buildings, page)
+    question = t("Which building will you serve in?")
+    await answer(update, question + ("\n" + note if note else ""), rows, edit=True)
+    return JoinDialogue.BUILDING
+
+
+@step()
+async def turned_page(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    page = ServeInBuildingPage.of(update).page
+    _draft(context)
+    await ack(update)
+    return await _show_buildings(update, t, await _buildings(context, user), page)
+
+
+@step()
+async def searched_building(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    assert update.message is not None
+    _draft(context)
+    text, rows = PICKER.found(t, await _buildings(context, user), update.message.text or "")
+    await answer(update, text, rows)
     return JoinDialogue.BUILDING
 
 
@@ -144,6 +186,7 @@ async def _submit(
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
     private = filters.ChatType.PRIVATE
+    text = filters.TEXT & ~filters.COMMAND & private
     conversation = dialogue(
         "join",
         entry_points=[CommandHandler("join", join, filters=private)],
@@ -153,7 +196,9 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
                 CallbackQueryHandler(skills_done, pattern=JoinSkillsDone.pattern()),
             ],
             JoinDialogue.BUILDING: [
-                CallbackQueryHandler(chose_building, pattern=ServeInBuilding.pattern())
+                CallbackQueryHandler(chose_building, pattern=ServeInBuilding.pattern()),
+                CallbackQueryHandler(turned_page, pattern=ServeInBuildingPage.pattern()),
+                MessageHandler(text, searched_building),
             ],
         },
         drafts=[JoinDraft],

@@ -34,9 +34,12 @@ each called with the parsed value, returning the dialogue's next state):
 
   The buildings offered are those of the person's community (for a newcomer, the one they
   chose). When it has none set up, `ask_building` returns False and the caller goes on to the
-  room.
+  room. However many there are, they are shown by the one building picker
+  (handlers/building_picker.py): pages turned with "<building prefix>:pg" buttons, and a
+  number typed while it is shown finds the building.
 
-Every answer is re-checked on the server: a forged building id or a stale button is refused.
+Every answer is re-checked on the server: a forged building id (archived, or not of the
+community offered) or a stale button is refused.
 """
 
 from __future__ import annotations
@@ -52,10 +55,11 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
-from bot.models import N_, Role, User
+from bot.models import N_, Building, Role, User
 from bot.services.errors import InvalidInput
 from bot.services.users import clean_name, clean_phone, clean_room
-from handlers.buttons import Button
+from handlers.building_picker import BuildingPicker, page_button, recall, remember
+from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import Callback, GuestBody, Handlers, LanguageOf, Next, step
@@ -79,6 +83,7 @@ class BuildingButton(Button):
 Then = Callable[[Update, LinliContext, User | None, Translate, Any], Coroutine[Any, Any, Next]]
 
 N_OWN_NUMBER = N_("Please share your own number with the button below.")
+N_CHOOSE_LISTED = N_("Please choose a building from the list.")
 N_USE_PHONE_BUTTONS = N_("Please use the buttons below: share your number, or skip.")
 
 
@@ -97,6 +102,9 @@ class PersonSteps:
     role: Role | None = Role.RESIDENT
     language: LanguageOf | None = None
 
+    def __post_init__(self) -> None:
+        page_button(self.building)  # registered with the other buttons, before any press
+
     # --- asking ----------------------------------------------------------------------------
 
     async def ask_name(self, update: Update, t: Translate, *, edit: bool = False) -> None:
@@ -110,26 +118,45 @@ class PersonSteps:
     async def ask_building(
         self, update: Update, context: LinliContext, t: Translate, community_id: int | None
     ) -> bool:
-        """Show the picker of the community's buildings; False (nothing asked) when it has
-        none set up."""
+        """Show the picker of the community's buildings (paged; a typed number finds one);
+        False (nothing asked) when it has none set up."""
         if community_id is None:
             return False
-        buildings = [
-            b for b in await context.services.users.buildings(community_id) if not b.archived
-        ]
+        buildings = await self._buildings(context, community_id)
         if not buildings:
             return False
-        rows = [[(b.name, self.building(building_id=b.id).pack())] for b in buildings]
-        if self.who is Who.NEWCOMER:
-            not_listed = self.building(building_id=NOT_LISTED).pack()
-            rows.append([(t("My building is not listed"), not_listed)])
-        question = (
-            t("Which building do they live in?")
-            if self.who is Who.OTHER
-            else t("Which building do you live in?")
-        )
-        await answer(update, question, rows)
+        remember(context, self.building.PREFIX, community_id)
+        note, rows = self._picker.page(t, buildings, 0, after=self._not_listed(t))
+        await answer(update, self._question(t) + ("\n" + note if note else ""), rows)
         return True
+
+    def _question(self, t: Translate) -> str:
+        if self.who is Who.OTHER:
+            return t("Which building do they live in?")
+        return t("Which building do you live in?")
+
+    def _not_listed(self, t: Translate) -> list[list[tuple[str, str]]]:
+        if self.who is not Who.NEWCOMER:
+            return []
+        return [[(t("My building is not listed"), self.building(building_id=NOT_LISTED).pack())]]
+
+    @property
+    def _picker(self) -> BuildingPicker:
+        return BuildingPicker(
+            choose=lambda b: self.building(building_id=b.id).pack(),
+            turn=lambda page: page_button(self.building)(page=page).pack(),
+        )
+
+    @staticmethod
+    async def _buildings(context: LinliContext, community_id: int) -> list[Building]:
+        return [b for b in await context.services.users.buildings(community_id) if not b.archived]
+
+    async def _shown_community(self, context: LinliContext) -> int:
+        """The community whose buildings the picker shows (noted when it was drawn)."""
+        community_id = recall(context, self.building.PREFIX)
+        if community_id is None:
+            raise StaleButton()
+        return community_id
 
     async def ask_room(self, update: Update, t: Translate) -> None:
         text, label = {
@@ -199,7 +226,8 @@ class PersonSteps:
         return [MessageHandler(_TEXT, self._step(typed))]
 
     def building_handlers(self) -> Handlers:
-        """The handlers of the state that waits for the building (a button)."""
+        """The handlers of the state that waits for the building: a building's button, a
+        page button, or a typed number or name to search for."""
 
         async def chose(
             update: Update, context: LinliContext, user: User | None, t: Translate
@@ -212,11 +240,41 @@ class PersonSteps:
             building = await context.services.users.building(building_id)
             if building is None or building.archived:
                 raise InvalidInput()
+            shown = recall(context, self.building.PREFIX)
+            if shown is not None and building.community_id != shown:
+                raise InvalidInput(N_CHOOSE_LISTED)  # not one of the buildings offered
             await ack(update)
             await answer(update, t("Building: {name}").format(name=esc(building.name)), edit=True)
             return await self.on_building(update, context, user, t, building.id)
 
-        return [CallbackQueryHandler(self._step(chose), pattern=self.building.pattern())]
+        async def turned(
+            update: Update, context: LinliContext, _user: User | None, t: Translate
+        ) -> Next:
+            page = page_button(self.building).of(update).page
+            buildings = await self._buildings(context, await self._shown_community(context))
+            await ack(update)
+            note, rows = self._picker.page(t, buildings, page, after=self._not_listed(t))
+            await answer(
+                update, self._question(t) + ("\n" + note if note else ""), rows, edit=True
+            )
+            return None
+
+        async def searched(
+            update: Update, context: LinliContext, _user: User | None, t: Translate
+        ) -> Next:
+            assert update.message is not None
+            buildings = await self._buildings(context, await self._shown_community(context))
+            text, rows = self._picker.found(
+                t, buildings, update.message.text or "", after=self._not_listed(t)
+            )
+            await answer(update, text, rows)
+            return None
+
+        return [
+            CallbackQueryHandler(self._step(chose), pattern=self.building.pattern()),
+            CallbackQueryHandler(self._step(turned), pattern=page_button(self.building).pattern()),
+            MessageHandler(_TEXT, self._step(searched)),
+        ]
 
     def room_handlers(self) -> Handlers:
         """The handlers of the state that waits for the room (typed, or skipped)."""

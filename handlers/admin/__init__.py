@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc, format_local
-from bot.models import NODE_LABELS, SKILL_LABELS, Community, Node, NodeKind, Role, User
+from bot.models import NODE_LABELS, SKILL_LABELS, Building, Community, Node, NodeKind, Role, User
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from handlers.admin.audit import audit_line
 from handlers.admin.buttons import (
@@ -28,6 +28,7 @@ from handlers.admin.buttons import (
     AuditLog,
     BuildingDetail,
     Buildings,
+    BuildingsPage,
     Communities,
     CommunityName,
     Coordinators,
@@ -45,6 +46,7 @@ from handlers.admin.buttons import (
     RevokeInvite,
     SwitchCommunity,
 )
+from handlers.building_picker import BuildingPicker, on_page, page_of
 from handlers.buttons import Button
 from handlers.common import ack, answer
 from handlers.context import LinliContext
@@ -56,6 +58,7 @@ from handlers.teams import ListTeams
 
 class AdminDialogue(StrEnum):
     MENU = "menu"
+    BUILDINGS = "buildings"  # the list of buildings is shown: a typed number finds one
     ADD_BUILDING = "add_building"
     RENAME_BUILDING = "rename_building"
     REJECT_REASON = "reject_reason"
@@ -428,17 +431,62 @@ async def revoke_invite(update: Update, context: LinliContext, user: User, t: Tr
 @coordinator_step
 async def buildings(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
-    lines = [t("<b>Buildings</b>")]
-    rows: list[list[tuple[str, str]]] = []
-    # One button per building (a community may have dozens; Telegram allows about 100).
-    for building in await context.services.admin.all_buildings(user, context.working_community):
-        label = building.name + (t(" (archived)") if building.archived else "")
-        lines.append(f"• {esc(label)}")
-        rows.append([(label, BuildingDetail(building_id=building.id).pack())])
-    rows.append([(t("Add a building"), AddBuilding().pack())])
-    rows.append(_back(t))
+    return await _buildings(update, context, user, t, 0)
+
+
+@coordinator_step
+async def buildings_page(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    await ack(update)
+    return await _buildings(update, context, user, t, BuildingsPage.of(update).page)
+
+
+async def _buildings(
+    update: Update,
+    context: LinliContext,
+    user: User,
+    t: Translate,
+    page: int,
+    *,
+    showing: int | None = None,
+) -> Next:
+    """The page of the buildings list (the page showing building `showing`, when given)."""
+    found = await context.services.admin.all_buildings(user, context.working_community)
+    if showing is not None:
+        page = page_of(found, showing)
+    note, rows = _picker(t).page(t, found, page, after=_building_actions(t))
+    _, shown = on_page(found, page)
+    lines = [t("<b>Buildings</b>"), *(f"• {esc(b.name + _archived(t, b))}" for b in shown)]
+    if note:
+        lines.append(note)
     await answer(update, "\n".join(lines), rows, edit=update.callback_query is not None)
-    return AdminDialogue.MENU
+    return AdminDialogue.BUILDINGS
+
+
+@coordinator_step
+async def searched_building(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    assert update.message is not None
+    found = await context.services.admin.all_buildings(user, context.working_community)
+    text, rows = _picker(t).found(t, found, update.message.text or "", after=_building_actions(t))
+    await answer(update, text, rows)
+    return AdminDialogue.BUILDINGS
+
+
+def _picker(t: Translate) -> BuildingPicker:
+    return BuildingPicker(
+        choose=lambda b: BuildingDetail(building_id=b.id).pack(),
+        turn=lambda page: BuildingsPage(page=page).pack(),
+        mark=lambda b: _archived(t, b),
+    )
+
+
+def _archived(t: Translate, building: Building) -> str:
+    return t(" (archived)") if building.archived else ""
+
+
+def _building_actions(t: Translate) -> list[list[tuple[str, str]]]:
+    return [[(t("Add a building"), AddBuilding().pack())], _back(t)]
 
 
 @coordinator_step
@@ -500,7 +548,7 @@ async def typed_new_building(
         user, update.message.text or "", context.working_community
     )
     await answer(update, t("Building {name} added.").format(name=esc(building.name)))
-    return await buildings(update, context)
+    return await _buildings(update, context, user, t, 0, showing=building.id)
 
 
 @coordinator_step
@@ -516,7 +564,7 @@ async def typed_building_rename(
     )
     AdminDraft.clear(context)
     await answer(update, t("Renamed to {name}.").format(name=esc(building.name)))
-    return await buildings(update, context)
+    return await _buildings(update, context, user, t, 0, showing=building.id)
 
 
 @coordinator_step
@@ -525,7 +573,8 @@ async def archive_building(
 ) -> Next:
     building_id = ArchiveBuilding.of(update).building_id
     await context.services.admin.set_building_archived(user, building_id, True)
-    return await buildings(update, context)
+    await ack(update)
+    return await _buildings(update, context, user, t, 0, showing=building_id)
 
 
 @coordinator_step
@@ -534,7 +583,8 @@ async def restore_building(
 ) -> Next:
     building_id = RestoreBuilding.of(update).building_id
     await context.services.admin.set_building_archived(user, building_id, False)
-    return await buildings(update, context)
+    await ack(update)
+    return await _buildings(update, context, user, t, 0, showing=building_id)
 
 
 # --- coordinators --------------------------------------------------------------------------
@@ -683,6 +733,7 @@ def _buttons() -> list[AnyHandler]:
         (make_invite, MakeInvite),
         (revoke_invite, RevokeInvite),
         (buildings, Buildings),
+        (buildings_page, BuildingsPage),
         (building_detail, BuildingDetail),
         (ask_new_building, AddBuilding),
         (ask_building_rename, RenameBuilding),
@@ -714,6 +765,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
         entry_points=[CommandHandler("admin", menu, filters=private), *buttons],
         states={
             AdminDialogue.MENU: buttons,
+            AdminDialogue.BUILDINGS: [MessageHandler(text, searched_building), *buttons],
             AdminDialogue.ADD_BUILDING: [MessageHandler(text, typed_new_building), *buttons],
             AdminDialogue.RENAME_BUILDING: [MessageHandler(text, typed_building_rename), *buttons],
             AdminDialogue.REJECT_REASON: [MessageHandler(text, typed_reject_reason), *buttons],

@@ -61,6 +61,11 @@ class Buildings(Button):
     pass
 
 
+@button("adm:bldpg")
+class BuildingsPage(Button):
+    page: int
+
+
 @button("adm:b")
 class BuildingDetail(Button):
     building_id: int

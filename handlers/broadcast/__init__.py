@@ -23,6 +23,7 @@ from handlers.broadcast.buttons import (
     AskWhen,
     AudienceBuilding,
     AudienceBuildings,
+    AudienceBuildingsPage,
     AudienceTeam,
     AudienceTeams,
     ChangeAudience,
@@ -35,6 +36,7 @@ from handlers.broadcast.buttons import (
     ToggleUrgent,
 )
 from handlers.broadcast.views import announcement, audience_text, report_text
+from handlers.building_picker import BuildingPicker, recall, remember
 from handlers.buttons import Button
 from handlers.common import Buttons, ack, answer
 from handlers.context import LinliContext
@@ -47,6 +49,7 @@ from handlers.sending import refusal_reason, send_outgoing
 class BroadcastDialogue(StrEnum):
     COMPOSE = "compose"
     CHOOSE = "choose"
+    BUILDING = "building"  # the building picker is shown: a typed number finds one
     WHEN = "when"
 
 
@@ -187,18 +190,59 @@ async def chose_audience(update: Update, context: LinliContext, user: User, t: T
 @coordinator_step
 async def list_buildings(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     broadcast_id = AudienceBuildings.of(update).broadcast_id
+    return await _show_buildings(update, context, user, t, broadcast_id, 0)
+
+
+@coordinator_step
+async def turned_buildings(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    pressed = AudienceBuildingsPage.of(update)
+    return await _show_buildings(update, context, user, t, pressed.broadcast_id, pressed.page)
+
+
+async def _show_buildings(
+    update: Update, context: LinliContext, user: User, t: Translate, broadcast_id: int, page: int
+) -> Next:
     buildings = await context.services.broadcasts.buildings(user)
     if not buildings:
         await ack(update, t("There are no buildings yet. Add them in /admin."), alert=True)
         return BroadcastDialogue.CHOOSE
     await ack(update)
-    rows = [
-        [(b.name, AudienceBuilding(broadcast_id=broadcast_id, building_id=b.id).pack())]
-        for b in buildings
-    ]
-    rows.append([(t("« Back"), ChangeAudience(broadcast_id=broadcast_id).pack())])
-    await answer(update, t("Which building?"), rows, edit=True)
-    return BroadcastDialogue.CHOOSE
+    remember(context, AudienceBuilding.PREFIX, broadcast_id)
+    note, rows = _picker(broadcast_id).page(t, buildings, page, after=_back_to(t, broadcast_id))
+    question = t("Which building?") + ("\n" + note if note else "")
+    await answer(update, question, rows, edit=True)
+    return BroadcastDialogue.BUILDING
+
+
+@coordinator_step
+async def searched_building(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
+    assert update.message is not None
+    broadcast_id = recall(context, AudienceBuilding.PREFIX)
+    if broadcast_id is None:
+        await answer(update, t("Please choose with the buttons above."))
+        return None
+    buildings = await context.services.broadcasts.buildings(user)
+    picker = _picker(broadcast_id)
+    text, rows = picker.found(
+        t, buildings, update.message.text or "", after=_back_to(t, broadcast_id)
+    )
+    await answer(update, text, rows)
+    return None
+
+
+def _picker(broadcast_id: int) -> BuildingPicker:
+    return BuildingPicker(
+        choose=lambda b: AudienceBuilding(broadcast_id=broadcast_id, building_id=b.id).pack(),
+        turn=lambda page: AudienceBuildingsPage(broadcast_id=broadcast_id, page=page).pack(),
+    )
+
+
+def _back_to(t: Translate, broadcast_id: int) -> Buttons:
+    return [[(t("« Back"), ChangeAudience(broadcast_id=broadcast_id).pack())]]
 
 
 @coordinator_step
@@ -488,6 +532,7 @@ def _buttons() -> list[AnyHandler]:
         (change_audience, ChangeAudience),
         (chose_audience, ChooseAudience),
         (list_buildings, AudienceBuildings),
+        (turned_buildings, AudienceBuildingsPage),
         (chose_building, AudienceBuilding),
         (list_teams, AudienceTeams),
         (chose_team, AudienceTeam),
@@ -518,6 +563,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
                 *buttons,
             ],
             BroadcastDialogue.CHOOSE: buttons,
+            BroadcastDialogue.BUILDING: [MessageHandler(text, searched_building), *buttons],
             BroadcastDialogue.WHEN: [MessageHandler(text, typed_when), *buttons],
         },
         drafts=[ScheduleDraft],

@@ -41,6 +41,12 @@ class AudienceBuilding(Button):
     building_id: int
 
 
+@button("bc:bldpg")
+class AudienceBuildingsPage(Button):
+    broadcast_id: int
+    page: int
+
+
 @button("bc:teams")
 class AudienceTeams(Button):
     broadcast_id: int

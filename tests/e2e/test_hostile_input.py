@@ -71,7 +71,9 @@ async def test_claim_with_circled_digits_gets_a_clear_answer(
     assert "went wrong" not in reply.text
 
 
-async def test_buildings_are_managed_one_button_each(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_buildings_are_managed_one_button_each_page_by_page(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     assert bot.services is not None
     coordinator = await bot.services.users.register(
         COORDINATOR_ID, display_name="Li", language="en", building_id=None
@@ -81,8 +83,20 @@ async def test_buildings_are_managed_one_button_each(fake: FakeBotApi, bot: Runn
     li = fake.user(COORDINATOR_ID, first_name="Li", language_code="en")
     await li.send("/admin")
     await li.press(await li.wait_for("Administration"), "Buildings")
-    listing = await li.wait_for("Block 60")
-    assert len(listing.buttons) == 60 + 2  # the buildings, "Add a building", "« Back"
+    listing = await li.wait_for("Block 24")
+    # One button each, in pages: all 60 reachable, none twice, none beyond a page's 24.
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        shown = await li.wait_for(f"Page {page}/3", since=0)
+        blocks = [label for label, _ in shown.buttons if label.startswith("Block ")]
+        assert 0 < len(blocks) <= 24 and shown.button("Add a building") is not None
+        seen += blocks
+        if page < 3:
+            await li.press(shown, "Next ▶")
+    assert seen == [f"Block {n}" for n in range(1, 61)]  # natural order: 2 before 10
+    await li.press(await li.wait_for("Page 3/3", since=0), "◀ Previous")
+    await li.press(await li.wait_for("Page 2/3"), "◀ Previous")
+    listing = await li.wait_for("Page 1/3")
     await li.press(listing, "Block 7")
     detail = await li.wait_for(lambda m: m.text.strip() == "Block 7")
     await li.press(detail, "Archive Block 7")

@@ -47,11 +47,18 @@ async def test_text_where_a_button_was_expected(fake: FakeBotApi, bot: RunningBo
     await add_building(bot, "1号楼")
     en = fake.user(303, first_name="Bo", language_code="en")
     await en.send("/start")
-    await en.press(await en.wait_for("choose your language"), "English")
+    language = await en.wait_for("choose your language")
+    await en.send("English")  # typed instead of chosen
+    await en.wait_for("Please choose with the buttons above")
+    await en.press(language, "English")
     await en.send("Bo")
     await en.wait_for("Which building")
-    await en.send("Building 99")  # an unknown building typed instead of chosen
-    await en.wait_for("Please choose with the buttons above")
+    await en.send("Building 99")  # an unknown building typed: searched for, not found
+    nothing = await en.wait_for("No building matches “Building 99”")
+    assert [label for label, _ in nothing.buttons] == [
+        "All buildings",
+        "My building is not listed",
+    ]
     assert bot.services is not None
     assert await bot.services.users.get(303) is None
 
