@@ -7,7 +7,7 @@ from bot.models import AudienceKind
 from tests.conftest import COORDINATOR_ID
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_broadcast import buildings, person
-from tests.support.fake_bot_api import FakeBotApi, FakeUser
+from tests.support.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
 
 WANG, ZHAO, SUN = 101, 201, 301
 
@@ -23,6 +23,16 @@ async def announce(li: FakeUser, text: str, audience: str, building: str | None 
     await li.press(await li.wait_for("将发给"), "现在发送")
 
 
+async def all_sent(li: FakeUser, count: int) -> None:
+    """The coordinator has been told `count` announcements finished: every row is settled (a
+    person's archive shows what was marked delivered, which follows the message itself)."""
+
+    def finished(_message: FakeMessage) -> bool:
+        return sum("通知已发送完毕" in (m.text or "") for m in li.inbox) >= count
+
+    await li.wait_for(finished, since=0, timeout=10)
+
+
 async def test_news_shows_what_reached_you_newest_first_page_by_page(
     fake: FakeBotApi, bot: RunningBot
 ) -> None:
@@ -34,9 +44,11 @@ async def test_news_shows_what_reached_you_newest_first_page_by_page(
     await announce(li, "明天上午停水，请提前储水", "所有人")
     await wang.wait_for("停水")
     await zhao.wait_for("停水")
+    await all_sent(li, 1)
     bot.clock.advance(hours=1)
     await announce(li, "3号楼电梯周五检修", "某一栋楼", "3号楼")
     await wang.wait_for("电梯")
+    await all_sent(li, 2)
 
     await wang.send("/news")
     page = await wang.wait_for("社区通知")
@@ -61,7 +73,7 @@ async def test_news_shows_what_reached_you_newest_first_page_by_page(
         )
         await bot.services.broadcasts.send_now(coordinator, draft.broadcast.id)
         await wang.wait_for(body[:6])
-    await fake.wait_idle()
+    await all_sent(li, 6)
 
     await wang.send("/news")
     first = await wang.wait_for("第 1 页")
