@@ -29,6 +29,7 @@ from handlers import (
     help,
     membership,
     membership_views,
+    news,
     notices,
     presence,
     profile,
@@ -51,7 +52,7 @@ Hook = Callable[[LinliApplication], Awaitable[None]]
 # Feature modules; their order does not decide which dialogue gets typed text (the dialogue
 # kit's rule does: the one the user moved on last, see handlers/dialogue.py). The fallbacks for
 # whatever no feature took are added after them.
-FEATURES = (start, wishes, teams, profile, membership, admin, broadcast, presence, help)
+FEATURES = (start, wishes, teams, profile, membership, admin, broadcast, news, presence, help)
 # The views that render what services record for later (notices, live messages), per feature.
 VIEWS = (wish_notices, wish_views, membership_views, broadcast_views, reminders, errors)
 

@@ -140,6 +140,8 @@ class User(Model):
     roles: frozenset[Role] = frozenset({Role.RESIDENT})
     skills: frozenset[Skill] = frozenset()
     announcements: bool = True
+    # A member's consent to show their phone to the residents whose wishes they take on.
+    share_phone: bool = False
     quiet_start: int = 22 * 60  # minutes after local midnight
     quiet_end: int = 7 * 60
     unreachable: bool = False
@@ -426,6 +428,13 @@ class Broadcast(Model):
     node: Node | None = None  # whose people it goes to: its coordinator's node
 
 
+class ReceivedBroadcast(Model):
+    """An announcement as it reached one person: when it was delivered to their chat."""
+
+    broadcast: Broadcast
+    received_at: datetime
+
+
 # --- micro-wishes and service teams --------------------------------------------------------
 
 
@@ -518,6 +527,25 @@ class WishContact(Model):
     building_name: str | None = None
     room: str | None = None
     phone: str | None = None
+
+
+class Visitor(Model):
+    """Someone who may come to a resident's door for a wish, as the resident is told: the
+    name to ask for, and the phone only when they agreed to show it (in /profile)."""
+
+    user_id: int
+    name: str
+    phone: str | None = None
+
+
+class AtDoor(Model):
+    """Who is coming for a wish in hand, for its resident to check at the door: the claimer
+    first, then anyone the team leader put on it; the team and its leader for a team claim."""
+
+    wish_id: int
+    visitors: tuple[Visitor, ...]
+    team_name: str | None = None
+    leader_name: str | None = None
 
 
 class WishEventKind(StrEnum):

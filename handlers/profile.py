@@ -71,6 +71,11 @@ class EditSkills(Button):
     pass
 
 
+@button("prof:sharephone")
+class ToggleSharePhone(Button):
+    pass
+
+
 @button("prof:close")
 class CloseProfile(Button):
     pass
@@ -169,6 +174,11 @@ async def _card(update: Update, context: LinliContext, user: User, *, edit: bool
     if user.is_member:
         skills = ", ".join(t(SKILL_LABELS[s]) for s in sorted(user.skills)) or "—"
         lines.append(t("Skills: {value}").format(value=skills))
+        lines.append(
+            t("Phone shown to residents I help: {value}").format(
+                value=t("on") if user.share_phone else t("off")
+            )
+        )
     rows = [
         [(t("Name"), EditName().pack()), (t("Building"), EditBuilding().pack())],
         [(t("Room"), EditRoom().pack()), (t("Phone"), EditPhone().pack())],
@@ -182,6 +192,12 @@ async def _card(update: Update, context: LinliContext, user: User, *, edit: bool
     ]
     if user.is_member:
         rows.append([(t("Skills"), EditSkills().pack())])
+        share = (
+            t("Stop showing my phone to residents I help")
+            if user.share_phone
+            else t("Show my phone to residents I help")
+        )
+        rows.append([(share, ToggleSharePhone().pack())])
     rows.append([(t("Close"), CloseProfile().pack())])
     await answer(update, "\n".join(lines), rows, edit=edit)
     return ProfileDialogue.MENU
@@ -259,6 +275,17 @@ async def toggle_announcements(
     user = await context.services.users.update_profile(
         user.id, announcements=not user.announcements
     )
+    return await _card(update, context, user, edit=True)
+
+
+@step()
+async def toggle_share_phone(
+    update: Update, context: LinliContext, user: User, _t: Translate
+) -> Next:
+    if not user.is_member:
+        raise NotAllowed()
+    await ack(update)
+    user = await context.services.users.update_profile(user.id, share_phone=not user.share_phone)
     return await _card(update, context, user, edit=True)
 
 
@@ -401,6 +428,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
             (edit_quiet_hours, EditQuietHours),
             (toggle_announcements, ToggleAnnouncements),
             (edit_skills, EditSkills),
+            (toggle_share_phone, ToggleSharePhone),
             (close, CloseProfile),
             (chose_language, SetLanguage),
         )

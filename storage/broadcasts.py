@@ -10,10 +10,21 @@ from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, updat
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import AudienceKind, Broadcast, BroadcastStatus, Node, NodeKind, Reach, Role
+from bot.models import (
+    AudienceKind,
+    Broadcast,
+    BroadcastStatus,
+    Node,
+    NodeKind,
+    OutboxStatus,
+    Reach,
+    ReceivedBroadcast,
+    Role,
+)
 from storage import org
 from storage.schema import (
     broadcasts,
+    outbox,
     team_members,
     teams,
     user_roles,
@@ -77,6 +88,36 @@ async def insert_draft(
         .one()
     )
     return _broadcast(row)
+
+
+async def received_by(
+    conn: AsyncConnection,
+    chat_id: int,
+    *,
+    offset: int = 0,
+    limit: int = 1,
+    broadcast_id: int | None = None,
+) -> list[ReceivedBroadcast]:
+    """The broadcasts delivered to one chat (or that one, if it was), newest first
+    (`ix_outbox_chat_broadcast`): what reached the chat, not what it was in the audience of
+    (opted out, blocked, or not registered yet)."""
+    wanted = (
+        outbox.c.broadcast_id.is_not(None)
+        if broadcast_id is None
+        else outbox.c.broadcast_id == broadcast_id
+    )
+    query = (
+        select(broadcasts, func.coalesce(outbox.c.sent_at, outbox.c.created_at).label("at"))
+        .join(outbox, outbox.c.broadcast_id == broadcasts.c.id)
+        .where(outbox.c.chat_id == chat_id, wanted, outbox.c.status == OutboxStatus.SENT.value)
+        .order_by(outbox.c.broadcast_id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [
+        ReceivedBroadcast(broadcast=_broadcast(row), received_at=row["at"])
+        for row in (await conn.execute(query)).mappings()
+    ]
 
 
 async def get_broadcast(conn: AsyncConnection, broadcast_id: int) -> Broadcast | None:

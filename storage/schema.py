@@ -226,6 +226,8 @@ outbox = Table(
     Column("language", String(8), nullable=True),
     Index("ix_outbox_due", "status", "not_before", "id"),
     Index("ix_outbox_broadcast", "broadcast_id", "status"),
+    # The news archive: the broadcasts one chat received.
+    Index("ix_outbox_chat_broadcast", "chat_id", "broadcast_id"),
 )
 
 reminders = Table(

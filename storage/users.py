@@ -6,11 +6,22 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Node, NodeKind, Reach, Role, Skill, User
+from bot.models import Node, NodeKind, Reach, Role, Skill, User, Visitor
 from storage import org
 from storage.common import insert_ignoring_conflicts
 from storage.schema import user_roles, user_skills, users
@@ -29,6 +40,7 @@ def _user(
         roles=frozenset(Role(r) for r in roles) | {Role.RESIDENT},
         skills=frozenset(Skill(s) for s in skills),
         announcements=row["announcements"],
+        share_phone=row["share_phone"],
         quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"],
         unreachable=row["unreachable"],
@@ -125,6 +137,23 @@ async def get_users(conn: AsyncConnection, user_ids: Iterable[int]) -> list[User
     )
 
 
+async def visitors(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[int, Visitor]:
+    """Helpers as the resident of their wish is told of them: the name, and the phone only
+    where the helper agreed to show it (decided here, in SQL, so no caller sees more). The one
+    read of a helper's phone for someone else; never to be logged or sent to a group."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    shown = case((users.c.share_phone.is_(True), users.c.phone), else_=None)
+    query = select(users.c.id, users.c.display_name, shown.label("phone")).where(
+        users.c.id.in_(ids)
+    )
+    return {
+        row.id: Visitor(user_id=row.id, name=row.display_name, phone=row.phone)
+        for row in await conn.execute(query)
+    }
+
+
 async def insert_user(
     conn: AsyncConnection,
     *,
@@ -164,6 +193,7 @@ async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> Non
         "room",
         "phone",
         "announcements",
+        "share_phone",
         "quiet_start",
         "quiet_end",
         "unreachable",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.models import LANGUAGES, N_, Building, Community, Node, NodeKind, Skill, User
-from bot.services.errors import InvalidInput, NotFound, NotRegistered
+from bot.services.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
 from storage import org
 from storage import users as users_repo
 from storage.store import Store
@@ -183,8 +183,10 @@ class UsersService:
         clear_phone: bool = False,
         announcements: bool | None = None,
         quiet_hours: tuple[int, int] | None = None,
+        share_phone: bool | None = None,
     ) -> User:
-        """Change some fields of a profile; the rest stays."""
+        """Change some fields of a profile; the rest stays. Showing one's phone to the
+        residents one helps is a member's choice (residents are never shown as helpers)."""
         values: dict[str, object] = {}
         if display_name is not None:
             values["display_name"] = clean_name(display_name)
@@ -211,9 +213,14 @@ class UsersService:
             if not (0 <= start < 1440 and 0 <= end < 1440):
                 raise InvalidInput()
             values["quiet_start"], values["quiet_end"] = start, end
+        if share_phone is not None:
+            values["share_phone"] = share_phone
         async with self.store.transaction() as conn:
-            if await users_repo.get_user(conn, user_id) is None:
+            before = await users_repo.get_user(conn, user_id)
+            if before is None:
                 raise NotRegistered()
+            if share_phone and not before.is_member:
+                raise NotAllowed()
             await users_repo.update_user(conn, user_id, **values)
             user = await users_repo.get_user(conn, user_id)
         assert user is not None

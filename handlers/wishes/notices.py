@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from bot.i18n import esc
+from bot.models import AtDoor, Visitor, Wish
+from bot.services.errors import LinliError
 from bot.services.wishes import taken_by
 from bot.services.wishes.notices import (
+    HelperAddedForYou,
     PutOnWish,
     TeamWishTaken,
     UrgentAlertUndelivered,
@@ -28,7 +31,14 @@ from handlers.wishes.buttons import (
     ReportDone,
     RepostWish,
 )
-from handlers.wishes.views import card_button, confirm_rows, offer_text, who_for, wish_title
+from handlers.wishes.views import (
+    card_button,
+    confirm_rows,
+    door_lines,
+    offer_text,
+    who_for,
+    wish_title,
+)
 
 
 @notice_view(WishOffered)
@@ -38,15 +48,55 @@ async def offered(notice: WishOffered, env: ViewEnv) -> Shown:
     return Shown(offer_text(env, wish), buttons)
 
 
+async def _door_now(env: ViewEnv, wish: Wish) -> AtDoor | None:
+    """Who is coming, read as the notice leaves (a helper who turned sharing off since is not
+    shown with a phone), for the one the notice goes to: whoever posted the wish."""
+    poster = await env.services.users.get(wish.posted_by)
+    if poster is None:
+        return None
+    try:
+        return await env.services.wishes.at_door(poster, wish.id)
+    except LinliError:
+        return None
+
+
 @notice_view(WishTakenForYou)
 async def taken(notice: WishTakenForYou, env: ViewEnv) -> Shown:
     t, wish = env.t, notice.wish
-    return Shown(
+    lines = [
         t(
             "Good news: {name} will help with your wish #{id} ({title}). "
             "They will get in touch with you."
         ).format(name=esc(taken_by(wish)), id=wish.id, title=esc(wish_title(wish, t)))
+    ]
+    door = await _door_now(env, wish)
+    if door is None or not door.visitors or door.visitors[0].user_id != wish.claimed_by:
+        # Given back (or taken by someone else) before this left: who was coming then, and
+        # no phone (the one shown would not be theirs to show any more).
+        door = AtDoor(
+            wish_id=wish.id,
+            visitors=(Visitor(user_id=wish.claimed_by or 0, name=wish.claimer_name or "?"),),
+            team_name=wish.team_name,
+            leader_name=notice.leader,
+        )
+    return Shown("\n".join([*lines, "", *door_lines(t, wish, door)]))
+
+
+@notice_view(HelperAddedForYou)
+async def helper_added(notice: HelperAddedForYou, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    now = await _door_now(env, wish)
+    found = [v for v in now.visitors if v.user_id == notice.helper_id] if now else []
+    door = AtDoor(
+        wish_id=wish.id,
+        visitors=tuple(found) or (Visitor(user_id=notice.helper_id, name=notice.helper),),
+        team_name=notice.team,
+        leader_name=now.leader_name if now is not None else None,
     )
+    head = t("{name} of the service team {team} will also help with your wish #{id}.").format(
+        name=esc(notice.helper), team=esc(notice.team), id=wish.id
+    )
+    return Shown("\n".join([head, "", *door_lines(t, wish, door)]))
 
 
 @notice_view(TeamWishTaken)

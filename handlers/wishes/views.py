@@ -17,6 +17,7 @@ from bot.models import (
     N_,
     WISH_CATEGORY_LABELS,
     WISH_STATUS_LABELS,
+    AtDoor,
     LiveMessage,
     Team,
     User,
@@ -145,8 +146,57 @@ def media_lines(t: Translate, wish: Wish | WishDraft) -> list[str]:
     return lines
 
 
+# Names in one line: "小赵、小钱" / "Zhao, Qian".
+NAMES_SEPARATOR = N_(", ")
+
+
+def door_lines(t: Translate, wish: Wish, door: AtDoor) -> list[str]:
+    """Who is coming and what to check at the door, for the resident (or whoever posted the
+    wish for them); each helper's phone only where they agreed to show it."""
+    names = esc(t(NAMES_SEPARATOR).join(v.name for v in door.visitors))
+    if door.team_name:
+        lines = [
+            t("🚪 Who will come: {names}, of the service team {team} (leader: {leader}).").format(
+                names=names, team=esc(door.team_name), leader=esc(door.leader_name or "—")
+            )
+        ]
+    else:
+        lines = [t("🚪 Who will come: {names}.").format(names=names)]
+    lines += [
+        t("📞 {name}'s phone: {phone}").format(name=esc(v.name), phone=esc(v.phone))
+        for v in door.visitors
+        if v.phone
+    ]
+    if door.team_name:
+        check = t(
+            "When someone comes to your door, please check: they should say they are "
+            "“{names}”, Party member volunteers of the service team {team}."
+        ).format(names=names, team=esc(door.team_name))
+    else:
+        check = t(
+            "When someone comes to your door, please check: they should say they are "
+            "“{names}”, a Party member volunteer of our community."
+        ).format(names=names)
+    lines.append(
+        check
+        + " "
+        + t(
+            "If you do not know them or feel unsure, call the community first. Do not open "
+            "the door to strangers, and never transfer money."
+        )
+    )
+    if wish.is_proxy:
+        lines.append(t("Please pass this on to {name}.").format(name=esc(wish.for_name)))
+    return lines
+
+
 def card_text(
-    env: ViewEnv, wish: Wish, *, contact: WishContact | None = None, yours: bool = False
+    env: ViewEnv,
+    wish: Wish,
+    *,
+    contact: WishContact | None = None,
+    yours: bool = False,
+    door: AtDoor | None = None,
 ) -> str:
     """The wish card. Contact details only when the caller passes them (claimer, coordinator);
     `yours` for the one who has taken it on: the card is their answer to the claim too."""
@@ -183,6 +233,8 @@ def card_text(
         lines.append(t("🆘 The coordinators have been asked to help."))
     if wish.claimed_by is not None:
         lines.append(t("Helper: {name}").format(name=esc(taken_by(wish))))
+    if door is not None:
+        lines += door_lines(t, wish, door)
     if wish.done_note:
         lines.append(t("Helper's note: {note}").format(note=esc(wish.done_note)))
     if wish.rating:
@@ -319,7 +371,7 @@ def render_card(env: ViewEnv, viewer: User, card: WishCard) -> Shown:
     one who has taken it on, that it is theirs and what comes next."""
     wish = card.wish
     yours = wish.status == WishStatus.CLAIMED and wish.claimed_by == viewer.id
-    text = card_text(env, wish, contact=card.contact, yours=yours)
+    text = card_text(env, wish, contact=card.contact, yours=yours, door=card.at_door)
     return Shown(text, card_buttons(env.t, wish, viewer, card.access, list(card.teams)))
 
 

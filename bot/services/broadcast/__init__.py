@@ -33,6 +33,7 @@ from bot.services.broadcast.rules import (
     DELIVERING_KEPT,
     EARLIEST_SCHEDULE,
     LATEST_SCHEDULE,
+    NEWS_PAGE_SIZE,
     PROGRESS_VIEW,
     TEXT_MAX,
     AlreadyDecided,
@@ -41,6 +42,8 @@ from bot.services.broadcast.rules import (
     DeliveryReport,
     Draft,
     EmptyBroadcast,
+    NewsItem,
+    NewsPage,
     NoRecipients,
     progress_key,
     thing_of,
@@ -183,6 +186,34 @@ class BroadcastService:
             while len(self._delivering) > DELIVERING_KEPT:
                 self._delivering.popitem(last=False)
         return found
+
+    # --- reading back ------------------------------------------------------------------------
+
+    async def received(self, reader: User, page: int = 0) -> NewsPage:
+        """A page of the announcements that reached the reader's chat, newest first, each
+        with the place it came from. Only what reached them: one they had turned off, or
+        sent before they registered, was never theirs (and its audience may not have been)."""
+        page = max(page, 0)
+        async with self.store.read() as conn:
+            found = await broadcasts_repo.received_by(
+                conn, reader.id, offset=page * NEWS_PAGE_SIZE, limit=NEWS_PAGE_SIZE + 1
+            )
+        senders: dict[Node | None, str] = {}
+        items = []
+        for received in found[:NEWS_PAGE_SIZE]:
+            node = received.broadcast.node
+            if node not in senders:
+                senders[node] = await self._sender(received.broadcast)
+            items.append(NewsItem(received=received, sender=senders[node]))
+        return NewsPage(items=tuple(items), page=page, more=len(found) > NEWS_PAGE_SIZE)
+
+    async def received_one(self, reader: User, broadcast_id: int) -> NewsItem:
+        """One announcement of the reader's archive, in full; only one that reached them."""
+        async with self.store.read() as conn:
+            found = await broadcasts_repo.received_by(conn, reader.id, broadcast_id=broadcast_id)
+        if not found:
+            raise NotFound()
+        return NewsItem(received=found[0], sender=await self._sender(found[0].broadcast))
 
     # --- deciding ----------------------------------------------------------------------------
 
@@ -544,6 +575,8 @@ __all__ = [
     "DeliveryReport",
     "Draft",
     "EmptyBroadcast",
+    "NewsItem",
+    "NewsPage",
     "NoRecipients",
     "progress_key",
     "thing_of",

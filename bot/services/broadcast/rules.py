@@ -17,6 +17,7 @@ from bot.models import (
     Model,
     Notice,
     OutboxStatus,
+    ReceivedBroadcast,
 )
 from bot.services.errors import Conflict, InvalidInput
 
@@ -25,6 +26,7 @@ TEXT_MAX = 3900
 CAPTION_MAX = 900
 EARLIEST_SCHEDULE = timedelta(minutes=1)
 LATEST_SCHEDULE = timedelta(days=366)
+NEWS_PAGE_SIZE = 5  # announcements per page of /news
 DELIVERING_KEPT = 16  # broadcasts whose content the sender keeps in memory while sending
 AUDIENCES_WITH_REF = frozenset({AudienceKind.BUILDING, AudienceKind.TEAM})
 
@@ -122,3 +124,20 @@ def thing_of(broadcast_id: int) -> str:
 
 def progress_key(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}:progress"
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    """One announcement in someone's archive, with the place it came from (its heading)."""
+
+    received: ReceivedBroadcast
+    sender: str
+
+
+@dataclass(frozen=True)
+class NewsPage:
+    """A page of someone's announcements archive, newest first."""
+
+    items: tuple[NewsItem, ...]
+    page: int
+    more: bool  # an older page follows

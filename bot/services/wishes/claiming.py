@@ -8,7 +8,13 @@ from bot.models import N_, Team, User, Wish, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.wishes.core import taken_by
 from bot.services.wishes.drafts import clean_text
-from bot.services.wishes.notices import PutOnWish, TeamWishTaken, WishGivenBack, WishTakenForYou
+from bot.services.wishes.notices import (
+    HelperAddedForYou,
+    PutOnWish,
+    TeamWishTaken,
+    WishGivenBack,
+    WishTakenForYou,
+)
 from bot.services.wishes.offers import WishOffers
 from bot.services.wishes.rules import (
     REASON_MAX,
@@ -75,12 +81,16 @@ class WishClaiming(WishOffers):
                     "team_name": team.name if team is not None else None,
                 }
             )
-            await self._tell_owner(conn, wish, WishTakenForYou(wish=wish))
-            if team is not None and team.leader_id != actor.id:
-                leader = await users_repo.get_user(conn, team.leader_id)
-                if leader is not None:
-                    notice = TeamWishTaken(wish=wish, member=actor.display_name, team=team.name)
-                    await self.notifier.tell(conn, leader, notice)
+            leader: User | None = None
+            if team is not None:
+                # The leader is read only when someone else claimed (they are told, too).
+                leader = actor if team.leader_id == actor.id else None
+                leader = leader or await users_repo.get_user(conn, team.leader_id)
+            leader_name = leader.display_name if leader is not None else None
+            await self._tell_owner(conn, wish, WishTakenForYou(wish=wish, leader=leader_name))
+            if team is not None and leader is not None and leader.id != actor.id:
+                notice = TeamWishTaken(wish=wish, member=actor.display_name, team=team.name)
+                await self.notifier.tell(conn, leader, notice)
         self.notifier.wake()
         return wish
 
@@ -138,6 +148,11 @@ class WishClaiming(WishOffers):
                 if user_id != wish.claimed_by:
                     notice = PutOnWish(wish=wish, leader=actor.display_name, team=team.name)
                     await self.notifier.tell(conn, member, notice)
+                    # The resident learns who else may come to the door.
+                    added = HelperAddedForYou(
+                        wish=wish, helper_id=user_id, helper=member.display_name, team=team.name
+                    )
+                    await self._tell_owner(conn, wish, added)
             elif not on and await repo.unassign(conn, wish_id, user_id):
                 await self._record(
                     conn, wish, event, actor=actor, now=now, move=move, note=str(user_id)

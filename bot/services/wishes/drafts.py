@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.models import N_, Team, Wish, WishCategory, WishContact
+from bot.models import N_, AtDoor, Team, Wish, WishCategory, WishContact
 from bot.services.errors import InvalidInput
 from bot.services.wishes.rules import NEEDED_BY_MAX
 
@@ -126,3 +126,5 @@ class WishCard:
     access: WishAccess
     contact: WishContact | None
     teams: tuple[Team, ...]
+    # Who is coming to the door: for the one who posted it, while it is in hand.
+    at_door: AtDoor | None = None

@@ -48,9 +48,21 @@ class UrgentAlertUndelivered(WishNotice):
 
 
 class WishTakenForYou(WishNotice):
-    """To the resident: someone will help."""
+    """To the resident: someone will help, and who will come to the door (for a team claim,
+    the team and its leader too). Their phone is not carried here: the view reads it when the
+    notice leaves, and only if the helper agreed to show it (see `WishReading.at_door`)."""
 
     KIND = "wish.taken"
+    leader: str | None = None
+
+
+class HelperAddedForYou(WishNotice):
+    """To the resident: the team leader put one more helper on the wish; who will come."""
+
+    KIND = "wish.helper_added"
+    helper_id: int
+    helper: str
+    team: str
 
 
 class TeamWishTaken(WishNotice):

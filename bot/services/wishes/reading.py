@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.models import (
     N_,
+    AtDoor,
     Team,
     User,
     Wish,
@@ -32,6 +35,7 @@ from bot.services.wishes.rules import (
     categories_for,
 )
 from storage import teams as teams_repo
+from storage import users as users_repo
 from storage import wishes as repo
 
 
@@ -94,7 +98,34 @@ class WishReading(WishOffers):
             seen = may_see_contact(actor, wish)
             contact = await repo.get_contact(conn, wish.id) if seen else None
             teams = await teams_repo.teams_of(conn, actor.id) if actor.is_member else []
-        return WishCard(wish, _access(actor, wish, parties), contact, tuple(teams))
+            door = await self._at_door(conn, wish) if Party.OWNER in parties else None
+        return WishCard(wish, _access(actor, wish, parties), contact, tuple(teams), door)
+
+    async def at_door(self, actor: User, wish_id: int) -> AtDoor | None:
+        """Who is coming for the actor's wish while it is in hand (None otherwise): only for
+        the one who posted it (or the coordinators of a wish posted on someone's behalf)."""
+        async with self.store.read() as conn:
+            wish = await self._get(conn, wish_id, actor)
+            if not self._owns(actor, wish):
+                return None
+            return await self._at_door(conn, wish)
+
+    async def _at_door(self, conn: AsyncConnection, wish: Wish) -> AtDoor | None:
+        if wish.status != WishStatus.CLAIMED or wish.claimed_by is None:
+            return None
+        team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
+        coming = [wish.claimed_by]
+        coming += [i for i in await repo.assignees(conn, wish.id) if i not in coming]
+        # The leader is named to the resident; their phone only if they are coming too.
+        leader_id = team.leader_id if team is not None else None
+        found = await users_repo.visitors(conn, [*coming, *filter(None, [leader_id])])
+        leader = found.get(leader_id) if leader_id is not None else None
+        return AtDoor(
+            wish_id=wish.id,
+            visitors=tuple(found[i] for i in coming if i in found),
+            team_name=team.name if team is not None else None,
+            leader_name=leader.name if leader is not None else None,
+        )
 
     async def get(self, wish_id: int) -> Wish | None:
         """A wish of the community whose members' group shows the wall, for the wall post: no
