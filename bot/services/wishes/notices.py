@@ -90,10 +90,11 @@ class WishConfirmed(WishNotice):
 
 
 class WishNotDone(WishNotice):
-    """To the helpers: the resident says it is not done yet, in their words."""
+    """To the helpers: the resident says it is not done yet, in their words or voice note."""
 
     KIND = "wish.not_done"
     words: str
+    voice_file_id: str | None = None
 
 
 class WishRated(WishNotice):
@@ -102,6 +103,8 @@ class WishRated(WishNotice):
 
 
 class WishThanked(WishNotice):
+    """To the helpers: the resident's thank-you (its voice note, if any, is on the wish)."""
+
     KIND = "wish.thanked"
     words: str
 
