@@ -271,16 +271,25 @@ async def ask_release(update: Update, context: LinliContext, user: User, t: Tran
     TaskDraft(wish_id=wish_id).save(context)
     await answer(
         update,
-        t("Why can you not do wish #{id}? The resident will be told.").format(id=wish_id),
+        t(
+            "Why can you not do wish #{id}? Type a few words or send a voice note; the "
+            "resident will be told."
+        ).format(id=wish_id),
     )
     return WishDialogue.RELEASE_REASON
 
 
 @step()
 async def typed_release(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    assert update.message is not None
+    message = update.message
+    assert message is not None
     wish_id = TaskDraft.load(context).wish_id
-    await context.services.wishes.release(user, wish_id, update.message.text or "")
+    if message.voice:
+        await context.services.wishes.release(
+            user, wish_id, message.caption, voice_file_id=message.voice.file_id
+        )
+    else:
+        await context.services.wishes.release(user, wish_id, message.text or "")
     await answer(
         update,
         t(
@@ -295,8 +304,9 @@ async def typed_release(update: Update, context: LinliContext, user: User, t: Tr
 async def wrong_reason(
     update: Update, context: LinliContext, _user: User | None, t: Translate
 ) -> Next:
-    """Not words where the reason was asked for (no buttons are shown there)."""
-    await answer(update, t("Please type the reason in a few words."))
+    """Neither words nor a voice note where the reason was asked for (no buttons are shown
+    there, so "use the buttons" would not help)."""
+    await answer(update, t("Please type a few words or send a voice note."))
     return None
 
 
@@ -400,7 +410,7 @@ def states() -> dict[WishDialogue, Handlers]:
             MessageHandler(private & ~filters.COMMAND, wrong_done),
         ],
         WishDialogue.RELEASE_REASON: [
-            MessageHandler(text, typed_release),
+            MessageHandler(text | (filters.VOICE & private), typed_release),
             MessageHandler(private & ~filters.COMMAND, wrong_reason),
         ],
     }

@@ -90,12 +90,23 @@ async def put_on(notice: PutOnWish, env: ViewEnv) -> Shown:
 @notice_view(WishGivenBack)
 async def given_back(notice: WishGivenBack, env: ViewEnv) -> Shown:
     t = env.t
-    return Shown(
+    name, wish_id = esc(notice.helper), notice.wish.id
+    if notice.voice_file_id is None:
+        return Shown(
+            t(
+                "{name} cannot help with your wish #{id} after all ({reason}). It is open "
+                "again and we are looking for another helper."
+            ).format(name=name, id=wish_id, reason=esc(notice.reason))
+        )
+    lines = [
         t(
-            "{name} cannot help with your wish #{id} after all ({reason}). It is open "
-            "again and we are looking for another helper."
-        ).format(name=esc(notice.helper), id=notice.wish.id, reason=esc(notice.reason))
-    )
+            "🎤 {name} cannot help with your wish #{id} after all, and says why in this voice "
+            "note. It is open again and we are looking for another helper."
+        ).format(name=name, id=wish_id)
+    ]
+    if notice.reason:
+        lines.append(f"«{esc(notice.reason)}»")
+    return Shown("\n".join(lines), voice_file_id=notice.voice_file_id)
 
 
 @notice_view(WishReportedDone)

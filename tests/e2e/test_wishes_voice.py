@@ -136,6 +136,25 @@ async def test_done_report_and_not_done_said_as_voice_notes(
     assert all(USE_BUTTONS not in (m.text or "") for m in _sent_to(fake, RESIDENT))
 
 
+async def test_a_wish_given_back_with_a_voice_note_tells_the_resident_by_voice(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    resident, helper = people["resident"], people["helper"]
+    await _claimed(bot, text="想请人修一下门锁")
+    await helper.send("/mytasks")
+    tasks = await helper.wait_for("我的任务")
+    await helper.press(tasks, tasks.buttons[0][0])
+    await helper.press(await helper.wait_for(lambda m: "退回心愿" in str(m.buttons)), "退回心愿")
+    await helper.wait_for("为什么不能办")
+    await helper.send_document(file_name="why.pdf")
+    hint = await helper.wait_for("请写几句话，或者发一条语音")
+    assert USE_BUTTONS not in (hint.text or "")
+    await helper.send_voice("RELEASE-VOICE", 9)
+    await helper.wait_for("已重新开放")
+    told = await resident.wait_for(lambda m: m.voice == "RELEASE-VOICE")
+    assert told.caption is not None and "原因在这条语音里" in told.caption
+
+
 async def test_a_thank_you_said_as_a_voice_note_reaches_the_helper(
     fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
 ) -> None:

@@ -70,11 +70,13 @@ class PutOnWish(WishNotice):
 
 
 class WishGivenBack(WishNotice):
-    """To the resident: the helper gave the wish back; it is open again."""
+    """To the resident: the helper gave the wish back (why, in words or a voice note); it is
+    open again."""
 
     KIND = "wish.given_back"
     helper: str
     reason: str
+    voice_file_id: str | None = None
 
 
 class WishReportedDone(WishNotice):
