@@ -236,6 +236,9 @@ class OutgoingMessage(Model):
     text: str | None = None
     photo_file_id: str | None = None
     document_file_id: str | None = None
+    # A voice note with the text as its caption: only for notices, rendered when they leave
+    # (the outbox table keeps no voice for a message of its own).
+    voice_file_id: str | None = None
     parse_mode: str | None = "HTML"
     # Inline keyboard as rows of (label, callback_data); built by the service's caller.
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
@@ -504,9 +507,11 @@ class Wish(Model):
     done_at: datetime | None = None
     done_note: str | None = None
     done_photo_file_id: str | None = None
+    done_voice_file_id: str | None = None
     closed_at: datetime | None = None  # confirmed, cancelled or expired
     rating: int | None = None
     thanks: str | None = None
+    thanks_voice_file_id: str | None = None
     escalated_at: datetime | None = None  # coordinators were asked to help (urgent only)
     # Joined for display, so lists need no extra queries.
     poster_name: str | None = None
@@ -517,6 +522,11 @@ class Wish(Model):
     @property
     def is_proxy(self) -> bool:
         return self.for_name is not None
+
+    @property
+    def thanked(self) -> bool:
+        """The resident has thanked (in words or with a voice note): once only."""
+        return self.thanks is not None or self.thanks_voice_file_id is not None
 
 
 class WishContact(Model):
@@ -574,6 +584,7 @@ class WishEvent(Model):
     from_status: WishStatus | None = None
     to_status: WishStatus | None = None
     note: str | None = None
+    voice_file_id: str | None = None  # "not done" said as a voice note
 
 
 class WishParticipant(Model):

@@ -18,6 +18,7 @@ from handlers.commands import commands_for
 from handlers.common import ack, answer, viewer
 from handlers.context import LinliContext
 from handlers.dialogue import cancel
+from handlers.wishes.stray_media import offer_as_wish
 
 
 def help_text(t: Translate, user: User | None) -> str:
@@ -83,6 +84,8 @@ def fallback_handlers() -> list[BaseHandler[Update, LinliContext, object]]:
     return [
         MessageHandler(filters.COMMAND & filters.ChatType.GROUPS, private_only),
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command),
+        # A voice note or photo no dialogue took: offered as a new wish.
+        MessageHandler((filters.VOICE | filters.PHOTO) & filters.ChatType.PRIVATE, offer_as_wish),
         MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, stray_message),
         CallbackQueryHandler(stale_button),
     ]

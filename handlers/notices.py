@@ -31,6 +31,7 @@ class Shown:
     buttons: Buttons = ()
     photo_file_id: str | None = None
     document_file_id: str | None = None
+    voice_file_id: str | None = None  # the text becomes its caption
 
     def to(self, chat_id: int) -> OutgoingMessage:
         return OutgoingMessage(
@@ -38,6 +39,7 @@ class Shown:
             text=self.text,
             photo_file_id=self.photo_file_id,
             document_file_id=self.document_file_id,
+            voice_file_id=self.voice_file_id,
             buttons=tuple(tuple(row) for row in self.buttons if row),
         )
 

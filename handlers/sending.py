@@ -45,7 +45,7 @@ def refusal_reason(t: Translate, error: TelegramError) -> str:
 
 
 async def send_outgoing(bot: Bot, message: OutgoingMessage, chat_id: int | None = None) -> Message:
-    """Send one message (text, or photo/document with caption; inline keyboard)."""
+    """Send one message (text, or photo/document/voice note with caption; inline keyboard)."""
     target = message.chat_id if chat_id is None else chat_id
     markup = keyboard(message.buttons) if message.buttons else None
     if message.photo_file_id:
@@ -60,6 +60,14 @@ async def send_outgoing(bot: Bot, message: OutgoingMessage, chat_id: int | None 
         return await bot.send_document(
             target,
             document=message.document_file_id,
+            caption=message.text,
+            parse_mode=message.parse_mode,
+            reply_markup=markup,
+        )
+    if message.voice_file_id:
+        return await bot.send_voice(
+            target,
+            voice=message.voice_file_id,
             caption=message.text,
             parse_mode=message.parse_mode,
             reply_markup=markup,

@@ -236,6 +236,7 @@ _CHANGEABLE = {
     "done_at",
     "done_note",
     "done_photo_file_id",
+    "done_voice_file_id",
     "closed_at",
 }
 
@@ -274,16 +275,19 @@ async def set_rating(conn: AsyncConnection, wish_id: int, rating: int) -> bool:
     return int(result.rowcount) == 1
 
 
-async def set_thanks(conn: AsyncConnection, wish_id: int, thanks: str) -> bool:
-    """Thank for a confirmed wish once."""
+async def set_thanks(
+    conn: AsyncConnection, wish_id: int, thanks: str | None, *, voice_file_id: str | None = None
+) -> bool:
+    """Thank for a confirmed wish once (in words, with a voice note, or both)."""
     result = await conn.execute(
         update(wishes)
         .where(
             wishes.c.id == wish_id,
             wishes.c.status == WishStatus.CONFIRMED.value,
             wishes.c.thanks.is_(None),
+            wishes.c.thanks_voice_file_id.is_(None),
         )
-        .values(thanks=thanks)
+        .values(thanks=thanks, thanks_voice_file_id=voice_file_id)
     )
     return int(result.rowcount) == 1
 
@@ -301,6 +305,7 @@ async def add_event(
     from_status: WishStatus | None = None,
     to_status: WishStatus | None = None,
     note: str | None = None,
+    voice_file_id: str | None = None,
 ) -> int:
     values = {
         "wish_id": wish_id,
@@ -310,6 +315,7 @@ async def add_event(
         "from_status": from_status.value if from_status else None,
         "to_status": to_status.value if to_status else None,
         "note": note,
+        "voice_file_id": voice_file_id,
     }
     event_id = await conn.scalar(_ADD_EVENT, values)
     assert event_id is not None

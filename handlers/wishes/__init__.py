@@ -6,6 +6,7 @@
     posting   /wish, /urgent, /wish_for (the shared person steps for someone without a phone)
     resident  /mywishes: cancel, confirm or "not done", rate, thank, post again
     member    /wishes, /claim, /mytasks: claim alone or for a team, done, give back, team
+    stray_media  a voice note or photo sent outside any dialogue, offered as a new wish
 
 One conversation holds every typed step of the feature (posting, "not done", thanks, done
 notes, reasons), so an answer typed for one step can never be taken by another; the buttons
@@ -18,14 +19,29 @@ from telegram.ext import ConversationHandler
 
 from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, dialogue
-from handlers.wishes import member, posting, resident
+from handlers.wishes import member, posting, resident, stray_media
+from handlers.wishes.views import WishDialogue
 
 
 def handlers() -> list[AnyHandler]:
+    states = {**posting.states(), **resident.states(), **member.states()}
+    # Offered media, once the kind of help is chosen, is the wish's content (stray_media).
+    category = WishDialogue.CATEGORY
+    states[category] = [*stray_media.category_handlers(), *states[category]]
     conversation: ConversationHandler[LinliContext] = dialogue(
         "wishes",
-        entry_points=[*posting.entry_points(), *resident.entry_points(), *member.entry_points()],
-        states={**posting.states(), **resident.states(), **member.states()},
-        drafts=[posting.PostingDraft, resident.ReplyDraft, member.TaskDraft],
+        entry_points=[
+            *posting.entry_points(),
+            *resident.entry_points(),
+            *member.entry_points(),
+            *stray_media.entry_points(),
+        ],
+        states=states,
+        drafts=[
+            posting.PostingDraft,
+            resident.ReplyDraft,
+            member.TaskDraft,
+            stray_media.StrayMedia,
+        ],
     )
-    return [conversation, *resident.buttons(), *member.buttons()]
+    return [conversation, *resident.buttons(), *member.buttons(), *stray_media.buttons()]

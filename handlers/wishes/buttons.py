@@ -95,6 +95,19 @@ class ShowMedia(Button):
     wish_id: int
 
 
+class MediaKind(StrEnum):
+    VOICE = "v"
+    PHOTO = "p"
+
+
+@button("w:play")
+class PlayMedia(Button):
+    """A wish's voice note or photo, for a member to hear or see before taking it on."""
+
+    kind: MediaKind
+    wish_id: int  # last, so the wish number ends the data like every other wish button
+
+
 @button("w:tasks")
 class MyTasks(Button):
     pass
@@ -156,6 +169,18 @@ class PostSend(Button):
 
 @button("wp:drop")
 class PostDrop(Button):
+    pass
+
+
+@button("ws:post")
+class PostStrayMedia(Button):
+    """Post the voice note or photo sent outside any dialogue as a new wish."""
+
+    message_id: int  # the message offered, so an older offer's button cannot post a newer one
+
+
+@button("ws:drop")
+class DropStrayMedia(Button):
     pass
 
 

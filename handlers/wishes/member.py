@@ -27,6 +27,7 @@ from handlers.wishes.buttons import (
     ListFilter,
     ListWishes,
     MyTasks,
+    PlayMedia,
     ReportDone,
     SetParticipant,
     ShowMedia,
@@ -40,6 +41,7 @@ from handlers.wishes.views import (
     leave_card,
     list_label,
     send_media,
+    send_preview,
     show_card,
 )
 
@@ -220,8 +222,8 @@ async def ask_done(update: Update, context: LinliContext, user: User, t: Transla
     await answer(
         update,
         t(
-            "Well done! Write a short note of what was done, or send a photo "
-            "(you can add words to it). Or press Skip."
+            "Well done! Write a short note of what was done, or send a photo (you can add "
+            "words to it) or a voice note. Or press Skip."
         ),
         [[(t("Skip"), SkipNote().pack())]],
     )
@@ -234,13 +236,19 @@ async def typed_done(update: Update, context: LinliContext, user: User, t: Trans
     message = update.message
     note: str | None = None
     photo: str | None = None
+    voice: str | None = None
     if message is not None:  # None: Skip was pressed
         if message.photo:
             photo = message.photo[-1].file_id
             note = message.caption
+        elif message.voice:
+            voice = message.voice.file_id
+            note = message.caption
         else:
             note = message.text
-    await context.services.wishes.report_done(user, wish_id, note=note, photo_file_id=photo)
+    await context.services.wishes.report_done(
+        user, wish_id, note=note, photo_file_id=photo, voice_file_id=voice
+    )
     await ack(update)
     await answer(
         update,
@@ -251,7 +259,7 @@ async def typed_done(update: Update, context: LinliContext, user: User, t: Trans
 
 @step()
 async def wrong_done(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
-    await answer(update, t("Please send a few words or a photo, or press Skip."))
+    await answer(update, t("Please send a few words, a photo or a voice note, or press Skip."))
     return None
 
 
@@ -263,16 +271,25 @@ async def ask_release(update: Update, context: LinliContext, user: User, t: Tran
     TaskDraft(wish_id=wish_id).save(context)
     await answer(
         update,
-        t("Why can you not do wish #{id}? The resident will be told.").format(id=wish_id),
+        t(
+            "Why can you not do wish #{id}? Type a few words or send a voice note; the "
+            "resident will be told."
+        ).format(id=wish_id),
     )
     return WishDialogue.RELEASE_REASON
 
 
 @step()
 async def typed_release(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    assert update.message is not None
+    message = update.message
+    assert message is not None
     wish_id = TaskDraft.load(context).wish_id
-    await context.services.wishes.release(user, wish_id, update.message.text or "")
+    if message.voice:
+        await context.services.wishes.release(
+            user, wish_id, message.caption, voice_file_id=message.voice.file_id
+        )
+    else:
+        await context.services.wishes.release(user, wish_id, message.text or "")
     await answer(
         update,
         t(
@@ -281,6 +298,30 @@ async def typed_release(update: Update, context: LinliContext, user: User, t: Tr
         ).format(id=wish_id),
     )
     return END
+
+
+@step(None)
+async def wrong_reason(
+    update: Update, context: LinliContext, _user: User | None, t: Translate
+) -> Next:
+    """Neither words nor a voice note where the reason was asked for (no buttons are shown
+    there, so "use the buttons" would not help)."""
+    await answer(update, t("Please type a few words or send a voice note."))
+    return None
+
+
+@step()
+async def play_media(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """ "Listen" / "See photo": the wish's voice note or photo before taking it on, to the
+    presser alone, when the wish is theirs to see (an open wish of their community, one they
+    have a part in, one below them as a coordinator); never the contact details."""
+    pressed = PlayMedia.of(update)
+    wish = await context.services.wishes.view(user, pressed.wish_id)
+    if await send_preview(context, user, wish, pressed.kind, t):
+        await ack(update)
+    else:
+        await ack(update, t("Please open a private chat with me first, then press again."))
+    return None
 
 
 @step()
@@ -364,11 +405,14 @@ def states() -> dict[WishDialogue, Handlers]:
     text = filters.TEXT & ~filters.COMMAND & private
     return {
         WishDialogue.DONE_NOTE: [
-            MessageHandler((text | filters.PHOTO) & private, typed_done),
+            MessageHandler((text | filters.PHOTO | filters.VOICE) & private, typed_done),
             CallbackQueryHandler(typed_done, pattern=SkipNote.pattern()),
             MessageHandler(private & ~filters.COMMAND, wrong_done),
         ],
-        WishDialogue.RELEASE_REASON: [MessageHandler(text, typed_release)],
+        WishDialogue.RELEASE_REASON: [
+            MessageHandler(text | (filters.VOICE & private), typed_release),
+            MessageHandler(private & ~filters.COMMAND, wrong_reason),
+        ],
     }
 
 
@@ -388,4 +432,5 @@ def buttons() -> Handlers:
         CallbackQueryHandler(assign_toggle, pattern=SetParticipant.pattern()),
         CallbackQueryHandler(assign_menu, pattern=ChooseParticipants.pattern()),
         CallbackQueryHandler(show_media, pattern=ShowMedia.pattern()),
+        CallbackQueryHandler(play_media, pattern=PlayMedia.pattern()),
     ]

@@ -36,6 +36,7 @@ from handlers.wishes.views import (
     confirm_rows,
     door_lines,
     offer_text,
+    preview_rows,
     who_for,
     wish_title,
 )
@@ -44,7 +45,10 @@ from handlers.wishes.views import (
 @notice_view(WishOffered)
 async def offered(notice: WishOffered, env: ViewEnv) -> Shown:
     t, wish = env.t, notice.wish
-    buttons = (((t("I will help"), ClaimWish(wish_id=wish.id).pack()), card_button(t, wish.id)),)
+    buttons = (
+        [(t("I will help"), ClaimWish(wish_id=wish.id).pack()), card_button(t, wish.id)],
+        *preview_rows(t, wish),
+    )
     return Shown(offer_text(env, wish), buttons)
 
 
@@ -130,12 +134,23 @@ async def put_on(notice: PutOnWish, env: ViewEnv) -> Shown:
 @notice_view(WishGivenBack)
 async def given_back(notice: WishGivenBack, env: ViewEnv) -> Shown:
     t = env.t
-    return Shown(
+    name, wish_id = esc(notice.helper), notice.wish.id
+    if notice.voice_file_id is None:
+        return Shown(
+            t(
+                "{name} cannot help with your wish #{id} after all ({reason}). It is open "
+                "again and we are looking for another helper."
+            ).format(name=name, id=wish_id, reason=esc(notice.reason))
+        )
+    lines = [
         t(
-            "{name} cannot help with your wish #{id} after all ({reason}). It is open "
-            "again and we are looking for another helper."
-        ).format(name=esc(notice.helper), id=notice.wish.id, reason=esc(notice.reason))
-    )
+            "🎤 {name} cannot help with your wish #{id} after all, and says why in this voice "
+            "note. It is open again and we are looking for another helper."
+        ).format(name=name, id=wish_id)
+    ]
+    if notice.reason:
+        lines.append(f"«{esc(notice.reason)}»")
+    return Shown("\n".join(lines), voice_file_id=notice.voice_file_id)
 
 
 @notice_view(WishReportedDone)
@@ -148,8 +163,15 @@ async def reported_done(notice: WishReportedDone, env: ViewEnv) -> Shown:
     ]
     if wish.done_note:
         lines.append(t("Their note: {note}").format(note=esc(wish.done_note)))
+    if wish.done_voice_file_id:
+        lines.append(t("🎤 This voice note is their report."))
     lines.append(t("Is it done? Please tell us."))
-    return Shown("\n".join(lines), confirm_rows(t, wish.id), photo_file_id=wish.done_photo_file_id)
+    return Shown(
+        "\n".join(lines),
+        confirm_rows(t, wish.id),
+        photo_file_id=wish.done_photo_file_id,
+        voice_file_id=wish.done_voice_file_id,
+    )
 
 
 @notice_view(WishConfirmed)
@@ -165,18 +187,25 @@ async def confirmed(notice: WishConfirmed, env: ViewEnv) -> Shown:
 @notice_view(WishNotDone)
 async def not_done(notice: WishNotDone, env: ViewEnv) -> Shown:
     t, wish = env.t, notice.wish
-    return Shown(
-        t(
-            "{name} says wish #{id} ({title}) is not done yet:\n«{words}»\n"
-            "Please have another look, then report it done again."
-        ).format(
-            name=esc(who_for(wish)),
-            id=wish.id,
-            title=esc(wish_title(wish, t)),
-            words=esc(notice.words),
-        ),
-        (((t("Report done"), ReportDone(wish_id=wish.id).pack()),),),
-    )
+    buttons = (((t("Report done"), ReportDone(wish_id=wish.id).pack()),),)
+    name, title = esc(who_for(wish)), esc(wish_title(wish, t))
+    if notice.voice_file_id is None:
+        return Shown(
+            t(
+                "{name} says wish #{id} ({title}) is not done yet:\n«{words}»\n"
+                "Please have another look, then report it done again."
+            ).format(name=name, id=wish.id, title=title, words=esc(notice.words)),
+            buttons,
+        )
+    lines = [
+        t("🎤 {name} says wish #{id} ({title}) is not done yet, in this voice note.").format(
+            name=name, id=wish.id, title=title
+        )
+    ]
+    if notice.words:
+        lines.append(f"«{esc(notice.words)}»")
+    lines.append(t("Please have another look, then report it done again."))
+    return Shown("\n".join(lines), buttons, voice_file_id=notice.voice_file_id)
 
 
 @notice_view(WishRated)
@@ -193,11 +222,22 @@ async def rated(notice: WishRated, env: ViewEnv) -> Shown:
 
 @notice_view(WishThanked)
 async def thanked(notice: WishThanked, env: ViewEnv) -> Shown:
-    return Shown(
-        env.t("💌 A thank-you from {name} for wish #{id}:\n«{words}»").format(
-            name=esc(who_for(notice.wish)), id=notice.wish.id, words=esc(notice.words)
+    t, wish = env.t, notice.wish
+    name = esc(who_for(wish))
+    if wish.thanks_voice_file_id is None:
+        return Shown(
+            t("💌 A thank-you from {name} for wish #{id}:\n«{words}»").format(
+                name=name, id=wish.id, words=esc(notice.words)
+            )
         )
-    )
+    lines = [
+        t("💌 A thank-you from {name} for wish #{id}, in this voice note.").format(
+            name=name, id=wish.id
+        )
+    ]
+    if notice.words:
+        lines.append(f"«{esc(notice.words)}»")
+    return Shown("\n".join(lines), voice_file_id=wish.thanks_voice_file_id)
 
 
 @notice_view(UrgentAlertUndelivered)

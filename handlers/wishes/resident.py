@@ -133,15 +133,28 @@ async def ask_thanks(update: Update, context: LinliContext, user: User, t: Trans
     await context.services.wishes.check_move(user, wish_id, WishEventKind.THANKED)
     await ack(update)
     ReplyDraft(wish_id=wish_id).save(context)
-    await answer(update, t("Please write your thank-you. The helper will receive it."))
+    await answer(
+        update,
+        t("Please write your thank-you, or send a voice note. The helper will receive it."),
+    )
     return WishDialogue.THANKS
+
+
+def said(update: Update) -> tuple[str | None, str | None]:
+    """What a resident said in a message: (words, voice note), typed or spoken (a voice
+    note's caption counts as words with it)."""
+    message = update.message
+    assert message is not None
+    if message.voice:
+        return message.caption, message.voice.file_id
+    return message.text or "", None
 
 
 @step()
 async def typed_thanks(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    assert update.message is not None
+    words, voice = said(update)
     wish_id = ReplyDraft.load(context).wish_id
-    await context.services.wishes.thank(user, wish_id, update.message.text or "")
+    await context.services.wishes.thank(user, wish_id, words, voice_file_id=voice)
     await answer(update, t("Thank you! Your words have been sent."))
     return END
 
@@ -152,17 +165,33 @@ async def ask_not_done(update: Update, context: LinliContext, user: User, t: Tra
     await context.services.wishes.check_move(user, wish_id, WishEventKind.NOT_DONE)
     await ack(update)
     ReplyDraft(wish_id=wish_id).save(context)
-    await answer(update, t("What is not done yet? Your words go back to the helper."))
+    await answer(
+        update,
+        t(
+            "What is not done yet? Type a few words or send a voice note; it goes back to "
+            "the helper."
+        ),
+    )
     return WishDialogue.NOT_DONE
 
 
 @step()
 async def typed_not_done(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    assert update.message is not None
+    words, voice = said(update)
     wish_id = ReplyDraft.load(context).wish_id
-    await context.services.wishes.not_done(user, wish_id, update.message.text or "")
+    await context.services.wishes.not_done(user, wish_id, words, voice_file_id=voice)
     await answer(update, t("Thank you. We have told the helper; they will have another look."))
     return END
+
+
+@step(None)
+async def wrong_words(
+    update: Update, context: LinliContext, _user: User | None, t: Translate
+) -> Next:
+    """A sticker, photo, file… where words or a voice note were asked for (no buttons are
+    shown here, so "use the buttons" would not help)."""
+    await answer(update, t("Please type a few words or send a voice note."))
+    return None
 
 
 @step()
@@ -198,10 +227,12 @@ def entry_points() -> Handlers:
 
 
 def states() -> dict[WishDialogue, Handlers]:
-    text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    private = filters.ChatType.PRIVATE
+    words = ((filters.TEXT & ~filters.COMMAND) | filters.VOICE) & private
+    anything_else = MessageHandler(private & ~filters.COMMAND, wrong_words)
     return {
-        WishDialogue.THANKS: [MessageHandler(text, typed_thanks)],
-        WishDialogue.NOT_DONE: [MessageHandler(text, typed_not_done)],
+        WishDialogue.THANKS: [MessageHandler(words, typed_thanks), anything_else],
+        WishDialogue.NOT_DONE: [MessageHandler(words, typed_not_done), anything_else],
     }
 
 

@@ -32,7 +32,7 @@ from bot.services.wishes.notices import (
     CARD_VIEW,
     WALL_VIEW,
 )
-from handlers.common import Buttons, answer
+from handlers.common import Buttons, answer, keyboard
 from handlers.context import LinliContext
 from handlers.notices import Shown, ViewEnv, live_view, retired_view
 from handlers.wishes.buttons import (
@@ -43,7 +43,9 @@ from handlers.wishes.buttons import (
     ClaimWish,
     ConfirmDone,
     GiveBack,
+    MediaKind,
     NotDoneYet,
+    PlayMedia,
     RateWish,
     ReportDone,
     RepostWish,
@@ -88,13 +90,17 @@ def status_label(t: Translate, status: WishStatus) -> str:
 
 
 def wish_title(wish: Wish, t: Translate, limit: int = TITLE_MAX) -> str:
-    """One line for lists and offers (not escaped)."""
+    """One line for lists and offers (not escaped). A wish told only by a voice note or a
+    photo is named by what it is, its kind and its building (it has no words to quote)."""
     if wish.text:
         line = wish.text.strip().splitlines()[0]
-        return line if len(line) <= limit else line[: limit - 1] + "…"
-    if wish.voice_file_id:
-        return t("Voice note")
-    return t("Photo")
+    else:
+        what = t("🎤 Voice wish") if wish.voice_file_id else t("🖼 Photo wish")
+        parts = [what, category_label(t, wish.category)]
+        if wish.building_name:
+            parts.append(wish.building_name)
+        line = " · ".join(parts)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def who_for(wish: Wish) -> str:
@@ -132,9 +138,22 @@ def list_label(
         middle = t(HELPER_WAITS)
     elif with_status or helper:
         middle = status_label(t, wish.status)
+    elif not wish.text:  # the title of a voice or photo wish names its kind and building
+        return f"#{wish.id} {mark}{short_title(wish_title(wish, t), LABEL_WIDTH + 10)}"
     else:
         middle = category_label(t, wish.category)
     return f"#{wish.id} {mark}{middle} · {short_title(wish_title(wish, t))}"
+
+
+def preview_rows(t: Translate, wish: Wish) -> list[list[tuple[str, str]]]:
+    """ "Listen" / "See photo" for a wish's voice note or photo: to hear or see it before
+    taking it on (no contact details travel with it)."""
+    row = []
+    if wish.voice_file_id:
+        row.append((t("▶ Listen"), PlayMedia(kind=MediaKind.VOICE, wish_id=wish.id).pack()))
+    if wish.photo_file_id:
+        row.append((t("🖼 See photo"), PlayMedia(kind=MediaKind.PHOTO, wish_id=wish.id).pack()))
+    return [row] if row else []
 
 
 def media_lines(t: Translate, wish: Wish | WishDraft) -> list[str]:
@@ -237,10 +256,14 @@ def card_text(
         lines += door_lines(t, wish, door)
     if wish.done_note:
         lines.append(t("Helper's note: {note}").format(note=esc(wish.done_note)))
+    if wish.done_voice_file_id:
+        lines.append(t("🎤 The helper sent a voice note."))
     if wish.rating:
         lines.append(t("Rating: {stars}").format(stars="★" * wish.rating))
     if wish.thanks:
         lines.append(t("Thank-you: {words}").format(words=esc(wish.thanks)))
+    if wish.thanks_voice_file_id:
+        lines.append(t("💌 A thank-you was sent as a voice note."))
     if contact is not None:
         lines.append("")
         lines.append(t("<b>Contact</b> (only you can see this)"))
@@ -275,7 +298,7 @@ def card_buttons(
         elif status == WishStatus.CONFIRMED:
             if wish.rating is None:
                 rows.append(stars_row(wish_id))
-            if wish.thanks is None:
+            if not wish.thanked:
                 rows.append([(t("Write a thank-you"), WriteThanks(wish_id=wish_id).pack())])
         elif status == WishStatus.EXPIRED:
             rows.append([(t("Post it again"), RepostWish(wish_id=wish_id).pack())])
@@ -292,6 +315,10 @@ def card_buttons(
         rows.append([(t("Choose who takes part"), ChooseParticipants(wish_id=wish_id).pack())])
     if access.handles and (wish.photo_file_id or wish.voice_file_id):
         rows.append([(t("Show the photo / voice note"), ShowMedia(wish_id=wish_id).pack())])
+    elif access.coordinates or (
+        status == WishStatus.OPEN and viewer.is_member and not access.owns
+    ):
+        rows += preview_rows(t, wish)
     if viewer.is_member and not access.owns:
         rows.append([(t("« Open wishes"), ALL_OPEN.pack())])
     return rows
@@ -344,7 +371,7 @@ def wall(env: ViewEnv, wish: Wish) -> Shown:
     if wish.status == WishStatus.OPEN:
         if wish.escalated_at:
             lines.append(t("🆘 The coordinators have been asked to help."))
-        buttons = (((t("I will help"), ClaimWish(wish_id=wish.id).pack()),),)
+        buttons = ([(t("I will help"), ClaimWish(wish_id=wish.id).pack())], *preview_rows(t, wish))
     elif wish.status in (WishStatus.CLAIMED, WishStatus.DONE):
         lines.append(t("✋ Taken by {name}.").format(name=who))
         if wish.status == WishStatus.DONE:
@@ -440,6 +467,41 @@ async def show_card(update: Update, context: LinliContext, viewer: User, card: W
 
 
 # --- small Telegram helpers ----------------------------------------------------------------
+
+
+def preview_caption(t: Translate, wish: Wish) -> str:
+    """What a voice note or photo heard or seen before claiming is: the wish's number, kind
+    and building, never who posted it or how to reach them (HTML)."""
+    parts = [t("Wish #{id}").format(id=wish.id), category_label(t, wish.category)]
+    if wish.building_name:
+        parts.append(esc(wish.building_name))
+    return " · ".join(parts)
+
+
+async def send_preview(
+    context: LinliContext, viewer: User, wish: Wish, kind: MediaKind, t: Translate
+) -> bool:
+    """The wish's voice note or photo, to the viewer's private chat alone, with "I will help"
+    under it while the wish is open and theirs to take. False when it could not be sent
+    (they have not opened a private chat with the bot)."""
+    caption = preview_caption(t, wish)
+    rows: Buttons = ()
+    if wish.status == WishStatus.OPEN and viewer.is_member and wish.posted_by != viewer.id:
+        rows = [[(t("I will help"), ClaimWish(wish_id=wish.id).pack())]]
+    markup = keyboard(rows)
+    try:
+        if kind is MediaKind.VOICE and wish.voice_file_id:
+            await context.bot.send_voice(
+                viewer.id, wish.voice_file_id, caption=caption, reply_markup=markup
+            )
+        elif kind is MediaKind.PHOTO and wish.photo_file_id:
+            await context.bot.send_photo(
+                viewer.id, wish.photo_file_id, caption=caption, reply_markup=markup
+            )
+    except TelegramError:
+        log.warning("could not send a preview of wish_id=%s to user_id=%s", wish.id, viewer.id)
+        return False
+    return True
 
 
 async def send_media(context: LinliContext, user: User, wish: Wish, t: Translate) -> None:

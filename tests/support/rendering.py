@@ -14,8 +14,8 @@ from storage.schema import outbox
 
 
 async def outbox_rows(services: Services, chat_id: int | None = None) -> list[dict[str, Any]]:
-    """Every outbox row (to one chat), oldest first, with the text, buttons and photo its
-    reader gets (rendered now, in the language it was queued for)."""
+    """Every outbox row (to one chat), oldest first, with the text, buttons, photo and voice
+    note its reader gets (rendered now, in the language it was queued for)."""
     query = select(outbox).order_by(outbox.c.id)
     if chat_id is not None:
         query = query.where(outbox.c.chat_id == chat_id)
@@ -28,6 +28,7 @@ async def outbox_rows(services: Services, chat_id: int | None = None) -> list[di
             row["text"] = message.text
             row["buttons"] = [list(map(list, r)) for r in message.buttons] or None
             row["photo_file_id"] = message.photo_file_id
+            row["voice_file_id"] = message.voice_file_id
         else:
             assert isinstance(action, Later | Drop)
             row["text"], row["buttons"] = None, None

@@ -94,9 +94,12 @@ class WishClaiming(WishOffers):
         self.notifier.wake()
         return wish
 
-    async def release(self, actor: User, wish_id: int, reason: str) -> Wish:
-        """Give a claimed wish back: it reopens and is offered again."""
-        reason_text = clean_text(reason, REASON_MAX) or ""
+    async def release(
+        self, actor: User, wish_id: int, reason: str | None, *, voice_file_id: str | None = None
+    ) -> Wish:
+        """Give a claimed wish back (why: in words or a voice note): it reopens and is offered
+        again."""
+        reason_text = clean_text(reason, REASON_MAX, required=voice_file_id is None) or ""
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
@@ -112,13 +115,16 @@ class WishClaiming(WishOffers):
                 now=now,
                 move=move,
                 note=reason_text,
+                voice_file_id=voice_file_id,
             )
             released = await self._changed(conn, wish_id)
-            await self._tell_owner(
-                conn,
-                released,
-                WishGivenBack(wish=released, helper=taken_by(wish), reason=reason_text),
+            given_back = WishGivenBack(
+                wish=released,
+                helper=taken_by(wish),
+                reason=reason_text,
+                voice_file_id=voice_file_id,
             )
+            await self._tell_owner(conn, released, given_back)
             await self._announce_open(
                 conn, released, round_id, exclude={actor.id, wish.claimed_by or actor.id}
             )

@@ -20,9 +20,16 @@ from storage import wishes as repo
 
 class WishCompletion(WishCore):
     async def report_done(
-        self, actor: User, wish_id: int, *, note: str | None, photo_file_id: str | None = None
+        self,
+        actor: User,
+        wish_id: int,
+        *,
+        note: str | None,
+        photo_file_id: str | None = None,
+        voice_file_id: str | None = None,
     ) -> Wish:
-        """The helper says it is done; the resident is asked to confirm."""
+        """The helper says it is done (a note, a photo or a voice note, or nothing); the
+        resident is asked to confirm."""
         note_text = clean_text(note, NOTE_MAX, required=False)
         now = self.clock.now()
         async with self.store.transaction() as conn:
@@ -36,9 +43,17 @@ class WishCompletion(WishCore):
                 done_at=now,
                 done_note=note_text,
                 done_photo_file_id=photo_file_id,
+                done_voice_file_id=voice_file_id,
             )
             await self._record(
-                conn, wish, WishEventKind.DONE, actor=actor, now=now, move=move, note=note_text
+                conn,
+                wish,
+                WishEventKind.DONE,
+                actor=actor,
+                now=now,
+                move=move,
+                note=note_text,
+                voice_file_id=voice_file_id,
             )
             done = await self._changed(conn, wish_id)
             await self._tell_owner(conn, done, WishReportedDone(wish=done))
@@ -67,15 +82,24 @@ class WishCompletion(WishCore):
         self.notifier.wake()
         return confirmed
 
-    async def not_done(self, actor: User, wish_id: int, words: str) -> Wish:
-        """The resident says it is not done: back to the helper, with the resident's words."""
-        words_text = clean_text(words, NOTE_MAX) or ""
+    async def not_done(
+        self, actor: User, wish_id: int, words: str | None, *, voice_file_id: str | None = None
+    ) -> Wish:
+        """The resident says it is not done: back to the helper, with the resident's words or
+        voice note."""
+        words_text = clean_text(words, NOTE_MAX, required=voice_file_id is None)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
             move = self._move(wish, WishEventKind.NOT_DONE, self.parties(actor, wish))
             await self._apply(
-                conn, wish, move, done_at=None, done_note=None, done_photo_file_id=None
+                conn,
+                wish,
+                move,
+                done_at=None,
+                done_note=None,
+                done_photo_file_id=None,
+                done_voice_file_id=None,
             )
             await self._record(
                 conn,
@@ -85,9 +109,11 @@ class WishCompletion(WishCore):
                 now=now,
                 move=move,
                 note=words_text,
+                voice_file_id=voice_file_id,
             )
             back = await self._changed(conn, wish_id)
-            await self._tell_helpers(conn, back, WishNotDone(wish=back, words=words_text))
+            notice = WishNotDone(wish=back, words=words_text or "", voice_file_id=voice_file_id)
+            await self._tell_helpers(conn, back, notice)
         self.notifier.wake()
         return back
 
@@ -109,20 +135,30 @@ class WishCompletion(WishCore):
         self.notifier.wake()
         return rated
 
-    async def thank(self, actor: User, wish_id: int, words: str) -> Wish:
-        """A thank-you message for a confirmed wish, once; every helper receives it."""
-        words_text = clean_text(words, NOTE_MAX) or ""
+    async def thank(
+        self, actor: User, wish_id: int, words: str | None, *, voice_file_id: str | None = None
+    ) -> Wish:
+        """A thank-you (words or a voice note) for a confirmed wish, once; every helper
+        receives it."""
+        words_text = clean_text(words, NOTE_MAX, required=voice_file_id is None)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
             self._move(wish, WishEventKind.THANKED, self.parties(actor, wish))
-            if not await repo.set_thanks(conn, wish_id, words_text):
+            if not await repo.set_thanks(conn, wish_id, words_text, voice_file_id=voice_file_id):
                 raise Thanked()
             await self._record(
-                conn, wish, WishEventKind.THANKED, actor=actor, now=now, note=words_text
+                conn,
+                wish,
+                WishEventKind.THANKED,
+                actor=actor,
+                now=now,
+                note=words_text,
+                voice_file_id=voice_file_id,
             )
             thanked = await self._changed(conn, wish_id)
-            await self._tell_helpers(conn, thanked, WishThanked(wish=thanked, words=words_text))
+            notice = WishThanked(wish=thanked, words=words_text or "")
+            await self._tell_helpers(conn, thanked, notice)
         self.notifier.wake()
         return thanked
 

@@ -168,6 +168,7 @@ class WishCore:
         now: datetime,
         move: Move | None = None,
         note: str | None = None,
+        voice_file_id: str | None = None,
     ) -> int:
         """The wish event; and an audit entry when a coordinator acted on someone else's wish
         (cancelled, released, confirmed, assigned it for them)."""
@@ -182,6 +183,7 @@ class WishCore:
             from_status=source,
             to_status=target,
             note=note,
+            voice_file_id=voice_file_id,
         )
         if actor and actor.is_coordinator and actor.id not in (wish.posted_by, wish.claimed_by):
             await audit.record(

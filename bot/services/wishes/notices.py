@@ -82,11 +82,13 @@ class PutOnWish(WishNotice):
 
 
 class WishGivenBack(WishNotice):
-    """To the resident: the helper gave the wish back; it is open again."""
+    """To the resident: the helper gave the wish back (why, in words or a voice note); it is
+    open again."""
 
     KIND = "wish.given_back"
     helper: str
     reason: str
+    voice_file_id: str | None = None
 
 
 class WishReportedDone(WishNotice):
@@ -102,10 +104,11 @@ class WishConfirmed(WishNotice):
 
 
 class WishNotDone(WishNotice):
-    """To the helpers: the resident says it is not done yet, in their words."""
+    """To the helpers: the resident says it is not done yet, in their words or voice note."""
 
     KIND = "wish.not_done"
     words: str
+    voice_file_id: str | None = None
 
 
 class WishRated(WishNotice):
@@ -114,6 +117,8 @@ class WishRated(WishNotice):
 
 
 class WishThanked(WishNotice):
+    """To the helpers: the resident's thank-you (its voice note, if any, is on the wish)."""
+
     KIND = "wish.thanked"
     words: str
 

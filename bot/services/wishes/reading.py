@@ -156,7 +156,7 @@ class WishReading(WishOffers):
             wish = await self._get(conn, wish_id, actor)
             parties = await self._parties_in(conn, actor, wish)
         self._move(wish, event, parties)
-        if event is WishEventKind.THANKED and wish.thanks is not None:
+        if event is WishEventKind.THANKED and wish.thanked:
             raise Thanked()
         return wish
 

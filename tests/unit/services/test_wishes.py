@@ -55,7 +55,7 @@ from bot.services.wishes import (
 )
 from bot.services.wishes.notices import URGENT_ALERT_STALE
 from handlers.notices import render
-from handlers.wishes.buttons import ClaimWish, ConfirmDone, RepostWish, ShowWish
+from handlers.wishes.buttons import ClaimWish, ConfirmDone, ReportDone, RepostWish, ShowWish
 from storage import org
 from storage import outbox as outbox_repo
 from storage import users as users_repo
@@ -433,6 +433,37 @@ async def test_not_done_goes_back_to_the_helper_with_the_residents_words(
     assert "灯还是不亮 &lt;b&gt;" in last["text"]  # the resident's words, escaped
     with pytest.raises(InvalidInput):
         await services.wishes.not_done(resident, wish.id, "")
+
+
+async def test_voice_notes_for_done_not_done_and_thanks_reach_the_other_side_once(
+    services: Services, register: RegisterUser, member: Member
+) -> None:
+    resident = await register(1, "Wang")
+    helper = await member(10, "Zhao")
+    wish = await services.wishes.post(resident, draft())
+    await services.wishes.claim(helper, wish.id)
+
+    done = await services.wishes.report_done(helper, wish.id, note=None, voice_file_id="V-DONE")
+    assert done.done_voice_file_id == "V-DONE"
+    assert (await outbox_rows(services, 1))[-1]["voice_file_id"] == "V-DONE"
+    with pytest.raises(InvalidInput):  # neither words nor a voice note
+        await services.wishes.not_done(resident, wish.id, None)
+    back = await services.wishes.not_done(resident, wish.id, None, voice_file_id="V-NOT")
+    assert back.done_voice_file_id is None  # the report it answers is gone with it
+    told = (await outbox_rows(services, 10))[-1]
+    assert told["voice_file_id"] == "V-NOT" and ReportDone(wish_id=wish.id).pack() in str(
+        told["buttons"]
+    )
+    events = await services.wishes.history(resident, wish.id)
+    assert [e.voice_file_id for e in events if e.kind is WishEventKind.NOT_DONE] == ["V-NOT"]
+
+    await services.wishes.report_done(helper, wish.id, note="好了")
+    await services.wishes.confirm(resident, wish.id)
+    thanked = await services.wishes.thank(resident, wish.id, None, voice_file_id="V-THX")
+    assert thanked.thanked and thanked.thanks is None
+    assert (await outbox_rows(services, 10))[-1]["voice_file_id"] == "V-THX"
+    with pytest.raises(Conflict):  # once, whether in words or by voice
+        await services.wishes.thank(resident, wish.id, "谢谢")
 
 
 async def test_release_reopens_and_offers_again_but_not_to_the_releaser(
