@@ -9,7 +9,7 @@ from bot.services.errors import InvalidInput, NotFound
 from bot.services.wishes.core import taken_by
 from bot.services.wishes.drafts import clean_text
 from bot.services.wishes.notices import PutOnWish, TeamWishTaken, WishGivenBack, WishTakenForYou
-from bot.services.wishes.offers import WishOffers
+from bot.services.wishes.nudges import WishNudges
 from bot.services.wishes.rules import (
     REASON_MAX,
     NotInTeam,
@@ -24,7 +24,7 @@ from storage import users as users_repo
 from storage import wishes as repo
 
 
-class WishClaiming(WishOffers):
+class WishClaiming(WishNudges):
     async def claim(self, actor: User, wish_id: int, *, team_id: int | None = None) -> Wish:
         """Take on a wish, alone or for a team (which also counts the member's active
         claims); the resident is told, and the team leader when someone else claimed."""
@@ -75,6 +75,7 @@ class WishClaiming(WishOffers):
                     "team_name": team.name if team is not None else None,
                 }
             )
+            await self._nudge_overdue(conn, wish, now)
             await self._tell_owner(conn, wish, WishTakenForYou(wish=wish))
             if team is not None and team.leader_id != actor.id:
                 leader = await users_repo.get_user(conn, team.leader_id)
@@ -103,6 +104,7 @@ class WishClaiming(WishOffers):
                 move=move,
                 note=reason_text,
             )
+            await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
             released = await self._changed(conn, wish_id)
             await self._tell_owner(
                 conn,
