@@ -6,6 +6,8 @@
     posting   /wish, /urgent, /wish_for (the shared person steps for someone without a phone)
     resident  /mywishes: cancel, confirm or "not done", rate, thank, post again
     member    /wishes, /claim, /mytasks: claim alone or for a team, done, give back, team
+    stuck     /stuck: coordinators' stuck wishes; cancel with a reason, hand over, reopen
+    nudges    how the nudges on stuck wishes (and what coordinators did) read when sent
 
 One conversation holds every typed step of the feature (posting, "not done", thanks, done
 notes, reasons), so an answer typed for one step can never be taken by another; the buttons
@@ -18,14 +20,20 @@ from telegram.ext import ConversationHandler
 
 from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, dialogue
-from handlers.wishes import member, posting, resident
+from handlers.wishes import member, nudges, posting, resident, stuck
 
 
 def handlers() -> list[AnyHandler]:
     conversation: ConversationHandler[LinliContext] = dialogue(
         "wishes",
-        entry_points=[*posting.entry_points(), *resident.entry_points(), *member.entry_points()],
-        states={**posting.states(), **resident.states(), **member.states()},
-        drafts=[posting.PostingDraft, resident.ReplyDraft, member.TaskDraft],
+        entry_points=[
+            *posting.entry_points(),
+            *resident.entry_points(),
+            *member.entry_points(),
+            *stuck.entry_points(),
+        ],
+        states={**posting.states(), **resident.states(), **member.states(), **stuck.states()},
+        drafts=[posting.PostingDraft, resident.ReplyDraft, member.TaskDraft, stuck.StuckDraft],
     )
-    return [conversation, *resident.buttons(), *member.buttons()]
+    assert nudges  # its notice views register on import
+    return [conversation, *resident.buttons(), *member.buttons(), *stuck.buttons()]

@@ -70,6 +70,7 @@ class WishDialogue(StrEnum):
     THANKS = "thanks"
     DONE_NOTE = "done_note"
     RELEASE_REASON = "release_reason"
+    STUCK_REASON = "stuck_reason"
 
 
 # --- words ---------------------------------------------------------------------------------
