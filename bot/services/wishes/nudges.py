@@ -76,7 +76,7 @@ class WishNudges(WishOffers):
                 kind=KIND_CONFIRM_NUDGE,
                 due_at=wish.done_at + after,
                 recipient_id=wish.posted_by,
-                payload=payload,
+                payload={**payload, "number": number},
                 dedupe_key=f"{subject}:confirm:{done}:{number}",
             )
         await self.reminders.schedule(
@@ -137,8 +137,14 @@ class WishNudges(WishOffers):
         """Still not confirmed: ask the resident (or whoever posted it for them) again."""
         wish = await self._still(conn, reminder, WishStatus.DONE, "done_at")
         owner = await users_repo.get_user(conn, wish.posted_by) if wish else None
-        if wish is None or owner is None:
+        if wish is None or wish.done_at is None or owner is None:
             return
+        number = int(reminder.payload.get("number", len(CONFIRM_NUDGES)))
+        if (
+            number < len(CONFIRM_NUDGES)
+            and self.clock.now() >= wish.done_at + CONFIRM_NUDGES[number]
+        ):
+            return  # run late (the bot was down): the next one, due too, asks once for both
         await self._tell_quietly(conn, [owner], ConfirmNudge(wish=wish), reminder.dedupe_key)
 
     async def on_confirm_escalate(
