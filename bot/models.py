@@ -573,6 +573,7 @@ class WishEventKind(StrEnum):
     THANKED = "thanked"
     ASSIGNED = "assigned"
     UNASSIGNED = "unassigned"
+    REASSIGNED = "reassigned"  # a coordinator moved a claimed wish to another member
 
 
 class WishEvent(Model):

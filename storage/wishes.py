@@ -327,6 +327,19 @@ async def events(conn: AsyncConnection, wish_id: int) -> list[WishEvent]:
     return [WishEvent(**row) for row in (await conn.execute(query)).mappings()]
 
 
+def _in_places(places: Iterable[tuple[int, int | None]]) -> ColumnElement[bool] | None:
+    """Wishes in `places` — (community, None): all of that community, (community, building):
+    that building of it; None when there are none (nothing to read)."""
+    wanted = set(places)
+    whole = sorted(c for c, b in wanted if b is None)
+    parts: list[ColumnElement[bool]] = [wishes.c.community_id.in_(whole)] if whole else []
+    parts += [
+        and_(wishes.c.community_id == c, wishes.c.building_id == b)
+        for c, b in sorted((c, b) for c, b in wanted if b is not None)
+    ]
+    return or_(*parts) if parts else None
+
+
 async def open_wishes(
     conn: AsyncConnection,
     places: Iterable[tuple[int, int | None]],
@@ -339,16 +352,10 @@ async def open_wishes(
     """A page of open wishes in `places` — (community, None): all of that community,
     (community, building): that building of it — newest first; `before` is the last id of
     the previous page."""
-    wanted = set(places)
-    whole = sorted(c for c, b in wanted if b is None)
-    parts: list[ColumnElement[bool]] = [wishes.c.community_id.in_(whole)] if whole else []
-    parts += [
-        and_(wishes.c.community_id == c, wishes.c.building_id == b)
-        for c, b in sorted((c, b) for c, b in wanted if b is not None)
-    ]
-    if not parts:
+    where = _in_places(places)
+    if where is None:
         return []
-    query = _WISH_QUERY.where(wishes.c.status == WishStatus.OPEN.value, or_(*parts))
+    query = _WISH_QUERY.where(wishes.c.status == WishStatus.OPEN.value, where)
     if building_id is not None:
         query = query.where(wishes.c.building_id == building_id)
     if categories is not None:
@@ -527,3 +534,116 @@ async def member_candidates(
 async def mark_escalated(conn: AsyncConnection, wish_id: int, now: datetime) -> None:
     """Coordinators were asked to help with this urgent request (shown on its card)."""
     await conn.execute(update(wishes).where(wishes.c.id == wish_id).values(escalated_at=now))
+
+
+# --- stuck wishes, for coordinators -------------------------------------------------------
+# Oldest first (the longest stuck at the top), keyset-paged by id: each list reads the index of
+# its places and status (ix_wishes_community_status, ix_wishes_building_status) from its
+# oldest row, where the stuck ones are, and stops at the page's LIMIT.
+
+
+async def _stuck(
+    conn: AsyncConnection,
+    places: Iterable[tuple[int, int | None]],
+    status: WishStatus,
+    condition: ColumnElement[bool],
+    *,
+    after: int | None,
+    limit: int,
+) -> list[Wish]:
+    where = _in_places(places)
+    if where is None:
+        return []
+    query = _WISH_QUERY.where(wishes.c.status == status.value, where, condition)
+    if after is not None:
+        query = query.where(wishes.c.id > after)
+    return await _wishes(conn, query.order_by(wishes.c.id).limit(limit))
+
+
+async def open_since(
+    conn: AsyncConnection,
+    places: Iterable[tuple[int, int | None]],
+    *,
+    posted_before: datetime,
+    after: int | None = None,
+    limit: int = 10,
+) -> list[Wish]:
+    """Open wishes in `places` posted before `posted_before`, oldest first."""
+    condition = wishes.c.created_at < posted_before
+    return await _stuck(conn, places, WishStatus.OPEN, condition, after=after, limit=limit)
+
+
+async def claimed_overdue(
+    conn: AsyncConnection,
+    places: Iterable[tuple[int, int | None]],
+    *,
+    now: datetime,
+    undated_claimed_before: datetime,
+    after: int | None = None,
+    limit: int = 10,
+) -> list[Wish]:
+    """Claimed wishes in `places` past their needed-by time, or without one and claimed
+    before `undated_claimed_before`, oldest first."""
+    condition = or_(
+        and_(wishes.c.needed_by.is_not(None), wishes.c.needed_by < now),
+        and_(wishes.c.needed_by.is_(None), wishes.c.claimed_at < undated_claimed_before),
+    )
+    return await _stuck(conn, places, WishStatus.CLAIMED, condition, after=after, limit=limit)
+
+
+async def done_unconfirmed(
+    conn: AsyncConnection,
+    places: Iterable[tuple[int, int | None]],
+    *,
+    done_before: datetime,
+    after: int | None = None,
+    limit: int = 10,
+) -> list[Wish]:
+    """Wishes in `places` reported done before `done_before` and not confirmed, oldest first."""
+    condition = wishes.c.done_at < done_before
+    return await _stuck(conn, places, WishStatus.DONE, condition, after=after, limit=limit)
+
+
+async def community_members(
+    conn: AsyncConnection,
+    community_id: int,
+    *,
+    exclude: Iterable[int],
+    after: int | None = None,
+    limit: int = 10,
+) -> list[User]:
+    """A page of the community's reachable members by id (someone to hand a wish to)."""
+    query = (
+        select(users.c.id)
+        .join(user_roles, user_roles.c.user_id == users.c.id)
+        .where(
+            user_roles.c.role == Role.MEMBER.value,
+            users.c.community_id == community_id,
+            users.c.unreachable.is_(False),
+            users.c.id.not_in(sorted(set(exclude))),
+        )
+        .order_by(users.c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(users.c.id > after)
+    chosen = list((await conn.scalars(query)).all())
+    found = {u.id: u for u in await users_repo.get_users(conn, chosen)}
+    return [found[i] for i in chosen if i in found]
+
+
+async def reassign(
+    conn: AsyncConnection, wish_id: int, *, from_user: int, to_user: int, now: datetime
+) -> bool:
+    """Hand a claimed wish from one member to another (alone, not for a team), only if it is
+    still claimed by `from_user` (a guarded UPDATE)."""
+    result = await conn.execute(
+        update(wishes)
+        .where(
+            wishes.c.id == wish_id,
+            wishes.c.status == WishStatus.CLAIMED.value,
+            wishes.c.claimed_by == from_user,
+        )
+        .values(claimed_by=to_user, team_id=None, claimed_at=now)
+    )
+    return int(result.rowcount) == 1

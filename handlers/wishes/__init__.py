@@ -7,6 +7,8 @@
     resident  /mywishes: cancel, confirm or "not done", rate, thank, post again
     member    /wishes, /claim, /mytasks: claim alone or for a team, done, give back, team
     stray_media  a voice note or photo sent outside any dialogue, offered as a new wish
+    stuck     /stuck: coordinators' stuck wishes; cancel with a reason, hand over, reopen
+    nudges    how the nudges on stuck wishes (and what coordinators did) read when sent
 
 One conversation holds every typed step of the feature (posting, "not done", thanks, done
 notes, reasons), so an answer typed for one step can never be taken by another; the buttons
@@ -19,15 +21,10 @@ from telegram.ext import ConversationHandler
 
 from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, dialogue
-from handlers.wishes import member, posting, resident, stray_media
-from handlers.wishes.views import WishDialogue
+from handlers.wishes import member, nudges, posting, resident, stray_media, stuck
 
 
 def handlers() -> list[AnyHandler]:
-    states = {**posting.states(), **resident.states(), **member.states()}
-    # Offered media, once the kind of help is chosen, is the wish's content (stray_media).
-    category = WishDialogue.CATEGORY
-    states[category] = [*stray_media.category_handlers(), *states[category]]
     conversation: ConversationHandler[LinliContext] = dialogue(
         "wishes",
         entry_points=[
@@ -35,13 +32,22 @@ def handlers() -> list[AnyHandler]:
             *resident.entry_points(),
             *member.entry_points(),
             *stray_media.entry_points(),
+            *stuck.entry_points(),
         ],
-        states=states,
+        states={**posting.states(), **resident.states(), **member.states(), **stuck.states()},
         drafts=[
             posting.PostingDraft,
             resident.ReplyDraft,
             member.TaskDraft,
             stray_media.StrayMedia,
+            stuck.StuckDraft,
         ],
     )
-    return [conversation, *resident.buttons(), *member.buttons(), *stray_media.buttons()]
+    assert nudges  # its notice views register on import
+    return [
+        conversation,
+        *resident.buttons(),
+        *member.buttons(),
+        *stray_media.buttons(),
+        *stuck.buttons(),
+    ]

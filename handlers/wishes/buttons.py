@@ -7,6 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.models import WishCategory
+from bot.services.wishes import StuckKind
 from handlers.buttons import Button, button
 from handlers.person_steps import BuildingButton
 
@@ -182,6 +183,47 @@ class PostStrayMedia(Button):
 @button("ws:drop")
 class DropStrayMedia(Button):
     pass
+
+
+# --- coordinators' stuck wishes -------------------------------------------------------------
+
+
+@button("ws:menu")
+class StuckMenu(Button):
+    pass
+
+
+@button("ws:list")
+class StuckList(Button):
+    kind: StuckKind
+    after: int
+
+
+@button("ws:card")
+class StuckCard(Button):
+    wish_id: int
+
+
+@button("ws:cancel")
+class StuckCancel(Button):
+    wish_id: int
+
+
+@button("ws:hand")
+class StuckHandOver(Button):
+    wish_id: int
+    after: int
+
+
+@button("ws:hand_to")
+class StuckHandTo(Button):
+    wish_id: int
+    user_id: int
+
+
+@button("ws:reopen")
+class StuckReopen(Button):
+    wish_id: int
 
 
 ALL_OPEN = ListWishes(kind=ListFilter.ALL, category="-", before=0)

@@ -76,6 +76,7 @@ class WishDialogue(StrEnum):
     THANKS = "thanks"
     DONE_NOTE = "done_note"
     RELEASE_REASON = "release_reason"
+    STUCK_REASON = "stuck_reason"
 
 
 # --- words ---------------------------------------------------------------------------------

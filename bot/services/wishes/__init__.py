@@ -10,6 +10,9 @@
     claiming    claim alone or for a team, give back, choose team participants
     completion  report done, confirm, not done, rate, thank, cancel
     expiry      widen, escalate, expire (run by the scheduler)
+    nudges      remind the helper past the needed-by time, the resident to confirm, then
+                coordinators (run by the scheduler)
+    stuck       coordinators' lists of stuck wishes; cancel with a reason, hand over, reopen
 
 Every change of state goes through the life cycle in `rules.WISH_LIFECYCLE`, is made with a
 guarded SQL statement, recorded in `wish_events`, and announced (notices, live messages) in
@@ -56,9 +59,17 @@ from bot.services.wishes.rules import (
     categories_for,
     subject_of,
 )
+from bot.services.wishes.stuck import (
+    HandsFull,
+    MemberPage,
+    NotInCommunity,
+    StuckKind,
+    StuckPage,
+    WishStuck,
+)
 
 
-class WishesService(WishReading, WishPosting, WishClaiming, WishCompletion, WishExpiry):
+class WishesService(WishStuck, WishReading, WishPosting, WishClaiming, WishCompletion, WishExpiry):
     """Everything the handlers and the scheduler do with wishes."""
 
     def on_confirmed(self, listener: ConfirmedListener) -> None:
@@ -70,7 +81,10 @@ __all__ = [
     "PAGE_SIZE",
     "TEXT_MAX",
     "WISH_LIFECYCLE",
+    "HandsFull",
+    "MemberPage",
     "MembersOnly",
+    "NotInCommunity",
     "NotInTeam",
     "NotTeamLeader",
     "NotYourTask",
@@ -78,6 +92,8 @@ __all__ = [
     "OwnWish",
     "PosterTakesNoPart",
     "Rated",
+    "StuckKind",
+    "StuckPage",
     "Thanked",
     "TooManyClaims",
     "TooManyOpenWishes",

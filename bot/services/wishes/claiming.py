@@ -15,7 +15,7 @@ from bot.services.wishes.notices import (
     WishGivenBack,
     WishTakenForYou,
 )
-from bot.services.wishes.offers import WishOffers
+from bot.services.wishes.nudges import WishNudges
 from bot.services.wishes.rules import (
     REASON_MAX,
     NotInTeam,
@@ -30,7 +30,7 @@ from storage import users as users_repo
 from storage import wishes as repo
 
 
-class WishClaiming(WishOffers):
+class WishClaiming(WishNudges):
     async def claim(self, actor: User, wish_id: int, *, team_id: int | None = None) -> Wish:
         """Take on a wish, alone or for a team (which also counts the member's active
         claims); the resident is told, and the team leader when someone else claimed."""
@@ -87,6 +87,7 @@ class WishClaiming(WishOffers):
                 leader = actor if team.leader_id == actor.id else None
                 leader = leader or await users_repo.get_user(conn, team.leader_id)
             leader_name = leader.display_name if leader is not None else None
+            await self._nudge_overdue(conn, wish, now)
             await self._tell_owner(conn, wish, WishTakenForYou(wish=wish, leader=leader_name))
             if team is not None and leader is not None and leader.id != actor.id:
                 notice = TeamWishTaken(wish=wish, member=actor.display_name, team=team.name)
@@ -117,6 +118,7 @@ class WishClaiming(WishOffers):
                 note=reason_text,
                 voice_file_id=voice_file_id,
             )
+            await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
             released = await self._changed(conn, wish_id)
             given_back = WishGivenBack(
                 wish=released,

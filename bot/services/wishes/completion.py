@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from bot.models import N_, User, Wish, WishEventKind
 from bot.services.errors import InvalidInput
-from bot.services.wishes.core import WishCore
 from bot.services.wishes.drafts import clean_text
 from bot.services.wishes.notices import (
+    WishCancelledForHelper,
+    WishCancelledForOwner,
     WishConfirmed,
     WishNotDone,
     WishRated,
     WishReportedDone,
     WishThanked,
 )
-from bot.services.wishes.rules import NOTE_MAX, Rated, Thanked, subject_of
+from bot.services.wishes.nudges import WishNudges
+from bot.services.wishes.rules import NOTE_MAX, REASON_MAX, Rated, Thanked, subject_of
 from storage import wishes as repo
 
 
-class WishCompletion(WishCore):
+class WishCompletion(WishNudges):
     async def report_done(
         self,
         actor: User,
@@ -56,6 +58,7 @@ class WishCompletion(WishCore):
                 voice_file_id=voice_file_id,
             )
             done = await self._changed(conn, wish_id)
+            await self._nudge_confirm(conn, done)
             await self._tell_owner(conn, done, WishReportedDone(wish=done))
         self.notifier.wake()
         return done
@@ -74,6 +77,7 @@ class WishCompletion(WishCore):
             await self._record(
                 conn, wish, WishEventKind.CONFIRMED, actor=actor, now=now, move=move
             )
+            await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
             confirmed = await self._changed(conn, wish_id)
             credited = await repo.participants(conn, wish_id)
             for listener in self.confirmed_listeners:
@@ -101,7 +105,7 @@ class WishCompletion(WishCore):
                 done_photo_file_id=None,
                 done_voice_file_id=None,
             )
-            await self._record(
+            event_id = await self._record(
                 conn,
                 wish,
                 WishEventKind.NOT_DONE,
@@ -111,7 +115,9 @@ class WishCompletion(WishCore):
                 note=words_text,
                 voice_file_id=voice_file_id,
             )
+            await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
             back = await self._changed(conn, wish_id)
+            await self._nudge_overdue(conn, back, now, again=event_id)
             notice = WishNotDone(wish=back, words=words_text or "", voice_file_id=voice_file_id)
             await self._tell_helpers(conn, back, notice)
         self.notifier.wake()
@@ -162,17 +168,31 @@ class WishCompletion(WishCore):
         self.notifier.wake()
         return thanked
 
-    async def cancel(self, actor: User, wish_id: int) -> Wish:
-        """The poster (or a coordinator) withdraws an open wish."""
+    async def cancel(self, actor: User, wish_id: int, reason: str = "") -> Wish:
+        """The poster (or a coordinator) withdraws an open wish; a coordinator also one in
+        hand. Whoever did not cancel it themself is told, with the coordinator's reason."""
+        reason_text = clean_text(reason, REASON_MAX, required=False) or ""
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
             move = self._move(wish, WishEventKind.CANCELLED, self.parties(actor, wish))
             await self._apply(conn, wish, move, closed_at=now)
             await self._record(
-                conn, wish, WishEventKind.CANCELLED, actor=actor, now=now, move=move
+                conn,
+                wish,
+                WishEventKind.CANCELLED,
+                actor=actor,
+                now=now,
+                move=move,
+                note=reason_text or None,
             )
             await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
             cancelled = await self._changed(conn, wish_id)
+            if wish.posted_by != actor.id:
+                notice = WishCancelledForOwner(wish=cancelled, reason=reason_text)
+                await self._tell_owner(conn, cancelled, notice)
+            if wish.claimed_by is not None:
+                helpers = WishCancelledForHelper(wish=cancelled, reason=reason_text)
+                await self._tell_helpers(conn, cancelled, helpers)
         self.notifier.wake()
         return cancelled

@@ -122,11 +122,15 @@ class WishCore:
 
     def _move(self, wish: Wish, event: WishEventKind, parties: frozenset[Party]) -> Move:
         """The life-cycle move, or the refusal that fits (see bot/services/lifecycle.py)."""
+        not_yours: Callable[[], LinliError] = WHO_REFUSALS[event]
+        if event is WishEventKind.CANCELLED and Party.POSTER in parties:
+            # Only a coordinator may cancel a wish in hand: the poster hears who has it.
+            not_yours = lambda: self._wrong_state(wish, event)  # noqa: E731
         return WISH_LIFECYCLE.move(
             wish.status,
             event,
             parties,
-            not_yours=WHO_REFUSALS[event],
+            not_yours=not_yours,
             wrong_state=lambda: self._wrong_state(wish, event),
         )
 

@@ -11,19 +11,20 @@ from bot.services.errors import LinliError
 from bot.services.lifecycle import Party
 from bot.services.reminders import ReminderService
 from bot.services.wishes.notices import UrgentEscalated, UrgentEscalatedToOwner, WishExpired
-from bot.services.wishes.offers import WishOffers
+from bot.services.wishes.nudges import WishNudges
 from bot.services.wishes.rules import KIND_ESCALATE, KIND_EXPIRE, KIND_WIDEN
 from storage import wishes as repo
 
 SYSTEM = frozenset({Party.SYSTEM})
 
 
-class WishExpiry(WishOffers):
+class WishExpiry(WishNudges):
     def register_reminders(self, reminders: ReminderService) -> None:
         """What the wish reminders do when due (called once, in `Services.build`)."""
         reminders.on(KIND_ESCALATE, self.on_escalate)
         reminders.on(KIND_WIDEN, self.on_widen)
         reminders.on(KIND_EXPIRE, self.on_expire)
+        self.register_nudges(reminders)
 
     async def on_escalate(self, conn: AsyncConnection, reminder: Reminder, late: bool) -> None:
         """Nobody took an urgent request in time: coordinators (and the resident) are told."""

@@ -145,3 +145,62 @@ class WishExpired(WishNotice):
 # The views that keep messages of a wish current (its wall post, the cards people opened).
 WALL_VIEW = "wish.wall"
 CARD_VIEW = "wish.card"
+
+
+# --- nudges on stuck wishes, and what coordinators do about them ----------------------------
+
+
+class WishOverdue(WishNotice):
+    """To the helper (and the leader of a team that took it on): the wish's needed-by time
+    has passed and it is not reported done."""
+
+    KIND = "wish.overdue"
+
+
+class ConfirmNudge(WishNotice):
+    """To the resident: the helper reported the wish done a while ago; is it?"""
+
+    KIND = "wish.confirm_nudge"
+
+
+class UnconfirmedToCoordinators(WishNotice):
+    """To coordinators: a wish reported done has waited this many days for the resident."""
+
+    KIND = "wish.unconfirmed"
+    days: int
+
+
+class WishCancelledForOwner(WishNotice):
+    """To the resident: a coordinator cancelled the wish, with the reason."""
+
+    KIND = "wish.cancelled_owner"
+    reason: str
+
+
+class WishCancelledForHelper(WishNotice):
+    """To the helpers: a coordinator cancelled the wish they had in hand, with the reason."""
+
+    KIND = "wish.cancelled_helper"
+    reason: str
+
+
+class WishHandedToYou(WishNotice):
+    """To a member: a coordinator gave them a wish someone else had taken on."""
+
+    KIND = "wish.handed_to_you"
+    coordinator: str
+
+
+class WishTakenFromYou(WishNotice):
+    """To the former helpers: a coordinator gave the wish to someone else (`to`), or put it
+    back to open (`to` empty)."""
+
+    KIND = "wish.taken_from_you"
+    coordinator: str
+    to: str = ""
+
+
+class WishReopenedForOwner(WishNotice):
+    """To the resident: a coordinator put the wish back to open; another helper is sought."""
+
+    KIND = "wish.reopened_owner"

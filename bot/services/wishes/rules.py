@@ -23,6 +23,19 @@ NEEDED_BY_MAX = timedelta(days=365)
 KIND_ESCALATE = "wish.escalate"
 KIND_WIDEN = "wish.widen"
 KIND_EXPIRE = "wish.expire"
+KIND_OVERDUE = "wish.overdue"
+KIND_CONFIRM_NUDGE = "wish.confirm_nudge"
+KIND_CONFIRM_ESCALATE = "wish.confirm_escalate"
+
+# Nudges on stuck wishes: the resident is asked to confirm this long after the helper reported
+# it done (each time again if still unconfirmed), then the coordinators are told.
+CONFIRM_NUDGES = (timedelta(hours=48), timedelta(hours=96))
+CONFIRM_ESCALATE_AFTER = timedelta(hours=144)
+# The coordinators' list of stuck wishes: open this long; claimed this long without a date
+# (with one: past it); done and not confirmed this long.
+STUCK_OPEN_DAYS = 3
+STUCK_CLAIMED_UNDATED_DAYS = 7
+STUCK_DONE = CONFIRM_NUDGES[0]
 
 # Which members' skills fit which kind of wish (matching and the "my skills" filter).
 CATEGORY_SKILLS: dict[WishCategory, frozenset[Skill]] = {
@@ -63,6 +76,10 @@ def _moves() -> list[Transition[WishStatus, WishEventKind]]:
     return [
         t(_S.OPEN, _E.CLAIMED, _S.CLAIMED, frozenset({_P.MEMBER})),
         t(_S.OPEN, _E.CANCELLED, _S.CANCELLED, frozenset({_P.POSTER, _P.COORDINATOR})),
+        # A wish in hand is the helper's: only a coordinator takes it away (with a reason).
+        t(_S.CLAIMED, _E.CANCELLED, _S.CANCELLED, frozenset({_P.COORDINATOR})),
+        t(_S.DONE, _E.CANCELLED, _S.CANCELLED, frozenset({_P.COORDINATOR})),
+        t(_S.CLAIMED, _E.REASSIGNED, _S.CLAIMED, frozenset({_P.COORDINATOR})),
         t(_S.OPEN, _E.EXPIRED, _S.EXPIRED, _SYSTEM),
         t(_S.OPEN, _E.ESCALATED, _S.OPEN, _SYSTEM),
         t(_S.CLAIMED, _E.RELEASED, _S.OPEN, _HANDS),
@@ -160,6 +177,7 @@ WHO_REFUSALS.update(
         _E.DONE: NotYourTask,
         _E.ASSIGNED: NotTeamLeader,
         _E.UNASSIGNED: NotTeamLeader,
+        _E.REASSIGNED: NotAllowed,
         _E.CONFIRMED: NotYourWish,
         _E.NOT_DONE: NotYourWish,
         _E.RATED: NotYourWish,

@@ -126,6 +126,7 @@ def act(services: Services, cast: Cast, event: WishEventKind) -> Act:
         E.RATED: lambda u, i: w.rate(u, i, 5),
         E.THANKED: lambda u, i: w.thank(u, i, "谢谢"),
         E.REPOSTED: lambda u, i: w.repost(u, i),
+        E.REASSIGNED: lambda u, i: w.reassign(u, i, cast.member.id),
     }
     return acts[event]
 
