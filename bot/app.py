@@ -27,6 +27,7 @@ from handlers import (
     broadcast,
     errors,
     help,
+    home,
     membership,
     membership_views,
     news,
@@ -76,7 +77,10 @@ def build_application(services: Services) -> LinliApplication:
     )
     assert isinstance(app, LinliApplication)
     share_dialogues(app)
+    app.add_handlers(home.keeping_handlers(), group=-3)
+    app.add_handlers(home.handlers(), group=-2)
     app.add_handler(help.ignore_edits(), group=-1)
+    app.add_handlers(home.card_handlers())
     for feature in FEATURES:
         app.add_handlers(feature.handlers())
     app.add_handlers(help.fallback_handlers())

@@ -1,5 +1,10 @@
-"""The command contract in one place: what each command is, who may use it. Drives /help and
-the bot's command menu (setMyCommands) in every language."""
+"""The command contract in one place: what each command is, who may use it, and the big button
+that stands for it. Drives /help, the home keyboard (handlers/home.py) and the bot's command
+menus (setMyCommands) in every language.
+
+The order is the order people see: what a resident comes for first (a wish, urgent help, their
+wishes), housekeeping (profile, help, cancel, start) last.
+"""
 
 from __future__ import annotations
 
@@ -12,32 +17,110 @@ from bot.models import N_, Role
 class Command:
     name: str
     role: Role
-    description: str  # English message id
+    description: str  # English message id (the command menu, /help)
     also: Role | None = None  # a second role that may use it
+    label: str | None = None  # the button's English message id; None: no button
+    home: bool = False  # on the home keyboard (else only on the /help card)
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", Role.RESIDENT, N_("Register or see what you can do")),
-    Command("help", Role.RESIDENT, N_("The commands you can use")),
-    Command("profile", Role.RESIDENT, N_("Your name, building, language and notifications")),
-    Command("join", Role.RESIDENT, N_("Become a member with an invite code")),
-    Command("cancel", Role.RESIDENT, N_("Leave the current dialogue")),
-    Command("wish", Role.RESIDENT, N_("Post a wish: something you would like help with")),
-    Command("urgent", Role.RESIDENT, N_("Ask for urgent help now")),
-    Command("mywishes", Role.RESIDENT, N_("Your wishes: follow, cancel, confirm, thank")),
-    Command("wishes", Role.MEMBER, N_("Open wishes you could help with")),
+    Command(
+        "wish",
+        Role.RESIDENT,
+        N_("Post a micro-wish: something you would like help with"),
+        label=N_("🙋 Post a wish"),
+        home=True,
+    ),
+    Command(
+        "urgent",
+        Role.RESIDENT,
+        N_("Ask for urgent help now"),
+        label=N_("🆘 Urgent help"),
+        home=True,
+    ),
+    Command(
+        "mywishes",
+        Role.RESIDENT,
+        N_("Your wishes: follow, cancel, confirm, thank"),
+        label=N_("📋 My wishes"),
+        home=True,
+    ),
+    Command(
+        "news",
+        Role.RESIDENT,
+        N_("Announcements from the community"),
+        label=N_("📰 News"),
+        home=True,
+    ),
+    Command(
+        "wishes",
+        Role.MEMBER,
+        N_("Open wishes you could help with"),
+        label=N_("🤝 Open wishes"),
+        home=True,
+    ),
+    Command(
+        "mytasks",
+        Role.MEMBER,
+        N_("Wishes you are helping with: report done, give back"),
+        label=N_("🧰 My tasks"),
+        home=True,
+    ),
     Command("claim", Role.MEMBER, N_("Take on a wish by its number: /claim 12")),
-    Command("mytasks", Role.MEMBER, N_("Wishes you are helping with: report done, give back")),
     Command(
         "wish_for",
         Role.MEMBER,
         N_("Post a wish for a resident without a phone"),
         also=Role.COORDINATOR,
+        label=N_("📝 Wish for a neighbour"),
+        home=True,
     ),
-    Command("admin", Role.COORDINATOR, N_("Members, invites, buildings, teams, coordinators")),
-    Command("broadcast", Role.COORDINATOR, N_("Send an announcement; delivery reports")),
-    Command("teams", Role.COORDINATOR, N_("Service teams: create, leader, members")),
+    Command(
+        "stuck",
+        Role.COORDINATOR,
+        N_("Stuck wishes: open too long, overdue, unconfirmed"),
+        label=N_("⏳ Stuck wishes"),
+        home=True,
+    ),
+    Command(
+        "broadcast",
+        Role.COORDINATOR,
+        N_("Send an announcement; delivery reports"),
+        label=N_("📢 Announce"),
+        home=True,
+    ),
+    Command(
+        "admin",
+        Role.COORDINATOR,
+        N_("Members, invites, buildings, teams, coordinators"),
+        label=N_("🗂 Admin"),
+        home=True,
+    ),
+    Command(
+        "teams",
+        Role.COORDINATOR,
+        N_("Service teams: create, leader, members"),
+        label=N_("👥 Service teams"),
+    ),
+    Command(
+        "profile",
+        Role.RESIDENT,
+        N_("Your name, building, language and notifications"),
+        label=N_("👤 My profile"),
+        home=True,
+    ),
+    Command(
+        "join",
+        Role.RESIDENT,
+        N_("Party members: report to the community with an invite code"),
+        label=N_("🚩 Party member check-in"),
+    ),
+    Command("help", Role.RESIDENT, N_("What you can do here"), label=N_("❓ Help"), home=True),
+    Command("cancel", Role.RESIDENT, N_("Leave the current dialogue")),
+    Command("start", Role.RESIDENT, N_("Register or see what you can do")),
 )
+
+BY_NAME = {command.name: command for command in COMMANDS}
 
 
 def commands_for(roles: frozenset[Role]) -> list[Command]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 
 from telegram import (
@@ -27,6 +27,17 @@ END = ConversationHandler.END
 # The press answered last in this task: an update's handlers and its error handler run in one
 # task, and Telegram refuses a second answer to a press, so `ack` answers each press once.
 _answered: ContextVar[str | None] = ContextVar("answered_press", default=None)
+# A reply keyboard to put under this update's next plain message, and what to do once it is
+# sent (handlers/home.py offers the home keyboard when the user's roles changed).
+_offered: ContextVar[tuple[ReplyKeyboardMarkup, Callable[[], None]] | None] = ContextVar(
+    "offered_reply_keyboard", default=None
+)
+
+
+def offer_reply_keyboard(markup: ReplyKeyboardMarkup, sent: Callable[[], None]) -> None:
+    """Put `markup` under the next message this update answers with that has no keyboard of
+    its own (none, if it has none); `sent` is called when it went."""
+    _offered.set((markup, sent))
 
 
 def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
@@ -68,15 +79,20 @@ async def answer(
     text: str,
     buttons: Buttons = (),
     *,
-    reply_keyboard: bool = False,
+    reply_keyboard: ReplyKeyboardMarkup | None = None,
     remove_keyboard: bool = False,
     edit: bool = False,
 ) -> Message | None:
     """Reply in the chat of the update (HTML). `edit` rewrites the pressed message instead."""
     markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
     markup = keyboard(buttons)
-    if remove_keyboard:
+    offered = _offered.get()
+    if reply_keyboard is not None:
+        markup = reply_keyboard
+    elif remove_keyboard:
         markup = ReplyKeyboardRemove()
+    elif markup is None and offered is not None and not edit:
+        markup = offered[0]
     query = update.callback_query
     chat = update.effective_chat
     private = chat is not None and chat.type == ChatType.PRIVATE
@@ -114,9 +130,13 @@ async def answer(
             )
         except Forbidden:
             return None  # they have not started a private chat with the bot
-    return await chat.send_message(
+    sent = await chat.send_message(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
     )
+    if offered is not None and markup is offered[0]:
+        _offered.set(None)
+        offered[1]()
+    return sent
 
 
 async def ack(update: Update, text: str | None = None, *, alert: bool = False) -> bool:

@@ -40,11 +40,13 @@ from bot.models import N_, Role, User
 from bot.services.errors import Conflict, InvalidInput, LinliError, NotAllowed, NotRegistered
 from handlers.common import answer, leave_for_command, refuse, viewer
 from handlers.context import LinliContext
+from handlers.home import HOME_KEY, MENU_KEY, show_home
 
 END = ConversationHandler.END
 ACTIVE = "dialogue"  # user_data key: the name of the user's active dialogue
 NONE_ACTIVE = ""  # ... or that the last one ended
 DRAFT_TTL = timedelta(hours=24)
+KEPT = (MENU_KEY, HOME_KEY)  # what /cancel keeps: the state of their chat, not of a dialogue
 
 # What a step returns: the next state (a StrEnum member), END, or None to stay where it is.
 Next = str | int | None
@@ -299,12 +301,18 @@ def _tracked(
 
 
 async def cancel(update: Update, context: LinliContext) -> int:
-    """/cancel: leave any dialogue (the fallback of every dialogue, and a command of its own)."""
-    _, t = await viewer(update, context)
+    """/cancel: leave any dialogue (the fallback of every dialogue, and a command of its own).
+    The home keyboard comes back (a step may have put another keyboard in its place)."""
+    user, t = await viewer(update, context)
     if context.user_data is not None:
+        kept = {key: context.user_data[key] for key in KEPT if key in context.user_data}
         context.user_data.clear()
+        context.user_data.update(kept)
         context.user_data[ACTIVE] = NONE_ACTIVE  # no dialogue is active now
-    await answer(update, t("Cancelled. Nothing was changed."), remove_keyboard=True)
+    if user is None:
+        await answer(update, t("Cancelled. Nothing was changed."), remove_keyboard=True)
+    else:
+        await show_home(update, context, user, t("Cancelled. Nothing was changed."))
     return END
 
 

@@ -12,28 +12,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translate
-from bot.models import Role, User
-from handlers.commands import commands_for
 from handlers.common import ack, answer, viewer
 from handlers.context import LinliContext
 from handlers.dialogue import cancel
+from handlers.home import help_card
 from handlers.wishes.stray_media import offer_as_wish
 
 
-def help_text(t: Translate, user: User | None) -> str:
-    roles = user.roles if user else frozenset({Role.RESIDENT})
-    lines = [t("<b>What you can do</b>")]
-    lines += [f"/{c.name} — {t(c.description)}" for c in commands_for(roles)]
-    if user is None:
-        lines.append("")
-        lines.append(t("Send /start to register first."))
-    return "\n".join(lines)
-
-
 async def show_help(update: Update, context: LinliContext) -> None:
+    """/help: a short card of buttons, one for each thing this person can do."""
     user, t = await viewer(update, context)
-    await answer(update, help_text(t, user))
+    text, rows = help_card(t, user)
+    await answer(update, text, rows)
 
 
 async def private_only(update: Update, context: LinliContext) -> None:

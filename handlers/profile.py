@@ -18,6 +18,7 @@ from handlers.buttons import Button, StaleButton, button
 from handlers.common import ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import END, DialogueDraft, Next, dialogue, step
+from handlers.home import show_home
 from handlers.person_steps import BuildingButton, PersonSteps, Who
 from handlers.start import LANGUAGE_LABELS
 
@@ -315,7 +316,7 @@ async def close(update: Update, context: LinliContext, _user: User, t: Translate
 
 async def _save(update: Update, context: LinliContext, user: User, **changes: object) -> Next:
     user = await context.services.users.update_profile(user.id, **changes)  # type: ignore[arg-type]
-    await answer(update, translator(user.language)("Saved."), remove_keyboard=True)
+    await show_home(update, context, user, translator(user.language)("Saved."))
     return await _card(update, context, user)
 
 

@@ -14,7 +14,7 @@ from handlers.buttons import Button, StaleButton, button
 from handlers.common import ack, answer, language_of
 from handlers.context import LinliContext
 from handlers.dialogue import END, DialogueDraft, Next, dialogue, step
-from handlers.help import help_text
+from handlers.home import show_home
 from handlers.person_steps import BuildingButton, PersonSteps, Who
 
 # --- buttons -------------------------------------------------------------------------------
@@ -64,6 +64,13 @@ class OnboardingDraft(DialogueDraft):
 LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
 
 
+def _telegram_speaks(update: Update) -> bool:
+    """Telegram's language for this person is one of ours (then we do not ask)."""
+    tg_user = update.effective_user
+    code = tg_user.language_code if tg_user else None
+    return code is not None and code.split("-")[0].lower() in LANGUAGES
+
+
 def _language(update: Update, context: LinliContext) -> str:
     """Onboarding speaks the language chosen in its first step (Telegram's until then)."""
     return OnboardingDraft.peek(context).language or language_of(update, context)
@@ -74,15 +81,28 @@ async def start(update: Update, context: LinliContext, user: User | None, t: Tra
     if user is not None:
         if user.unreachable:  # writing to us again: they have unblocked the bot
             await context.services.users.set_reachable(user.id, True)
-        await answer(
+        await show_home(
             update,
+            context,
+            user,
             t("Welcome back, {name}!").format(name=esc(user.display_name))
-            + "\n\n"
-            + help_text(t, user),
+            + "\n"
+            + t("The buttons below are your home screen: press one to begin."),
         )
         return END
     language = language_of(update, context)
     OnboardingDraft(language=language).save(context)
+    if _telegram_speaks(update):
+        # Telegram already says zh or en: no question about it (changeable in /profile).
+        t = translator(language)
+        await answer(
+            update,
+            t("Welcome to Linli, the neighbours' help desk of your community!")
+            + "\n"
+            + t("(You can change the language later in 👤 My profile.)"),
+        )
+        await PERSON.ask_name(update, t)
+        return Onboarding.NAME
     ordered = sorted(LANGUAGES, key=lambda code: code != language)
     await answer(
         update,
@@ -172,12 +192,17 @@ async def _finish(
         phone=phone,
         community_id=draft.community_id,
     )
-    await answer(
+    await show_home(
         update,
-        t("Thank you, {name}! You are registered.").format(name=esc(user.display_name)),
-        remove_keyboard=True,
+        context,
+        user,
+        t("Thank you, {name}! You are registered.").format(name=esc(user.display_name))
+        + "\n\n"
+        + t(
+            "The buttons below are your home screen. To ask for help, press "
+            "“🙋 Post a wish” and say what you need: type it, or send a voice note."
+        ),
     )
-    await answer(update, help_text(t, user))
     return END
 
 

@@ -226,4 +226,14 @@ class StuckReopen(Button):
     wish_id: int
 
 
+@button("wp:chg")
+class PostChange(Button):
+    part: str  # category, when
+
+
+@button("wp:back")
+class PostBack(Button):
+    pass
+
+
 ALL_OPEN = ListWishes(kind=ListFilter.ALL, category="-", before=0)

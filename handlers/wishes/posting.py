@@ -1,6 +1,9 @@
 """Posting a wish: /wish, /urgent, and /wish_for (a member or coordinator posting for a
 resident without a phone: the shared person steps ask their name, building, room and phone).
-Kind of help → the wish (words, a photo or a voice note) → by when → check and post."""
+
+Built for the fewest taps: the wish itself first (words, a photo or a voice note), then one
+card to check it, with the kind of help guessed from the words and "no hurry" as the date —
+"✅ Post it" is the only other tap needed; 🏷 and 🕒 change the guess; ✖ Cancel on every step."""
 
 from __future__ import annotations
 
@@ -18,14 +21,18 @@ from bot.services.wishes import (
     clean_text,
     needed_by_choice,
     parse_needed_by,
+    suggest_category,
 )
+from handlers.buttons import StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import END, DialogueDraft, Handlers, Next, step
 from handlers.person_steps import PersonSteps, Who
 from handlers.wishes.buttons import (
+    PostBack,
     PostBuilding,
     PostCategory,
+    PostChange,
     PostDrop,
     PostSend,
     PostSkip,
@@ -72,7 +79,7 @@ class PostingDraft(DialogueDraft):
 async def start_wish(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await context.services.wishes.check_can_post(user)
     PostingDraft().save(context)
-    return await _ask_category(update, t)
+    return await _ask_content(update, t)
 
 
 @step()
@@ -86,6 +93,7 @@ async def start_urgent(update: Update, context: LinliContext, user: User, t: Tra
             "or a photo. Members in your building are told at once.\n"
             "In an emergency, please also call 120 (ambulance), 119 (fire) or 110 (police)."
         ),
+        _cancel_row(t),
     )
     return WishDialogue.CONTENT
 
@@ -100,8 +108,32 @@ async def start_for(update: Update, context: LinliContext, user: User, t: Transl
             "You are posting a wish <b>on behalf of</b> a resident without a phone.\n"
             "What is their name?"
         ),
+        _cancel_row(t),
     )
     return WishDialogue.FOR_NAME
+
+
+async def begin_with_content(
+    update: Update,
+    context: LinliContext,
+    user: User,
+    t: Translate,
+    *,
+    text: str | None = None,
+    photo: str | None = None,
+    voice: str | None = None,
+    edit: bool = False,
+) -> Next:
+    """A wish whose content came first (a voice note or photo sent outside any dialogue,
+    offered as a wish in one tap): straight to the card to check and post."""
+    await context.services.wishes.check_can_post(user)
+    PostingDraft(
+        text=clean_text(text, TEXT_MAX, required=False),
+        photo=photo,
+        voice=voice,
+        category=suggest_category(text) or WishCategory.OTHER,
+    ).save(context)
+    return await _show_card(update, context, user, t, edit=edit)
 
 
 # --- on someone's behalf: the shared person steps ------------------------------------------
@@ -138,7 +170,7 @@ async def _phoned(
     update: Update, context: LinliContext, _user: User | None, t: Translate, phone: str | None
 ) -> Next:
     PostingDraft.change(context, for_phone=phone)
-    return await _ask_category(update, t)
+    return await _ask_content(update, t)
 
 
 PERSON = PersonSteps(
@@ -153,33 +185,21 @@ PERSON = PersonSteps(
 )
 
 
-# --- the wish itself -----------------------------------------------------------------------
+# --- the wish itself: its words, photo or voice first; then one card to check and post ----
 
 
-async def _ask_category(update: Update, t: Translate) -> Next:
-    cats = list(WishCategory)
-    rows = [
-        [(category_label(t, c), PostCategory(category=c).pack()) for c in cats[i : i + 2]]
-        for i in range(0, len(cats), 2)
-    ]
-    await answer(update, t("What kind of help is it?"), rows)
-    return WishDialogue.CATEGORY
+def _cancel_row(t: Translate) -> list[list[tuple[str, str]]]:
+    return [[(t("✖ Cancel"), PostDrop().pack())]]
 
 
-@step()
-async def chose_category(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
-    category = PostCategory.of(update).category
-    PostingDraft.change(context, category=category)
-    await ack(update)
-    await answer(
-        update, t("Kind of help: {kind}").format(kind=category_label(t, category)), edit=True
-    )
+async def _ask_content(update: Update, t: Translate) -> Next:
     await answer(
         update,
         t(
-            "Please tell us your wish: type a few words, send a photo (you can add words to "
-            "it), or send a voice note."
+            "🙋 <b>Your micro-wish</b>\nWhat would you like help with? Type a few words, send a "
+            "photo, or hold the microphone and say it in a voice note."
         ),
+        _cancel_row(t),
     )
     return WishDialogue.CONTENT
 
@@ -196,13 +216,91 @@ async def typed_content(update: Update, context: LinliContext, user: User, t: Tr
         draft.voice = message.voice.file_id
     else:
         draft.text = clean_text(message.text, TEXT_MAX)
+    if not draft.urgent and draft.category is WishCategory.OTHER:
+        draft.category = suggest_category(draft.text) or WishCategory.OTHER
     draft.save(context)
-    if draft.urgent:
-        return await _confirm(update, context, user, t)
+    return await _show_card(update, context, user, t)
+
+
+@step()
+async def wrong_content(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    """A sticker, file, video… where words, a photo or a voice note were asked for."""
+    await answer(
+        update,
+        t("I can take words, a photo or a voice note. Please send one of those."),
+        _cancel_row(t),
+    )
+    return None
+
+
+def _card(t: Translate, draft: PostingDraft, user: User, context: LinliContext) -> str:
+    wish = draft.wish()
+    settings = context.services.settings
+    lines = [
+        t("🆘 <b>Urgent request — please check</b>")
+        if wish.urgent
+        else t("<b>Please check your micro-wish</b>")
+    ]
+    if wish.text:
+        lines.append(esc(wish.text))
+    lines += media_lines(t, wish)
+    if not wish.urgent:
+        lines.append("")
+        lines.append(t("Kind of help: {kind}").format(kind=category_label(t, wish.category)))
+        when = (
+            format_local(wish.needed_by, user.language, settings.zone)
+            if wish.needed_by
+            else t("no hurry")
+        )
+        lines.append(t("Needed by: {when}").format(when=when))
+    if wish.is_proxy:
+        lines.append(t("On behalf of: {name}").format(name=esc(wish.for_name)))
+    return "\n".join(lines)
+
+
+def _card_buttons(t: Translate, draft: PostingDraft) -> list[list[tuple[str, str]]]:
+    rows = [[(t("✅ Post it"), PostSend().pack()), (t("✖ Cancel"), PostDrop().pack())]]
+    if not draft.urgent:
+        rows.append(
+            [
+                (t("🏷 Kind of help"), PostChange(part="category").pack()),
+                (t("🕒 By when"), PostChange(part="when").pack()),
+            ]
+        )
+    return rows
+
+
+async def _show_card(
+    update: Update, context: LinliContext, user: User, t: Translate, *, edit: bool = False
+) -> Next:
+    draft = PostingDraft.load(context)
+    if not draft.wish().has_content:  # e.g. a dialogue left at an older release's first step
+        return await _ask_content(update, t)
+    await answer(update, _card(t, draft, user, context), _card_buttons(t, draft), edit=edit)
+    return WishDialogue.CONFIRM
+
+
+@step()
+async def change_part(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    """🏷 / 🕒 on the card: the choices in place of the card, with a way back."""
+    part = PostChange.of(update).part
+    await ack(update)
+    back = [(t("↩ Back"), PostBack().pack())]
+    if part == "category":
+        cats = list(WishCategory)
+        rows = [
+            [(category_label(t, c), PostCategory(category=c).pack()) for c in cats[i : i + 2]]
+            for i in range(0, len(cats), 2)
+        ]
+        await answer(update, t("What kind of help is it?"), [*rows, back], edit=True)
+        return WishDialogue.CATEGORY
+    if part != "when":
+        raise StaleButton()
     await answer(
         update,
         t("By when do you need it? Choose below, or type a date such as 12-24 or 12-24 15:30."),
         [
+            [(t("No hurry"), PostWhen(choice="none").pack())],
             [
                 (t("Today"), PostWhen(choice="today").pack()),
                 (t("Tomorrow"), PostWhen(choice="tomorrow").pack()),
@@ -211,17 +309,24 @@ async def typed_content(update: Update, context: LinliContext, user: User, t: Tr
                 (t("Within 3 days"), PostWhen(choice="3days").pack()),
                 (t("Within a week"), PostWhen(choice="week").pack()),
             ],
-            [(t("No particular date"), PostWhen(choice="none").pack())],
+            back,
         ],
+        edit=True,
     )
     return WishDialogue.WHEN
 
 
 @step()
-async def wrong_content(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
-    """A sticker, file, video… where words, a photo or a voice note were asked for."""
-    await answer(update, t("I can take words, a photo or a voice note. Please send one of those."))
-    return None
+async def chose_category(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    PostingDraft.change(context, category=PostCategory.of(update).category)
+    await ack(update)
+    return await _show_card(update, context, user, t, edit=True)
+
+
+@step()
+async def back_to_card(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    await ack(update)
+    return await _show_card(update, context, user, t, edit=True)
 
 
 @step()
@@ -236,7 +341,7 @@ async def chose_when(update: Update, context: LinliContext, user: User, t: Trans
     )
     draft.save(context)
     await ack(update)
-    return await _confirm(update, context, user, t)
+    return await _show_card(update, context, user, t, edit=True)
 
 
 @step()
@@ -248,33 +353,7 @@ async def typed_when(update: Update, context: LinliContext, user: User, t: Trans
         update.message.text or "", services.clock.now(), services.settings.zone
     )
     draft.save(context)
-    return await _confirm(update, context, user, t)
-
-
-async def _confirm(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    wish = PostingDraft.load(context).wish()
-    settings = context.services.settings
-    lines = [
-        t("🆘 <b>Urgent request — please check</b>")
-        if wish.urgent
-        else t("<b>Please check your wish</b>")
-    ]
-    if not wish.urgent:
-        lines.append(t("Kind of help: {kind}").format(kind=category_label(t, wish.category)))
-    if wish.text:
-        lines.append(esc(wish.text))
-    lines += media_lines(t, wish)
-    if wish.needed_by:
-        when = format_local(wish.needed_by, user.language, settings.zone)
-        lines.append(t("Needed by: {when}").format(when=when))
-    if wish.is_proxy:
-        lines.append(t("On behalf of: {name}").format(name=esc(wish.for_name)))
-    await answer(
-        update,
-        "\n".join(lines),
-        [[(t("Post it"), PostSend().pack()), (t("Cancel"), PostDrop().pack())]],
-    )
-    return WishDialogue.CONFIRM
+    return await _show_card(update, context, user, t)
 
 
 @step()
@@ -288,8 +367,8 @@ async def send_wish(update: Update, context: LinliContext, user: User, t: Transl
         ).format(id=wish.id)
     else:
         text = t(
-            "Your wish #{id} is posted. We will tell you when someone takes it on. "
-            "You can follow it in /mywishes."
+            "✅ Your micro-wish #{id} is posted. We will tell you when a member takes it on. "
+            "You can follow it with “📋 My wishes” below."
         ).format(id=wish.id)
     await answer(update, text, edit=True)
     return END
@@ -318,24 +397,28 @@ def states() -> dict[WishDialogue, Handlers]:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private
     content = (filters.PHOTO | filters.VOICE) & private
-    return {
+    drop = CallbackQueryHandler(drop_wish, pattern=PostDrop.pattern())  # ✖ on every step
+    steps: dict[WishDialogue, Handlers] = {
         WishDialogue.FOR_NAME: PERSON.name_handlers(),
         WishDialogue.FOR_BUILDING: PERSON.building_handlers(),
         WishDialogue.FOR_ROOM: PERSON.room_handlers(),
         WishDialogue.FOR_PHONE: PERSON.phone_handlers(),
-        WishDialogue.CATEGORY: [
-            CallbackQueryHandler(chose_category, pattern=PostCategory.pattern())
-        ],
         WishDialogue.CONTENT: [
             MessageHandler(text | content, typed_content),
             MessageHandler(private & ~filters.COMMAND, wrong_content),
         ],
-        WishDialogue.WHEN: [
-            CallbackQueryHandler(chose_when, pattern=PostWhen.pattern()),
-            MessageHandler(text, typed_when),
-        ],
         WishDialogue.CONFIRM: [
             CallbackQueryHandler(send_wish, pattern=PostSend.pattern()),
-            CallbackQueryHandler(drop_wish, pattern=PostDrop.pattern()),
+            CallbackQueryHandler(change_part, pattern=PostChange.pattern()),
+        ],
+        WishDialogue.CATEGORY: [
+            CallbackQueryHandler(chose_category, pattern=PostCategory.pattern()),
+            CallbackQueryHandler(back_to_card, pattern=PostBack.pattern()),
+        ],
+        WishDialogue.WHEN: [
+            CallbackQueryHandler(chose_when, pattern=PostWhen.pattern()),
+            CallbackQueryHandler(back_to_card, pattern=PostBack.pattern()),
+            MessageHandler(text, typed_when),
         ],
     }
+    return {state: [drop, *handlers] for state, handlers in steps.items()}

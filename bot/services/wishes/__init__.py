@@ -58,6 +58,7 @@ from bot.services.wishes.rules import (
     WishTaken,
     categories_for,
     subject_of,
+    suggest_category,
 )
 from bot.services.wishes.stuck import (
     HandsFull,
@@ -113,6 +114,7 @@ __all__ = [
     "parse_needed_by",
     "quiet_until",
     "subject_of",
+    "suggest_category",
     "taken_by",
     "wall_key",
 ]

@@ -98,6 +98,11 @@ class WishDraft:
     def is_proxy(self) -> bool:
         return self.for_name is not None
 
+    @property
+    def has_content(self) -> bool:
+        """Words, a photo or a voice note: what a wish cannot be posted without."""
+        return bool(self.text or self.photo_file_id or self.voice_file_id)
+
 
 @dataclass(frozen=True)
 class WishFilter:

@@ -3,6 +3,7 @@ and the refusals. Every module of the wish service reads them from here."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -49,6 +50,53 @@ CATEGORY_SKILLS: dict[WishCategory, frozenset[Skill]] = {
     WishCategory.PSYCHOLOGICAL: frozenset({Skill.COUNSELLING}),
     WishCategory.OTHER: frozenset({Skill.OTHER, Skill.DOMESTIC_HELP}),
 }
+
+
+# Words that say which kind of help a wish is, in the residents' words (zh: found anywhere in
+# the text) and in English (a word of the text starting with one: "repairs", "kids"). A guess
+# to save a tap: the resident sees it and may change it; it only decides who is offered the
+# wish first.
+CATEGORY_WORDS: dict[WishCategory, tuple[str, str]] = {
+    WishCategory.REPAIRS: (
+        "修 坏 漏 水龙头 灯 电路 插座 门锁 下水 堵 暖气 马桶",
+        "repair fix broken leak tap light lock socket heating plumb",
+    ),
+    WishCategory.HEALTH: (
+        "药 看病 体检 血压 血糖 挂号 医生 打针 复诊",
+        "medicine doctor pharmacy prescription clinic",
+    ),
+    WishCategory.ELDERLY_CARE: (
+        "老人 陪护 照顾 陪伴 轮椅 理发 洗澡 行动不便",
+        "elderly wheelchair haircut bath",
+    ),
+    WishCategory.CHILDREN_STUDY: (
+        "孩子 作业 辅导 学习 上学 接送 功课",
+        "homework child kid tutor school",
+    ),
+    WishCategory.LEGAL: ("法律 律师 合同 纠纷 维权 遗嘱 起诉", "lawyer legal contract dispute"),
+    WishCategory.EMPLOYMENT: ("找工作 就业 招聘 简历 失业", "job resume unemployed"),
+    WishCategory.PSYCHOLOGICAL: ("聊天 说说话 心情 孤单 烦 想不开", "lonely talk sad"),
+    WishCategory.DAILY_LIFE: (
+        "买 菜 快递 取 送 米 面 搬 打扫 扛 代购",
+        "shopping groceries parcel clean carry buy",
+    ),
+}
+
+
+def suggest_category(text: str | None) -> WishCategory | None:
+    """The kind of help a wish's words most likely ask for (most words found; ties go to the
+    earlier kind above), or None when no word says."""
+    if not text:
+        return None
+    lowered = text.lower()
+    tokens = re.findall(r"[a-z]+", lowered)
+    best, best_hits = None, 0
+    for category, (chinese, english) in CATEGORY_WORDS.items():
+        hits = sum(1 for word in chinese.split() if word in lowered)
+        hits += sum(1 for word in english.split() for token in tokens if token.startswith(word))
+        if hits > best_hits:
+            best, best_hits = category, hits
+    return best
 
 
 def categories_for(skills: Iterable[Skill]) -> list[WishCategory]:

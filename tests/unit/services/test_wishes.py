@@ -563,7 +563,7 @@ async def test_team_claim_credits_every_participant(
         await services.wishes.claim(outsider, wish.id, team_id=team.id)
     claimed = await services.wishes.claim(lawyer, wish.id, team_id=team.id)
     assert claimed.team_name == "法律援助队"
-    assert any("/mytasks" in r["text"] for r in await outbox_rows(services, 20))
+    assert any("我的任务" in r["text"] for r in await outbox_rows(services, 20))
     with pytest.raises(NotAllowed):
         await services.wishes.assign(lawyer, wish.id, clerk.id, on=True)  # not the leader
     with pytest.raises(NotInTeam):
