@@ -84,6 +84,7 @@ def build_application(services: Services) -> LinliApplication:
     for feature in FEATURES:
         app.add_handlers(feature.handlers())
     app.add_handlers(help.fallback_handlers())
+    app.add_handlers(home.keyboard_handlers(), group=1)
     app.add_error_handler(errors.on_error)
     return app
 

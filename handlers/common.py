@@ -34,10 +34,16 @@ _offered: ContextVar[tuple[ReplyKeyboardMarkup, Callable[[], None]] | None] = Co
 )
 
 
-def offer_reply_keyboard(markup: ReplyKeyboardMarkup, sent: Callable[[], None]) -> None:
-    """Put `markup` under the next message this update answers with that has no keyboard of
-    its own (none, if it has none); `sent` is called when it went."""
-    _offered.set((markup, sent))
+def offered_reply_keyboard() -> ReplyKeyboardMarkup | None:
+    """The reply keyboard offered for this update that no answer has carried yet."""
+    offered = _offered.get()
+    return offered[0] if offered is not None else None
+
+
+def offer_reply_keyboard(offer: tuple[ReplyKeyboardMarkup, Callable[[], None]] | None) -> None:
+    """Put this keyboard under the next message this update answers with that has no keyboard
+    of its own (none, if it has none), and call its function when it went; None: no offer."""
+    _offered.set(offer)
 
 
 def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
@@ -89,6 +95,7 @@ async def answer(
     offered = _offered.get()
     if reply_keyboard is not None:
         markup = reply_keyboard
+        _offered.set(None)  # a keyboard of its own: what was offered is superseded
     elif remove_keyboard:
         markup = ReplyKeyboardRemove()
     elif markup is None and offered is not None and not edit:

@@ -38,7 +38,7 @@ from bot.i18n import LANGUAGES, Translate, translator
 from bot.models import Role, User
 from handlers.buttons import Button, StaleButton, button
 from handlers.commands import BY_NAME, COMMANDS, commands_for
-from handlers.common import ack, answer, offer_reply_keyboard, viewer
+from handlers.common import ack, answer, offer_reply_keyboard, offered_reply_keyboard, viewer
 from handlers.context import LinliContext
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ async def _keep_current(update: Update, context: LinliContext) -> None:
     coordinator appointed, another language chosen; or someone registered before there was a
     home keyboard), set the chat's menu now and put the keyboard under the next plain answer.
     No message of its own: a change of roles shows itself where they look next."""
+    offer_reply_keyboard(None)  # whatever an earlier update in this task left unsent
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE or context.user_data is None:
         return
@@ -195,7 +196,19 @@ async def _keep_current(update: Update, context: LinliContext) -> None:
         def given_keyboard() -> None:
             user_data[HOME_KEY] = wanted
 
-        offer_reply_keyboard(home_keyboard(t, user.roles), given_keyboard)
+        offer_reply_keyboard((home_keyboard(t, user.roles), given_keyboard))
+
+
+async def _changed_keyboard(update: Update, context: LinliContext) -> None:
+    """After the update: a keyboard given before that no answer carried (every answer had
+    buttons of its own) is brought up to date by a line of its own — a member just approved
+    sees their buttons at once. Someone never given one (registered before the home screen)
+    just gets it with the next plain answer."""
+    if offered_reply_keyboard() is None or not (context.user_data or {}).get(HOME_KEY):
+        return
+    user, t = await viewer(update, context)
+    if user is not None:
+        await answer(update, t("Your buttons below are up to date with what you can now do."))
 
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
@@ -211,3 +224,8 @@ def card_handlers() -> list[BaseHandler[Update, LinliContext, object]]:
 def keeping_handlers() -> list[BaseHandler[Update, LinliContext, object]]:
     """Group -3: before anything answers."""
     return [TypeHandler(Update, _keep_current)]
+
+
+def keyboard_handlers() -> list[BaseHandler[Update, LinliContext, object]]:
+    """Group 1: after the features."""
+    return [TypeHandler(Update, _changed_keyboard)]

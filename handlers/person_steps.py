@@ -107,13 +107,16 @@ class PersonSteps:
 
     # --- asking ----------------------------------------------------------------------------
 
-    async def ask_name(self, update: Update, t: Translate, *, edit: bool = False) -> None:
+    async def ask_name(
+        self, update: Update, t: Translate, *, edit: bool = False, intro: str = ""
+    ) -> None:
+        """The name question (after `intro`, e.g. a newcomer's welcome, in the same message)."""
         text = {
             Who.NEWCOMER: t("What should we call you? Please type your name."),
             Who.SELF: t("Please type your new name."),
             Who.OTHER: t("What is their name?"),
         }[self.who]
-        await answer(update, text, edit=edit)
+        await answer(update, intro + text, edit=edit)
 
     async def ask_building(
         self, update: Update, context: LinliContext, t: Translate, community_id: int | None

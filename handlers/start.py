@@ -95,13 +95,13 @@ async def start(update: Update, context: LinliContext, user: User | None, t: Tra
     if _telegram_speaks(update):
         # Telegram already says zh or en: no question about it (changeable in /profile).
         t = translator(language)
-        await answer(
-            update,
+        intro = (
             t("Welcome to Linli, the neighbours' help desk of your community!")
             + "\n"
-            + t("(You can change the language later in 👤 My profile.)"),
+            + t("(You can change the language later in 👤 My profile.)")
+            + "\n\n"
         )
-        await PERSON.ask_name(update, t)
+        await PERSON.ask_name(update, t, intro=intro)
         return Onboarding.NAME
     ordered = sorted(LANGUAGES, key=lambda code: code != language)
     await answer(

@@ -50,7 +50,7 @@ def buildings_on(message: FakeMessage) -> list[str]:
 
 
 async def register_newcomer_up_to_the_building(fake: FakeBotApi) -> tuple[FakeUser, FakeMessage]:
-    grandma = fake.user(NEWCOMER, first_name="Wang", language_code="zh-hans")
+    grandma = fake.user(NEWCOMER, first_name="Wang", language_code="fr")
     await grandma.send("/start")
     await grandma.press(await grandma.wait_for("请选择语言"), "中文")
     await grandma.wait_for("我们怎么称呼您")

@@ -178,7 +178,7 @@ async def test_a_draft_older_than_a_day_ends_the_dialogue(
 async def test_a_forged_button_is_refused_and_changes_nothing(
     fake: FakeBotApi, kit_bot: RunningBot
 ) -> None:
-    en = fake.user(506, first_name="Cy", language_code="en")
+    en = fake.user(506, first_name="Cy", language_code="fr")
     await en.send("/start")
     question = await en.wait_for("choose your language")
     # The right shape, but no button of ours says "fr": refused by the step, dialogue ended.

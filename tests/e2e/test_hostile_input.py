@@ -15,7 +15,7 @@ async def test_an_edited_answer_does_not_drive_the_dialogue(
     fake: FakeBotApi, bot: RunningBot
 ) -> None:
     assert bot.services is not None and bot.app is not None
-    tom = fake.user(401, first_name="Tom", language_code="en")
+    tom = fake.user(401, first_name="Tom", language_code="fr")
     await tom.send("/start")
     await tom.press(await tom.wait_for("choose your language"), "English")
     await tom.wait_for("What should we call you?")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bot.models import Role
+from storage import users as users_repo
 from tests.conftest import COORDINATOR_ID
 from tests.e2e.conftest import RunningBot
-from tests.support.fake_bot_api import FakeBotApi, FakeMessage
+from tests.support.fake_bot_api import FakeBotApi, FakeMessage, RecordedCall
 
 
 async def add_building(bot: RunningBot, name: str) -> int:
@@ -16,14 +18,23 @@ async def add_building(bot: RunningBot, name: str) -> int:
     return building.id
 
 
+def chat_menus(fake: FakeBotApi, chat_id: int) -> list[RecordedCall]:
+    """The command menus set for one chat (BotCommandScopeChat)."""
+    return [
+        call
+        for call in fake.calls_to("setMyCommands")
+        if isinstance(call.params.get("scope"), dict)
+        and call.params["scope"].get("chat_id") == chat_id
+    ]
+
+
 async def test_onboarding_in_chinese(fake: FakeBotApi, bot: RunningBot) -> None:
     await add_building(bot, "3号楼")
     grandma = fake.user(101, first_name="Wang", language_code="zh-hans")
     await grandma.send("/start")
-    choose = await grandma.wait_for("请选择语言")
-    assert choose.buttons[0][0] == "中文"  # preselected from Telegram's language
-    await grandma.press(choose, "中文")
+    # Telegram already says she reads Chinese: no language question, straight to her name.
     await grandma.wait_for("我们怎么称呼您")
+    assert not any("请选择语言" in m.text for m in grandma.inbox)
     await grandma.send("王奶奶")
     building = await grandma.wait_for("您住在哪个楼院")
     await grandma.press(building, "3号楼")
@@ -31,7 +42,16 @@ async def test_onboarding_in_chinese(fake: FakeBotApi, bot: RunningBot) -> None:
     await grandma.send("3-201")
     await grandma.wait_for("手机号")
     await grandma.share_contact("+8613800000000")
-    await grandma.wait_for("登记完成")
+    done = await grandma.wait_for("登记完成")
+    # The home keyboard: big plain buttons, a resident's only.
+    assert done.keyboard == [
+        "🙋 发微心愿",
+        "🆘 紧急求助",
+        "📋 我的心愿",
+        "📰 社区通知",
+        "👤 我的资料",
+        "❓ 帮助",
+    ]
     assert bot.services is not None
     user = await bot.services.users.require(101)
     assert (user.display_name, user.language, user.room, user.phone) == (
@@ -49,9 +69,6 @@ async def test_onboarding_in_english_skipping_room_and_phone(
     await add_building(bot, "Block 5")
     tom = fake.user(102, first_name="Tom", language_code="en-US")
     await tom.send("/start")
-    choose = await tom.wait_for("Please choose your language")
-    assert choose.buttons[0][0] == "English"
-    await tom.press(choose, "English")
     await tom.wait_for("What should we call you?")
     await tom.send("Tom <b>Lee</b>")
     building = await tom.wait_for("Which building")
@@ -67,7 +84,7 @@ async def test_onboarding_in_english_skipping_room_and_phone(
     assert (user.room, user.phone, user.language) == (None, None, "en")
 
 
-async def test_registered_user_gets_welcome_back_and_help(
+async def test_registered_user_gets_welcome_back_and_the_home_keyboard(
     fake: FakeBotApi, bot: RunningBot
 ) -> None:
     assert bot.services is not None
@@ -75,15 +92,47 @@ async def test_registered_user_gets_welcome_back_and_help(
     chen = fake.user(103, first_name="Chen", language_code="en")
     await chen.send("/start")
     reply = await chen.wait_for("Welcome back, Chen")
-    assert "/profile" in reply.text and "/admin" not in reply.text
+    assert "🙋 Post a wish" in reply.keyboard and "🗂 Admin" not in reply.keyboard
 
 
-async def test_coordinator_help_lists_admin(fake: FakeBotApi, bot: RunningBot) -> None:
+async def test_help_is_a_card_of_buttons_that_do_what_their_commands_do(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
     await add_building(bot, "1号楼")
     li = fake.user(COORDINATOR_ID, first_name="Li", language_code="zh-hans")
     await li.send("/help")
-    reply = await li.wait_for("您可以做的事")
-    assert "/admin" in reply.text
+    card = await li.wait_for("您想做什么")
+    labels = [text for text, _ in card.buttons]
+    assert labels[:3] == ["🙋 发微心愿", "🆘 紧急求助", "📋 我的心愿"]  # a resident's first
+    assert "🗂 管理" in labels and "🧰 我的任务" not in labels  # a coordinator, not a member
+    await li.press(card, "🙋 发微心愿")
+    await li.wait_for("您想请人帮什么忙")  # the same as typing /wish
+
+
+async def test_a_members_chat_gets_the_members_command_menu_once(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    assert bot.services is not None
+    services = bot.services
+    await services.users.register(105, display_name="小赵", language="zh", building_id=None)
+    zhao = fake.user(105, first_name="Zhao", language_code="zh")
+    await zhao.send("/start")
+    await zhao.wait_for("欢迎回来")
+    assert not chat_menus(fake, 105)  # a resident's chat keeps the default menu
+    async with services.store.transaction() as conn:
+        await users_repo.grant_role(conn, 105, Role.MEMBER, None, services.clock.now())
+    await zhao.send("/help")
+    card = await zhao.wait_for("您想做什么")
+    assert "🧰 我的任务" in [text for text, _ in card.buttons]
+    await zhao.send("/help")
+    await zhao.wait_for("您想做什么")
+    mine = chat_menus(fake, 105)
+    assert len(mine) == 1  # set when the role came, not on every update
+    commands = [cmd["command"] for cmd in mine[0].params["commands"]]
+    assert commands[:3] == ["wish", "urgent", "mywishes"] and "mytasks" in commands
+    # ...and her home keyboard grew the member's buttons, said once in a line of its own.
+    updated = [m for m in zhao.inbox if "按钮已更新" in m.text]
+    assert len(updated) == 1 and "🧰 我的任务" in updated[0].keyboard
 
 
 async def test_command_menus_are_set_in_both_languages(fake: FakeBotApi, bot: RunningBot) -> None:
@@ -112,7 +161,6 @@ async def test_with_several_communities_a_newcomer_says_which_one_and_sees_its_b
 
     async def up_to_the_community() -> FakeMessage:
         await grandma.send("/start")
-        await grandma.press(await grandma.wait_for("请选择语言"), "中文")
         await grandma.wait_for("我们怎么称呼您")
         await grandma.send("张奶奶")
         return await grandma.wait_for("您住在哪个社区")

@@ -9,7 +9,7 @@ from tests.support.fake_bot_api import FakeBotApi
 
 async def test_dialogue_continues_after_a_restart(fake: FakeBotApi, bot: RunningBot) -> None:
     await add_building(bot, "7号楼")
-    li = fake.user(301, first_name="Li", language_code="zh-hans")
+    li = fake.user(301, first_name="Li", language_code="fr")
     await li.send("/start")
     await li.press(await li.wait_for("请选择语言"), "中文")
     await li.wait_for("我们怎么称呼您")
@@ -31,7 +31,7 @@ async def test_dialogue_continues_after_a_restart(fake: FakeBotApi, bot: Running
 async def test_over_long_name_is_refused_and_asked_again(
     fake: FakeBotApi, bot: RunningBot
 ) -> None:
-    en = fake.user(302, first_name="Long", language_code="en")
+    en = fake.user(302, first_name="Long", language_code="fr")
     await en.send("/start")
     await en.press(await en.wait_for("choose your language"), "English")
     await en.wait_for("What should we call you?")
@@ -45,7 +45,7 @@ async def test_over_long_name_is_refused_and_asked_again(
 
 async def test_text_where_a_button_was_expected(fake: FakeBotApi, bot: RunningBot) -> None:
     await add_building(bot, "1号楼")
-    en = fake.user(303, first_name="Bo", language_code="en")
+    en = fake.user(303, first_name="Bo", language_code="fr")
     await en.send("/start")
     language = await en.wait_for("choose your language")
     await en.send("English")  # typed instead of chosen
@@ -64,7 +64,7 @@ async def test_text_where_a_button_was_expected(fake: FakeBotApi, bot: RunningBo
 
 
 async def test_stale_button_from_an_old_message(fake: FakeBotApi, bot: RunningBot) -> None:
-    en = fake.user(304, first_name="Al", language_code="en")
+    en = fake.user(304, first_name="Al", language_code="fr")
     await en.send("/start")
     old = await en.wait_for("choose your language")
     await en.press(old, "English")
@@ -79,7 +79,7 @@ async def test_stale_button_from_an_old_message(fake: FakeBotApi, bot: RunningBo
 
 async def test_forged_building_id_is_refused(fake: FakeBotApi, bot: RunningBot) -> None:
     await add_building(bot, "2号楼")
-    en = fake.user(305, first_name="Cy", language_code="en")
+    en = fake.user(305, first_name="Cy", language_code="fr")
     await en.send("/start")
     await en.press(await en.wait_for("choose your language"), "English")
     await en.send("Cy")
@@ -114,7 +114,7 @@ async def test_unknown_command_and_stray_text(fake: FakeBotApi, bot: RunningBot)
 
 
 async def test_someone_elses_contact_is_refused(fake: FakeBotApi, bot: RunningBot) -> None:
-    en = fake.user(308, first_name="Fa", language_code="en")
+    en = fake.user(308, first_name="Fa", language_code="fr")
     await en.send("/start")
     await en.press(await en.wait_for("choose your language"), "English")
     await en.send("Fa")

@@ -91,7 +91,7 @@ async def test_a_dialogue_goes_on_whichever_process_its_next_update_reaches(
     try:
         for port in ports:
             await _listening(port)
-        her = fake.user(NEWCOMER, first_name="Mei", language_code="en")
+        her = fake.user(NEWCOMER, first_name="Mei", language_code="fr")
         await her.send("/start")
         await to(0)
         choose = await her.wait_for("Please choose your language")

@@ -86,7 +86,7 @@ async def test_the_bot_registers_its_webhook_with_the_secret(
 async def test_a_user_starts_over_the_webhook(
     fake: FakeBotApi, webhook_bot: RunningBot, telegram: WebhookPoster
 ) -> None:
-    tom = fake.user(301, first_name="Tom", language_code="en-US")
+    tom = fake.user(301, first_name="Tom", language_code="fr")
     await tom.send("/start")
     assert await telegram.deliver() == [200]
     choose = await tom.wait_for("Please choose your language")
@@ -100,7 +100,7 @@ async def test_a_user_starts_over_the_webhook(
 async def test_an_update_without_the_secret_gets_403_and_changes_nothing(
     fake: FakeBotApi, webhook_bot: RunningBot, telegram: WebhookPoster, secret: str | None
 ) -> None:
-    coordinator = fake.user(9001, first_name="Li", language_code="en-US")  # a coordinator's id
+    coordinator = fake.user(9001, first_name="Li", language_code="fr")  # a coordinator's id
     await coordinator.send("/start")
     await coordinator.send("/admin")
     assert await telegram.deliver(secret=secret) == [403, 403]
