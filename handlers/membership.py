@@ -46,6 +46,7 @@ class ServeInBuildingPage(PageButton):
 
 
 class JoinDialogue(StrEnum):
+    CODE = "code"
     SKILLS = "skills"
     BUILDING = "building"
 
@@ -66,12 +67,28 @@ def _draft(context: LinliContext) -> JoinDraft:
 
 @step()
 async def join(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    if not context.args:
+    if not context.args:  # "🚩 Party member check-in" pressed: the code is asked for
         await answer(
-            update, t("Please send /join followed by your invite code, e.g. /join ABCD2345.")
+            update,
+            t(
+                "🚩 <b>Party member check-in</b>\nPlease type the invite code you got from the "
+                "community staff (e.g. ABCD2345)."
+            ),
         )
-        return END
-    code = context.args[0][:32]
+        return JoinDialogue.CODE
+    return await _with_code(update, context, user, t, context.args[0])
+
+
+@step()
+async def typed_code(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    assert update.message is not None
+    return await _with_code(update, context, user, t, (update.message.text or "").strip())
+
+
+async def _with_code(
+    update: Update, context: LinliContext, user: User, t: Translate, typed: str
+) -> Next:
+    code = typed[:32]
     await context.services.membership.check_invite(user, code)
     JoinDraft(code=code, skills=sorted(user.skills)).save(context)
     await answer(
@@ -191,6 +208,7 @@ def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
         "join",
         entry_points=[CommandHandler("join", join, filters=private)],
         states={
+            JoinDialogue.CODE: [MessageHandler(text, typed_code)],
             JoinDialogue.SKILLS: [
                 CallbackQueryHandler(toggled_skill, pattern=ToggleJoinSkill.pattern()),
                 CallbackQueryHandler(skills_done, pattern=JoinSkillsDone.pattern()),

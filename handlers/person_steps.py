@@ -99,6 +99,7 @@ class PersonSteps:
     on_room: Then
     on_phone: Then
     skip_phone: type[Button] | None = None  # an inline Skip/Remove button for the phone
+    cancel: type[Button] | None = None  # "✖ Cancel" under each question (the caller handles it)
     role: Role | None = Role.RESIDENT
     language: LanguageOf | None = None
 
@@ -116,7 +117,7 @@ class PersonSteps:
             Who.SELF: t("Please type your new name."),
             Who.OTHER: t("What is their name?"),
         }[self.who]
-        await answer(update, intro + text, edit=edit)
+        await answer(update, intro + text, self._cancel_row(t), edit=edit)
 
     async def ask_building(
         self, update: Update, context: LinliContext, t: Translate, community_id: int | None
@@ -129,7 +130,9 @@ class PersonSteps:
         if not buildings:
             return False
         remember(context, self.building.PREFIX, community_id)
-        note, rows = self._picker.page(t, buildings, 0, after=self._not_listed(t))
+        note, rows = self._picker.page(
+            t, buildings, 0, after=self._not_listed(t) + self._cancel_row(t)
+        )
         await answer(update, self._question(t) + ("\n" + note if note else ""), rows)
         return True
 
@@ -137,6 +140,9 @@ class PersonSteps:
         if self.who is Who.OTHER:
             return t("Which building do they live in?")
         return t("Which building do you live in?")
+
+    def _cancel_row(self, t: Translate) -> list[list[tuple[str, str]]]:
+        return [[(t("✖ Cancel"), self.cancel().pack())]] if self.cancel is not None else []
 
     def _not_listed(self, t: Translate) -> list[list[tuple[str, str]]]:
         if self.who is not Who.NEWCOMER:
@@ -179,7 +185,7 @@ class PersonSteps:
                 t("Skip"),
             ),
         }[self.who]
-        await answer(update, text, [[(label, self.skip_room().pack())]])
+        await answer(update, text, [[(label, self.skip_room().pack())], *self._cancel_row(t)])
 
     async def ask_phone(self, update: Update, t: Translate) -> None:
         if self.who is Who.OTHER:
@@ -187,7 +193,7 @@ class PersonSteps:
                 "A phone number to reach them (a family member's is fine)? "
                 "Only the helper will see it."
             )
-            await answer(update, text, self._skip_phone_row(t))
+            await answer(update, text, self._skip_phone_row(t) + self._cancel_row(t))
             return
         rows = [[KeyboardButton(t("Share my phone number"), request_contact=True)]]
         if self.who is Who.NEWCOMER:
@@ -256,7 +262,9 @@ class PersonSteps:
             page = page_button(self.building).of(update).page
             buildings = await self._buildings(context, await self._shown_community(context))
             await ack(update)
-            note, rows = self._picker.page(t, buildings, page, after=self._not_listed(t))
+            note, rows = self._picker.page(
+                t, buildings, page, after=self._not_listed(t) + self._cancel_row(t)
+            )
             await answer(
                 update, self._question(t) + ("\n" + note if note else ""), rows, edit=True
             )

@@ -178,6 +178,7 @@ PERSON = PersonSteps(
     building=PostBuilding,
     skip_room=PostSkip,
     skip_phone=PostSkip,
+    cancel=PostDrop,
     on_name=_named,
     on_building=_housed,
     on_room=_roomed,
@@ -247,12 +248,11 @@ def _card(t: Translate, draft: PostingDraft, user: User, context: LinliContext) 
     if not wish.urgent:
         lines.append("")
         lines.append(t("Kind of help: {kind}").format(kind=category_label(t, wish.category)))
-        when = (
-            format_local(wish.needed_by, user.language, settings.zone)
-            if wish.needed_by
-            else t("no hurry")
-        )
-        lines.append(t("Needed by: {when}").format(when=when))
+        if wish.needed_by:
+            when = format_local(wish.needed_by, user.language, settings.zone)
+            lines.append(t("Needed by: {when}").format(when=when))
+        else:
+            lines.append(t("When: no hurry"))
     if wish.is_proxy:
         lines.append(t("On behalf of: {name}").format(name=esc(wish.for_name)))
     return "\n".join(lines)

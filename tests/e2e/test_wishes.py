@@ -19,6 +19,7 @@ from storage import org
 from storage import users as users_repo
 from storage.schema import wishes
 from tests.conftest import COORDINATOR_ID
+from tests.e2e import posting
 from tests.e2e.conftest import RunningBot, settings_with
 from tests.support.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
 
@@ -94,16 +95,7 @@ def assert_private(fake: FakeBotApi, allowed: set[int], *secrets: str) -> None:
 async def post_wish(
     resident: FakeUser, text: str = "厨房的灯坏了，想请人帮忙换一下"
 ) -> FakeMessage:
-    await resident.send("/wish")
-    kinds = await resident.wait_for("需要哪方面的帮助")
-    await resident.press(kinds, "家庭维修")
-    await resident.wait_for("请说说您的微心愿")
-    await resident.send(text)
-    when = await resident.wait_for("什么时候之前需要")
-    await resident.press(when, "明天")
-    check = await resident.wait_for("请核对您的微心愿")
-    await resident.press(check, "发布")
-    return await resident.wait_for("已发布")
+    return await posting.post(resident, text, kind="家庭维修", when="明天")
 
 
 async def test_whole_path_from_wish_to_thanks(
