@@ -15,6 +15,7 @@ from storage import org
 from storage import users as users_repo
 from storage.schema import broadcasts, member_applications, wishes
 from tests.conftest import COORDINATOR_ID
+from tests.e2e import posting
 from tests.e2e.conftest import RunningBot
 from tests.support.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
 
@@ -136,7 +137,7 @@ async def post_for_a_neighbour(qian: FakeUser, choose: str, *, search: str | Non
     await qian.send("/wish_for")
     await qian.wait_for("他叫什么名字")
     await qian.send("刘爷爷")
-    picker = await qian.wait_for("他住在哪栋楼")
+    picker = await qian.wait_for("他住在哪个楼院")
     assert "我的楼院不在列表中" not in str(picker.buttons)  # only a newcomer may say so
     if search is None:
         while picker.button(choose) is None:
@@ -148,14 +149,16 @@ async def post_for_a_neighbour(qian: FakeUser, choose: str, *, search: str | Non
         assert buildings_on(picker)[0] == choose
     await qian.press(picker, choose)
     await qian.wait_for(f"楼院：{choose}")
-    await qian.wait_for("门牌号")
+    await qian.wait_for("房号")
     await qian.send("5-502")
     await qian.wait_for("能联系到他的电话")
     await qian.send("13700001111")
-    await qian.press(await qian.wait_for("需要哪方面的帮助"), "照顾老人")
-    await qian.send("想请人陪我去医院复查")
-    await qian.press(await qian.wait_for("什么时候之前需要"), "三天内")
-    await qian.press(await qian.wait_for("代谁发布：刘爷爷"), "发布")
+    await qian.wait_for("您想请人帮什么忙")
+    await posting.send_content(qian, "想请人陪我去医院复查")
+    card = await qian.wait_for(posting.CARD)
+    assert "求助人：刘爷爷（代发）" in card.text
+    card = await posting.change(qian, card, kind="照顾老人", when="三天内")
+    await qian.press(card, "✅ 发布")
     await qian.wait_for("已发布")
 
 
@@ -187,7 +190,7 @@ async def test_a_building_of_another_community_is_refused_for_a_neighbour(
     await qian.send("/wish_for")
     await qian.wait_for("他叫什么名字")
     await qian.send("刘爷爷")
-    picker = await qian.wait_for("他住在哪栋楼")
+    picker = await qian.wait_for("他住在哪个楼院")
     alert = await qian.press_data(picker, f"wp:bld:{elsewhere.id}")  # forged: not offered
     assert alert == "请从列表中选择楼院。"
     turned = await qian.press_data(picker, "wp:bld:pg:99")  # out of range: the last page
@@ -195,7 +198,7 @@ async def test_a_building_of_another_community_is_refused_for_a_neighbour(
     last = await qian.wait_for("第 2/2 页")
     assert buildings_on(last) == [f"{n}号楼" for n in range(25, 31)]
     await qian.press(last, "30号楼")
-    await qian.wait_for("门牌号")
+    await qian.wait_for("房号")
 
 
 async def test_a_broadcast_goes_to_building_50_of_58_found_by_its_number(
@@ -211,8 +214,8 @@ async def test_a_broadcast_goes_to_building_50_of_58_found_by_its_number(
     )
     li = fake.user(COORDINATOR_ID, "Li")
     await li.send("/broadcast 明天上午停水")
-    await li.press(await li.wait_for("这条通知发给谁"), "某一栋楼")
-    picker = await li.wait_for("发给哪栋楼")
+    await li.press(await li.wait_for("这条社区通知发给谁"), "某个楼院")
+    picker = await li.wait_for("发给哪个楼院")
     assert "第 1/3 页" in picker.text and picker.button("« 返回") is not None
     await li.press(picker, "下一页 ▶")
     second = await li.wait_for("第 2/3 页")
@@ -222,7 +225,7 @@ async def test_a_broadcast_goes_to_building_50_of_58_found_by_its_number(
     assert buildings_on(found) == ["50号楼"]
     broadcast_id = int(AudienceBuilding.unpack(found.buttons[0][1]).broadcast_id)
     await li.press(found, "50号楼")
-    await li.wait_for("发送范围：楼栋：50号楼")
+    await li.wait_for("发送范围：楼院：50号楼")
     await li.wait_for("将发给 1 人")
     async with services.store.read() as conn:
         audience = (
@@ -273,8 +276,8 @@ async def test_an_applicant_pages_to_the_building_she_will_serve_in(
     await services.users.register(NEWCOMER, display_name="张", language="zh", building_id=None)
     zhang = fake.user(NEWCOMER, "Zhang")
     await zhang.send(f"/join {code}")
-    await zhang.press(await zhang.wait_for("专长"), "维修")
-    await zhang.press(await zhang.wait_for(lambda m: "✓ 维修" in str(m.buttons)), "完成")
+    await zhang.press(await zhang.wait_for("专长"), "家庭维修")
+    await zhang.press(await zhang.wait_for(lambda m: "✓ 家庭维修" in str(m.buttons)), "完成")
     picker = await zhang.wait_for("您将在哪个楼院服务")
     await zhang.press(picker, "下一页 ▶")
     second = await zhang.wait_for("第 2/3 页")

@@ -45,7 +45,7 @@ async def test_the_resident_learns_who_comes_and_the_phone_only_once_the_member_
 
     await post_wish(resident, "厨房的灯坏了")
     await zhao.press(await zhao.wait_for("厨房的灯坏了"), "我来帮忙")
-    told = await resident.wait_for("小赵 认领了您的心愿")
+    told = await resident.wait_for("小赵 认领了您的微心愿")
     assert "🚪 上门的人：小赵。" in told.text and CHECK in told.text
     assert "不要给陌生人开门、不要转账" in told.text
     assert HELPER_PHONE not in told.text  # not agreed yet
@@ -94,13 +94,13 @@ async def test_a_team_claim_names_the_team_its_leader_and_whom_the_leader_puts_o
     assert "是维修服务队的党员志愿者" in told.text
     assert HELPER_PHONE not in told.text  # the leader is named, but is not coming (yet)
 
-    ask = await qian.wait_for("请在 /mytasks 里安排谁参加")
+    ask = await qian.wait_for("请在“🧰 我的任务”里安排谁参加")
     await qian.press(ask, "我的任务")
     tasks = await qian.wait_for("我的任务")
     await qian.press(tasks, tasks.buttons[0][0])
     card = await qian.wait_for(lambda m: "安排参加人员" in str(m.buttons))
     await qian.press(card, "安排参加人员")
-    await qian.press(await qian.wait_for("谁参加心愿"), "▫️ 小钱")
+    await qian.press(await qian.wait_for("谁参加微心愿"), "▫️ 小钱")
     added = await resident.wait_for("也会来帮忙")
     assert "维修服务队的小钱也会来帮忙办您的微心愿" in added.text
     assert f"📞 小钱的电话：{HELPER_PHONE}" in added.text  # coming now, and agreed

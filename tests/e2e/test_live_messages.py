@@ -64,7 +64,7 @@ async def test_escalation_by_the_scheduler_edits_the_wall_post_and_the_card(
     await resident.send("/urgent")
     await resident.wait_for("您现在需要什么帮助")
     await resident.send("我在家摔倒了，起不来")
-    await resident.press(await resident.wait_for("紧急求助 — 请核对"), "发布")
+    await resident.press(await resident.wait_for("紧急求助 — 请核对"), "✅ 发布")
     wall = await group.wait_for("紧急求助", since=0)
     card = await open_card(resident)
     assert "已请社区工作人员协助" not in (card.text or "")

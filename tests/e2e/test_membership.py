@@ -116,8 +116,21 @@ async def test_unknown_code_and_missing_code(fake: FakeBotApi, bot: RunningBot) 
     sun = await registered(bot, fake, 206, "Sun", language="en")
     await sun.send("/join NOPE1234")
     await sun.wait_for("not valid")
-    await sun.send("/join")
-    await sun.wait_for("followed by your invite code")
+    await sun.send("/join")  # as the "🚩 Party member check-in" button sends it: the code is asked
+    await sun.wait_for("Please type the invite code")
+    await sun.send("NOPE1234")
+    await sun.wait_for("not valid")
+
+
+async def test_a_code_typed_after_the_check_in_prompt_goes_on_to_the_skills(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    code = await make_invite(bot)
+    qian = await registered(bot, fake, 210, "Qian")
+    await qian.send("/join")
+    await qian.wait_for("党员报到")
+    await qian.send(f"  {code} ")
+    await qian.wait_for("专长")
 
 
 async def test_resident_is_refused_admin(fake: FakeBotApi, bot: RunningBot) -> None:

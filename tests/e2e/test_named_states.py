@@ -12,6 +12,7 @@ from bot.runtime.persistence import LEGACY_STATES, state_by_name
 from storage import bot_state
 from storage.store import Store
 from tests.conftest import COORDINATOR_ID
+from tests.e2e import posting
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_onboarding import add_building
 from tests.support.fake_bot_api import FakeBotApi
@@ -113,12 +114,13 @@ async def test_a_wish_being_written_in_the_old_int_layout_takes_the_typed_wish(
     )
     await bot.start()
     wang = fake.user(403, first_name="Wang", language_code="zh")
-    await wang.send("厨房的灯坏了")  # the answer to "please tell us your wish", asked before
-    when = await wang.wait_for("什么时候之前需要")
-    await wang.press(when, "明天")
-    check = await wang.wait_for("请核对您的微心愿")
-    assert "家庭维修" in check.text and "厨房的灯坏了" in check.text
-    await wang.press(check, "发布")
+    # The answer to "please tell us your wish", asked before; no word of it guesses a kind,
+    # so the kind on the card is the one in the old draft.
+    await wang.send("厨房的窗户关不上了")
+    card = await wang.wait_for(posting.CARD)
+    assert "帮助类型：家庭维修" in card.text and "厨房的窗户关不上了" in card.text
+    card = await posting.change(wang, card, when="明天")
+    await wang.press(card, "✅ 发布")
     await wang.wait_for("已发布")
 
 

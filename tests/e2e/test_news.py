@@ -15,11 +15,11 @@ WANG, ZHAO, SUN = 101, 201, 301
 async def announce(li: FakeUser, text: str, audience: str, building: str | None = None) -> None:
     """A coordinator sends an announcement the way they would, through /broadcast."""
     await li.send("/broadcast")
-    await li.wait_for("新通知")
+    await li.wait_for("新的社区通知")
     await li.send(text)
-    await li.press(await li.wait_for("这条通知发给谁"), audience)
+    await li.press(await li.wait_for("这条社区通知发给谁"), audience)
     if building is not None:
-        await li.press(await li.wait_for("发给哪栋楼"), building)
+        await li.press(await li.wait_for("发给哪个楼院"), building)
     await li.press(await li.wait_for("将发给"), "现在发送")
 
 
@@ -46,7 +46,7 @@ async def test_news_shows_what_reached_you_newest_first_page_by_page(
     await zhao.wait_for("停水")
     await all_sent(li, 1)
     bot.clock.advance(hours=1)
-    await announce(li, "3号楼电梯周五检修", "某一栋楼", "3号楼")
+    await announce(li, "3号楼电梯周五检修", "某个楼院", "3号楼")
     await wang.wait_for("电梯")
     await all_sent(li, 2)
 

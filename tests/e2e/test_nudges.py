@@ -37,6 +37,7 @@ from storage import org
 from storage import users as users_repo
 from storage.schema import outbox
 from tests.conftest import COORDINATOR_ID
+from tests.e2e import posting
 from tests.e2e.conftest import RunningBot
 from tests.support.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
 
@@ -133,14 +134,8 @@ async def test_the_helper_is_reminded_past_the_needed_by_time_after_their_quiet_
     fake: FakeBotApi, bot: RunningBot, place: Place, clock: ManualClock
 ) -> None:
     helper = place.helper
-    await place.resident.send("/wish")
-    await place.resident.press(await place.resident.wait_for("需要哪方面的帮助"), "家中维修")
-    await place.resident.wait_for("请说说您的心愿")
-    await place.resident.send("厨房的灯坏了")
-    await place.resident.press(await place.resident.wait_for("什么时候之前需要"), "明天")
-    await place.resident.press(await place.resident.wait_for("请核对您的心愿"), "发布")
-    await place.resident.wait_for("已发布")
-    await helper.press(await helper.wait_for("新心愿"), "我来帮忙")
+    await posting.post(place.resident, "厨房的灯坏了", kind="家庭维修", when="明天")
+    await helper.press(await helper.wait_for("新微心愿"), "我来帮忙")
     await helper.wait_for("由您认领了")
 
     # Needed by tomorrow 23:59 in Shanghai; a minute later it is past midnight, quiet hours.
@@ -155,7 +150,7 @@ async def test_the_helper_is_reminded_past_the_needed_by_time_after_their_quiet_
     clock.current = datetime(2026, 11, 26, 23, 1, tzinfo=UTC)  # 07:01 local: morning
     nudge = await helper.wait_for("⏰")
     assert "还没有报告完成" in nudge.text and "11月26日" in nudge.text
-    assert [label for label, _ in nudge.buttons] == ["报告完成", "退回心愿", "详情"]
+    assert [label for label, _ in nudge.buttons] == ["报告完成", "退回微心愿", "详情"]
     clock.advance(days=3)
     await _sweep(bot, fake)
     assert await queued(place.services, HELPER, "wish.overdue") == [morning]  # once
@@ -198,7 +193,7 @@ async def test_the_resident_is_asked_at_48_and_96_hours_then_the_coordinators_ar
     assert await queued(place.services, RESIDENT, "wish.confirm_nudge") == []
     clock.advance(hours=1, minutes=1)
     first = await place.resident.wait_for("按钮告诉我们")
-    assert "小赵 说您的心愿" in first.text
+    assert "小赵 说您的微心愿" in first.text
     assert [label for label, _ in first.buttons] == ["是的，办好了", "还没有办好"]
     clock.advance(hours=48)
     await place.resident.wait_for(lambda m: len(_texts(place.resident, "按钮告诉我们")) == 2)
@@ -266,14 +261,14 @@ async def test_a_coordinator_sees_the_three_lists_cancels_with_a_reason_and_hand
     # Cancel the open one, with a reason the resident reads in her language.
     listing = await _stuck_list(coordinator, "待认领超过 3 天")
     await coordinator.press(listing, listing.buttons[0][0])
-    card = await coordinator.wait_for(lambda m: "取消心愿（需写原因）" in str(m.buttons))
+    card = await coordinator.wait_for(lambda m: "取消微心愿（需写原因）" in str(m.buttons))
     assert PHONE in card.text  # coordinators see the contact
-    await coordinator.press(card, "取消心愿（需写原因）")
+    await coordinator.press(card, "取消微心愿（需写原因）")
     await coordinator.wait_for("为什么要取消")
     await coordinator.send("已经有邻居 <陪她> 下棋了")
     await coordinator.wait_for("已取消")
     # Her chat has a queue (offers, nudges; one message a second): give it time.
-    told = await place.resident.wait_for("社区工作人员取消了您的心愿", timeout=20)
+    told = await place.resident.wait_for("社区工作人员取消了您的微心愿", timeout=20)
     assert f"#{waiting}" in told.text and "原因：已经有邻居 <陪她> 下棋了" in told.text
     # Hand the late one over from 小赵 to 小钱.
     listing = await _stuck_list(coordinator, "办理中，已过期限")
@@ -285,9 +280,9 @@ async def test_a_coordinator_sees_the_three_lists_cancels_with_a_reason_and_hand
     assert "小赵" not in str(choose.buttons) and "王奶奶" not in str(choose.buttons)
     await coordinator.press(choose, "小钱")
     await coordinator.wait_for("现在由 小钱 办理")
-    await place.other.wait_for(f"把心愿 #{late}")
+    await place.other.wait_for(f"把微心愿 #{late}")
     await place.helper.wait_for("交给 小钱 办理")
-    await place.resident.wait_for("小钱 认领了您的心愿", timeout=20)
+    await place.resident.wait_for("小钱 认领了您的微心愿", timeout=20)
     await place.other.send("/mytasks")
     tasks = await place.other.wait_for("我的任务")
     assert any(label.startswith(f"#{late} ") for label, _ in tasks.buttons)
@@ -305,13 +300,13 @@ async def test_put_back_to_open_offers_the_wish_again(
     assert ids(await _stuck_list(place.coordinator, "办理中，已过期限")) == [f"#{late}"]
     await place.coordinator.press_data(None, StuckReopen(wish_id=late).pack())
     await place.coordinator.wait_for("已重新开放")
-    await place.resident.wait_for("重新开放，我们正在为您另找志愿者")
+    await place.resident.wait_for("重新开放，我们正在为您另找党员志愿者")
     await place.helper.wait_for("重新设为待认领")
     # Offered again (the first offers went stale in the week the clock jumped), not to the
     # former helper.
     assert len(await queued(place.services, OTHER, "wish.offered")) == 2
     assert len(await queued(place.services, HELPER, "wish.offered")) == 1
-    await place.other.wait_for("新心愿", since=0)
+    await place.other.wait_for("新微心愿", since=0)
 
 
 async def test_a_member_and_coordinators_elsewhere_are_refused_forged_buttons(
@@ -348,8 +343,8 @@ async def test_a_member_and_coordinators_elsewhere_are_refused_forged_buttons(
     ]
     refusals = {
         place.other: "抱歉，您没有权限进行此操作。",  # a member of the community
-        fake.user(ELSEWHERE, "Else"): "没有这个编号的心愿。",
-        fake.user(BUILDING_COORDINATOR, "Nine"): "没有这个编号的心愿。",
+        fake.user(ELSEWHERE, "Else"): "没有这个编号的微心愿。",
+        fake.user(BUILDING_COORDINATOR, "Nine"): "没有这个编号的微心愿。",
     }
     for person, refusal in refusals.items():
         before = len(person.inbox)

@@ -48,8 +48,8 @@ async def test_text_where_a_button_was_expected(fake: FakeBotApi, bot: RunningBo
     en = fake.user(303, first_name="Bo", language_code="fr")
     await en.send("/start")
     language = await en.wait_for("choose your language")
-    await en.send("English")  # typed instead of chosen
-    await en.wait_for("Please choose with the buttons above")
+    await en.send("English")  # typed instead of chosen: nothing chosen yet, so in Chinese
+    await en.wait_for("请用上面的按钮选择")
     await en.press(language, "English")
     await en.send("Bo")
     await en.wait_for("Which building")
@@ -70,9 +70,10 @@ async def test_stale_button_from_an_old_message(fake: FakeBotApi, bot: RunningBo
     await en.press(old, "English")
     await en.wait_for("What should we call you?")
     await en.send("/cancel")
-    await en.wait_for("Cancelled")
+    # Not registered and her choice gone with the dialogue: the default language (zh).
+    await en.wait_for("已取消")
     alert = await en.press_data(old, "start:lang:en")  # the dialogue is over: stale
-    assert alert is not None and "no longer valid" in alert
+    assert alert is not None and "这个按钮已失效" in alert
     assert bot.services is not None
     assert await bot.services.users.get(304) is None
 

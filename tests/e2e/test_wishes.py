@@ -184,24 +184,22 @@ async def test_photo_and_voice_wishes_reach_the_claimer_only(
     fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
 ) -> None:
     resident, helper, other = people["resident"], people["helper"], people["other"]
-    await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家庭维修")
-    await resident.wait_for("请说说您的微心愿")
-    await resident.send_photo("PHOTO-TAP", caption="水龙头漏水")
-    await resident.press(await resident.wait_for("什么时候之前需要"), "不着急")
-    check = await resident.wait_for("请核对您的微心愿")
+    check = await posting.open_card(resident, "水龙头漏水", photo="PHOTO-TAP")
+    check = await posting.change(resident, check, kind="家庭维修")
     assert "附有照片" in check.text and "水龙头漏水" in check.text
-    await resident.press(check, "发布")
+    assert "帮助类型：家庭维修" in check.text and "需要时间：不着急" in check.text
+    await resident.press(check, "✅ 发布")
     await resident.wait_for("已发布")
 
-    await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "心理疏导")
-    await resident.wait_for("请说说您的微心愿")
-    await resident.send_voice("VOICE-1")
-    await resident.send("12-31")  # typed date
-    check = await resident.wait_for("请核对您的微心愿")
-    assert "附有语音" in check.text
-    await resident.press(check, "发布")
+    check = await posting.open_card(resident, voice="VOICE-1")
+    check = await posting.change(resident, check, kind="心理疏导")
+    await resident.press(check, "🕒 改时间")
+    await resident.wait_for("什么时候之前需要")
+    await resident.send("12-31")  # typed date: a new card
+    check = await resident.wait_for(posting.CARD)
+    assert "附有语音" in check.text and "帮助类型：心理疏导" in check.text
+    assert "需要时间：" in check.text and "不着急" not in check.text
+    await resident.press(check, "✅ 发布")
     await resident.wait_for("已发布")
 
     offer = await other.wait_for("水龙头漏水")
@@ -294,11 +292,12 @@ async def test_proxy_wish_for_a_neighbour_without_a_phone(
     await qian.send("5-502C")
     await qian.wait_for("能联系到他的电话")
     await qian.send("13700001111")
-    await qian.press(await qian.wait_for("需要哪方面的帮助"), "照顾老人")
-    await qian.send("想请人陪我去医院复查")
-    await qian.press(await qian.wait_for("什么时候之前需要"), "三天内")
-    check = await qian.wait_for("求助人：刘爷爷（代发）")
-    await qian.press(check, "发布")
+    await qian.wait_for("您想请人帮什么忙")
+    await posting.send_content(qian, "想请人陪我去医院复查")
+    check = await qian.wait_for(posting.CARD)
+    check = await posting.change(qian, check, kind="照顾老人", when="三天内")
+    assert "求助人：刘爷爷（代发）" in check.text and "帮助类型：照顾老人" in check.text
+    await qian.press(check, "✅ 发布")
     await qian.wait_for("已发布")
 
     await zhao.send("/wishes")
@@ -322,7 +321,7 @@ async def test_urgent_request_alerts_neighbours_then_escalates(
     await resident.wait_for("您现在需要什么帮助")
     await resident.send("我在家摔倒了，起不来")
     check = await resident.wait_for("紧急求助 — 请核对")
-    await resident.press(check, "发布")
+    await resident.press(check, "✅ 发布")
     await resident.wait_for("紧急求助")
     alert = await zhao.wait_for("紧急求助")
     assert "摔倒" in alert.text
@@ -432,12 +431,7 @@ async def test_expired_wish_is_offered_to_post_again(
     fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser], clock: ManualClock
 ) -> None:
     resident = people["resident"]
-    await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "生活帮助")
-    await resident.send("想找人陪我下棋")
-    await resident.press(await resident.wait_for("什么时候之前需要"), "今天")
-    await resident.press(await resident.wait_for("请核对您的微心愿"), "发布")
-    await resident.wait_for("已发布")
+    await posting.post(resident, "想找人陪我下棋", kind="生活帮助", when="今天")
     clock.advance(days=2)
     await _services(bot).reminders.run_due()
     asked = await resident.wait_for("要重新发布吗")
@@ -456,8 +450,7 @@ async def test_another_command_leaves_the_wish_dialogue(
     await fake.wait_idle()
     await post_wish(resident, "想请人帮忙贴春联")  # typed text still reaches the wish
     await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家庭维修")
-    await resident.wait_for("请说说您的微心愿")
+    await resident.wait_for("您想请人帮什么忙")
     await resident.send("/mywishes")  # changed her mind: the command runs as usual
     await resident.wait_for("我的心愿")
     await resident.send("你好")  # not taken as a wish any more

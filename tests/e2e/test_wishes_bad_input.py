@@ -25,6 +25,7 @@ from handlers.wishes.buttons import (
 )
 from storage import users as users_repo
 from storage.schema import wish_events, wishes
+from tests.e2e import posting
 from tests.e2e.conftest import RunningBot
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 
@@ -78,8 +79,7 @@ async def test_overlong_text_and_wrong_media_are_refused_in_the_dialogue(
 ) -> None:
     resident = people["resident"]
     await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "家庭维修")
-    await resident.wait_for("请说说您的微心愿")
+    await resident.wait_for("您想请人帮什么忙")
     await resident.send("灯" * 600)
     await resident.wait_for("内容太长了（最多 500 个字）")
     await resident.send("   ")
@@ -88,7 +88,9 @@ async def test_overlong_text_and_wrong_media_are_refused_in_the_dialogue(
     await resident.wait_for("我能收文字、照片或语音")
     await resident.send_document(file_name="wish.pdf")
     await resident.wait_for("我能收文字、照片或语音")
-    await resident.send("换灯泡")
+    await posting.send_content(resident, "换灯泡")
+    card = await resident.wait_for(posting.CARD)
+    await resident.press(card, "🕒 改时间")
     await resident.wait_for("什么时候之前需要")
     await resident.send("昨天")
     await resident.wait_for("没看懂这个日期")

@@ -20,6 +20,7 @@ from storage import org
 from storage import users as users_repo
 from storage.schema import wish_events, wishes
 from tests.conftest import COORDINATOR_ID
+from tests.e2e import posting
 from tests.e2e.conftest import RunningBot, settings_with
 from tests.support.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
 
@@ -144,7 +145,8 @@ async def test_a_wish_given_back_with_a_voice_note_tells_the_resident_by_voice(
     await helper.send("/mytasks")
     tasks = await helper.wait_for("我的任务")
     await helper.press(tasks, tasks.buttons[0][0])
-    await helper.press(await helper.wait_for(lambda m: "退回心愿" in str(m.buttons)), "退回心愿")
+    card = await helper.wait_for(lambda m: "退回微心愿" in str(m.buttons))
+    await helper.press(card, "退回微心愿")
     await helper.wait_for("为什么不能办")
     await helper.send_document(file_name="why.pdf")
     hint = await helper.wait_for("请写几句话，或者发一条语音")
@@ -199,14 +201,14 @@ async def test_members_listen_to_a_voice_wish_before_claiming_without_the_contac
     await other.press(offer, "▶ 听语音")
     heard = await other.wait_for(lambda m: m.voice == "WISH-VOICE")
     assert heard.caption is not None and f"#{wish_id}" in heard.caption
-    assert "7号楼" in heard.caption and "家中维修" in heard.caption
+    assert "7号楼" in heard.caption and "家庭维修" in heard.caption
 
     await helper.send("/wishes")
-    listing = await helper.wait_for("待认领的心愿")
+    listing = await helper.wait_for("待认领的微心愿")
     labels = [label for label, _ in listing.buttons]
-    assert f"#{wish_id} 🎤 语音微心愿 · 家中维修 · 7号楼" in labels
-    assert f"#{photo_id} 🖼 照片微心愿 · 家中维修 · 7号楼" in labels
-    await helper.press(listing, f"#{wish_id} 🎤 语音微心愿 · 家中维修 · 7号楼")
+    assert f"#{wish_id} 🎤 语音微心愿 · 家庭维修 · 7号楼" in labels
+    assert f"#{photo_id} 🖼 照片微心愿 · 家庭维修 · 7号楼" in labels
+    await helper.press(listing, f"#{wish_id} 🎤 语音微心愿 · 家庭维修 · 7号楼")
     card = await helper.wait_for(lambda m: "▶ 听语音" in str(m.buttons))
     await helper.press(card, "▶ 听语音")
     await helper.wait_for(lambda m: m.voice == "WISH-VOICE")
@@ -246,13 +248,13 @@ async def test_a_forged_listen_button_from_another_community_is_refused(
     answer = await stranger.press_data(
         None, PlayMedia(kind=MediaKind.VOICE, wish_id=wish_id).pack()
     )
-    assert answer is not None and "没有这个编号的心愿" in answer
+    assert answer is not None and "没有这个编号的微心愿" in answer
     # Once taken on, the wish is no longer open to other members of its own community either.
     await services.wishes.claim(await services.users.require(HELPER), wish_id)
     answer = await people["other"].press_data(
         None, PlayMedia(kind=MediaKind.VOICE, wish_id=wish_id).pack()
     )
-    assert answer is not None and "只有发布这个心愿的人" in answer
+    assert answer is not None and "只有发布这个微心愿的人" in answer
     await fake.wait_idle()
     assert not any(m.voice for m in _sent_to(fake, FAR_MEMBER))
     assert not any(m.voice for m in _sent_to(fake, OTHER))
@@ -266,16 +268,15 @@ async def test_a_voice_note_outside_any_dialogue_is_offered_as_a_wish(
     offer = await resident.wait_for("要把这条语音发成微心愿吗")
     assert "我没有看懂" not in (offer.text or "")
     await resident.press(offer, "🙋 发成微心愿")
-    kinds = await resident.wait_for("需要哪方面的帮助")
-    await resident.press(kinds, "家中维修")
-    when = await resident.wait_for("什么时候之前需要")
-    await resident.press(when, "不着急")
-    check = await resident.wait_for("请核对您的心愿")
-    assert "附有语音" in check.text
-    await resident.press(check, "发布")
+    check = await resident.wait_for(posting.CARD)
+    assert check is offer  # the offer itself becomes the card
+    assert "附有语音" in check.text and "帮助类型：其他" in check.text
+    assert "需要时间：不着急" in check.text
+    check = await posting.change(resident, check, kind="家庭维修")
+    await resident.press(check, "✅ 发布")
     await resident.wait_for("已发布")
 
-    offered = await helper.wait_for("新心愿")
+    offered = await helper.wait_for("新微心愿")
     assert "语音微心愿" in offered.text and "▶ 听语音" in str(offered.buttons)
     async with _services(bot).store.read() as conn:
         row = (await conn.execute(select(wishes))).one()
@@ -286,8 +287,9 @@ async def test_a_voice_note_outside_any_dialogue_is_offered_as_a_wish(
     offer = await resident.wait_for("要把这张照片发成微心愿吗")
     await resident.press(offer, "不用了")
     await resident.wait_for("没有发布")
-    await resident.send("/wish")
-    await resident.press(await resident.wait_for("需要哪方面的帮助"), "生活帮助")
-    await resident.wait_for("请说说您的心愿")  # asked for the content: no media carried over
+    check = await posting.open_card(resident, "想请人帮忙换灯泡")
+    assert "附有照片" not in check.text and "附有语音" not in check.text  # nothing carried over
+    await resident.press(check, "✖ 取消")
+    await resident.wait_for("没有发布")
     async with _services(bot).store.read() as conn:
         assert len((await conn.execute(select(wishes.c.id))).all()) == 1
