@@ -123,7 +123,12 @@ async def _pressed_home(update: Update, context: LinliContext) -> None:
 async def _pressed_card(update: Update, context: LinliContext) -> None:
     command = BY_NAME.get(HelpCardButton.of(update).command)
     query = update.callback_query
-    if command is None or query is None or not isinstance(query.message, Message):
+    if (
+        command is None
+        or query is None
+        or not isinstance(query.message, Message)
+        or query.message.chat.type != ChatType.PRIVATE  # the card is only sent in private
+    ):
         raise StaleButton()
     await ack(update)
     # The card's message is the bot's: the command is "typed" by the one who pressed.
@@ -213,7 +218,8 @@ async def _changed_keyboard(update: Update, context: LinliContext) -> None:
 
 def handlers() -> list[BaseHandler[Update, LinliContext, object]]:
     """The big buttons (group -2: before any dialogue could take their text as an answer)."""
-    pressed = filters.Text(list(BY_LABEL)) & filters.ChatType.PRIVATE
+    # New messages only: an edited one would come back as the command a second time.
+    pressed = filters.Text(list(BY_LABEL)) & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     return [MessageHandler(pressed, _pressed_home)]
 
 

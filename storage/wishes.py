@@ -247,16 +247,24 @@ async def change_status(
     *,
     from_status: WishStatus,
     to_status: WishStatus,
+    held_by: int | None,
     **values: Any,
 ) -> bool:
-    """Move a wish between states only if it is still in `from_status` (a guarded UPDATE)."""
+    """Move a wish between states only if it is still in `from_status` and still claimed by
+    `held_by` (None: by nobody), in one guarded UPDATE. The claimer guard
+    matters on PostgreSQL (READ COMMITTED), where a wish read as claimed by one member may
+    have been given back and claimed by another before the UPDATE runs."""
     unknown = set(values) - _CHANGEABLE
     if unknown:
         raise ValueError(f"not changeable with the status: {sorted(unknown)}")
+    holder = wishes.c.claimed_by
+    guards = [
+        wishes.c.id == wish_id,
+        wishes.c.status == from_status.value,
+        holder.is_(None) if held_by is None else holder == held_by,
+    ]
     result = await conn.execute(
-        update(wishes)
-        .where(wishes.c.id == wish_id, wishes.c.status == from_status.value)
-        .values(status=to_status.value, **values)
+        update(wishes).where(*guards).values(status=to_status.value, **values)
     )
     return int(result.rowcount) == 1
 
@@ -633,17 +641,25 @@ async def community_members(
 
 
 async def reassign(
-    conn: AsyncConnection, wish_id: int, *, from_user: int, to_user: int, now: datetime
+    conn: AsyncConnection,
+    wish_id: int,
+    *,
+    from_user: int,
+    to_user: int,
+    now: datetime,
+    limit: int | None = None,
 ) -> bool:
     """Hand a claimed wish from one member to another (alone, not for a team), only if it is
-    still claimed by `from_user` (a guarded UPDATE)."""
+    still claimed by `from_user` and, with a `limit`, the new helper holds fewer claims than
+    it (one guarded UPDATE; the count is exact as `claim`'s is)."""
+    guards = [
+        wishes.c.id == wish_id,
+        wishes.c.status == WishStatus.CLAIMED.value,
+        wishes.c.claimed_by == from_user,
+    ]
+    if limit is not None:
+        guards.append(_active_claims(to_user).scalar_subquery() < limit)
     result = await conn.execute(
-        update(wishes)
-        .where(
-            wishes.c.id == wish_id,
-            wishes.c.status == WishStatus.CLAIMED.value,
-            wishes.c.claimed_by == from_user,
-        )
-        .values(claimed_by=to_user, team_id=None, claimed_at=now)
+        update(wishes).where(*guards).values(claimed_by=to_user, team_id=None, claimed_at=now)
     )
     return int(result.rowcount) == 1

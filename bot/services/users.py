@@ -240,7 +240,3 @@ class UsersService:
             user = await users_repo.get_user(conn, user_id)
         assert user is not None
         return user
-
-    async def mark_unreachable(self, user_id: int, unreachable: bool = True) -> None:
-        async with self.store.transaction() as conn:
-            await users_repo.update_user(conn, user_id, unreachable=unreachable)

@@ -219,11 +219,13 @@ class StuckHandOver(Button):
 class StuckHandTo(Button):
     wish_id: int
     user_id: int
+    held_by: int  # the claimer when the button was shown: a stale press changes nothing
 
 
 @button("ws:reopen")
 class StuckReopen(Button):
     wish_id: int
+    held_by: int
 
 
 @button("wp:chg")

@@ -12,7 +12,8 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
-from bot.models import Role, User, WishEventKind, WishStatus
+from bot.models import N_, Role, User, WishEventKind, WishStatus
+from bot.services.errors import Conflict, InvalidInput
 from bot.services.wishes import StuckKind
 from bot.services.wishes.rules import STUCK_OPEN_DAYS
 from handlers.common import Buttons, ack, answer
@@ -32,10 +33,22 @@ from handlers.wishes.views import WishDialogue, card_text, list_label
 
 
 class StuckDraft(DialogueDraft):
-    """The wish a coordinator is typing a cancellation reason for."""
+    """The wish a coordinator is typing a cancellation reason for. Every other stuck-wish
+    button clears it: text typed after moving on must never cancel a wish."""
 
     KEY: ClassVar[str] = "wish_stuck"
     wish_id: int = 0
+
+
+class NoCancellationPending(Conflict):
+    message = N_(
+        "You moved on from that cancellation, so nothing was cancelled. To cancel a wish, "
+        "press “Cancel it, with a reason” on its card again."
+    )
+
+
+class ReasonInWords(InvalidInput):
+    message = N_("Please type the reason in words: the resident will read it.")
 
 
 def _kinds(t: Translate) -> dict[StuckKind, str]:
@@ -53,6 +66,7 @@ def _back(t: Translate) -> tuple[str, str]:
 @step(Role.COORDINATOR)
 async def show_stuck(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     """The menu of the three lists (/stuck, and the home keyboard's "⏳ Stuck wishes")."""
+    StuckDraft.clear(context)
     await ack(update)
     rows: Buttons = [
         [(label, StuckList(kind=kind, after=0).pack())] for kind, label in _kinds(t).items()
@@ -68,6 +82,7 @@ async def show_stuck(update: Update, context: LinliContext, user: User, t: Trans
 
 @step(Role.COORDINATOR)
 async def stuck_list(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    StuckDraft.clear(context)
     pressed = StuckList.of(update)
     page = await context.services.wishes.stuck(user, pressed.kind, after=pressed.after or None)
     await ack(update)
@@ -86,16 +101,18 @@ async def stuck_list(update: Update, context: LinliContext, user: User, t: Trans
 
 @step(Role.COORDINATOR)
 async def stuck_card(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    StuckDraft.clear(context)
     wish_id = StuckCard.of(update).wish_id
     card = await context.services.wishes.stuck_card(user, wish_id)
     await ack(update)
     wish = card.wish
     rows: list[list[tuple[str, str]]] = []
-    if wish.status == WishStatus.CLAIMED:
+    if wish.status == WishStatus.CLAIMED and wish.claimed_by is not None:
         rows.append(
             [(t("Hand it to someone else"), StuckHandOver(wish_id=wish_id, after=0).pack())]
         )
-        rows.append([(t("Put it back to open"), StuckReopen(wish_id=wish_id).pack())])
+        reopen = StuckReopen(wish_id=wish_id, held_by=wish.claimed_by)
+        rows.append([(t("Put it back to open"), reopen.pack())])
     if wish.status in (WishStatus.OPEN, WishStatus.CLAIMED, WishStatus.DONE):
         rows.append([(t("Cancel it, with a reason"), StuckCancel(wish_id=wish_id).pack())])
     rows.append([_back(t)])
@@ -124,6 +141,8 @@ async def ask_reason(update: Update, context: LinliContext, user: User, t: Trans
 async def typed_reason(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
     wish_id = StuckDraft.load(context).wish_id
+    if not wish_id:
+        raise NoCancellationPending()
     await context.services.wishes.cancel_stuck(user, wish_id, update.message.text or "")
     StuckDraft.clear(context)
     await answer(
@@ -138,19 +157,27 @@ async def typed_reason(update: Update, context: LinliContext, user: User, t: Tra
 
 @step(Role.COORDINATOR)
 async def hand_over(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    StuckDraft.clear(context)
     pressed = StuckHandOver.of(update)
     page = await context.services.wishes.handover_candidates(
         user, pressed.wish_id, after=pressed.after or None
     )
     await ack(update)
+    held_by = page.held_by
     rows: list[list[tuple[str, str]]] = [
-        [(m.display_name, StuckHandTo(wish_id=pressed.wish_id, user_id=m.id).pack())]
+        [
+            (
+                m.display_name,
+                StuckHandTo(wish_id=pressed.wish_id, user_id=m.id, held_by=held_by).pack(),
+            )
+        ]
         for m in page.members
     ]
     if page.next_after:
         more = StuckHandOver(wish_id=pressed.wish_id, after=page.next_after)
         rows.append([(t("More ›"), more.pack())])
-    rows.append([(t("Put it back to open"), StuckReopen(wish_id=pressed.wish_id).pack())])
+    reopen = StuckReopen(wish_id=pressed.wish_id, held_by=held_by)
+    rows.append([(t("Put it back to open"), reopen.pack())])
     rows.append([(t("« Back"), StuckCard(wish_id=pressed.wish_id).pack())])
     body = (
         t("Who should take on wish #{id} instead?")
@@ -163,8 +190,11 @@ async def hand_over(update: Update, context: LinliContext, user: User, t: Transl
 
 @step(Role.COORDINATOR)
 async def hand_to(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    StuckDraft.clear(context)
     pressed = StuckHandTo.of(update)
-    wish = await context.services.wishes.reassign(user, pressed.wish_id, pressed.user_id)
+    wish = await context.services.wishes.reassign(
+        user, pressed.wish_id, pressed.user_id, held_by=pressed.held_by
+    )
     await ack(update)
     await answer(
         update,
@@ -180,7 +210,9 @@ async def hand_to(update: Update, context: LinliContext, user: User, t: Translat
 
 @step(Role.COORDINATOR)
 async def reopen(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    wish = await context.services.wishes.reopen(user, StuckReopen.of(update).wish_id)
+    StuckDraft.clear(context)
+    pressed = StuckReopen.of(update)
+    wish = await context.services.wishes.reopen(user, pressed.wish_id, held_by=pressed.held_by)
     await ack(update)
     await answer(
         update,
@@ -194,6 +226,11 @@ async def reopen(update: Update, context: LinliContext, user: User, t: Translate
     return None
 
 
+@step(Role.COORDINATOR)
+async def reason_not_text(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    raise ReasonInWords()
+
+
 # --- wiring (handlers/wishes/__init__.py puts these into the one wish conversation) ---------
 
 
@@ -202,8 +239,13 @@ def entry_points() -> Handlers:
 
 
 def states() -> dict[WishDialogue, Handlers]:
-    text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-    return {WishDialogue.STUCK_REASON: [MessageHandler(text, typed_reason)]}
+    private = ~filters.COMMAND & filters.ChatType.PRIVATE
+    return {
+        WishDialogue.STUCK_REASON: [
+            MessageHandler(filters.TEXT & private, typed_reason),
+            MessageHandler(~filters.TEXT & private & filters.UpdateType.MESSAGE, reason_not_text),
+        ]
+    }
 
 
 def buttons() -> Handlers:

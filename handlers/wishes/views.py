@@ -10,6 +10,7 @@ import unicodedata
 from enum import StrEnum
 
 from telegram import Message, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.i18n import Translate, esc, format_local
@@ -493,11 +494,19 @@ async def send_preview(
     try:
         if kind is MediaKind.VOICE and wish.voice_file_id:
             await context.bot.send_voice(
-                viewer.id, wish.voice_file_id, caption=caption, reply_markup=markup
+                viewer.id,
+                wish.voice_file_id,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
             )
         elif kind is MediaKind.PHOTO and wish.photo_file_id:
             await context.bot.send_photo(
-                viewer.id, wish.photo_file_id, caption=caption, reply_markup=markup
+                viewer.id,
+                wish.photo_file_id,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
             )
     except TelegramError:
         log.warning("could not send a preview of wish_id=%s to user_id=%s", wish.id, viewer.id)

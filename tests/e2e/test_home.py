@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.models import Role, Skill, WishStatus
+from handlers.home import HelpCardButton
 from storage import org
 from storage import users as users_repo
 from tests.e2e.conftest import RunningBot
@@ -97,3 +98,32 @@ async def test_a_resident_posts_a_voice_wish_with_buttons_alone_and_learns_who_i
     # She is told who is coming, and what to check at the door.
     told = await grandma.user.wait_for("上门的人")
     assert "小赵" in told.text and "不要给陌生人开门" in told.text
+
+
+async def test_an_edited_button_message_or_a_help_button_in_a_group_does_nothing(
+    fake: FakeBotApi, bot: RunningBot
+) -> None:
+    """An edit of an old message must not run the button's command again (the bot does not
+    ask Telegram for edits, and the home buttons take new messages only). A help-card
+    button forged into a group is refused, and nothing is posted there."""
+    services = bot.services
+    assert services is not None
+    await services.users.register(NEWCOMER, display_name="王奶奶", language="zh", building_id=None)
+    grandma = fake.user(NEWCOMER, first_name="Wang", language_code="zh")
+    sent = await grandma.send("📋 我的心愿")
+    await grandma.wait_for("您还没有发布过微心愿")
+    before = len(grandma.inbox)
+    edited = {**sent.to_dict(), "text": "🙋 发微心愿", "edit_date": 1}
+    fake.enqueue_update({"edited_message": edited})
+    await fake.wait_idle(quiet=0.5)
+    assert grandma.inbox[before:] == []  # no prompt, no "something went wrong"
+
+    group = fake.group(-100777, "楼院群")
+    await grandma.send("/help", chat=group)
+    in_group = await group.wait_for(lambda m: True)
+    await fake.wait_idle(quiet=0.3)
+    shown = len(group.inbox)
+    answered = await grandma.press_data(in_group, HelpCardButton(command="wish").pack())
+    assert answered is not None and "发微心愿" not in answered
+    await fake.wait_idle(quiet=0.3)
+    assert len(group.inbox) == shown

@@ -25,6 +25,7 @@ from bot.models import (
 )
 from bot.services import Services
 from bot.services.wishes import StuckKind, WishDraft
+from bot.services.wishes.stuck import HandsFull, MemberUnreachable
 from handlers.wishes.buttons import (
     StuckCancel,
     StuckCard,
@@ -298,7 +299,7 @@ async def test_put_back_to_open_offers_the_wish_again(
     await _claim(place, late)
     clock.advance(days=8)  # claimed a week ago, no date
     assert ids(await _stuck_list(place.coordinator, "办理中，已过期限")) == [f"#{late}"]
-    await place.coordinator.press_data(None, StuckReopen(wish_id=late).pack())
+    await place.coordinator.press_data(None, StuckReopen(wish_id=late, held_by=HELPER).pack())
     await place.coordinator.wait_for("已重新开放")
     await place.resident.wait_for("重新开放，我们正在为您另找党员志愿者")
     await place.helper.wait_for("重新设为待认领")
@@ -338,8 +339,8 @@ async def test_a_member_and_coordinators_elsewhere_are_refused_forged_buttons(
         StuckCard(wish_id=waiting),
         StuckCancel(wish_id=waiting),
         StuckHandOver(wish_id=late, after=0),
-        StuckHandTo(wish_id=late, user_id=OTHER),
-        StuckReopen(wish_id=late),
+        StuckHandTo(wish_id=late, user_id=OTHER, held_by=HELPER),
+        StuckReopen(wish_id=late, held_by=HELPER),
     ]
     refusals = {
         place.other: "抱歉，您没有权限进行此操作。",  # a member of the community
@@ -367,3 +368,82 @@ async def test_a_member_and_coordinators_elsewhere_are_refused_forged_buttons(
         )
         assert theirs.wishes == ()
     assert [w.id for w in (await services.wishes.stuck(viewer, StuckKind.LATE)).wishes] == [late]
+
+
+async def test_a_wish_put_back_past_its_time_is_offered_for_days_not_expired_at_once(
+    fake: FakeBotApi, bot: RunningBot, place: Place, clock: ManualClock
+) -> None:
+    services = place.services
+    late = await _post(place, "修水管", needed_by=clock.now() + timedelta(hours=2))
+    await _claim(place, late)
+    clock.advance(days=2)  # past its time and its day of grace: an open wish would expire
+    coordinator = await services.users.require(COORDINATOR_ID)
+    await services.wishes.reopen(coordinator, late, held_by=HELPER)
+    clock.advance(hours=1)
+    await _sweep(bot, fake)
+    assert (await services.wishes.view(coordinator, late)).status is WishStatus.OPEN
+    await place.other.wait_for("新微心愿", since=0)  # asked again, and there is time to answer
+    clock.advance(days=3)
+    await _sweep(bot, fake)
+    assert (await services.wishes.view(coordinator, late)).status is WishStatus.EXPIRED
+
+
+async def test_text_typed_after_leaving_a_cancellation_cancels_nothing(
+    fake: FakeBotApi, bot: RunningBot, place: Place, clock: ManualClock
+) -> None:
+    coordinator = place.coordinator
+    waiting = await _post(place, "想找人陪我下棋")
+    clock.advance(days=4)
+    await coordinator.press_data(None, StuckCancel(wish_id=waiting).pack())
+    asked = await coordinator.wait_for("为什么要取消")
+    await coordinator.send_voice()
+    await coordinator.wait_for("请用文字写原因")  # a voice note is not a reason she can read
+    await coordinator.press_data(asked, StuckList(kind=StuckKind.OPEN, after=0).pack())
+    await coordinator.wait_for(lambda m: f"#{waiting}" in str(m.buttons))
+    await coordinator.send("好的")  # a word to someone else, say
+    await coordinator.wait_for("没有取消任何微心愿")
+    viewer = await place.services.users.require(COORDINATOR_ID)
+    assert (await place.services.wishes.view(viewer, waiting)).status is WishStatus.OPEN
+    assert _texts(place.resident, "取消了您的微心愿") == []
+
+
+async def test_a_stale_hand_over_or_reopen_button_changes_nothing(
+    fake: FakeBotApi, bot: RunningBot, place: Place, clock: ManualClock
+) -> None:
+    """Two coordinators looked at the same late wish; one handed it to 小钱. The other's
+    buttons, shown while 小赵 had it, must not move it again."""
+    services = place.services
+    late = await _post(place, "修水管")
+    await _claim(place, late)
+    clock.advance(days=8)
+    coordinator = await services.users.require(COORDINATOR_ID)
+    await services.wishes.reassign(coordinator, late, OTHER, held_by=HELPER)
+    stale = [
+        StuckReopen(wish_id=late, held_by=HELPER),
+        StuckHandTo(wish_id=late, user_id=RESIDENT + 100, held_by=HELPER),
+    ]
+    for button in stale:
+        answered = await place.coordinator.press_data(None, button.pack())
+        assert answered == "这个微心愿的状态已经变了，这个按钮不能用了，没有做任何更改。"
+    wish = await services.wishes.view(coordinator, late)
+    assert wish.status is WishStatus.CLAIMED and wish.claimed_by == OTHER
+
+
+async def test_a_wish_is_not_handed_to_someone_the_bot_cannot_reach_or_whose_hands_are_full(
+    fake: FakeBotApi, bot: RunningBot, place: Place, clock: ManualClock
+) -> None:
+    services = place.services
+    late = await _post(place, "修水管")
+    await _claim(place, late)
+    coordinator = await services.users.require(COORDINATOR_ID)
+    await services.users.set_reachable(OTHER, False)  # 小钱 blocked the bot
+    with pytest.raises(MemberUnreachable):
+        await services.wishes.reassign(coordinator, late, OTHER, held_by=HELPER)
+    await services.users.set_reachable(OTHER, True)
+    limit = services.settings.max_active_claims
+    for n in range(limit):
+        await _claim(place, await _post(place, f"第{n}件事"), OTHER)
+    with pytest.raises(HandsFull):
+        await services.wishes.reassign(coordinator, late, OTHER, held_by=HELPER)
+    wish = await services.wishes.view(coordinator, late)
+    assert wish.claimed_by == HELPER

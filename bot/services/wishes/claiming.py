@@ -128,7 +128,11 @@ class WishClaiming(WishNudges):
             )
             await self._tell_owner(conn, released, given_back)
             await self._announce_open(
-                conn, released, round_id, exclude={actor.id, wish.claimed_by or actor.id}
+                conn,
+                released,
+                round_id,
+                exclude={actor.id, wish.claimed_by or actor.id},
+                again=True,
             )
         self.notifier.wake()
         return released

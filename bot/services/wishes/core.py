@@ -155,10 +155,16 @@ class WishCore:
     async def _apply(
         self, conn: AsyncConnection, wish: Wish, move: Move, **values: object
     ) -> None:
-        """Make the move with a guarded UPDATE (still in `move.source`?), with the columns that
-        change with it; someone who changed the wish first makes it refuse, changing nothing."""
+        """Make the move with a guarded UPDATE (still in `move.source`, still with the claimer
+        read?), with the columns that change with it; someone who changed the wish first makes
+        it refuse, changing nothing."""
         if not await repo.change_status(
-            conn, wish.id, from_status=move.source, to_status=move.target, **values
+            conn,
+            wish.id,
+            from_status=move.source,
+            to_status=move.target,
+            held_by=wish.claimed_by,
+            **values,
         ):
             raise self._wrong_state(wish, move.event)
 

@@ -67,7 +67,12 @@ class WishExpiry(WishNudges):
             return  # taken, cancelled or closed meanwhile: nothing expires
         now = self.clock.now()
         if not await repo.change_status(
-            conn, wish.id, from_status=move.source, to_status=move.target, closed_at=now
+            conn,
+            wish.id,
+            from_status=move.source,
+            to_status=move.target,
+            held_by=wish.claimed_by,
+            closed_at=now,
         ):
             return
         actor: User | None = None

@@ -19,6 +19,7 @@ from bot.services.wishes.rules import (
     KIND_EXPIRE,
     KIND_WIDEN,
     OFFER_LIMIT,
+    REOFFER_LIFETIME,
     UNDATED_LIFETIME,
     URGENT_LIMIT,
     subject_of,
@@ -48,9 +49,18 @@ def wall_key(wish_id: int) -> str:
 
 class WishOffers(WishCore):
     async def _announce_open(
-        self, conn: AsyncConnection, wish: Wish, round_id: int, *, exclude: set[int]
+        self,
+        conn: AsyncConnection,
+        wish: Wish,
+        round_id: int,
+        *,
+        exclude: set[int],
+        again: bool = False,
     ) -> None:
-        """Offers (or urgent alerts) and the reminders of an open wish, for one round."""
+        """Offers (or urgent alerts) and the reminders of an open wish, for one round. A wish
+        open `again` (given back, or put back by a coordinator) is offered for at least
+        REOFFER_LIFETIME even when its own time has passed: it is usually late already, and
+        expiring it a minute after asking members again would make the asking pointless."""
         now = self.clock.now()
         subject = subject_of(wish.id)
         exclude = exclude | {wish.posted_by}
@@ -79,11 +89,12 @@ class WishOffers(WishCore):
         expires = (
             wish.needed_by + EXPIRY_GRACE if wish.needed_by else wish.created_at + UNDATED_LIFETIME
         )
+        soonest = now + (REOFFER_LIFETIME if again else timedelta(minutes=1))
         await self.reminders.schedule(
             conn,
             subject=subject,
             kind=KIND_EXPIRE,
-            due_at=max(expires, now + timedelta(minutes=1)),
+            due_at=max(expires, soonest),
             recipient_id=wish.posted_by,
             payload={"wish_id": wish.id, "round": round_id},
             dedupe_key=f"{subject}:expire:{round_id}",

@@ -19,6 +19,7 @@ OFFER_LIMIT = 20  # members offered a new wish (same building first)
 URGENT_LIMIT = 200  # members alerted about an urgent request
 EXPIRY_GRACE = timedelta(hours=24)  # after the needed-by time, before a wish expires
 UNDATED_LIFETIME = timedelta(days=30)  # a wish without a date expires after this
+REOFFER_LIFETIME = timedelta(days=3)  # at least this long on offer again once given back
 NEEDED_BY_MAX = timedelta(days=365)
 
 KIND_ESCALATE = "wish.escalate"

@@ -55,6 +55,13 @@ class NotInCommunity(InvalidInput):
     message = N_("That person is not a member of this wish's community.")
 
 
+class MemberUnreachable(Conflict):
+    message = N_(
+        "{name} cannot be reached by the bot right now (they may have blocked it). Please "
+        "choose someone else."
+    )
+
+
 @dataclass(frozen=True)
 class StuckPage:
     wishes: tuple[Wish, ...]
@@ -64,6 +71,7 @@ class StuckPage:
 @dataclass(frozen=True)
 class MemberPage:
     members: tuple[User, ...]
+    held_by: int  # who has the wish now (the buttons carry it, so a stale press is refused)
     next_after: int | None = None
 
 
@@ -144,7 +152,8 @@ class WishStuck(WishReading, WishCompletion):
             )
         page = tuple(found[:PAGE_SIZE])
         more = len(found) > PAGE_SIZE and page
-        return MemberPage(page, page[-1].id if more else None)
+        assert wish.claimed_by is not None  # REASSIGNED moves only a claimed wish
+        return MemberPage(page, wish.claimed_by, page[-1].id if more else None)
 
     async def _former_helpers(self, conn: AsyncConnection, wish: Wish) -> list[User]:
         """Who had the wish in hand: its claimer, those put on it, the claiming team's leader."""
@@ -154,14 +163,19 @@ class WishStuck(WishReading, WishCompletion):
             ids.add(team.leader_id)
         return await users_repo.get_users(conn, {i for i in ids if i is not None})
 
-    async def reassign(self, actor: User, wish_id: int, user_id: int) -> Wish:
+    async def reassign(
+        self, actor: User, wish_id: int, user_id: int, *, held_by: int | None = None
+    ) -> Wish:
         """A coordinator hands a claimed wish to another member of its community; the former
-        helpers, the new one and the resident are told."""
+        helpers, the new one and the resident are told. With `held_by` (the claimer the
+        coordinator saw when choosing), a wish someone else has moved since is refused."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._covered(conn, actor, wish_id)
             parties = await self._parties_in(conn, actor, wish)
             move = self._move(wish, WishEventKind.REASSIGNED, parties)
+            if held_by is not None and wish.claimed_by != held_by:
+                raise WishChanged()
             member = await users_repo.get_user(conn, user_id)
             if member is None or not member.is_member or not member.belongs_to(wish.community_id):
                 raise NotInCommunity()
@@ -169,13 +183,16 @@ class WishStuck(WishReading, WishCompletion):
                 raise PosterTakesNoPart()
             if member.id == wish.claimed_by or wish.claimed_by is None:
                 raise WishChanged()
-            count = await repo.count_active_claims(conn, member.id)
-            if count >= self.settings.max_active_claims:
-                raise HandsFull(name=member.display_name, count=count)
+            if member.unreachable:
+                raise MemberUnreachable(name=member.display_name)
             former = await self._former_helpers(conn, wish)
+            limit = self.settings.max_active_claims
             if not await repo.reassign(
-                conn, wish_id, from_user=wish.claimed_by, to_user=member.id, now=now
+                conn, wish_id, from_user=wish.claimed_by, to_user=member.id, now=now, limit=limit
             ):
+                count = await repo.count_active_claims(conn, member.id)
+                if count >= limit:
+                    raise HandsFull(name=member.display_name, count=count)
                 raise WishChanged()
             await repo.clear_assignments(conn, wish_id)
             await self._record(
@@ -200,14 +217,17 @@ class WishStuck(WishReading, WishCompletion):
         self.notifier.wake()
         return moved
 
-    async def reopen(self, actor: User, wish_id: int) -> Wish:
+    async def reopen(self, actor: User, wish_id: int, *, held_by: int | None = None) -> Wish:
         """A coordinator puts a claimed wish back to open, as a helper giving it back would:
-        it is offered again; the resident and the former helpers are told."""
+        it is offered again; the resident and the former helpers are told. With `held_by`,
+        as for `reassign`."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._covered(conn, actor, wish_id)
             parties = await self._parties_in(conn, actor, wish)
             move = self._move(wish, WishEventKind.RELEASED, parties)
+            if held_by is not None and wish.claimed_by != held_by:
+                raise WishChanged()
             former = await self._former_helpers(conn, wish)
             await self._apply(conn, wish, move, claimed_by=None, team_id=None, claimed_at=None)
             await repo.clear_assignments(conn, wish_id)
@@ -220,7 +240,7 @@ class WishStuck(WishReading, WishCompletion):
             taken = WishTakenFromYou(wish=reopened, coordinator=actor.display_name)
             await self.notifier.tell_all(conn, former, taken)
             await self._announce_open(
-                conn, reopened, round_id, exclude={wish.claimed_by or actor.id}
+                conn, reopened, round_id, exclude={wish.claimed_by or actor.id}, again=True
             )
         self.notifier.wake()
         return reopened

@@ -87,18 +87,32 @@ async def test_change_status_only_from_the_expected_state(store: Store) -> None:
         await _user(conn, 1)
         wish_id = await _wish(conn, community, 1)
         assert not await repo.change_status(
-            conn, wish_id, from_status=WishStatus.DONE, to_status=WishStatus.CONFIRMED
+            conn,
+            wish_id,
+            from_status=WishStatus.DONE,
+            to_status=WishStatus.CONFIRMED,
+            held_by=None,
+        )
+        # Read as claimed by member 1, but nobody holds it: refused, nothing changes.
+        assert not await repo.change_status(
+            conn, wish_id, from_status=WishStatus.OPEN, to_status=WishStatus.CANCELLED, held_by=1
         )
         assert await repo.change_status(
             conn,
             wish_id,
             from_status=WishStatus.OPEN,
             to_status=WishStatus.CANCELLED,
+            held_by=None,
             closed_at=NOW,
         )
         with pytest.raises(ValueError):
             await repo.change_status(
-                conn, wish_id, from_status=WishStatus.OPEN, to_status=WishStatus.OPEN, rating=5
+                conn,
+                wish_id,
+                from_status=WishStatus.OPEN,
+                to_status=WishStatus.OPEN,
+                held_by=None,
+                rating=5,
             )
         event = await repo.add_event(
             conn,
