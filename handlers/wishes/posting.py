@@ -224,6 +224,26 @@ async def typed_content(update: Update, context: LinliContext, user: User, t: Tr
 
 
 @step()
+async def more_content(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """More said while the card is shown ("and also…"): added to the wish, not lost — words
+    joined to the words, a photo or voice note in place of the one before — and the card
+    shown again."""
+    message = update.message
+    assert message is not None
+    draft = PostingDraft.load(context)
+    if message.photo:
+        draft.photo = message.photo[-1].file_id
+    elif message.voice:
+        draft.voice = message.voice.file_id
+    added = message.caption if message.photo else message.text
+    if added and added.strip():
+        joined = "\n".join(part for part in (draft.text, added.strip()) if part)
+        draft.text = clean_text(joined, TEXT_MAX)
+    draft.save(context)
+    return await _show_card(update, context, user, t)
+
+
+@step()
 async def wrong_content(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
     """A sticker, file, video… where words, a photo or a voice note were asked for."""
     await answer(
@@ -410,6 +430,7 @@ def states() -> dict[WishDialogue, Handlers]:
         WishDialogue.CONFIRM: [
             CallbackQueryHandler(send_wish, pattern=PostSend.pattern()),
             CallbackQueryHandler(change_part, pattern=PostChange.pattern()),
+            MessageHandler(text | content, more_content),
         ],
         WishDialogue.CATEGORY: [
             CallbackQueryHandler(chose_category, pattern=PostCategory.pattern()),

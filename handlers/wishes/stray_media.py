@@ -17,6 +17,8 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.i18n import Translate
 from bot.models import User
+from bot.services.wishes.drafts import clean_text
+from bot.services.wishes.rules import TEXT_MAX
 from handlers.buttons import StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
@@ -50,10 +52,13 @@ async def offer_as_wish(update: Update, context: LinliContext, user: User, t: Tr
     else:
         kind, file_id = "photo", message.photo[-1].file_id
         question = t("Post this photo as a wish?")
+    # Checked now, while the words can still be sent again shorter: the offer keeps only the
+    # file, and a refusal after "Post as a wish" would leave nothing to post.
+    caption = clean_text(message.caption, TEXT_MAX, required=False)
     StrayMedia(
         kind=kind,
         file_id=file_id,
-        caption=message.caption,
+        caption=caption,
         message_id=message.message_id,
     ).save(context)
     await answer(
@@ -76,9 +81,8 @@ async def start_wish_with_media(
     draft = StrayMedia.load(context)
     if not draft.kind or draft.message_id != PostStrayMedia.of(update).message_id:
         raise StaleButton()  # an older offer: its media is no longer kept
-    StrayMedia.clear(context)
     await ack(update)
-    return await posting.begin_with_content(
+    shown = await posting.begin_with_content(
         update,
         context,
         user,
@@ -88,6 +92,8 @@ async def start_wish_with_media(
         voice=draft.file_id if draft.kind == "voice" else None,
         edit=True,
     )
+    StrayMedia.clear(context)  # only once the card holds it (a refusal keeps the offer)
+    return shown
 
 
 @step()

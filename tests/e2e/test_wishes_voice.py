@@ -293,3 +293,36 @@ async def test_a_voice_note_outside_any_dialogue_is_offered_as_a_wish(
     await resident.wait_for("没有发布")
     async with _services(bot).store.read() as conn:
         assert len((await conn.execute(select(wishes.c.id))).all()) == 1
+
+
+async def test_a_stray_photo_with_too_long_words_is_answered_at_once_and_offers_nothing(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    """The words come with the photo: too long, she is told while she can still send it
+    again shorter — not after "Post as a wish", when nothing would be left to post."""
+    resident = people["resident"]
+    await resident.send_photo("LONG-PHOTO", caption="楼道灯坏了" * 120)
+    refusal = await resident.wait_for("太长")
+    assert refusal.buttons == []
+    await resident.send_photo("SHORT-PHOTO", caption="楼道灯坏了")
+    offer = await resident.wait_for("要把这张照片发成微心愿吗")
+    await resident.press(offer, "🙋 发成微心愿")
+    check = await resident.wait_for(posting.CARD)
+    assert "楼道灯坏了" in check.text and "附有照片" in check.text
+
+
+async def test_more_said_while_the_card_is_shown_is_added_to_the_wish(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+) -> None:
+    resident = people["resident"]
+    await posting.open_card(resident, "想请人修一下门锁")
+    await resident.send("还有厨房的灯也不亮")
+    check = await resident.wait_for(posting.CARD)
+    await resident.send_voice("MORE-VOICE", 5)
+    check = await resident.wait_for(lambda m: "附有语音" in (m.text or ""))
+    assert "想请人修一下门锁\n还有厨房的灯也不亮" in check.text
+    await resident.press(check, "✅ 发布")
+    await resident.wait_for("已发布")
+    async with _services(bot).store.read() as conn:
+        row = (await conn.execute(select(wishes))).one()
+    assert row.text == "想请人修一下门锁\n还有厨房的灯也不亮" and row.voice_file_id == "MORE-VOICE"
