@@ -630,3 +630,52 @@ class Team(Model):
     active: bool = True
     created_at: datetime
     member_ids: frozenset[int] = frozenset()
+
+
+# --- the love-savings passbook -------------------------------------------------------------
+
+
+class LedgerKind(StrEnum):
+    """What points are for. Each kind's points come from the community's rules
+    (`point_rules`, defaults in bot/services/passbook/rules.py), but for adjustments and
+    corrections, which a coordinator writes with a reason."""
+
+    WISH = "wish"  # a confirmed wish, for everyone who took part
+    URGENT = "urgent"  # a confirmed urgent request
+    RATING = "rating"  # the resident's stars above 3 (points per star)
+    PATROL = "patrol"  # per hour of a patrol shift served
+    STUDY = "study"  # a study session attended
+    VISIT = "visit"  # a twinning visit logged
+    ADJUSTMENT = "adjust"  # a coordinator's, with a written reason
+    CORRECTION = "correct"  # undoes an entry (its ref names it), with a written reason
+
+
+class LedgerEntry(Model):
+    id: int
+    community_id: int
+    member_id: int
+    kind: LedgerKind
+    ref: str
+    points: int
+    quarter: str
+    reason: str | None = None
+    corrects_id: int | None = None
+    granted_by: int | None = None
+    created_at: datetime
+
+
+class Balance(Model):
+    """A member's points: this quarter and all time (every community they served in)."""
+
+    member_id: int
+    quarter: str
+    this_quarter: int = 0
+    all_time: int = 0
+
+
+class RankedMember(Model):
+    place: int
+    member_id: int
+    display_name: str
+    building_name: str | None = None
+    points: int

@@ -321,6 +321,11 @@ wishes = Table(
     Column("thanks", Text, nullable=True),
     Column("thanks_voice_file_id", String(200), nullable=True),
     Column("escalated_at", UTCDateTime, nullable=True),  # coordinators were asked to help
+    # The handshake at the door: a code only the resident sees, given to the helper when the
+    # work is done; entering it confirms the wish. Wrong tries are counted and lock it.
+    Column("handshake_code", String(8), nullable=True),
+    Column("handshake_tries", Integer, nullable=False, default=0, server_default="0"),
+    Column("handshake_locked", Boolean, nullable=False, default=False, server_default=false()),
     # Keyset pages of open wishes, newest first: all, by category, by building.
     Index("ix_wishes_community_status", "community_id", "status", "id"),
     Index("ix_wishes_community_status_category", "community_id", "status", "category", "id"),
@@ -367,6 +372,64 @@ wish_participants = Table(
     Column("credited_at", UTCDateTime, nullable=False),
     Index("ix_wish_participants_user", "user_id", "credited_at"),
     Index("ix_wish_participants_credited", "credited_at", "wish_id"),
+)
+
+# --- the love-savings passbook --------------------------------------------------------------
+
+# Append-only: a row is never updated or deleted; a correction is a new row that names the
+# one it corrects. (member, kind, ref) is unique, so the same thing is never credited twice —
+# whatever retries, restarts or races — on SQLite and PostgreSQL alike.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("member_id", ForeignKey("users.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(48), nullable=False),  # what it is for: "wish:12", "adjust:<token>"
+    Column("points", Integer, nullable=False),
+    Column("quarter", String(6), nullable=False),  # "2026Q4", in the community's time zone
+    Column("reason", Text, nullable=True),  # required for adjustments and corrections
+    Column("corrects_id", ForeignKey("ledger_entries.id"), nullable=True),
+    Column("granted_by", BigInteger, nullable=True),  # a coordinator; None: the bot's rules
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("member_id", "kind", "ref", name="uq_ledger_entries_member_kind_ref"),
+    Index("ix_ledger_entries_member", "member_id", "id"),  # a passbook page, newest first
+    Index("ix_ledger_entries_community_quarter", "community_id", "quarter", "id"),
+)
+
+# The balances the ledger adds up to, kept in the same transaction as each entry (the
+# passbook and the ranking read these instead of summing millions of rows). `period` is a
+# quarter ("2026Q4") or "all".
+ledger_totals = Table(
+    "ledger_totals",
+    metadata,
+    Column("member_id", ForeignKey("users.id"), primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), primary_key=True),
+    Column("period", String(6), primary_key=True),
+    Column("points", Integer, nullable=False),
+    Index("ix_ledger_totals_ranking", "community_id", "period", "points"),
+)
+
+# Points per kind of work, set per community by its coordinators (defaults in the code).
+point_rules = Table(
+    "point_rules",
+    metadata,
+    Column("community_id", ForeignKey("communities.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("points", Integer, nullable=False),
+    Column("changed_by", BigInteger, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
+# A quarter a community's coordinators closed (recognition sent, sheet made): once each.
+quarter_closes = Table(
+    "quarter_closes",
+    metadata,
+    Column("community_id", ForeignKey("communities.id"), primary_key=True),
+    Column("quarter", String(6), primary_key=True),
+    Column("closed_by", BigInteger, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=False),
 )
 
 live_messages = Table(

@@ -10,6 +10,7 @@ from bot.services.admin import AdminService
 from bot.services.broadcast import BroadcastService
 from bot.services.membership import MembershipService
 from bot.services.notify import LiveMessages, Notifier
+from bot.services.passbook import PassbookService
 from bot.services.reminders import ReminderService
 from bot.services.teams import TeamsService
 from bot.services.users import UsersService
@@ -36,6 +37,7 @@ class Services:
     broadcasts: BroadcastService
     teams: TeamsService
     wishes: WishesService
+    passbook: PassbookService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -50,6 +52,9 @@ class Services:
         reminders = ReminderService(store, clock, notifier, settings)
         wishes = WishesService(store, settings, clock, community_id, notifier, reminders)
         wishes.register_reminders(reminders)
+        passbook = PassbookService(store, settings, clock, notifier)
+        wishes.on_confirmed(passbook.credit_confirmed_wish)
+        wishes.on_rated(passbook.credit_rated_wish)
         return cls(
             settings=settings,
             store=store,
@@ -64,4 +69,5 @@ class Services:
             broadcasts=BroadcastService(store, clock, notifier, settings),
             teams=TeamsService(store, clock),
             wishes=wishes,
+            passbook=passbook,
         )

@@ -77,6 +77,10 @@ class WishesService(WishStuck, WishReading, WishPosting, WishClaiming, WishCompl
         """Run `listener` inside every confirm transaction (e.g. to credit passbook points)."""
         self.confirmed_listeners.append(listener)
 
+    def on_rated(self, listener: ConfirmedListener) -> None:
+        """Run `listener` inside every rating transaction (the passbook's star bonus)."""
+        self.rated_listeners.append(listener)
+
 
 __all__ = [
     "PAGE_SIZE",

@@ -137,6 +137,9 @@ class WishCompletion(WishNudges):
                 conn, wish, WishEventKind.RATED, actor=actor, now=now, note=str(stars)
             )
             rated = await self._changed(conn, wish_id)
+            credited = await repo.participants(conn, wish_id)
+            for listener in self.rated_listeners:
+                await listener(conn, rated, credited)
             await self._tell_helpers(conn, rated, WishRated(wish=rated, stars=stars))
         self.notifier.wake()
         return rated

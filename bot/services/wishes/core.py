@@ -34,7 +34,8 @@ from storage.store import Store
 
 Move = Transition[WishStatus, WishEventKind]
 CLOSED = frozenset({WishStatus.CONFIRMED, WishStatus.CANCELLED, WishStatus.EXPIRED})
-# Called inside the confirm transaction with the wish and who was credited (the passbook).
+# Called inside the confirm (and the rating) transaction with the wish and who was credited
+# (the passbook).
 ConfirmedListener = Callable[[AsyncConnection, Wish, list[WishParticipant]], Awaitable[None]]
 
 
@@ -70,6 +71,7 @@ class WishCore:
     notifier: Notifier
     reminders: ReminderService
     confirmed_listeners: list[ConfirmedListener] = field(default_factory=list)
+    rated_listeners: list[ConfirmedListener] = field(default_factory=list)
 
     async def _get(self, conn: AsyncConnection, wish_id: int, actor: User | None = None) -> Wish:
         """The wish; with an actor, only one within their reach (see `in_reach`): another

@@ -1,0 +1,48 @@
+"""The love-savings passbook: the ledger, its rules, the passbook and ranking, coordinators'
+rules, adjustments and corrections."""
+
+from __future__ import annotations
+
+from bot.services.passbook.rules import (
+    ADJUST_MAX,
+    DEFAULT_POINTS,
+    PAGE_SIZE,
+    RULE_MAX,
+    RULED,
+    AlreadyCorrected,
+    BadPoints,
+    QuarterClosed,
+    ReasonRequired,
+    ZeroAdjustment,
+    previous_quarter,
+    quarter_bounds,
+    quarter_of,
+)
+from bot.services.passbook.service import (
+    NoSuchMember,
+    PassbookPage,
+    PassbookService,
+    Ranking,
+    wish_ref,
+)
+
+__all__ = [
+    "ADJUST_MAX",
+    "DEFAULT_POINTS",
+    "PAGE_SIZE",
+    "RULED",
+    "RULE_MAX",
+    "AlreadyCorrected",
+    "BadPoints",
+    "NoSuchMember",
+    "PassbookPage",
+    "PassbookService",
+    "QuarterClosed",
+    "Ranking",
+    "ReasonRequired",
+    "ZeroAdjustment",
+    "previous_quarter",
+    "quarter_bounds",
+    "quarter_of",
+    "wish_ref",
+]
