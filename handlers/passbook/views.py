@@ -233,7 +233,7 @@ def points_menu_view(
         t("<b>Points</b> (love-savings passbook)"),
         t("Points for each kind of work (they count for new entries):"),
         *(
-            f"• {t(RULE_LABELS[kind])}: <b>{points}</b>"
+            "• " + t("{label}: <b>{points}</b>").format(label=t(RULE_LABELS[kind]), points=points)
             for kind, points in rules.items()
             if kind in RULE_LABELS
         ),
