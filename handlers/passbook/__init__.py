@@ -87,22 +87,36 @@ def _number(text: str | None, low: int, high: int) -> int:
 # --- members: the passbook and the ranking ---------------------------------------------------
 
 
-@step()
-async def show_passbook(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    """A page of a passbook: one's own (/passbook), or a page another button asks for (the
-    service refuses anyone else's but to a coordinator in reach)."""
-    paging = update.callback_query is not None and PassbookPageButton.pattern().match(
-        update.callback_query.data or ""
-    )
-    member_id, before = user.id, None
-    if paging:
-        pressed = PassbookPageButton.of(update)
-        member_id, before = pressed.member_id, pressed.before or None
+async def _page(
+    update: Update,
+    context: LinliContext,
+    user: User,
+    t: Translate,
+    member_id: int,
+    before: int | None,
+    *,
+    edit: bool,
+) -> None:
+    """A page of a passbook: one's own, or a member's in a coordinator's reach (the service
+    refuses anyone else's); `edit`: in place of the pressed message."""
     page = await context.services.passbook.passbook(user, member_id, before=before)
     await ack(update)
     zone = context.services.settings.zone
     text, rows = passbook_view(t, user, page, zone, first=before is None)
-    await answer(update, text, rows, edit=bool(paging))
+    await answer(update, text, rows, edit=edit)
+
+
+@step()
+async def my_passbook(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """/passbook (or the button under a notice): the newest page of one's own passbook."""
+    await _page(update, context, user, t, user.id, None, edit=False)
+    return None
+
+
+@step()
+async def turn_page(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    pressed = PassbookPageButton.of(update)
+    await _page(update, context, user, t, pressed.member_id, pressed.before or None, edit=True)
     return None
 
 
@@ -134,20 +148,9 @@ async def points_menu(update: Update, context: LinliContext, user: User, t: Tran
     return END
 
 
-async def _member_page(
-    update: Update, context: LinliContext, user: User, t: Translate, member_id: int
-) -> None:
-    """A member's passbook as the coordinator sees it, newest first (the press answered)."""
-    page = await context.services.passbook.passbook(user, member_id)
-    await ack(update)
-    zone = context.services.settings.zone
-    text, rows = passbook_view(t, user, page, zone, first=True)
-    await answer(update, text, rows, edit=update.callback_query is not None)
-
-
 @coordinator_step
 async def look_up(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    await _member_page(update, context, user, t, LookUp.of(update).member_id)
+    await _page(update, context, user, t, LookUp.of(update).member_id, None, edit=True)
     return END
 
 
@@ -366,10 +369,10 @@ def handlers() -> Handlers:
     )
     return [
         conversation,
-        CommandHandler("passbook", show_passbook, filters=private),
+        CommandHandler("passbook", my_passbook, filters=private),
         CommandHandler("ranking", show_ranking, filters=private),
-        CallbackQueryHandler(show_passbook, pattern=PassbookPageButton.pattern()),
-        CallbackQueryHandler(show_passbook, pattern=OpenPassbook.pattern()),
+        CallbackQueryHandler(turn_page, pattern=PassbookPageButton.pattern()),
+        CallbackQueryHandler(my_passbook, pattern=OpenPassbook.pattern()),
         CallbackQueryHandler(show_ranking, pattern=ShowRanking.pattern()),
         CallbackQueryHandler(points_menu, pattern=PointsMenu.pattern()),
         CallbackQueryHandler(look_up, pattern=LookUp.pattern()),

@@ -239,6 +239,12 @@ async def test_a_coordinator_adjusts_with_a_reason_and_the_member_is_told_once(
     assert not [label for label, _ in after.buttons if label.startswith("↩️ 更正")]
     assert len([m for m in helper.inbox if "加了 5 分" in (m.text or "")]) == 1
 
+    # Both are in the audit log, in words.
+    await li.send("/admin")
+    await li.press(await li.wait_for("管理"), "操作记录")
+    log = await li.wait_for("最新的在前")
+    assert log.text.index("李书记 · 更正了存折记录") < log.text.index("李书记 · 调整了积分")
+
 
 async def test_a_coordinator_changes_a_rule_with_a_typed_number(
     fake: FakeBotApi, bot: RunningBot, place: Place

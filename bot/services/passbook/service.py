@@ -233,6 +233,8 @@ class PassbookService:
     async def ranking(self, viewer: User, community_id: int | None = None) -> Ranking:
         """This quarter's top members of the viewer's community and building, and their
         place (a coordinator may name a community in their reach)."""
+        if community_id is None and viewer.community_id is None and viewer.is_coordinator:
+            community_id = working_community(viewer)  # a coordinator living outside it
         if community_id is None or community_id == viewer.community_id:
             community = viewer.community_id
         else:
