@@ -223,6 +223,7 @@ class PassbookService:
 
     async def entry(self, actor: User, entry_id: int) -> LedgerEntry:
         """One entry of a passbook in the coordinator's reach (before correcting it)."""
+        require_coordinator(actor)  # a member's own entries are read on their pages only
         async with self.store.read() as conn:
             entry = await repo.get_entry(conn, entry_id)
             if entry is None:
