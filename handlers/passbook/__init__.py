@@ -15,8 +15,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
-from bot.models import LedgerKind, Role, User
-from bot.services.errors import NotAllowed
+from bot.models import N_, LedgerKind, Role, User
+from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.passbook import (
     ADJUST_MAX,
     RULE_MAX,
@@ -298,6 +298,19 @@ async def typed_reason(update: Update, context: LinliContext, user: User, t: Tra
 
 
 @coordinator_step
+async def no_number(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """A voice note, photo or sticker where a number is asked."""
+    if PointsDraft.load(context).kind is not None:
+        raise BadPoints(low=0, high=RULE_MAX)
+    raise BadPoints(low=-ADJUST_MAX, high=ADJUST_MAX)
+
+
+@coordinator_step
+async def no_name(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    raise InvalidInput(N_("Please type part of a name, or a Telegram user id."))
+
+
+@coordinator_step
 async def no_reason(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     """A voice note, photo or sticker where the reason is asked: it must be written."""
     raise ReasonRequired()
@@ -352,9 +365,19 @@ def handlers() -> Handlers:
             CallbackQueryHandler(correct, pattern=Correct.pattern()),
         ],
         states={
-            PointsDialogue.RULE: [MessageHandler(text, typed_rule)],
-            PointsDialogue.FIND: [MessageHandler(text, typed_find)],
-            PointsDialogue.POINTS: [MessageHandler(text, typed_points), drop],
+            PointsDialogue.RULE: [
+                MessageHandler(text, typed_rule),
+                MessageHandler(not_text, no_number),
+            ],
+            PointsDialogue.FIND: [
+                MessageHandler(text, typed_find),
+                MessageHandler(not_text, no_name),
+            ],
+            PointsDialogue.POINTS: [
+                MessageHandler(text, typed_points),
+                MessageHandler(not_text, no_number),
+                drop,
+            ],
             PointsDialogue.REASON: [
                 MessageHandler(text, typed_reason),
                 MessageHandler(not_text, no_reason),

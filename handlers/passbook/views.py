@@ -45,6 +45,7 @@ RULE_LABELS: dict[LedgerKind, str] = {
     LedgerKind.VISIT: N_("A twinning visit"),
 }
 MEDALS = ("🥇", "🥈", "🥉")
+REASON_SHOWN = 100  # characters of a reason on a page: ten entries must fit one message
 CORRECT_PER_ROW = 3
 
 
@@ -63,7 +64,8 @@ def what_for(t: Translate, entry: LedgerEntry, page: PassbookPage) -> str:
     category = page.wish_categories.get(wish_id) if wish_id is not None else None
     writer = page.names.get(entry.granted_by) if entry.granted_by is not None else None
     name = esc(writer or "—")
-    reason = esc(entry.reason or "")
+    said = entry.reason or ""
+    reason = esc(said if len(said) <= REASON_SHOWN else said[:REASON_SHOWN] + "…")
     match entry.kind:
         case LedgerKind.WISH | LedgerKind.URGENT:
             urgent = entry.kind is LedgerKind.URGENT
@@ -93,7 +95,9 @@ def what_for(t: Translate, entry: LedgerEntry, page: PassbookPage) -> str:
 def entry_line(
     t: Translate, entry: LedgerEntry, page: PassbookPage, language: str, zone: ZoneInfo
 ) -> str:
-    when = format_local(entry.created_at, language, zone)
+    # The year only for entries of another year than this quarter's.
+    other_year = entry.quarter[:4] != page.balance.quarter[:4]
+    when = format_local(entry.created_at, language, zone, with_year=other_year)
     line = f"<code>{entry.id}</code> · {when} · <b>{points_text(entry.points)}</b> · "
     line += what_for(t, entry, page)
     if entry.id in page.corrected:

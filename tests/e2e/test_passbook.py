@@ -190,6 +190,8 @@ async def test_a_coordinator_adjusts_with_a_reason_and_the_member_is_told_once(
     await li.wait_for("给小赵调整多少分")
     await li.send("十分")
     await li.wait_for("请输入 -1000 到 1000 之间的整数。")
+    await li.send_photo("PHOTO")
+    await li.wait_for("请输入 -1000 到 1000 之间的整数。")
     await li.send("5")
     await li.wait_for("原因是什么")
     await li.send("   ")

@@ -313,8 +313,8 @@ class PassbookService:
             member = await self._member(conn, actor, member_id)
             if member.id == actor.id:
                 raise NotAllowed()  # nobody adjusts their own passbook
-            if member.community_id is None:
-                raise NoSuchMember()
+            if member.community_id is None or not member.is_member:
+                raise NoSuchMember()  # points are for serving members
             ref = f"adjust:{token}"
             entry_id = await repo.add_entry(
                 conn,

@@ -1,7 +1,7 @@
 """What the passbook's screens ask of the service: a page names the wishes, the coordinators
 and the corrected entries it shows; members are found within reach only; an entry is looked up
-within reach only; the member is told of an adjustment once and of a correction; a coordinator
-who lives outside every community still sees its leaders."""
+within reach only; a resident's points are not adjusted; the member is told of an adjustment
+once and of a correction; a coordinator who lives outside every community sees its leaders."""
 
 from __future__ import annotations
 
@@ -88,6 +88,8 @@ async def test_members_and_entries_are_found_within_reach_only(
     with pytest.raises(NotAllowed):
         await services.passbook.find_members(helper, "小")
     entry = await services.passbook.adjust(coordinator, helper.id, 3, "试点", token="t")
+    with pytest.raises(NoSuchMember):  # points are for members, not residents
+        await services.passbook.adjust(coordinator, 1, 3, "试点", token="r")
     assert (await services.passbook.entry(coordinator, entry.id)).id == entry.id
     with pytest.raises(NotAllowed):
         await services.passbook.entry(helper, entry.id)
