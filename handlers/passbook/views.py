@@ -51,7 +51,7 @@ CORRECT_PER_ROW = 3
 
 def quarter_label(t: Translate, quarter: str) -> str:
     """ "2026Q4" as people say it: "2026年第4季度"."""
-    return t("{year}, quarter {number}").format(year=quarter[:4], number=quarter[5:])
+    return t("Q{number} {year}").format(year=quarter[:4], number=quarter[5:])
 
 
 def points_text(points: int) -> str:
@@ -185,7 +185,7 @@ def _ranked_line(t: Translate, ranked: RankedMember, *, with_building: bool) -> 
     place = MEDALS[ranked.place - 1] if ranked.place <= len(MEDALS) else f"{ranked.place}."
     name = esc(ranked.display_name)
     if with_building and ranked.building_name:
-        name += f"（{esc(ranked.building_name)}）"
+        name = t("{name} ({building})").format(name=name, building=esc(ranked.building_name))
     return t("{place} {name}: {points} points").format(
         place=place, name=name, points=ranked.points
     )
