@@ -49,8 +49,8 @@ class Place:
 
 @pytest.fixture
 async def place(bot: RunningBot, fake: FakeBotApi) -> Place:
-    """A resident of 7号楼; members 小赵 and 小钱 there and 小孙 in 8号楼; the district's
-    coordinator (the configured one)."""
+    """A resident of 7号楼; members 小赵 and 小钱 there and 小孙 in 8号楼 (who reads English);
+    the district's coordinator (the configured one)."""
     assert bot.services is not None
     services = bot.services
     async with services.store.transaction() as conn:
@@ -63,13 +63,13 @@ async def place(bot: RunningBot, fake: FakeBotApi) -> Place:
     await services.users.register(
         RESIDENT, display_name="王奶奶", language="zh", building_id=seven.id
     )
-    for uid, name, building in (
-        (HELPER, "小赵", seven),
-        (OTHER, "小钱", seven),
-        (THIRD, "小孙", eight),
+    for uid, name, building, language in (
+        (HELPER, "小赵", seven, "zh"),
+        (OTHER, "小钱", seven, "zh"),
+        (THIRD, "小孙", eight, "en"),
     ):
         await services.users.register(
-            uid, display_name=name, language="zh", building_id=building.id
+            uid, display_name=name, language=language, building_id=building.id
         )
         async with services.store.transaction() as conn:
             await users_repo.grant_role(conn, uid, Role.MEMBER, None, services.clock.now())
@@ -158,11 +158,13 @@ async def test_the_ranking_orders_the_community_and_the_building_with_ones_own_p
     assert building.index("🥇 小赵") < building.index("🥈 小钱")
     assert "您在全社区排第 3 名，20 分。" in text and "在7号楼排第 2 名。" in text
 
-    # From the passbook's button, the same.
-    page = await _passbook(place.third)
-    await place.third.press(page, "🏅 本季度排行")
-    mine = await place.third.wait_for("您在全社区排第 2 名")
-    assert "在8号楼排第 1 名。" in mine.text
+    # In English, from the passbook's button.
+    await place.third.send("/passbook")
+    page = await place.third.wait_for("My love-savings passbook")
+    assert "This quarter (Q4 2026): 25 points" in page.text and "Adjusted by 李书记" in page.text
+    await place.third.press(page, "🏅 This quarter's ranking")
+    mine = await place.third.wait_for("You are number 2 in the community, with 25 points.")
+    assert "In 8号楼 you are number 1." in mine.text and "🥇 小赵 (7号楼): 30 points" in mine.text
 
 
 async def _open_members_passbook(li: FakeUser, name: str, uid: int) -> FakeMessage:
