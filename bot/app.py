@@ -32,6 +32,7 @@ from handlers import (
     membership_views,
     news,
     notices,
+    passbook,
     presence,
     profile,
     reminders,
@@ -42,6 +43,7 @@ from handlers import (
 from handlers.broadcast import views as broadcast_views
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
+from handlers.passbook import views as passbook_views
 from handlers.wishes import notices as wish_notices
 from handlers.wishes import views as wish_views
 from storage.store import Store
@@ -53,9 +55,29 @@ Hook = Callable[[LinliApplication], Awaitable[None]]
 # Feature modules; their order does not decide which dialogue gets typed text (the dialogue
 # kit's rule does: the one the user moved on last, see handlers/dialogue.py). The fallbacks for
 # whatever no feature took are added after them.
-FEATURES = (start, wishes, teams, profile, membership, admin, broadcast, news, presence, help)
+FEATURES = (
+    start,
+    wishes,
+    teams,
+    profile,
+    membership,
+    admin,
+    passbook,
+    broadcast,
+    news,
+    presence,
+    help,
+)
 # The views that render what services record for later (notices, live messages), per feature.
-VIEWS = (wish_notices, wish_views, membership_views, broadcast_views, reminders, errors)
+VIEWS = (
+    wish_notices,
+    wish_views,
+    membership_views,
+    broadcast_views,
+    passbook_views,
+    reminders,
+    errors,
+)
 
 
 def build_application(services: Services) -> LinliApplication:

@@ -76,6 +76,19 @@ COMMANDS: tuple[Command, ...] = (
         home=True,
     ),
     Command(
+        "passbook",
+        Role.MEMBER,
+        N_("Your love-savings passbook: points and what they were for"),
+        label=N_("💝 Love-savings passbook"),
+        home=True,
+    ),
+    Command(
+        "ranking",
+        Role.MEMBER,
+        N_("This quarter's ranking of the love-savings passbook"),
+        label=N_("🏅 Ranking"),
+    ),
+    Command(
         "stuck",
         Role.COORDINATOR,
         N_("Stuck wishes: open too long, overdue, unconfirmed"),

@@ -327,3 +327,17 @@ async def closed_quarters(
         )
     )
     return {(int(c), str(q)) for c, q in rows}
+
+
+# --- for the passbook's screens ------------------------------------------------------------
+
+
+async def corrected_among(conn: AsyncConnection, entry_ids: Iterable[int]) -> set[int]:
+    """Which of these entries a correction names already (a screen offers no second one)."""
+    wanted = sorted(set(entry_ids))
+    if not wanted:
+        return set()
+    rows = await conn.scalars(
+        select(ledger_entries.c.corrects_id).where(ledger_entries.c.corrects_id.in_(wanted))
+    )
+    return {int(found) for found in rows}

@@ -51,6 +51,7 @@ from handlers.buttons import Button
 from handlers.common import ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
+from handlers.passbook.buttons import PointsMenu
 from handlers.teams import ListTeams
 
 # --- dialogue ------------------------------------------------------------------------------
@@ -122,6 +123,7 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
                 (t("Community name"), CommunityName().pack()),
             ]
         )
+        rows.append([(t("💝 Points"), PointsMenu().pack())])
     if _above_several(user):
         rows.append([(t("Communities"), Communities().pack())])
     title = t("<b>Administration</b> — {community}").format(

@@ -47,6 +47,9 @@ ACTION_LABELS: dict[str, str] = {
     "wish.thanked": N_("Thank-you written"),
     "wish.assigned": N_("Member put on a team's wish"),
     "wish.unassigned": N_("Member taken off a team's wish"),
+    "points.rule": N_("Points for a kind of work changed"),
+    "points.adjust": N_("Points adjusted"),
+    "points.correct": N_("Passbook entry corrected"),
 }
 OTHER_ACTION = N_("Other action")
 

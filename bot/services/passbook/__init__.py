@@ -3,6 +3,7 @@ rules, adjustments and corrections."""
 
 from __future__ import annotations
 
+from bot.services.passbook.notices import EntryCorrected, PointsAdjusted, PointsNotice
 from bot.services.passbook.rules import (
     ADJUST_MAX,
     DEFAULT_POINTS,
@@ -14,6 +15,9 @@ from bot.services.passbook.rules import (
     QuarterClosed,
     ReasonRequired,
     ZeroAdjustment,
+    check_adjustment,
+    check_rule,
+    clean_reason,
     previous_quarter,
     quarter_bounds,
     quarter_of,
@@ -23,6 +27,7 @@ from bot.services.passbook.service import (
     PassbookPage,
     PassbookService,
     Ranking,
+    wish_of,
     wish_ref,
 )
 
@@ -34,15 +39,22 @@ __all__ = [
     "RULE_MAX",
     "AlreadyCorrected",
     "BadPoints",
+    "EntryCorrected",
     "NoSuchMember",
     "PassbookPage",
     "PassbookService",
+    "PointsAdjusted",
+    "PointsNotice",
     "QuarterClosed",
     "Ranking",
     "ReasonRequired",
     "ZeroAdjustment",
+    "check_adjustment",
+    "check_rule",
+    "clean_reason",
     "previous_quarter",
     "quarter_bounds",
     "quarter_of",
+    "wish_of",
     "wish_ref",
 ]

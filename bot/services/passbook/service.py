@@ -9,7 +9,8 @@ their reach again and is audited."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,10 +25,12 @@ from bot.models import (
     RankedMember,
     User,
     Wish,
+    WishCategory,
     WishParticipant,
 )
-from bot.services.errors import NotAllowed, NotFound
+from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.notify import Notifier
+from bot.services.passbook.notices import EntryCorrected, PointsAdjusted
 from bot.services.passbook.rules import (
     DEFAULT_POINTS,
     PAGE_SIZE,
@@ -44,7 +47,11 @@ from bot.services.scope import require_coordinator, require_covers, working_comm
 from storage import audit, org
 from storage import ledger as repo
 from storage import users as users_repo
+from storage import wishes as wishes_repo
 from storage.store import Store
+
+SEARCH_MAX = 64  # characters of a typed name or id
+FOUND_MAX = 10  # members offered for one search
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,11 @@ class PassbookPage:
     balance: Balance
     entries: tuple[LedgerEntry, ...]
     next_before: int | None = None  # keyset: pass as `before` for the next (older) page
+    # What the page's entries name, to say what each was for: the kind of help of each wish,
+    # the coordinators who wrote adjustments and corrections, and which entries are corrected.
+    wish_categories: Mapping[int, WishCategory] = field(default_factory=dict)
+    names: Mapping[int, str] = field(default_factory=dict)
+    corrected: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,12 @@ class Ranking:
 
 def wish_ref(wish_id: int) -> str:
     return f"wish:{wish_id}"
+
+
+def wish_of(entry: LedgerEntry) -> int | None:
+    """The wish an entry was credited for (None: not for a wish)."""
+    kind, _, value = entry.ref.partition(":")
+    return int(value) if kind == "wish" and value.isdigit() else None
 
 
 class NoSuchMember(NotFound):
@@ -172,13 +190,52 @@ class PassbookService:
                 raise NotAllowed()
             balance = await repo.balance(conn, member.id, self.quarter())
             found = await repo.entries_of(conn, member.id, before=before, limit=PAGE_SIZE + 1)
-        page = tuple(found[:PAGE_SIZE])
+            page = tuple(found[:PAGE_SIZE])
+            categories: dict[int, WishCategory] = {}
+            for wish_id in {w for w in map(wish_of, page) if w is not None}:
+                wish = await wishes_repo.get_wish(conn, wish_id)
+                if wish is not None:
+                    categories[wish_id] = wish.category
+            writers = {e.granted_by for e in page if e.granted_by is not None}
+            names = {u.id: u.display_name for u in await users_repo.get_users(conn, writers)}
+            corrected = await repo.corrected_among(conn, (e.id for e in page))
         more = len(found) > PAGE_SIZE and page
-        return PassbookPage(member, balance, page, page[-1].id if more else None)
+        return PassbookPage(
+            member,
+            balance,
+            page,
+            page[-1].id if more else None,
+            wish_categories=categories,
+            names=names,
+            corrected=frozenset(corrected),
+        )
+
+    async def find_members(self, actor: User, text: str) -> list[User]:
+        """Members in the coordinator's reach whose name contains `text` (or whose id it is),
+        to look up their passbook."""
+        reach = require_coordinator(actor)
+        text = text.strip()
+        if not text or len(text) > SEARCH_MAX:
+            raise InvalidInput(N_("Please type part of a name, or a Telegram user id."))
+        async with self.store.read() as conn:
+            found = await users_repo.search_users(conn, text, reach=reach, limit=FOUND_MAX * 2)
+        return [u for u in found if u.is_member][:FOUND_MAX]
+
+    async def entry(self, actor: User, entry_id: int) -> LedgerEntry:
+        """One entry of a passbook in the coordinator's reach (before correcting it)."""
+        require_coordinator(actor)  # a member's own entries are read on their pages only
+        async with self.store.read() as conn:
+            entry = await repo.get_entry(conn, entry_id)
+            if entry is None:
+                raise NotFound()
+            await self._member(conn, actor, entry.member_id)
+        return entry
 
     async def ranking(self, viewer: User, community_id: int | None = None) -> Ranking:
         """This quarter's top members of the viewer's community and building, and their
         place (a coordinator may name a community in their reach)."""
+        if community_id is None and viewer.community_id is None and viewer.is_coordinator:
+            community_id = working_community(viewer)  # a coordinator living outside it
         if community_id is None or community_id == viewer.community_id:
             community = viewer.community_id
         else:
@@ -256,8 +313,8 @@ class PassbookService:
             member = await self._member(conn, actor, member_id)
             if member.id == actor.id:
                 raise NotAllowed()  # nobody adjusts their own passbook
-            if member.community_id is None:
-                raise NoSuchMember()
+            if member.community_id is None or not member.is_member:
+                raise NoSuchMember()  # points are for serving members
             ref = f"adjust:{token}"
             entry_id = await repo.add_entry(
                 conn,
@@ -282,6 +339,9 @@ class PassbookService:
                     after={"points": points, "reason": why, "entry": entry_id},
                 )
             entry = await self._entry_by_ref(conn, member.id, LedgerKind.ADJUSTMENT, ref)
+            if entry_id is not None:  # told once, with the change (not again for a retry)
+                notice = PointsAdjusted(entry=entry, by=actor.display_name)
+                await self.notifier.tell(conn, member, notice)
         return entry
 
     async def correct(self, actor: User, entry_id: int, reason: str | None) -> LedgerEntry:
@@ -322,7 +382,10 @@ class PassbookService:
                 before={"entry": entry.id, "points": entry.points},
                 after={"points": -entry.points, "reason": why, "entry": made},
             )
-            return await self._entry_by_ref(conn, member.id, LedgerKind.CORRECTION, ref)
+            correction = await self._entry_by_ref(conn, member.id, LedgerKind.CORRECTION, ref)
+            notice = EntryCorrected(entry=correction, by=actor.display_name, corrected=entry)
+            await self.notifier.tell(conn, member, notice)
+            return correction
 
     async def _entry_by_ref(
         self, conn: AsyncConnection, member_id: int, kind: LedgerKind, ref: str

@@ -11,7 +11,17 @@ import pytest
 
 import bot.app
 from bot.i18n import LANGUAGES, translator
-from bot.models import LiveMessage, Notice, OutboxStatus, User, Wish, WishCategory, WishStatus
+from bot.models import (
+    LedgerEntry,
+    LedgerKind,
+    LiveMessage,
+    Notice,
+    OutboxStatus,
+    User,
+    Wish,
+    WishCategory,
+    WishStatus,
+)
 from bot.services import Services
 from bot.services.broadcast import DeliveryReport
 from bot.services.notify import RefreshLive, RetireLive, ShowLive
@@ -56,6 +66,19 @@ def sample(kind: type[Notice], broadcast_id: int) -> Notice:
         hint = hints[name]
         if hint is Wish:
             values[name] = sample_wish()
+        elif hint is LedgerEntry:  # a passbook entry, its reason hostile
+            values[name] = LedgerEntry(
+                id=5,
+                community_id=1,
+                member_id=10,
+                kind=LedgerKind.ADJUSTMENT,
+                ref="adjust:x",
+                points=-3,
+                quarter="2026Q4",
+                reason=HOSTILE,
+                granted_by=COORDINATOR_ID,
+                created_at=DAYTIME,
+            )
         elif hint is DeliveryReport:
             values[name] = DeliveryReport(
                 total=5, delivered=2, blocked=1, failed=1, pending=0, cancelled=1
