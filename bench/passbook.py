@@ -145,6 +145,7 @@ async def seed(services: Services, *, rows: int, members: int) -> dict[str, Any]
             if postgres:
                 raw = await conn.get_raw_connection()
                 driver = raw.driver_connection
+                assert driver is not None
                 await driver.copy_records_to_table(
                     "ledger_entries", records=batch, columns=COLUMNS
                 )

@@ -3,7 +3,8 @@ changes and time passing (across quarter ends), played through the real passbook
 the real database (SQLite, or PostgreSQL on that pass), a fresh database per sequence:
 
 - every member's all-time total equals the sum of their entries and a model kept here, and
-  each quarter's total the sum of that quarter's entries;
+  each quarter's total the sum of that quarter's entries; the quarter's ranking and each
+  member's place agree with the model;
 - no (member, kind, ref) twice, a correction at most once per entry, for minus its points;
 - an entry, once written, never changes; each operation adds exactly the entries the model
   expects.
@@ -227,9 +228,19 @@ async def _step(
     return [Expected(*key, -target.points, quarter, corrects_id=entry_id)]
 
 
-async def _check(store: Store, model: Model, quarters: set[str]) -> None:
+async def _check(store: Store, community: int, model: Model, quarters: set[str]) -> None:
     """The invariants, read back from the database."""
     async with store.read() as conn:
+        for quarter in sorted(quarters):
+            # The ranking and each place read from the totals, against the model's sums.
+            points = {m: model.total(m, quarter) for m in MEMBERS}
+            for member, mine in points.items():
+                ahead = sum(p > mine for p in points.values())
+                place = await repo.place_of(conn, community, quarter, member)
+                assert place == ((ahead + 1, mine) if mine > 0 else None)
+            top = await repo.ranking(conn, community, quarter)
+            ranked = sorted((-p, m) for m, p in points.items() if p > 0)
+            assert [(r.member_id, r.points) for r in top] == [(m, -p) for p, m in ranked]
         for member in MEMBERS:
             for quarter in sorted(quarters):
                 balance = await repo.balance(conn, member, quarter)
@@ -315,7 +326,7 @@ async def _play(database_url: str, folder: Path, ops: list[Operation]) -> None:
             for e, entry_id in made:
                 model.entries[(e.member, e.kind, e.ref)] = (entry_id, e)
             seen = rows
-        await _check(store, model, quarters)
+        await _check(store, services.default_community_id, model, quarters)
     finally:
         await store.close()
 
