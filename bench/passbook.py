@@ -266,5 +266,5 @@ async def _operations(
         ("read: building top 10 + place_of", building_top),
         ("write: credit (rules + add_entry)", credit),
     ):
-        results.append(await timed(store, name, runs, operation))
+        results.append(await timed(store, name, runs, operation, plan_lines=None))
     return results
