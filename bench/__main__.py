@@ -17,6 +17,9 @@
 6. Scale: every list, card, count and write of the wish feature at a million wishes, on
    SQLite and on PostgreSQL, median and p95, with each statement's query plan
    (bench/scale.py).
+7. Passbook: the love-savings passbook at 2,000,000 ledger rows and 100,000 members, on SQLite
+   and on PostgreSQL: a passbook page, the quarter's ranking and a credit, median and p95,
+   with their query plans (bench/passbook.py). Targets: page <= 10 ms, ranking <= 200 ms.
 """
 
 from __future__ import annotations
@@ -28,9 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import scale
+from bench import passbook, scale
 from bench.faults import fault_table
-from bench.throughput import main as update_handling
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
     BotProcess,
@@ -136,7 +138,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="SEND_RATE and the fake's cap")
     parser.add_argument("--kill-after", type=float, default=0.4, help="fraction delivered")
     parser.add_argument(
-        "--only", choices=["throughput", "crash", "faults", "postgresql", "updates", "scale"]
+        "--only",
+        choices=["throughput", "crash", "faults", "postgresql", "updates", "scale", "passbook"],
     )
     parser.add_argument("--scale-wishes", type=int, default=scale.WISHES)
     parser.add_argument("--scale-runs", type=int, default=200, help="timed runs per operation")
@@ -144,8 +147,11 @@ def main() -> None:
         "--databases",
         choices=["both", "sqlite", "postgresql"],
         default="both",
-        help="where the scale benchmark runs",
+        help="where the scale and passbook benchmarks run",
     )
+    parser.add_argument("--passbook-rows", type=int, default=passbook.ROWS)
+    parser.add_argument("--passbook-members", type=int, default=passbook.MEMBERS)
+    parser.add_argument("--passbook-runs", type=int, default=200, help="timed runs per operation")
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -164,7 +170,11 @@ def main() -> None:
         asyncio.run(crash(args.recipients, args.rate, args.kill_after))
     if args.only in (None, "faults"):
         asyncio.run(fault_table(args.recipients, args.rate))
-    postgres = TestPostgres() if args.only in (None, "postgresql", "updates", "scale") else None
+    postgres = (
+        TestPostgres()
+        if args.only in (None, "postgresql", "updates", "scale", "passbook")
+        else None
+    )
     try:
         if postgres is not None:
             postgres.prepare_template()
@@ -172,6 +182,9 @@ def main() -> None:
             asyncio.run(throughput(args.recipients, args.rate, postgres.url(postgres.create())))
         if args.only in (None, "updates"):
             gc.enable()  # both bots in this comparison run in this process, as in production
+            # Imported here: a section that no longer imports must not stop the others.
+            from bench.throughput import main as update_handling
+
             url = postgres.url(postgres.create()) if postgres is not None else None
             asyncio.run(update_handling(url))
         if args.only in (None, "scale"):
@@ -185,6 +198,26 @@ def main() -> None:
                     asyncio.run(
                         scale.run(
                             url, Path(folder), runs=args.scale_runs, wishes_count=args.scale_wishes
+                        )
+                    )
+        if args.only in (None, "passbook"):
+            gc.enable()
+            print(
+                f"\nPassbook: {args.passbook_rows:,} ledger rows, {args.passbook_members:,} "
+                f"members, {args.passbook_runs} runs per operation"
+            )
+            urls = [] if args.databases == "postgresql" else [None]
+            if postgres is not None and args.databases != "sqlite":
+                urls.append(postgres.url(postgres.create()))
+            for url in urls:
+                with tempfile.TemporaryDirectory() as folder:
+                    asyncio.run(
+                        passbook.run(
+                            url,
+                            Path(folder),
+                            runs=args.passbook_runs,
+                            rows=args.passbook_rows,
+                            members=args.passbook_members,
                         )
                     )
     finally:

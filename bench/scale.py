@@ -187,9 +187,11 @@ def statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
             event.remove(engine, "before_cursor_execute", record)
 
 
-async def explain(store: Store, seen: list[tuple[str, Any]]) -> list[str]:
+async def explain(
+    store: Store, seen: list[tuple[str, Any]], *, plan_lines: int | None = 4
+) -> list[str]:
     """Each distinct statement's plan, once, with how often it ran ("SCAN", "Seq Scan" or
-    "TEMP B-TREE": look)."""
+    "TEMP B-TREE": look); on PostgreSQL its first `plan_lines` lines (None: all)."""
     postgres = store.engine.dialect.name == "postgresql"
     lines: list[str] = []
     counted: dict[str, int] = {}
@@ -210,7 +212,7 @@ async def explain(store: Store, seen: list[tuple[str, Any]]) -> list[str]:
             try:
                 if postgres:
                     rows = await driver.fetch("EXPLAIN " + sql, *(params or ()))
-                    plan = " / ".join(r[0].strip() for r in rows[:4])
+                    plan = " / ".join(r[0].strip() for r in rows[:plan_lines])
                 else:
                     cursor = await driver.execute("EXPLAIN QUERY PLAN " + sql, params or ())
                     plan = " / ".join(str(r[3]) for r in await cursor.fetchall())
@@ -226,11 +228,13 @@ async def timed(
     name: str,
     runs: int,
     operation: Callable[[int], Awaitable[object]],
+    *,
+    plan_lines: int | None = 4,
 ) -> tuple[str, float, float, list[str]]:
     """Run `operation(i)` for i in range(runs); (name, median ms, p95 ms, plans of run 0)."""
     with statements(store) as seen:
         await operation(0)
-    plans = await explain(store, seen)
+    plans = await explain(store, seen, plan_lines=plan_lines)
     times: list[float] = []
     for i in range(1, runs + 1):
         start = time.perf_counter()
