@@ -14,14 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application, open_services, running
 from bot.config import Settings
 from bot.i18n import translator
-from handlers.help import help_text
+from handlers.home import help_card
 from tests.support.fake_bot_api import FakeBotApi
 
 USERS = 200
@@ -43,11 +43,21 @@ async def _wait_replies(fake: FakeBotApi, expected: int) -> None:
 
 
 async def echo_rate() -> float:
-    reply = help_text(translator("en"), None)
+    # The same answer Linli gives a newcomer's /help: the card's text and its buttons.
+    text, rows = help_card(translator("en"), None)
+    markup = (
+        InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=d) for label, d in row] for row in rows]
+        )
+        if rows
+        else None
+    )
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat is not None
-        await update.effective_chat.send_message(reply, parse_mode=ParseMode.HTML)
+        await update.effective_chat.send_message(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
 
     async with FakeBotApi() as fake:
         app = (
