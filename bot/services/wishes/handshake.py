@@ -90,9 +90,11 @@ class HandshakeResult:
 
 
 class WishHandshake(WishCompletion):
-    async def takes_code(self, actor: User, wish_id: int) -> bool:
+    async def takes_code(self, actor: User, wish_id: int, *, note: str | None = None) -> bool:
         """Whether the helper may give the wish's code while reporting it done: they may
-        report it done now, and it has a code that still works."""
+        report it done now, and it has a code that still works. Their `note` is checked
+        first, so a note too long is refused where it was typed."""
+        clean_text(note, NOTE_MAX, required=False)
         async with self.store.read() as conn:
             wish = await self._get(conn, wish_id, actor)
             self._move(wish, WishEventKind.DONE, await self._parties_in(conn, actor, wish))
