@@ -753,3 +753,23 @@ async def wrong_handshake(
     )
     counted = result.scalar()
     return int(counted) if counted is not None else None
+
+
+async def last_confirmed_by(
+    conn: AsyncConnection, actor_id: int, *, note: str, since: datetime
+) -> int | None:
+    """The wish `actor_id` last confirmed with this event note (e.g. by handshake) since
+    `since`, if any."""
+    query = (
+        select(wish_events.c.wish_id)
+        .where(
+            wish_events.c.kind == WishEventKind.CONFIRMED.value,
+            wish_events.c.actor_id == actor_id,
+            wish_events.c.note == note,
+            wish_events.c.at >= since,
+        )
+        .order_by(wish_events.c.id.desc())
+        .limit(1)
+    )
+    found = await conn.scalar(query)
+    return int(found) if found is not None else None

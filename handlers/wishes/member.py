@@ -46,6 +46,9 @@ from handlers.wishes.views import (
     show_card,
 )
 
+# Four digits typed on their own: a confirmation code (see `code_again`).
+CODE_TYPED = r"^\s*\d{4}\s*$"
+
 FILTERS = {
     ListFilter.ALL: "all",
     ListFilter.BUILDING: "building",
@@ -342,6 +345,26 @@ async def typed_code(update: Update, context: LinliContext, user: User, t: Trans
         ).format(id=wish_id),
     )
     return END
+
+
+@step(None)
+async def code_again(
+    update: Update, context: LinliContext, user: User | None, t: Translate
+) -> Next:
+    """Four digits no dialogue took (a fallback, after every feature): the code typed again
+    once its wish was confirmed — sent twice, or after a restart — is answered with that
+    wish; anything else as any message not understood."""
+    wish_id = await context.services.wishes.confirmed_by_code_lately(user) if user else None
+    if wish_id is None:
+        await answer(update, t("I did not understand that. Send /help to see what you can do."))
+    else:
+        await answer(
+            update,
+            t("Wish #{id} has been confirmed already. Nothing more to do — thank you!").format(
+                id=wish_id
+            ),
+        )
+    return None
 
 
 @step()

@@ -13,7 +13,7 @@ import secrets
 import string
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 # The note on the CONFIRMED event of a wish confirmed by its code (never the code itself).
 HANDSHAKE_NOTE = "handshake"
 _HELPS = frozenset({Party.HANDLER, Party.ASSIGNEE})  # those who may report it done
+# A code typed again this long after it confirmed a wish is answered with that wish.
+ECHO_WINDOW = timedelta(hours=1)
 
 
 def fresh_code(wish: Wish) -> str | None:
@@ -111,6 +113,13 @@ class WishHandshake(WishCompletion):
         async with self.store.read() as conn:
             wish = await self._get(conn, wish_id, actor)
             return await owner_code(conn, actor, wish, claimed_by=claimed_by)
+
+    async def confirmed_by_code_lately(self, actor: User) -> int | None:
+        """The wish the actor confirmed by its code within `ECHO_WINDOW`, if any: the code
+        typed again (sent twice, or after a restart) is answered with it."""
+        since = self.clock.now() - ECHO_WINDOW
+        async with self.store.read() as conn:
+            return await repo.last_confirmed_by(conn, actor.id, note=HANDSHAKE_NOTE, since=since)
 
     async def done_with_code(
         self,
