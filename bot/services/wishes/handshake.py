@@ -149,7 +149,7 @@ class WishHandshake(WishCompletion):
             if found.locked:
                 return HandshakeResult(HandshakeOutcome.LOCKED, wish)
             if secrets.compare_digest(found.code, typed):
-                done = await self._done_by_code(
+                result = await self._done_by_code(
                     conn,
                     wish,
                     move,
@@ -160,7 +160,6 @@ class WishHandshake(WishCompletion):
                     photo_file_id=photo_file_id,
                     voice_file_id=voice_file_id,
                 )
-                result = HandshakeResult(HandshakeOutcome.CONFIRMED, done)
             else:
                 result = await self._wrong_code(conn, wish, typed, actor=actor)
         self.notifier.wake()
@@ -178,7 +177,7 @@ class WishHandshake(WishCompletion):
         note: str | None,
         photo_file_id: str | None,
         voice_file_id: str | None,
-    ) -> Wish:
+    ) -> HandshakeResult:
         """Done and confirmed in the caller's transaction: the events DONE then CONFIRMED,
         the credits, the resident and the other helpers told."""
         assert wish.claimed_by is not None  # DONE moves only a claimed wish
@@ -192,7 +191,12 @@ class WishHandshake(WishCompletion):
             done_photo_file_id=photo_file_id,
             done_voice_file_id=voice_file_id,
         ):
-            raise self._wrong_state(wish, WishEventKind.DONE)  # moved on since it was read
+            # Moved on since it was read: on PostgreSQL, maybe by the same code typed twice at
+            # once (the other one confirmed it).
+            now_is = await self._get(conn, wish.id)
+            if now_is.status == WishStatus.CONFIRMED:
+                return HandshakeResult(HandshakeOutcome.ALREADY, now_is)
+            raise self._wrong_state(now_is, WishEventKind.DONE)
         await self._record(
             conn,
             wish,
@@ -214,7 +218,7 @@ class WishHandshake(WishCompletion):
         others = await users_repo.get_users(conn, {i for i in ids if i is not None})
         await self.notifier.tell_all(conn, others, WishConfirmed(wish=confirmed))
         log.info("wish_id=%s confirmed by handshake, user_id=%s", wish.id, actor.id)
-        return confirmed
+        return HandshakeResult(HandshakeOutcome.CONFIRMED, confirmed)
 
     async def _wrong_code(
         self, conn: AsyncConnection, wish: Wish, typed: str, *, actor: User

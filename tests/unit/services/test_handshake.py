@@ -5,6 +5,7 @@ coordinators (never the code); a wish posted for a neighbour has none."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -125,6 +126,23 @@ async def test_the_right_code_confirms_at_once_and_credits_once(
     assert await _wish_points(services, helper.id) == [10]
     # Rating after it works as after the resident's confirmation.
     await services.wishes.rate(resident, wish_id, 5)
+
+
+async def test_the_code_typed_twice_at_once_confirms_once(
+    services: Services, register: RegisterUser
+) -> None:
+    resident = await register(1, "王奶奶")
+    helper = await _member(services, register, 10, "小赵")
+    wish_id = await _claimed(services, resident, helper)
+    code = await _code(services, wish_id)
+
+    both = await asyncio.gather(
+        *(services.wishes.done_with_code(helper, wish_id, code, note=None) for _ in range(2))
+    )
+    outcomes = sorted(result.outcome for result in both)
+    assert outcomes == sorted([HandshakeOutcome.CONFIRMED, HandshakeOutcome.ALREADY])
+    assert await _wish_points(services, helper.id) == [10]
+    assert await _queued(services, "wish.confirmed_by_code") == [resident.id]
 
 
 async def test_five_wrong_codes_lock_it_and_tell_the_coordinators(
