@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 # The languages Linli speaks (zh-CN first); every text exists in each.
 LANGUAGES: tuple[str, ...] = ("zh", "en")
@@ -586,6 +586,16 @@ class WishEvent(Model):
     to_status: WishStatus | None = None
     note: str | None = None
     voice_file_id: str | None = None  # "not done" said as a voice note
+
+
+class Handshake(Model):
+    """A wish's handshake at the door: the code only its resident sees, and the wrong tries.
+    Never part of `Wish`: read on purpose (`storage.wishes.handshake_of`) for the resident's
+    own card and notice, and for checking a code."""
+
+    code: str | None = Field(default=None, repr=False)
+    tries: int = 0
+    locked: bool = False
 
 
 class WishParticipant(Model):

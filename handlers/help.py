@@ -16,6 +16,7 @@ from handlers.common import ack, answer, viewer
 from handlers.context import LinliContext
 from handlers.dialogue import cancel
 from handlers.home import help_card
+from handlers.wishes.member import CODE_TYPED, code_again
 from handlers.wishes.stray_media import offer_as_wish
 
 
@@ -76,6 +77,10 @@ def fallback_handlers() -> list[BaseHandler[Update, LinliContext, object]]:
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command),
         # A voice note or photo no dialogue took: offered as a new wish.
         MessageHandler((filters.VOICE | filters.PHOTO) & filters.ChatType.PRIVATE, offer_as_wish),
+        # Four digits: maybe a confirmation code typed again after its wish was confirmed.
+        MessageHandler(
+            filters.Regex(CODE_TYPED) & filters.ChatType.PRIVATE & ~filters.COMMAND, code_again
+        ),
         MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, stray_message),
         CallbackQueryHandler(stale_button),
     ]

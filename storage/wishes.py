@@ -1,7 +1,8 @@
 """Micro-wishes: rows, their life-cycle events, team assignments and credited participants.
 
 Contact details of the resident (room, phone) never travel in `Wish`; only `get_contact` reads
-them, so a caller has to ask for them on purpose.
+them, so a caller has to ask for them on purpose. The same for the handshake code the resident
+gives the helper at the door: only `handshake_of` reads it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
+    Handshake,
     Role,
     Skill,
     User,
@@ -53,7 +55,7 @@ from storage.schema import (
 
 _poster = users.alias("poster")
 _claimer = users.alias("claimer")
-_PRIVATE = {"for_room", "for_phone"}
+_PRIVATE = {"for_room", "for_phone", "handshake_code", "handshake_tries", "handshake_locked"}
 _WISH_COLUMNS = [c for c in wishes.c if c.name not in _PRIVATE]
 ACTIVE = (WishStatus.CLAIMED.value, WishStatus.DONE.value)
 UNFINISHED = (WishStatus.OPEN.value, *ACTIVE)
@@ -209,10 +211,12 @@ async def claim(
     team_id: int | None,
     now: datetime,
     limit: int | None = None,
+    code: str | None = None,
 ) -> RowMapping | None:
     """The claim itself, one statement: the wish's columns as stored after it (no contact
-    details) for the one caller that found the wish open, and with a `limit`, the claimer
-    holding fewer active claims than it; else None. The count is exact on SQLite (BEGIN
+    details, no handshake) for the one caller that found the wish open, and with a `limit`,
+    the claimer holding fewer active claims than it; else None. The claim starts a new
+    handshake with `code` (None: none, e.g. for a proxy wish). The count is exact on SQLite (BEGIN
     IMMEDIATE); on PostgreSQL two claims of different wishes by one member at the same moment
     can both pass it (READ COMMITTED), one over the limit at most per such race."""
     guards = [wishes.c.id == wish_id, wishes.c.status == WishStatus.OPEN.value]
@@ -222,7 +226,11 @@ async def claim(
         update(wishes)
         .where(*guards)
         .values(
-            status=WishStatus.CLAIMED.value, claimed_by=user_id, team_id=team_id, claimed_at=now
+            status=WishStatus.CLAIMED.value,
+            claimed_by=user_id,
+            team_id=team_id,
+            claimed_at=now,
+            **_new_handshake(code),
         )
         .returning(*_WISH_COLUMNS)
     )
@@ -238,6 +246,7 @@ _CHANGEABLE = {
     "done_photo_file_id",
     "done_voice_file_id",
     "closed_at",
+    "handshake_code",  # cleared when the wish leaves its helper's hands
 }
 
 
@@ -648,10 +657,11 @@ async def reassign(
     to_user: int,
     now: datetime,
     limit: int | None = None,
+    code: str | None = None,
 ) -> bool:
     """Hand a claimed wish from one member to another (alone, not for a team), only if it is
     still claimed by `from_user` and, with a `limit`, the new helper holds fewer claims than
-    it (one guarded UPDATE; the count is exact as `claim`'s is)."""
+    it (one guarded UPDATE; the count is exact as `claim`'s is); a new handshake with `code`."""
     guards = [
         wishes.c.id == wish_id,
         wishes.c.status == WishStatus.CLAIMED.value,
@@ -660,6 +670,106 @@ async def reassign(
     if limit is not None:
         guards.append(_active_claims(to_user).scalar_subquery() < limit)
     result = await conn.execute(
-        update(wishes).where(*guards).values(claimed_by=to_user, team_id=None, claimed_at=now)
+        update(wishes)
+        .where(*guards)
+        .values(claimed_by=to_user, team_id=None, claimed_at=now, **_new_handshake(code))
     )
     return int(result.rowcount) == 1
+
+
+# --- the handshake at the door ------------------------------------------------------------
+
+
+def _new_handshake(code: str | None) -> dict[str, Any]:
+    """A fresh handshake for a new claim: its code, no wrong tries, not locked."""
+    return {"handshake_code": code, "handshake_tries": 0, "handshake_locked": False}
+
+
+_HANDSHAKE = select(  # built once, like _WISH_BY_ID; read only by handshake_of
+    wishes.c.handshake_code, wishes.c.handshake_tries, wishes.c.handshake_locked
+).where(wishes.c.id == bindparam("wish_id"))
+
+
+async def handshake_of(conn: AsyncConnection, wish_id: int) -> Handshake | None:
+    """The wish's handshake code and wrong tries: for the resident's own card and notice, and
+    for checking a code typed by the helper; nobody else reads it."""
+    row = (await conn.execute(_HANDSHAKE, {"wish_id": wish_id})).first()
+    if row is None:
+        return None
+    return Handshake(code=row[0], tries=int(row[1]), locked=bool(row[2]))
+
+
+def _handshake_open(wish_id: int, held_by: int) -> list[ColumnElement[bool]]:
+    """Still claimed by the helper who typed the code, with a code that has not locked."""
+    return [
+        wishes.c.id == wish_id,
+        wishes.c.status == WishStatus.CLAIMED.value,
+        wishes.c.claimed_by == held_by,
+        wishes.c.handshake_code.is_not(None),
+        wishes.c.handshake_locked.is_(False),
+    ]
+
+
+async def done_by_handshake(
+    conn: AsyncConnection,
+    wish_id: int,
+    *,
+    code: str,
+    held_by: int,
+    now: datetime,
+    done_note: str | None,
+    done_photo_file_id: str | None,
+    done_voice_file_id: str | None,
+) -> bool:
+    """Claimed → done, only with the right code of an open handshake (one guarded UPDATE; the
+    caller confirms it in the same transaction). False when the code is wrong or the wish
+    moved on."""
+    result = await conn.execute(
+        update(wishes)
+        .where(*_handshake_open(wish_id, held_by), wishes.c.handshake_code == code)
+        .values(
+            status=WishStatus.DONE.value,
+            done_at=now,
+            done_note=done_note,
+            done_photo_file_id=done_photo_file_id,
+            done_voice_file_id=done_voice_file_id,
+        )
+    )
+    return int(result.rowcount) == 1
+
+
+async def wrong_handshake(
+    conn: AsyncConnection, wish_id: int, *, code: str, held_by: int, limit: int
+) -> int | None:
+    """Count a wrong code (one guarded UPDATE): the wrong tries so far, the handshake locked
+    at `limit` of them; None when the code was right after all, or the handshake is locked or
+    the wish moved on meanwhile."""
+    tries = wishes.c.handshake_tries + 1
+    result = await conn.execute(
+        update(wishes)
+        .where(*_handshake_open(wish_id, held_by), wishes.c.handshake_code != code)
+        .values(handshake_tries=tries, handshake_locked=tries >= limit)
+        .returning(wishes.c.handshake_tries)
+    )
+    counted = result.scalar()
+    return int(counted) if counted is not None else None
+
+
+async def last_confirmed_by(
+    conn: AsyncConnection, actor_id: int, *, note: str, since: datetime
+) -> int | None:
+    """The wish `actor_id` last confirmed with this event note (e.g. by handshake) since
+    `since`, if any."""
+    query = (
+        select(wish_events.c.wish_id)
+        .where(
+            wish_events.c.kind == WishEventKind.CONFIRMED.value,
+            wish_events.c.actor_id == actor_id,
+            wish_events.c.note == note,
+            wish_events.c.at >= since,
+        )
+        .order_by(wish_events.c.id.desc())
+        .limit(1)
+    )
+    found = await conn.scalar(query)
+    return int(found) if found is not None else None

@@ -119,6 +119,11 @@ class SkipNote(Button):
     pass
 
 
+@button("w:nocode")
+class SkipCode(Button):
+    """No confirmation code from the resident: report done, and the resident confirms."""
+
+
 @button("wm")
 class MoreOfMine(Button):
     before: int

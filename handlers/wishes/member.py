@@ -12,7 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.i18n import Translate, esc
 from bot.models import N_, Role, User, Wish, WishCategory, WishEventKind
 from bot.services.errors import InvalidInput
-from bot.services.wishes import WishFilter
+from bot.services.wishes import HandshakeOutcome, WishFilter
 from handlers.buttons import StaleButton
 from handlers.common import Buttons, ack, answer
 from handlers.context import LinliContext
@@ -32,6 +32,7 @@ from handlers.wishes.buttons import (
     SetParticipant,
     ShowMedia,
     ShowWish,
+    SkipCode,
     SkipNote,
 )
 from handlers.wishes.views import (
@@ -45,6 +46,9 @@ from handlers.wishes.views import (
     show_card,
 )
 
+# Four digits typed on their own: a confirmation code (see `code_again`).
+CODE_TYPED = r"^\s*\d{4}\s*$"
+
 FILTERS = {
     ListFilter.ALL: "all",
     ListFilter.BUILDING: "building",
@@ -54,10 +58,14 @@ FILTERS = {
 
 
 class TaskDraft(DialogueDraft):
-    """The wish a member is reporting done or giving back."""
+    """The wish a member is reporting done or giving back; what they said it was done with,
+    kept while they are asked for the resident's confirmation code."""
 
     KEY: ClassVar[str] = "wish_task"
     wish_id: int = 0
+    note: str | None = None
+    photo_file_id: str | None = None
+    voice_file_id: str | None = None
 
     @classmethod
     def load(cls, context: LinliContext, *, clear_stale: bool = True) -> Self:
@@ -246,15 +254,125 @@ async def typed_done(update: Update, context: LinliContext, user: User, t: Trans
             note = message.caption
         else:
             note = message.text
-    await context.services.wishes.report_done(
-        user, wish_id, note=note, photo_file_id=photo, voice_file_id=voice
-    )
+    draft = TaskDraft(wish_id=wish_id, note=note, photo_file_id=photo, voice_file_id=voice)
+    if not await context.services.wishes.takes_code(user, wish_id, note=note):
+        return await _report_done(update, context, user, t, draft)
     await ack(update)
+    draft.save(context)
     await answer(
         update,
-        t("Thank you! We have asked the resident to confirm wish #{id}.").format(id=wish_id),
+        t(
+            "Did the resident give you a confirmation code? Type its 4 digits and wish #{id} "
+            "is confirmed at once."
+        ).format(id=wish_id),
+        [[(t("No code — please ask the resident to confirm"), SkipCode().pack())]],
+    )
+    return WishDialogue.DONE_CODE
+
+
+async def _report_done(
+    update: Update,
+    context: LinliContext,
+    user: User,
+    t: Translate,
+    draft: TaskDraft,
+    *,
+    first: str | None = None,
+) -> Next:
+    """Today's way: reported done, and the resident is asked to confirm (`first`: said
+    before that, in the same answer)."""
+    await context.services.wishes.report_done(
+        user,
+        draft.wish_id,
+        note=draft.note,
+        photo_file_id=draft.photo_file_id,
+        voice_file_id=draft.voice_file_id,
+    )
+    await ack(update)
+    done = t("Thank you! We have asked the resident to confirm wish #{id}.").format(
+        id=draft.wish_id
+    )
+    await answer(update, f"{first}\n{done}" if first else done)
+    return END
+
+
+@step()
+async def skip_code(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    return await _report_done(update, context, user, t, TaskDraft.load(context))
+
+
+@step()
+async def typed_code(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """The resident's confirmation code: right, the wish is done and confirmed at once; wrong,
+    try again (a few times); locked, reported done for the resident to confirm."""
+    message = update.message
+    assert message is not None
+    draft = TaskDraft.load(context)
+    result = await context.services.wishes.done_with_code(
+        user,
+        draft.wish_id,
+        message.text,
+        note=draft.note,
+        photo_file_id=draft.photo_file_id,
+        voice_file_id=draft.voice_file_id,
+    )
+    wish_id = draft.wish_id
+    if result.outcome is HandshakeOutcome.WRONG:
+        await answer(
+            update,
+            t("That code is not right. You can try {count} more times.").format(
+                count=result.tries_left
+            ),
+            [[(t("No code — please ask the resident to confirm"), SkipCode().pack())]],
+        )
+        return None
+    if result.outcome is HandshakeOutcome.LOCKED:
+        said = t("That code was wrong too many times, so it no longer works.")
+        return await _report_done(update, context, user, t, draft, first=said)
+    if result.outcome is HandshakeOutcome.ALREADY:
+        await answer(
+            update,
+            t("Wish #{id} has been confirmed already. Nothing more to do — thank you!").format(
+                id=wish_id
+            ),
+        )
+        return END
+    await answer(
+        update,
+        t(
+            "✅ The code is right: wish #{id} is done and confirmed. The resident has been "
+            "told. Thank you for your help!"
+        ).format(id=wish_id),
     )
     return END
+
+
+@step(None)
+async def code_again(
+    update: Update, context: LinliContext, user: User | None, t: Translate
+) -> Next:
+    """Four digits no dialogue took (a fallback, after every feature): the code typed again
+    once its wish was confirmed — sent twice, or after a restart — is answered with that
+    wish; anything else as any message not understood."""
+    wish_id = await context.services.wishes.confirmed_by_code_lately(user) if user else None
+    if wish_id is None:
+        await answer(update, t("I did not understand that. Send /help to see what you can do."))
+    else:
+        await answer(
+            update,
+            t("Wish #{id} has been confirmed already. Nothing more to do — thank you!").format(
+                id=wish_id
+            ),
+        )
+    return None
+
+
+@step()
+async def wrong_code(update: Update, context: LinliContext, _user: User, t: Translate) -> Next:
+    await answer(
+        update, t("Please type the 4 digits of the code, or press the button if you have none.")
+    )
+    return None
 
 
 @step()
@@ -408,6 +526,11 @@ def states() -> dict[WishDialogue, Handlers]:
             MessageHandler((text | filters.PHOTO | filters.VOICE) & private, typed_done),
             CallbackQueryHandler(typed_done, pattern=SkipNote.pattern()),
             MessageHandler(private & ~filters.COMMAND, wrong_done),
+        ],
+        WishDialogue.DONE_CODE: [
+            MessageHandler(text, typed_code),
+            CallbackQueryHandler(skip_code, pattern=SkipCode.pattern()),
+            MessageHandler(private & ~filters.COMMAND, wrong_code),
         ],
         WishDialogue.RELEASE_REASON: [
             MessageHandler(text | (filters.VOICE & private), typed_release),

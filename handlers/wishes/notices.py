@@ -7,6 +7,7 @@ from bot.models import AtDoor, Visitor, Wish
 from bot.services.errors import LinliError
 from bot.services.wishes import taken_by
 from bot.services.wishes.notices import (
+    HandshakeLocked,
     HelperAddedForYou,
     PutOnWish,
     TeamWishTaken,
@@ -14,6 +15,7 @@ from bot.services.wishes.notices import (
     UrgentEscalated,
     UrgentEscalatedToOwner,
     WishConfirmed,
+    WishConfirmedByCode,
     WishExpired,
     WishGivenBack,
     WishNotDone,
@@ -30,13 +32,16 @@ from handlers.wishes.buttons import (
     MyTasks,
     ReportDone,
     RepostWish,
+    WriteThanks,
 )
 from handlers.wishes.views import (
     card_button,
+    code_line,
     confirm_rows,
     door_lines,
     offer_text,
     preview_rows,
+    stars_row,
     who_for,
     wish_title,
 )
@@ -83,7 +88,57 @@ async def taken(notice: WishTakenForYou, env: ViewEnv) -> Shown:
             team_name=wish.team_name,
             leader_name=notice.leader,
         )
-    return Shown("\n".join([*lines, "", *door_lines(t, wish, door)]))
+    lines += ["", *door_lines(t, wish, door)]
+    code = await _code_now(env, wish)
+    if code is not None:
+        lines.append(code_line(t, code))
+    return Shown("\n".join(lines))
+
+
+async def _code_now(env: ViewEnv, wish: Wish) -> str | None:
+    """The handshake code as the notice leaves, for the resident it goes to (this notice goes
+    to whoever posted the wish alone; a proxy wish has none): only while the wish is still in
+    the hands the notice names, so a notice late after a hand-over shows no stale code."""
+    poster = await env.services.users.get(wish.posted_by)
+    if poster is None:
+        return None
+    try:
+        return await env.services.wishes.handshake_code(
+            poster, wish.id, claimed_by=wish.claimed_by
+        )
+    except LinliError:
+        return None
+
+
+@notice_view(WishConfirmedByCode)
+async def confirmed_by_code(notice: WishConfirmedByCode, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    text = t(
+        "🎉 Your wish #{id} ({title}) is done: {name} gave us the confirmation code you told "
+        "them. How would you rate the help?"
+    ).format(id=wish.id, title=esc(wish_title(wish, t)), name=esc(taken_by(wish)))
+    rows = [stars_row(wish.id), [(t("Write a thank-you"), WriteThanks(wish_id=wish.id).pack())]]
+    return Shown(text, rows)
+
+
+@notice_view(HandshakeLocked)
+async def handshake_locked(notice: HandshakeLocked, env: ViewEnv) -> Shown:
+    t, wish = env.t, notice.wish
+    return Shown(
+        t(
+            "⚠️ Wish #{id} in {place} ({title}): {member} typed a wrong confirmation code "
+            "{tries} times, so the code no longer works. {name} can still confirm it "
+            "themself. Please check with them."
+        ).format(
+            id=wish.id,
+            place=esc(wish.building_name or t("our community")),
+            title=esc(wish_title(wish, t)),
+            member=esc(notice.member),
+            tries=notice.tries,
+            name=esc(who_for(wish)),
+        ),
+        ((card_button(t, wish.id),),),
+    )
 
 
 @notice_view(HelperAddedForYou)

@@ -76,6 +76,7 @@ class WishDialogue(StrEnum):
     NOT_DONE = "not_done"
     THANKS = "thanks"
     DONE_NOTE = "done_note"
+    DONE_CODE = "done_code"
     RELEASE_REASON = "release_reason"
     STUCK_REASON = "stuck_reason"
 
@@ -211,6 +212,15 @@ def door_lines(t: Translate, wish: Wish, door: AtDoor) -> list[str]:
     return lines
 
 
+def code_line(t: Translate, code: str) -> str:
+    """The handshake code, for the resident alone (their card, the "someone will help"
+    notice)."""
+    return t(
+        "🔑 When you see the Party member volunteer has finished, tell them the confirmation "
+        "code <b>{code}</b>. Please do not tell anyone before that."
+    ).format(code=esc(code))
+
+
 def card_text(
     env: ViewEnv,
     wish: Wish,
@@ -218,9 +228,11 @@ def card_text(
     contact: WishContact | None = None,
     yours: bool = False,
     door: AtDoor | None = None,
+    code: str | None = None,
 ) -> str:
     """The wish card. Contact details only when the caller passes them (claimer, coordinator);
-    `yours` for the one who has taken it on: the card is their answer to the claim too."""
+    `yours` for the one who has taken it on: the card is their answer to the claim too; the
+    handshake `code` only on the resident's own card."""
     t, language, zone = env.t, env.language, env.services.settings.zone
     head = (
         t("🆘 <b>Urgent request #{id}</b>").format(id=wish.id)
@@ -256,6 +268,8 @@ def card_text(
         lines.append(t("Helper: {name}").format(name=esc(taken_by(wish))))
     if door is not None:
         lines += door_lines(t, wish, door)
+    if code is not None:
+        lines.append(code_line(t, code))
     if wish.done_note:
         lines.append(t("Helper's note: {note}").format(note=esc(wish.done_note)))
     if wish.done_voice_file_id:
@@ -400,7 +414,9 @@ def render_card(env: ViewEnv, viewer: User, card: WishCard) -> Shown:
     one who has taken it on, that it is theirs and what comes next."""
     wish = card.wish
     yours = wish.status == WishStatus.CLAIMED and wish.claimed_by == viewer.id
-    text = card_text(env, wish, contact=card.contact, yours=yours, door=card.at_door)
+    text = card_text(
+        env, wish, contact=card.contact, yours=yours, door=card.at_door, code=card.handshake_code
+    )
     return Shown(text, card_buttons(env.t, wish, viewer, card.access, list(card.teams)))
 
 

@@ -27,6 +27,7 @@ GROUP = -1001234567
 PHONE = "13911112222"
 ROOM = "7-702B"
 RESIDENT, HELPER, OTHER, COORDINATOR = 1, 10, 11, COORDINATOR_ID
+NO_CODE = "没有确认码，请居民确认"  # the resident confirms, as before the handshake
 
 
 @pytest.fixture
@@ -120,6 +121,7 @@ async def test_whole_path_from_wish_to_thanks(
     await helper.press(task, "报告完成")
     await helper.wait_for("请简单写一下办了什么")
     await helper.send("灯换好了，顺便检查了开关")
+    await helper.press(await helper.wait_for("居民给您确认码了吗"), NO_CODE)
     await helper.wait_for("已请居民确认")
 
     ask = await resident.wait_for("办好了吗")
@@ -267,6 +269,7 @@ async def test_team_claim_leader_assigns_and_everyone_is_credited(
     await zhao.press(await zhao.wait_for(lambda m: "报告完成" in str(m.buttons)), "报告完成")
     skip = await zhao.wait_for("请简单写一下办了什么")
     await zhao.press(skip, "跳过")
+    await zhao.press(await zhao.wait_for("居民给您确认码了吗"), NO_CODE)
     await zhao.wait_for("已请居民确认")
     await resident.press(await resident.wait_for("办好了吗"), "是的，办好了")
     await resident.wait_for("打几颗星")
@@ -411,6 +414,7 @@ async def test_not_done_goes_back_to_the_helper_with_the_residents_words(
     await zhao.press(await zhao.wait_for(lambda m: "报告完成" in str(m.buttons)), "报告完成")
     await zhao.wait_for("请简单写一下办了什么")
     await zhao.send_photo("PHOTO-DONE", caption="换好了")
+    await zhao.press(await zhao.wait_for("居民给您确认码了吗"), NO_CODE)
     await zhao.wait_for("已请居民确认")
     ask = await resident.wait_for(lambda m: m.photo == "PHOTO-DONE")
     assert ask.caption is not None and "换好了" in ask.caption
@@ -422,6 +426,7 @@ async def test_not_done_goes_back_to_the_helper_with_the_residents_words(
     await zhao.press(back, "报告完成")
     await zhao.wait_for("请简单写一下办了什么")
     await zhao.send("这次换了镇流器")
+    await zhao.press(await zhao.wait_for("居民给您确认码了吗"), NO_CODE)
     ask = await resident.wait_for("这次换了镇流器")
     await resident.press(ask, "是的，办好了")
     await resident.wait_for("打几颗星")

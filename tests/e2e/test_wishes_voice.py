@@ -110,6 +110,7 @@ async def test_done_report_and_not_done_said_as_voice_notes(
     await helper.press(await helper.wait_for(lambda m: "报告完成" in str(m.buttons)), "报告完成")
     await helper.wait_for("或一条语音")
     await helper.send_voice("DONE-VOICE", 12)
+    await helper.press(await helper.wait_for("居民给您确认码了吗"), "没有确认码，请居民确认")
     await helper.wait_for("已请居民确认")
 
     ask = await resident.wait_for(lambda m: m.voice == "DONE-VOICE")

@@ -9,6 +9,7 @@
     posting     post, post again
     claiming    claim alone or for a team, give back, choose team participants
     completion  report done, confirm, not done, rate, thank, cancel
+    handshake   the code only the resident sees: typed by the helper, it confirms at once
     expiry      widen, escalate, expire (run by the scheduler)
     nudges      remind the helper past the needed-by time, the resident to confirm, then
                 coordinators (run by the scheduler)
@@ -35,10 +36,12 @@ from bot.services.wishes.drafts import (
     parse_needed_by,
 )
 from bot.services.wishes.expiry import WishExpiry
+from bot.services.wishes.handshake import HandshakeOutcome, HandshakeResult, WishHandshake
 from bot.services.wishes.offers import quiet_until, wall_key
 from bot.services.wishes.posting import WishPosting
 from bot.services.wishes.reading import WishReading, may_see_contact
 from bot.services.wishes.rules import (
+    HANDSHAKE_TRIES,
     PAGE_SIZE,
     TEXT_MAX,
     WISH_LIFECYCLE,
@@ -70,7 +73,15 @@ from bot.services.wishes.stuck import (
 )
 
 
-class WishesService(WishStuck, WishReading, WishPosting, WishClaiming, WishCompletion, WishExpiry):
+class WishesService(
+    WishStuck,
+    WishReading,
+    WishPosting,
+    WishClaiming,
+    WishHandshake,
+    WishCompletion,
+    WishExpiry,
+):
     """Everything the handlers and the scheduler do with wishes."""
 
     def on_confirmed(self, listener: ConfirmedListener) -> None:
@@ -83,10 +94,13 @@ class WishesService(WishStuck, WishReading, WishPosting, WishClaiming, WishCompl
 
 
 __all__ = [
+    "HANDSHAKE_TRIES",
     "PAGE_SIZE",
     "TEXT_MAX",
     "WISH_LIFECYCLE",
     "HandsFull",
+    "HandshakeOutcome",
+    "HandshakeResult",
     "MemberPage",
     "MembersOnly",
     "NotInCommunity",

@@ -8,6 +8,7 @@ from bot.models import N_, Team, User, Wish, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.wishes.core import taken_by
 from bot.services.wishes.drafts import clean_text
+from bot.services.wishes.handshake import fresh_code
 from bot.services.wishes.notices import (
     HelperAddedForYou,
     PutOnWish,
@@ -50,7 +51,13 @@ class WishClaiming(WishNudges):
                     raise NotInTeam()
             limit = self.settings.max_active_claims
             stored = await repo.claim(
-                conn, wish_id, user_id=actor.id, team_id=team_id, now=now, limit=limit
+                conn,
+                wish_id,
+                user_id=actor.id,
+                team_id=team_id,
+                now=now,
+                limit=limit,
+                code=fresh_code(wish),
             )
             if stored is None:
                 # Someone else won the race between our read and our write, or the member
@@ -106,7 +113,15 @@ class WishClaiming(WishNudges):
             wish = await self._get(conn, wish_id, actor)
             team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
             move = self._move(wish, WishEventKind.RELEASED, self.parties(actor, wish, team))
-            await self._apply(conn, wish, move, claimed_by=None, team_id=None, claimed_at=None)
+            await self._apply(
+                conn,
+                wish,
+                move,
+                claimed_by=None,
+                team_id=None,
+                claimed_at=None,
+                handshake_code=None,
+            )
             await repo.clear_assignments(conn, wish_id)
             round_id = await self._record(
                 conn,

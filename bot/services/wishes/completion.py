@@ -3,8 +3,13 @@ part is credited) or says it is not done, rates and thanks; or withdraws an open
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.models import N_, User, Wish, WishEventKind
 from bot.services.errors import InvalidInput
+from bot.services.wishes.core import Move
 from bot.services.wishes.drafts import clean_text
 from bot.services.wishes.notices import (
     WishCancelledForHelper,
@@ -69,21 +74,37 @@ class WishCompletion(WishNudges):
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
             move = self._move(wish, WishEventKind.CONFIRMED, self.parties(actor, wish))
-            await self._apply(conn, wish, move, closed_at=now)
-            helpers = {wish.claimed_by} | set(await repo.assignees(conn, wish_id))
-            # Never the poster (e.g. put on their own wish before that was refused).
-            credited_ids = {h for h in helpers if h is not None and h != wish.posted_by}
-            await repo.credit(conn, wish_id, credited_ids, team_id=wish.team_id, now=now)
-            await self._record(
-                conn, wish, WishEventKind.CONFIRMED, actor=actor, now=now, move=move
-            )
-            await self.reminders.cancel(conn, subject_of(wish_id), recurring=False)
-            confirmed = await self._changed(conn, wish_id)
-            credited = await repo.participants(conn, wish_id)
-            for listener in self.confirmed_listeners:
-                await listener(conn, confirmed, credited)
+            confirmed = await self._close_confirmed(conn, wish, move, actor=actor, now=now)
             await self._tell_helpers(conn, confirmed, WishConfirmed(wish=confirmed))
         self.notifier.wake()
+        return confirmed
+
+    async def _close_confirmed(
+        self,
+        conn: AsyncConnection,
+        wish: Wish,
+        move: Move,
+        *,
+        actor: User,
+        now: datetime,
+        note: str | None = None,
+    ) -> Wish:
+        """Make the confirming move, credit everyone who took part (the confirm listeners: the
+        passbook) and record it; the wish as confirmed. Shared by the resident's confirmation
+        and the helper's handshake."""
+        await self._apply(conn, wish, move, closed_at=now)
+        helpers = {wish.claimed_by} | set(await repo.assignees(conn, wish.id))
+        # Never the poster (e.g. put on their own wish before that was refused).
+        credited_ids = {h for h in helpers if h is not None and h != wish.posted_by}
+        await repo.credit(conn, wish.id, credited_ids, team_id=wish.team_id, now=now)
+        await self._record(
+            conn, wish, WishEventKind.CONFIRMED, actor=actor, now=now, move=move, note=note
+        )
+        await self.reminders.cancel(conn, subject_of(wish.id), recurring=False)
+        confirmed = await self._changed(conn, wish.id)
+        credited = await repo.participants(conn, wish.id)
+        for listener in self.confirmed_listeners:
+            await listener(conn, confirmed, credited)
         return confirmed
 
     async def not_done(

@@ -20,6 +20,7 @@ from bot.services.reminders import ReminderService
 from bot.services.wishes.rules import (
     WHO_REFUSALS,
     WISH_LIFECYCLE,
+    AlreadyConfirmed,
     MembersOnly,
     WishChanged,
     WishClosed,
@@ -150,6 +151,13 @@ class WishCore:
                 ),
                 name=taken_by(wish),
             )
+        if wish.status == WishStatus.CONFIRMED and event in (
+            WishEventKind.CONFIRMED,
+            WishEventKind.DONE,
+        ):
+            # Confirmed twice (the resident after the helper's handshake, a retry): said as
+            # the good news it is, not as a refusal.
+            return AlreadyConfirmed(id=wish.id)
         if wish.status in CLOSED:
             return WishClosed()
         return WishChanged()

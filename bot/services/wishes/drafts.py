@@ -4,7 +4,7 @@ text, and the reading of "needed by" dates in the community's time zone."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -133,3 +133,5 @@ class WishCard:
     teams: tuple[Team, ...]
     # Who is coming to the door: for the one who posted it, while it is in hand.
     at_door: AtDoor | None = None
+    # The code to give the helper once it is done: for the resident alone, while in hand.
+    handshake_code: str | None = field(default=None, repr=False)

@@ -103,6 +103,22 @@ class WishConfirmed(WishNotice):
     KIND = "wish.confirmed"
 
 
+class WishConfirmedByCode(WishNotice):
+    """To the resident: the helper typed the code they gave at the door, so the wish is
+    confirmed; rate and thank as after confirming it themself. (The code is not carried.)"""
+
+    KIND = "wish.confirmed_by_code"
+
+
+class HandshakeLocked(WishNotice):
+    """To coordinators: the helper typed a wrong confirmation code too often; the code no
+    longer works and the resident confirms as usual. Never the code itself."""
+
+    KIND = "wish.handshake_locked"
+    member: str
+    tries: int
+
+
 class WishNotDone(WishNotice):
     """To the helpers: the resident says it is not done yet, in their words or voice note."""
 

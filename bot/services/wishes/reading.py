@@ -25,6 +25,7 @@ from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.lifecycle import Party
 from bot.services.wishes.core import covers
 from bot.services.wishes.drafts import WishAccess, WishCard, WishFilter
+from bot.services.wishes.handshake import owner_code
 from bot.services.wishes.offers import WishOffers
 from bot.services.wishes.rules import (
     PAGE_SIZE,
@@ -99,7 +100,9 @@ class WishReading(WishOffers):
             contact = await repo.get_contact(conn, wish.id) if seen else None
             teams = await teams_repo.teams_of(conn, actor.id) if actor.is_member else []
             door = await self._at_door(conn, wish) if Party.OWNER in parties else None
-        return WishCard(wish, _access(actor, wish, parties), contact, tuple(teams), door)
+            code = await owner_code(conn, actor, wish)  # the resident's own card alone
+        access = _access(actor, wish, parties)
+        return WishCard(wish, access, contact, tuple(teams), door, handshake_code=code)
 
     async def at_door(self, actor: User, wish_id: int) -> AtDoor | None:
         """Who is coming for the actor's wish while it is in hand (None otherwise): only for

@@ -21,6 +21,9 @@ EXPIRY_GRACE = timedelta(hours=24)  # after the needed-by time, before a wish ex
 UNDATED_LIFETIME = timedelta(days=30)  # a wish without a date expires after this
 REOFFER_LIFETIME = timedelta(days=3)  # at least this long on offer again once given back
 NEEDED_BY_MAX = timedelta(days=365)
+# The handshake at the door: a code of this many digits; this many wrong tries lock it.
+HANDSHAKE_DIGITS = 4
+HANDSHAKE_TRIES = 5
 
 KIND_ESCALATE = "wish.escalate"
 KIND_WIDEN = "wish.widen"
@@ -182,6 +185,17 @@ class WishTaken(Conflict):
 
 class WishClosed(Conflict):
     message = N_("This wish is closed (finished, cancelled or expired). Nothing was changed.")
+
+
+class AlreadyConfirmed(Conflict):
+    message = N_("Wish #{id} has been confirmed already. Nothing more to do — thank you!")
+
+
+class NoHandshake(Conflict):
+    message = N_(
+        "A confirmation code cannot be used for wish #{id}. Please report it done and the "
+        "resident will confirm."
+    )
 
 
 class WishChanged(Conflict):

@@ -17,6 +17,7 @@ from bot.services.scope import require_coordinator
 from bot.services.wishes.completion import WishCompletion
 from bot.services.wishes.core import covers
 from bot.services.wishes.drafts import WishCard
+from bot.services.wishes.handshake import fresh_code
 from bot.services.wishes.notices import (
     WishHandedToYou,
     WishReopenedForOwner,
@@ -188,7 +189,13 @@ class WishStuck(WishReading, WishCompletion):
             former = await self._former_helpers(conn, wish)
             limit = self.settings.max_active_claims
             if not await repo.reassign(
-                conn, wish_id, from_user=wish.claimed_by, to_user=member.id, now=now, limit=limit
+                conn,
+                wish_id,
+                from_user=wish.claimed_by,
+                to_user=member.id,
+                now=now,
+                limit=limit,
+                code=fresh_code(wish),  # the old helper's code no longer works
             ):
                 count = await repo.count_active_claims(conn, member.id)
                 if count >= limit:
@@ -229,7 +236,15 @@ class WishStuck(WishReading, WishCompletion):
             if held_by is not None and wish.claimed_by != held_by:
                 raise WishChanged()
             former = await self._former_helpers(conn, wish)
-            await self._apply(conn, wish, move, claimed_by=None, team_id=None, claimed_at=None)
+            await self._apply(
+                conn,
+                wish,
+                move,
+                claimed_by=None,
+                team_id=None,
+                claimed_at=None,
+                handshake_code=None,
+            )
             await repo.clear_assignments(conn, wish_id)
             round_id = await self._record(
                 conn, wish, WishEventKind.RELEASED, actor=actor, now=now, move=move
