@@ -34,6 +34,7 @@ from handlers import (
     notices,
     presence,
     profile,
+    quarter,
     reminders,
     start,
     teams,
@@ -53,9 +54,29 @@ Hook = Callable[[LinliApplication], Awaitable[None]]
 # Feature modules; their order does not decide which dialogue gets typed text (the dialogue
 # kit's rule does: the one the user moved on last, see handlers/dialogue.py). The fallbacks for
 # whatever no feature took are added after them.
-FEATURES = (start, wishes, teams, profile, membership, admin, broadcast, news, presence, help)
+FEATURES = (
+    start,
+    wishes,
+    teams,
+    profile,
+    membership,
+    admin,
+    broadcast,
+    news,
+    quarter,
+    presence,
+    help,
+)
 # The views that render what services record for later (notices, live messages), per feature.
-VIEWS = (wish_notices, wish_views, membership_views, broadcast_views, reminders, errors)
+VIEWS = (
+    wish_notices,
+    wish_views,
+    membership_views,
+    broadcast_views,
+    quarter,
+    reminders,
+    errors,
+)
 
 
 def build_application(services: Services) -> LinliApplication:

@@ -102,6 +102,7 @@ class QuarterRecognition(Notice):
 
     KIND = "passbook.recognition"
     community_id: int
+    community: str
     quarter: str
     rank: int
     points: int
@@ -251,7 +252,7 @@ class QuarterService:
             top = [p for p in ranked if p.place is not None and p.place <= RANKING_SIZE]
             members = sum(1 for p in ranked if p.place is not None)
             points = sum(p.total for p in ranked)
-            await self._recognise(conn, community, quarter, top)
+            await self._recognise(conn, community, name, quarter, top)
             summary = QuarterSummary(
                 community_id=community,
                 community=name,
@@ -324,7 +325,7 @@ class QuarterService:
         return rank(points, names)
 
     async def _recognise(
-        self, conn: AsyncConnection, community: int, quarter: str, top: list[Placed]
+        self, conn: AsyncConnection, community: int, name: str, quarter: str, top: list[Placed]
     ) -> None:
         people = {u.id: u for u in await users_repo.get_users(conn, [p.member_id for p in top])}
         for placed in top:
@@ -332,7 +333,11 @@ class QuarterService:
             if person is None or placed.place is None:
                 continue
             notice = QuarterRecognition(
-                community_id=community, quarter=quarter, rank=placed.place, points=placed.total
+                community_id=community,
+                community=name,
+                quarter=quarter,
+                rank=placed.place,
+                points=placed.total,
             )
             await self.notifier.tell(
                 conn,
