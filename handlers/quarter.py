@@ -51,6 +51,14 @@ class CloseQuarter(Button):
     quarter: str
 
 
+@button("qt:sheet")
+class SheetAgain(Button):
+    """A closed quarter's sheet, again (for the closer, or another coordinator told of it)."""
+
+    community_id: int
+    quarter: str
+
+
 coordinator_step = step(Role.COORDINATOR)
 FLAGS_SHOWN = 10  # in a message; the sheet lists them all
 
@@ -132,6 +140,11 @@ async def recognition(notice: QuarterRecognition, env: ViewEnv) -> Shown:
     return Shown(text)
 
 
+def sheet_button(t: Translate, community_id: int, quarter: str) -> tuple[str, str]:
+    label = t("📎 Sheet of {quarter}").format(quarter=quarter)
+    return label, SheetAgain(community_id=community_id, quarter=quarter).pack()
+
+
 @notice_view(QuarterSummary)
 async def summary(notice: QuarterSummary, env: ViewEnv) -> Shown:
     text = summary_text(
@@ -147,7 +160,7 @@ async def summary(notice: QuarterSummary, env: ViewEnv) -> Shown:
         flags=notice.flags,
         closed_by=notice.closed_by,
     )
-    return Shown(text)
+    return Shown(text, [[sheet_button(env.t, notice.community_id, notice.quarter)]])
 
 
 # --- steps -----------------------------------------------------------------------------------
@@ -181,6 +194,7 @@ async def show_quarters(update: Update, context: LinliContext, user: User, t: Tr
         ]
         for q in closable.quarters
     ]
+    rows += [[sheet_button(t, closable.community_id, q)] for q in closable.closed]
     await answer(update, "\n\n".join(lines), rows, edit=pressed)
     return None
 
@@ -214,10 +228,28 @@ async def close_quarter(update: Update, context: LinliContext, user: User, t: Tr
     services = context.services
     report = await services.quarters.close(user, pressed.quarter, pressed.community_id)
     await ack(update, t("Closed."))
-    zone = services.settings.zone
-    await answer(update, _report_text(t, user.language, zone, report), edit=True)
+    text = _report_text(t, user.language, services.settings.zone, report)
+    again = [[sheet_button(t, report.community_id, report.quarter)]]
+    await answer(update, text, again, edit=True)
+    await _send_sheet(context, user, t, report)
+    return None
+
+
+@coordinator_step
+async def sheet_again(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """A closed quarter's sheet once more (checked again: closed, and in the presser's reach)."""
+    pressed = SheetAgain.of(update)
+    report = await context.services.quarters.sheet(user, pressed.quarter, pressed.community_id)
+    await ack(update)
+    await _send_sheet(context, user, t, report)
+    return None
+
+
+async def _send_sheet(
+    context: LinliContext, user: User, t: Translate, report: QuarterReport
+) -> None:
     # Building the sheet of a big quarter takes a while: not on the event loop.
-    data = await asyncio.to_thread(workbook, report, user.language, zone)
+    data = await asyncio.to_thread(workbook, report, user.language, context.services.settings.zone)
     caption = t("The love-savings sheet of {quarter}: ranking, entries, what to check.")
     await context.bot.send_document(
         user.id,
@@ -225,7 +257,6 @@ async def close_quarter(update: Update, context: LinliContext, user: User, t: Tr
         caption=caption.format(quarter=esc(report.quarter)),
         parse_mode=ParseMode.HTML,
     )
-    return None
 
 
 def _report_text(t: Translate, language: str, zone: ZoneInfo, report: QuarterReport) -> str:
@@ -252,4 +283,5 @@ def handlers() -> Handlers:
         CallbackQueryHandler(show_quarters, pattern=QuarterList.pattern()),
         CallbackQueryHandler(ask_close, pattern=AskClose.pattern()),
         CallbackQueryHandler(close_quarter, pattern=CloseQuarter.pattern()),
+        CallbackQueryHandler(sheet_again, pattern=SheetAgain.pattern()),
     ]

@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.models import Node, NodeKind, Role, WishCategory
 from bot.services import Services
 from bot.services.wishes import WishDraft
-from handlers.quarter import AskClose, CloseQuarter, QuarterList
+from handlers.quarter import AskClose, CloseQuarter, QuarterList, SheetAgain
 from storage import org
 from storage import users as users_repo
 from tests.conftest import COORDINATOR_ID
@@ -204,9 +204,17 @@ async def test_closing_thanks_the_top_members_and_sends_the_sheet_with_the_right
     assert await coordinator.press_data(None, pressed) == f"{QUARTER}已经结算了。"
     await coordinator.send("/quarter")
     again = await coordinator.wait_for(lambda m: "现在没有需要结算的季度" in (m.text or ""))
-    assert again.buttons == []
+    assert [label for label, _ in again.buttons] == [f"📎 {QUARTER}的表格"]
     await fake.wait_idle(quiet=0.3)
     assert len(place.quick.inbox) == before  # nobody thanked twice
+
+    # The community's own coordinator asks for the sheet from the summary: the same rows.
+    await place.staff.press(told, f"📎 {QUARTER}的表格")
+    theirs = await place.staff.wait_for(lambda m: m.document is not None)
+    assert theirs.document is not None
+    copy = fake.file(theirs.document)
+    assert copy is not None and copy.content is not None
+    assert _rows(copy.content, "排名") == ranking and _rows(copy.content, "明细") == entries
 
 
 def _community_name(place: Place) -> str:
@@ -236,6 +244,7 @@ async def test_a_member_and_coordinators_elsewhere_cannot_close_or_even_ask(
         QuarterList(community_id=place.community_id),
         AskClose(community_id=place.community_id, quarter=QUARTER),
         CloseQuarter(community_id=place.community_id, quarter=QUARTER),
+        SheetAgain(community_id=place.community_id, quarter=QUARTER),
     ]
     refusals = {
         place.quick: "抱歉，您没有权限进行此操作。",  # a member of the community
@@ -253,6 +262,9 @@ async def test_a_member_and_coordinators_elsewhere_cannot_close_or_even_ask(
     # Still waiting for the coordinator who may close it.
     closable = await services.quarters.closable(await services.users.require(COORDINATOR_ID))
     assert closable.quarters == (QUARTER,)
+    # The coordinator who may close it gets no sheet of a quarter not closed yet.
+    sheet = SheetAgain(community_id=place.community_id, quarter=QUARTER).pack()
+    assert await place.coordinator.press_data(None, sheet) == f"{QUARTER}还没有结算。"
     # The building's coordinator runs no community-wide housekeeping: /quarter is refused.
     building_staff = fake.user(BUILDING_STAFF, "Nine")
     await building_staff.send("/quarter")

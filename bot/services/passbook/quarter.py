@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import Clock
 from bot.config import Settings
 from bot.models import N_, LedgerKind, Model, Notice, User, WishCategory
-from bot.services.errors import InvalidInput
+from bot.services.errors import Conflict, InvalidInput
 from bot.services.notify import Notifier, coordinators_above
 from bot.services.passbook.rules import (
     RANKING_SIZE,
@@ -58,6 +58,10 @@ _QUARTER = re.compile(r"[0-9]{4}Q[1-4]")
 
 class QuarterNotOver(InvalidInput):
     message = N_("{quarter} is not over yet. It can be closed once it has ended.")
+
+
+class QuarterNotClosed(Conflict):
+    message = N_("{quarter} has not been closed yet.")
 
 
 class NotAQuarter(InvalidInput):
@@ -164,8 +168,25 @@ class QuarterReport:
 class Closable:
     community_id: int
     community: str
-    quarters: tuple[str, ...]  # newest first
+    quarters: tuple[str, ...]  # over and not closed, newest first
     current: str  # still running: closed only once it has ended
+    closed: tuple[str, ...] = ()  # the latest closed, newest first (their sheets again)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """What a quarter adds up to (read inside the closing transaction)."""
+
+    name: str
+    ranked: tuple[Placed, ...]
+    members: int
+    points: int
+    wishes: int
+    flags: tuple[Flag, ...]
+
+    def top(self) -> list[Placed]:
+        """The members thanked: the first places, ties included."""
+        return [p for p in self.ranked if p.place is not None and p.place <= RANKING_SIZE]
 
 
 def check_quarter(quarter: str) -> str:
@@ -220,11 +241,13 @@ class QuarterService:
             closed = await ledger_repo.closed_quarters(conn, [community])
         over = {previous_quarter(current)} | {q for q in with_entries if q < current}
         waiting = sorted((q for q in over if (community, q) not in closed), reverse=True)
+        done = sorted((q for c, q in closed if c == community), reverse=True)
         return Closable(
             community_id=community,
             community=found.name if found is not None else "",
             quarters=tuple(waiting[:CLOSABLE_SHOWN]),
             current=current,
+            closed=tuple(done[:CLOSABLE_SHOWN]),
         )
 
     async def close(
@@ -234,9 +257,8 @@ class QuarterService:
         other coordinators, audit; the quarter's figures, entries and checks."""
         community = working_community(actor, community_id)
         check_quarter(quarter)
-        start, end = quarter_bounds(quarter, self.settings.zone)
         now = self.clock.now()
-        if now < end:
+        if now < quarter_bounds(quarter, self.settings.zone)[1]:
             raise QuarterNotOver(quarter=quarter)
         async with self.store.transaction() as conn:
             closing = await ledger_repo.close_quarter(
@@ -244,25 +266,19 @@ class QuarterService:
             )
             if not closing:
                 raise QuarterClosed(quarter=quarter)
-            found = await org.get_community(conn, community)
-            name = found.name if found is not None else ""
-            ranked = await self._ranked(conn, community, quarter)
-            wishes = await report_repo.wishes_credited(conn, community, quarter)
-            flags = await self._flags(conn, community, quarter, start, end)
-            top = [p for p in ranked if p.place is not None and p.place <= RANKING_SIZE]
-            members = sum(1 for p in ranked if p.place is not None)
-            points = sum(p.total for p in ranked)
-            await self._recognise(conn, community, name, quarter, top)
+            figures = await self._figures(conn, community, quarter)
+            top = figures.top()
+            await self._recognise(conn, community, figures.name, quarter, top)
             summary = QuarterSummary(
                 community_id=community,
-                community=name,
+                community=figures.name,
                 quarter=quarter,
                 closed_by=actor.display_name,
-                members=members,
-                points=points,
-                wishes=wishes,
+                members=figures.members,
+                points=figures.points,
+                wishes=figures.wishes,
                 top=tuple(p for p in top if p.place is not None and p.place <= SUMMARY_TOP),
-                flags=tuple(flags),
+                flags=figures.flags,
             )
             # The closer gets the figures and the sheet in reply; the others are told here.
             others = [c for c in await coordinators_above(conn, community) if c != actor.id]
@@ -280,29 +296,28 @@ class QuarterService:
                 now=now,
                 community_id=community,
                 after={
-                    "members": members,
-                    "points": points,
-                    "wishes": wishes,
+                    "members": figures.members,
+                    "points": figures.points,
+                    "wishes": figures.wishes,
                     "recognised": len(top),
-                    "flags": len(flags),
+                    "flags": len(figures.flags),
                 },
             )
         self.notifier.wake()
-        # Read after the commit, outside the write lock: the quarter is over, so its entries
-        # no longer change (a later correction belongs to the quarter it is made in).
-        entries = await self._entries(community, quarter)
-        return QuarterReport(
-            community_id=community,
-            community=name,
-            quarter=quarter,
-            members=members,
-            points=points,
-            wishes=wishes,
-            ranked=tuple(ranked),
-            recognised=len(top),
-            entries=tuple(entries),
-            flags=tuple(flags),
-        )
+        return await self._report(community, quarter, figures)
+
+    async def sheet(
+        self, actor: User, quarter: str, community_id: int | None = None
+    ) -> QuarterReport:
+        """A closed quarter's figures, entries and checks again (for its sheet), telling
+        nobody anything."""
+        community = working_community(actor, community_id)
+        check_quarter(quarter)
+        async with self.store.read() as conn:
+            if (community, quarter) not in await ledger_repo.closed_quarters(conn, [community]):
+                raise QuarterNotClosed(quarter=quarter)
+            figures = await self._figures(conn, community, quarter)
+        return await self._report(community, quarter, figures)
 
     async def flags(
         self, actor: User, quarter: str, community_id: int | None = None
@@ -315,6 +330,36 @@ class QuarterService:
             return await self._flags(conn, community, quarter, start, end)
 
     # --- the parts -------------------------------------------------------------------------
+
+    async def _figures(self, conn: AsyncConnection, community: int, quarter: str) -> _Figures:
+        start, end = quarter_bounds(quarter, self.settings.zone)
+        found = await org.get_community(conn, community)
+        ranked = await self._ranked(conn, community, quarter)
+        return _Figures(
+            name=found.name if found is not None else "",
+            ranked=tuple(ranked),
+            members=sum(1 for p in ranked if p.place is not None),
+            points=sum(p.total for p in ranked),
+            wishes=await report_repo.wishes_credited(conn, community, quarter),
+            flags=tuple(await self._flags(conn, community, quarter, start, end)),
+        )
+
+    async def _report(self, community: int, quarter: str, figures: _Figures) -> QuarterReport:
+        # Read after the commit, outside the write lock: the quarter is over, so its entries
+        # no longer change (a later correction belongs to the quarter it is made in).
+        entries = await self._entries(community, quarter)
+        return QuarterReport(
+            community_id=community,
+            community=figures.name,
+            quarter=quarter,
+            members=figures.members,
+            points=figures.points,
+            wishes=figures.wishes,
+            ranked=figures.ranked,
+            recognised=len(figures.top()),
+            entries=tuple(entries),
+            flags=figures.flags,
+        )
 
     async def _ranked(self, conn: AsyncConnection, community: int, quarter: str) -> list[Placed]:
         points: dict[int, dict[LedgerKind, int]] = defaultdict(dict)

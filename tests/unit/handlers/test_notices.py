@@ -67,6 +67,8 @@ def sample(kind: type[Notice], broadcast_id: int) -> Notice:
             values[name] = "Your patrol shift at {post} starts soon."
         elif name == "values":
             values[name] = {"post": HOSTILE}
+        elif name == "quarter":  # made by the bot ("2026Q4"), never typed by anyone
+            values[name] = "2026Q4"
         elif hint == tuple[Placed, ...]:  # a closed quarter's top members
             values[name] = (Placed(place=1, member_id=3, name=HOSTILE, building=HOSTILE, total=9),)
         elif hint == tuple[Flag, ...]:  # and what to check, one of each kind
