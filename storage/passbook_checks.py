@@ -166,24 +166,22 @@ async def proxy_confirms(
     min_count: int,
 ) -> list[ProxyConfirms]:
     """Posters of wishes on someone's behalf (`for_name` set) with at least `min_count` of
-    them confirmed in [start, end), with those wishes."""
-    confirmed = and_(
-        wishes.c.community_id == community_id,
-        wishes.c.for_name.is_not(None),
-        wishes.c.status == WishStatus.CONFIRMED.value,
-        wishes.c.closed_at >= start,
-        wishes.c.closed_at < end,
+    them confirmed (and credited) in [start, end), with those wishes."""
+    # From the quarter's credits (indexed by time), not from every wish of the community.
+    proxied = (
+        _credited(community_id, start, end)
+        .where(wishes.c.for_name.is_not(None))
+        .with_only_columns(wishes.c.posted_by.label("poster_id"), wishes.c.id.label("wish_id"))
+        .distinct()
+        .cte("proxied")
     )
     busy = (
-        select(wishes.c.posted_by)
-        .where(confirmed)
-        .group_by(wishes.c.posted_by)
-        .having(func.count() >= min_count)
+        select(proxied.c.poster_id).group_by(proxied.c.poster_id).having(func.count() >= min_count)
     )
     query = (
-        select(wishes.c.posted_by, wishes.c.id)
-        .where(confirmed, wishes.c.posted_by.in_(busy))
-        .order_by(wishes.c.posted_by, wishes.c.id)
+        select(proxied.c.poster_id, proxied.c.wish_id)
+        .where(proxied.c.poster_id.in_(busy))
+        .order_by(proxied.c.poster_id, proxied.c.wish_id)
     )
     found: dict[int, list[int]] = {}
     for poster, wish_id in await conn.execute(query):

@@ -175,7 +175,7 @@ class Closable:
 
 @dataclass(frozen=True)
 class _Figures:
-    """What a quarter adds up to (read inside the closing transaction)."""
+    """What a quarter adds up to."""
 
     name: str
     ranked: tuple[Placed, ...]
@@ -260,14 +260,20 @@ class QuarterService:
         now = self.clock.now()
         if now < quarter_bounds(quarter, self.settings.zone)[1]:
             raise QuarterNotOver(quarter=quarter)
+        # Added up before the write transaction, off the loop: a quarter that is over no
+        # longer changes (an entry belongs to the quarter it is made in), so the figures hold.
+        async with self.store.read(off_loop=True) as conn:
+            if (community, quarter) in await ledger_repo.closed_quarters(conn, [community]):
+                raise QuarterClosed(quarter=quarter)
+            figures = await self._figures(conn, community, quarter)
+        top = figures.top()
         async with self.store.transaction() as conn:
+            # The one that decides: of two closings at once, one inserts the row.
             closing = await ledger_repo.close_quarter(
                 conn, community, quarter, closed_by=actor.id, now=now
             )
             if not closing:
                 raise QuarterClosed(quarter=quarter)
-            figures = await self._figures(conn, community, quarter)
-            top = figures.top()
             await self._recognise(conn, community, figures.name, quarter, top)
             summary = QuarterSummary(
                 community_id=community,
@@ -313,7 +319,7 @@ class QuarterService:
         nobody anything."""
         community = working_community(actor, community_id)
         check_quarter(quarter)
-        async with self.store.read() as conn:
+        async with self.store.read(off_loop=True) as conn:
             if (community, quarter) not in await ledger_repo.closed_quarters(conn, [community]):
                 raise QuarterNotClosed(quarter=quarter)
             figures = await self._figures(conn, community, quarter)
@@ -326,7 +332,7 @@ class QuarterService:
         community = working_community(actor, community_id)
         check_quarter(quarter)
         start, end = quarter_bounds(quarter, self.settings.zone)
-        async with self.store.read() as conn:
+        async with self.store.read(off_loop=True) as conn:
             return await self._flags(conn, community, quarter, start, end)
 
     # --- the parts -------------------------------------------------------------------------
@@ -345,8 +351,6 @@ class QuarterService:
         )
 
     async def _report(self, community: int, quarter: str, figures: _Figures) -> QuarterReport:
-        # Read after the commit, outside the write lock: the quarter is over, so its entries
-        # no longer change (a later correction belongs to the quarter it is made in).
         entries = await self._entries(community, quarter)
         return QuarterReport(
             community_id=community,
@@ -485,7 +489,7 @@ class QuarterService:
         return flags
 
     async def _entries(self, community: int, quarter: str) -> list[SheetEntry]:
-        async with self.store.read() as conn:
+        async with self.store.read(off_loop=True) as conn:
             rows = await report_repo.entries(conn, community, quarter)
             wish_ids = {w for w in (_wish_of(r.ref) for r in rows) if w is not None}
             wishes = await report_repo.wish_lines(conn, wish_ids)

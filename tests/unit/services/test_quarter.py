@@ -5,10 +5,11 @@ only by a coordinator of the whole community."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.models import LedgerKind, Node, NodeKind, Role, WishCategory, WishStatus
@@ -253,6 +254,12 @@ async def _queued(services: Services, kind: str) -> dict[int, dict[str, object]]
         return {int(chat): dict(params) for chat, params in rows}
 
 
+async def _count(services: Services, kind: str) -> int:
+    async with services.store.read() as conn:
+        found = await conn.scalar(select(func.count()).where(outbox.c.kind == kind))
+        return int(found or 0)
+
+
 async def test_closing_thanks_the_top_members_tells_the_other_coordinators_and_happens_once(
     services: Services, register: RegisterUser, clock: ManualClock
 ) -> None:
@@ -303,7 +310,7 @@ async def test_closing_thanks_the_top_members_tells_the_other_coordinators_and_h
 
     with pytest.raises(QuarterClosed):
         await services.quarters.close(district, QUARTER)
-    assert len(await _queued(services, QuarterRecognition.KIND)) == 5  # nobody thanked twice
+    assert await _count(services, QuarterRecognition.KIND) == 5  # nobody thanked twice
     assert (await services.quarters.closable(district)).quarters == ()
 
 
@@ -328,3 +335,21 @@ def test_the_top_ten_includes_everyone_tied_with_the_tenth() -> None:
     ranked = rank(points, names)
     assert [p.place for p in ranked] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, None]
     assert ranked[-1].total == -5
+
+
+async def test_two_closings_at_once_close_once_and_thank_once(
+    services: Services, register: RegisterUser, clock: ManualClock
+) -> None:
+    seed = Seed(services)
+    await seed.people(register)
+    await _clean(seed)
+    clock.current = AFTER
+    district = await services.users.require(COORDINATOR_ID)
+    results = await asyncio.gather(
+        services.quarters.close(district, QUARTER),
+        services.quarters.close(district, QUARTER),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["QuarterClosed", "QuarterReport"]
+    assert await _count(services, QuarterRecognition.KIND) == 4  # each of the four, once
+    assert await _count(services, QuarterSummary.KIND) == 0  # no other coordinator here
