@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from io import BytesIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import Translate, format_local, translator
 from bot.models import N_, WISH_CATEGORY_LABELS, LedgerKind
@@ -95,32 +96,39 @@ def what_for(t: Translate, entry: SheetEntry) -> str:
 
 def _sheet(
     book: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequence[Cell]]
-) -> Worksheet:
+) -> None:
     sheet = book.create_sheet(title)
-    sheet.append(list(headers))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    table = [list(values) for values in rows]
     widths = [len(h) * 2 for h in headers]  # Chinese characters are about two wide
-    for values in rows:
-        sheet.append(list(values))
-        for n, cell in enumerate(sheet[sheet.max_row]):
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-                widths[n] = max(widths[n], len(cell.value) + 2)
-            elif isinstance(cell.value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-                widths[n] = max(widths[n], 17)
+    for values in table:
+        for n, value in enumerate(values):
+            size = 17 if isinstance(value, datetime) else len(str(value or "")) + 2
+            widths[n] = max(widths[n], size)
+    # A write-only sheet takes its widths and frozen header before any row.
     for n, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(n)].width = min(max(width, 8), WIDEST)
     sheet.freeze_panes = "A2"
-    return sheet
+    sheet.append([_cell(sheet, h, bold=True) for h in headers])
+    for values in table:
+        sheet.append([_cell(sheet, v) for v in values])
+
+
+def _cell(sheet: Any, value: Cell, *, bold: bool = False) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # never a formula, whatever the text starts with
+    elif isinstance(value, datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm"
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
 
 
 def workbook(report: QuarterReport, language: str, zone: ZoneInfo) -> bytes:
     """The .xlsx file of a closed quarter."""
     t = translator(language)
-    book = Workbook()
-    book.remove(book.active)
+    # Write-only: rows stream to the file instead of a cell object graph (fast, small).
+    book = Workbook(write_only=True)
     kinds = list(LedgerKind)
     _sheet(
         book,
