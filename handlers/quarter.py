@@ -15,6 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.i18n import Translate, esc
 from bot.models import Role, User
 from bot.services.passbook.quarter import (
+    SUMMARY_FLAGS,
     SUMMARY_TOP,
     Flag,
     Placed,
@@ -60,7 +61,6 @@ class SheetAgain(Button):
 
 
 coordinator_step = step(Role.COORDINATOR)
-FLAGS_SHOWN = 10  # in a message; the sheet lists them all
 
 # --- views -----------------------------------------------------------------------------------
 
@@ -92,6 +92,7 @@ def summary_text(
     wishes: int,
     top: tuple[Placed, ...] | list[Placed],
     flags: tuple[Flag, ...],
+    flag_count: int,
     closed_by: str | None = None,
 ) -> str:
     """A closed quarter in a few lines: for the closer and for the other coordinators alike."""
@@ -110,16 +111,17 @@ def summary_text(
     if top:
         lines.append(t("<b>Top of the quarter</b>"))
         lines += [_placed_line(t, p) for p in top]
-    if flags:
+    if flag_count:
         lines.append(
             t("<b>To check ({count})</b>, nothing has been changed because of these:").format(
-                count=len(flags)
+                count=flag_count
             )
         )
-        lines += [_flag_line(t, f, language, zone) for f in flags[:FLAGS_SHOWN]]
-        if len(flags) > FLAGS_SHOWN:
+        shown = flags[:SUMMARY_FLAGS]
+        lines += [_flag_line(t, f, language, zone) for f in shown]
+        if flag_count > len(shown):
             more = t("…and {count} more in the sheet.")
-            lines.append(more.format(count=len(flags) - FLAGS_SHOWN))
+            lines.append(more.format(count=flag_count - len(shown)))
     else:
         lines.append(t("Nothing to check."))
     return "\n".join(lines)
@@ -158,6 +160,7 @@ async def summary(notice: QuarterSummary, env: ViewEnv) -> Shown:
         wishes=notice.wishes,
         top=notice.top,
         flags=notice.flags,
+        flag_count=notice.flag_count,
         closed_by=notice.closed_by,
     )
     return Shown(text, [[sheet_button(env.t, notice.community_id, notice.quarter)]])
@@ -271,6 +274,7 @@ def _report_text(t: Translate, language: str, zone: ZoneInfo, report: QuarterRep
         wishes=report.wishes,
         top=[p for p in report.ranked if p.place is not None and p.place <= SUMMARY_TOP],
         flags=report.flags,
+        flag_count=len(report.flags),
     )
     thanked = t("{count} members were thanked.").format(count=report.recognised)
     return text + "\n\n" + thanked

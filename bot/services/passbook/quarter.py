@@ -52,6 +52,7 @@ ADJUSTMENT_BURST_MIN = 5
 ADJUSTMENT_WINDOW_SECONDS = 24 * 3600
 
 SUMMARY_TOP = 3  # places named in the coordinators' summary
+SUMMARY_FLAGS = 10  # checks named in it (the sheet lists them all)
 CLOSABLE_SHOWN = 4  # quarters offered for closing, newest first
 _QUARTER = re.compile(r"[0-9]{4}Q[1-4]")
 
@@ -127,7 +128,8 @@ class QuarterSummary(Notice):
     points: int
     wishes: int
     top: tuple[Placed, ...] = ()
-    flags: tuple[Flag, ...] = ()
+    flags: tuple[Flag, ...] = ()  # the first SUMMARY_FLAGS
+    flag_count: int = 0  # all of them
 
     def place(self) -> tuple[int | None, int | None]:
         return self.community_id, None
@@ -284,7 +286,8 @@ class QuarterService:
                 points=figures.points,
                 wishes=figures.wishes,
                 top=tuple(p for p in top if p.place is not None and p.place <= SUMMARY_TOP),
-                flags=figures.flags,
+                flags=figures.flags[:SUMMARY_FLAGS],
+                flag_count=len(figures.flags),
             )
             # The closer gets the figures and the sheet in reply; the others are told here.
             others = [c for c in await coordinators_above(conn, community) if c != actor.id]
