@@ -35,6 +35,7 @@ from handlers import (
     passbook,
     presence,
     profile,
+    quarter,
     reminders,
     start,
     teams,
@@ -65,6 +66,7 @@ FEATURES = (
     passbook,
     broadcast,
     news,
+    quarter,
     presence,
     help,
 )
@@ -75,6 +77,7 @@ VIEWS = (
     membership_views,
     broadcast_views,
     passbook_views,
+    quarter,
     reminders,
     errors,
 )

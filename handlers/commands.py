@@ -116,6 +116,12 @@ COMMANDS: tuple[Command, ...] = (
         label=N_("👥 Service teams"),
     ),
     Command(
+        "quarter",
+        Role.COORDINATOR,
+        N_("Close a quarter: thank the top members, the love-savings sheet"),
+        label=N_("🎖 Close a quarter"),
+    ),
+    Command(
         "profile",
         Role.RESIDENT,
         N_("Your name, building, language and notifications"),

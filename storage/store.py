@@ -139,10 +139,12 @@ class Store:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, *, off_loop: bool = False) -> AsyncIterator[AsyncConnection]:
         """For reads: no write lock. On SQLite the queries run on the event loop (see
-        `create_sqlite_reader`), each seeing the latest committed state; keep them short."""
-        if self.reader is not None:
+        `create_sqlite_reader`), each seeing the latest committed state; keep them short.
+        `off_loop`: a long read (a quarter's report) goes through aiosqlite's thread instead,
+        so the bot answers everyone else meanwhile."""
+        if self.reader is not None and not off_loop:
             with self.reader.connect() as sync_conn:
                 yield cast(AsyncConnection, _OnTheLoop(sync_conn))
             return

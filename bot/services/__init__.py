@@ -11,6 +11,7 @@ from bot.services.broadcast import BroadcastService
 from bot.services.membership import MembershipService
 from bot.services.notify import LiveMessages, Notifier
 from bot.services.passbook import PassbookService
+from bot.services.passbook.quarter import QuarterService
 from bot.services.reminders import ReminderService
 from bot.services.teams import TeamsService
 from bot.services.users import UsersService
@@ -38,6 +39,7 @@ class Services:
     teams: TeamsService
     wishes: WishesService
     passbook: PassbookService
+    quarters: QuarterService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -70,4 +72,5 @@ class Services:
             teams=TeamsService(store, clock),
             wishes=wishes,
             passbook=passbook,
+            quarters=QuarterService(store, settings, clock, notifier),
         )

@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, str] = {
     "points.rule": N_("Points for a kind of work changed"),
     "points.adjust": N_("Points adjusted"),
     "points.correct": N_("Passbook entry corrected"),
+    "points.close_quarter": N_("Quarter closed and recognised"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -78,6 +79,8 @@ def subject_label(t: Translate, entry: AuditEntry) -> str:
     kind, _, ref = entry.subject.partition(":")
     if kind in SUBJECT_LABELS and ref.isdigit():
         return t(SUBJECT_LABELS[kind]).format(id=ref)
+    if kind == "quarter":
+        return ref  # "2026Q4": the same in every language
     return t(SOMEONE) if kind == "user" else ""
 
 

@@ -25,6 +25,7 @@ from bot.models import (
 from bot.services import Services
 from bot.services.broadcast import DeliveryReport
 from bot.services.notify import RefreshLive, RetireLive, ShowLive
+from bot.services.passbook.quarter import Flag, FlagKind, Placed
 from handlers import notices
 from handlers.broadcast.views import report_text
 from handlers.buttons import REGISTRY
@@ -89,6 +90,17 @@ def sample(kind: type[Notice], broadcast_id: int) -> Notice:
             values[name] = "Your patrol shift at {post} starts soon."
         elif name == "values":
             values[name] = {"post": HOSTILE}
+        elif name == "quarter":  # made by the bot ("2026Q4"), never typed by anyone
+            values[name] = "2026Q4"
+        elif hint == tuple[Placed, ...]:  # a closed quarter's top members
+            values[name] = (Placed(place=1, member_id=3, name=HOSTILE, building=HOSTILE, total=9),)
+        elif hint == tuple[Flag, ...]:  # and what to check, one of each kind
+            values[name] = tuple(
+                Flag(
+                    kind=k, person_id=3, person=HOSTILE, count=3, others=(HOSTILE,), since=DAYTIME
+                )
+                for k in FlagKind
+            )
         elif hint is int or hint == int | None:
             values[name] = 3
         elif hint == datetime | None:
