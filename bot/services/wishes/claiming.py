@@ -113,16 +113,7 @@ class WishClaiming(WishNudges):
             wish = await self._get(conn, wish_id, actor)
             team = await teams_repo.get_team(conn, wish.team_id) if wish.team_id else None
             move = self._move(wish, WishEventKind.RELEASED, self.parties(actor, wish, team))
-            await self._apply(
-                conn,
-                wish,
-                move,
-                claimed_by=None,
-                team_id=None,
-                claimed_at=None,
-                handshake_code=None,
-            )
-            await repo.clear_assignments(conn, wish_id)
+            await self._unclaim(conn, wish, move)
             round_id = await self._record(
                 conn,
                 wish,

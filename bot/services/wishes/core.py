@@ -178,6 +178,20 @@ class WishCore:
         ):
             raise self._wrong_state(wish, move.event)
 
+    async def _unclaim(self, conn: AsyncConnection, wish: Wish, move: Move) -> None:
+        """Back to open (given back, or put back by a coordinator): the claim, its team, the
+        people put on it and its handshake code all cleared."""
+        await self._apply(
+            conn,
+            wish,
+            move,
+            claimed_by=None,
+            team_id=None,
+            claimed_at=None,
+            handshake_code=None,
+        )
+        await repo.clear_assignments(conn, wish.id)
+
     async def _record(
         self,
         conn: AsyncConnection,

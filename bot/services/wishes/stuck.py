@@ -236,16 +236,7 @@ class WishStuck(WishReading, WishCompletion):
             if held_by is not None and wish.claimed_by != held_by:
                 raise WishChanged()
             former = await self._former_helpers(conn, wish)
-            await self._apply(
-                conn,
-                wish,
-                move,
-                claimed_by=None,
-                team_id=None,
-                claimed_at=None,
-                handshake_code=None,
-            )
-            await repo.clear_assignments(conn, wish_id)
+            await self._unclaim(conn, wish, move)
             round_id = await self._record(
                 conn, wish, WishEventKind.RELEASED, actor=actor, now=now, move=move
             )
