@@ -28,10 +28,11 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from bot.clock import ManualClock
-from bot.models import LedgerKind, User
+from bot.models import LedgerKind, Role, User
 from bot.services import Services
 from bot.services.passbook import AlreadyCorrected
 from storage import ledger as repo
+from storage import users as users_repo
 from storage.store import Store
 from tests.conftest import COORDINATOR_ID, make_settings
 from tests.support import postgres as test_postgres
@@ -305,6 +306,8 @@ async def _play(database_url: str, folder: Path, ops: list[Operation]) -> None:
             await services.users.register(
                 member, display_name=f"志愿者{member}", language="zh", building_id=None
             )
+            async with store.transaction() as conn:  # points are for serving members
+                await users_repo.grant_role(conn, member, Role.MEMBER, None, START)
         await services.users.register(
             COORDINATOR_ID, display_name="李书记", language="zh", building_id=None
         )
