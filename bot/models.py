@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import date, datetime, timedelta
+from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -689,3 +689,193 @@ class RankedMember(Model):
     display_name: str
     building_name: str | None = None
     points: int
+
+
+# --- twinning (结对帮扶): households, pairs, visits -------------------------------------------
+
+
+class Circumstance(StrEnum):
+    """Why a household is looked after (a household may have several)."""
+
+    ELDERLY_ALONE = "elderly_alone"  # 独居老人
+    DISABLED = "disabled"  # 残疾人
+    LAID_OFF = "laid_off"  # 下岗职工
+    LEFT_BEHIND_CHILDREN = "left_behind_children"  # 留守儿童
+    LOW_INCOME = "low_income"  # 低收入家庭
+
+
+CIRCUMSTANCE_LABELS: dict[Circumstance, str] = {
+    Circumstance.ELDERLY_ALONE: N_("Elderly living alone"),
+    Circumstance.DISABLED: N_("Disabled"),
+    Circumstance.LAID_OFF: N_("Laid-off workers"),
+    Circumstance.LEFT_BEHIND_CHILDREN: N_("Left-behind children"),
+    Circumstance.LOW_INCOME: N_("Low-income family"),
+}
+
+
+class Cadence(IntEnum):
+    """How often a pair's member visits: the value is the days between visits."""
+
+    WEEKLY = 7
+    FORTNIGHTLY = 14
+    MONTHLY = 30
+
+
+CADENCE_LABELS: dict[Cadence, str] = {
+    Cadence.WEEKLY: N_("Every week"),
+    Cadence.FORTNIGHTLY: N_("Every two weeks"),
+    Cadence.MONTHLY: N_("Every month"),
+}
+
+
+class VisitCategory(StrEnum):
+    """What was done on a visit (a visit may do several)."""
+
+    CHAT = "chat"  # 聊天陪伴
+    CLEANING = "cleaning"  # 打扫卫生
+    ERRANDS = "errands"  # 代购代办
+    RICE_AND_OIL = "rice_and_oil"  # 送米送油
+    POLICY = "policy"  # 政策宣讲
+    MEDICAL_ESCORT = "medical_escort"  # 就医陪护
+    OTHER = "other"  # 其他
+
+
+VISIT_CATEGORY_LABELS: dict[VisitCategory, str] = {
+    VisitCategory.CHAT: N_("Chatting and company"),
+    VisitCategory.CLEANING: N_("Cleaning"),
+    VisitCategory.ERRANDS: N_("Shopping and errands"),
+    VisitCategory.RICE_AND_OIL: N_("Rice and oil delivered"),
+    VisitCategory.POLICY: N_("Explaining policies"),
+    VisitCategory.MEDICAL_ESCORT: N_("Going to the doctor together"),
+    VisitCategory.OTHER: N_("Something else"),
+}
+
+
+class HelpKind(StrEnum):
+    """Help given on a visit, valued in RMB: money, or goods."""
+
+    FUNDS = "funds"  # 资金
+    MATERIALS = "materials"  # 物资
+
+
+HELP_KIND_LABELS: dict[HelpKind, str] = {
+    HelpKind.FUNDS: N_("Funds"),
+    HelpKind.MATERIALS: N_("Materials"),
+}
+
+
+class Household(Model):
+    """A household looked after by twinned members; it need not be on Telegram. Its phone is
+    NOT here: see HouseholdContact (paired members and coordinators in reach only)."""
+
+    id: int
+    community_id: int
+    building_id: int
+    building_name: str | None = None
+    name: str
+    room: str | None = None
+    circumstances: frozenset[Circumstance] = frozenset()
+    notes: str | None = None
+    resident_id: int | None = None  # a registered resident of the household (told of pairs)
+    consent_by: int  # who recorded the household's consent to be registered
+    consent_at: datetime
+    created_by: int
+    created_at: datetime
+
+
+class HouseholdContact(Model):
+    """Who to visit and how to reach them; also what a wish posted for them carries."""
+
+    household_id: int
+    name: str
+    building_id: int
+    building_name: str | None = None
+    room: str | None = None
+    phone: str | None = None
+
+
+class Pair(Model):
+    """A member twinned with a household (结对), from `started_at` until ended."""
+
+    id: int
+    member_id: int
+    household_id: int
+    community_id: int
+    building_id: int
+    cadence_days: int
+    started_at: datetime
+    created_by: int
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    ended_by: int | None = None
+    last_visited_on: date | None = None  # joined for display and for the cadence
+    member_name: str | None = None
+    household_name: str | None = None
+    building_name: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+class Visit(Model):
+    """A visit a member logged (append-only). `help_fen`: the RMB value in fen (分)."""
+
+    id: int
+    pair_id: int
+    household_id: int
+    member_id: int
+    community_id: int
+    building_id: int
+    visited_on: date  # in the community's time zone
+    categories: frozenset[VisitCategory] = frozenset()
+    text: str | None = None
+    voice_file_id: str | None = None
+    photo_file_id: str | None = None
+    help_kind: HelpKind | None = None
+    help_fen: int = 0
+    wellbeing: int | None = None  # 1 (poorly) to 5 (well)
+    wellbeing_note: str | None = None
+    created_at: datetime
+
+
+class WellbeingPoint(Model):
+    visited_on: date
+    mark: int
+    visit_id: int
+
+
+class AttentionReason(StrEnum):
+    DROPPED = "dropped"  # the latest wellbeing mark is below the one before
+    LOW = "low"  # the latest wellbeing mark is 2 or less
+    UNVISITED = "unvisited"  # no visit for 60 days (or never, registered that long ago)
+
+
+class AttentionItem(Model):
+    """A household a coordinator should look at, and why."""
+
+    household: Household
+    reasons: frozenset[AttentionReason]
+    latest_mark: int | None = None
+    previous_mark: int | None = None
+    last_visited_on: date | None = None
+
+
+class TwinningTotals(Model):
+    """What the seeds report for a period and place: pairs formed, real things done (visits),
+    and the RMB value of help given (in fen)."""
+
+    start: date  # first day counted, in the community's time zone
+    end: date  # last day counted
+    community_id: int | None = None
+    building_id: int | None = None
+    households: int = 0  # registered by the end
+    pairs_active: int = 0  # active at the end
+    pairs_formed: int = 0  # started within the period
+    visits: int = 0
+    funds_fen: int = 0
+    materials_fen: int = 0
+
+    @property
+    def help_fen(self) -> int:
+        return self.funds_fen + self.materials_fen

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 from storage.types import UTCDateTime
@@ -430,6 +432,95 @@ quarter_closes = Table(
     Column("quarter", String(6), primary_key=True),
     Column("closed_by", BigInteger, nullable=False),
     Column("closed_at", UTCDateTime, nullable=False),
+)
+
+# --- twinning (结对帮扶) ------------------------------------------------------------------
+
+# A household looked after by twinned members; it need not be on Telegram. `phone` is read by
+# one repository function only (storage.twinning.contact_of).
+households = Table(
+    "households",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("building_id", ForeignKey("buildings.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("room", String(32), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("notes", Text, nullable=True),
+    # A registered resident of the household: told of their pairs, and found by their user.
+    Column("resident_id", ForeignKey("users.id"), nullable=True),
+    Column("consent_by", BigInteger, nullable=False),  # who recorded the household's consent
+    Column("consent_at", UTCDateTime, nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_households_community_building", "community_id", "building_id", "id"),
+    Index("ix_households_resident", "resident_id"),
+)
+
+# A row per circumstance (as user_skills): counted and filtered by an index, not a LIKE.
+household_circumstances = Table(
+    "household_circumstances",
+    metadata,
+    Column("household_id", ForeignKey("households.id", ondelete="CASCADE"), primary_key=True),
+    Column("circumstance", String(24), primary_key=True),
+    Index("ix_household_circumstances_circumstance", "circumstance", "household_id"),
+)
+
+pairs = Table(
+    "pairs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("users.id"), nullable=False),
+    Column("household_id", ForeignKey("households.id"), nullable=False),
+    # The household's place, copied: the totals per building and community need no join.
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("building_id", ForeignKey("buildings.id"), nullable=False),
+    Column("cadence_days", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("end_reason", Text, nullable=True),
+    Column("ended_by", BigInteger, nullable=True),
+    # At most one active pair of a member and a household, whatever races.
+    Index(
+        "uq_pairs_active",
+        "member_id",
+        "household_id",
+        unique=True,
+        sqlite_where=text("ended_at IS NULL"),
+        postgresql_where=text("ended_at IS NULL"),
+    ),
+    Index("ix_pairs_member", "member_id", "id"),
+    Index("ix_pairs_household", "household_id", "id"),
+    Index("ix_pairs_community_started", "community_id", "started_at"),
+)
+
+# Append-only. (member_id, token) is unique: a "save" sent twice makes one visit.
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pair_id", ForeignKey("pairs.id"), nullable=False),
+    Column("household_id", ForeignKey("households.id"), nullable=False),
+    Column("member_id", ForeignKey("users.id"), nullable=False),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("building_id", ForeignKey("buildings.id"), nullable=False),
+    Column("visited_on", Date, nullable=False),  # in the community's time zone
+    Column("categories", String(200), nullable=False),  # comma-separated VisitCategory values
+    Column("text", Text, nullable=True),
+    Column("voice_file_id", String(200), nullable=True),
+    Column("photo_file_id", String(200), nullable=True),
+    Column("help_kind", String(16), nullable=True),
+    Column("help_fen", BigInteger, nullable=False),  # RMB in fen: exact, no floats
+    Column("wellbeing", Integer, nullable=True),
+    Column("wellbeing_note", Text, nullable=True),
+    Column("token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("member_id", "token", name="uq_visits_member_token"),
+    Index("ix_visits_household", "household_id", "visited_on", "id"),
+    Index("ix_visits_pair", "pair_id", "visited_on"),
+    Index("ix_visits_community_on", "community_id", "visited_on"),
 )
 
 live_messages = Table(

@@ -53,7 +53,7 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_waiting_mess
     async with store.read() as conn:
         (row,) = await outbox_repo.rows_for_chat(conn, 9001)
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0008" and row.kind is None
+    assert version == "0009" and row.kind is None
     li = await services.users.require(9001)  # from before communities: of the first one
     assert li.community_id == services.default_community_id
     action = await render(services, row, 9001)  # a row queued already rendered: sent as it is
