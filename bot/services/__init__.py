@@ -14,6 +14,7 @@ from bot.services.passbook import PassbookService
 from bot.services.passbook.quarter import QuarterService
 from bot.services.reminders import ReminderService
 from bot.services.teams import TeamsService
+from bot.services.twinning import TwinningService
 from bot.services.users import UsersService
 from bot.services.wishes import WishesService
 from storage import org
@@ -40,6 +41,7 @@ class Services:
     wishes: WishesService
     passbook: PassbookService
     quarters: QuarterService
+    twinning: TwinningService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -57,6 +59,8 @@ class Services:
         passbook = PassbookService(store, settings, clock, notifier)
         wishes.on_confirmed(passbook.credit_confirmed_wish)
         wishes.on_rated(passbook.credit_rated_wish)
+        twinning = TwinningService(store, settings, clock, notifier, reminders, passbook)
+        twinning.register_reminders(reminders)
         return cls(
             settings=settings,
             store=store,
@@ -73,4 +77,5 @@ class Services:
             wishes=wishes,
             passbook=passbook,
             quarters=QuarterService(store, settings, clock, notifier),
+            twinning=twinning,
         )

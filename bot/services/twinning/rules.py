@@ -1,0 +1,192 @@
+"""Twinning's rules: the limits on what is typed, the money a visit may record, the dates a
+visit may have, when a pair is behind its cadence, what needs a coordinator's attention.
+The errors carry English message ids (catalogue keys) and their values."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from bot.models import N_, AttentionReason
+from bot.services.errors import Conflict, InvalidInput, LinliError, NotAllowed, NotFound
+
+NAME_MAX = 64
+ROOM_MAX = 32
+PHONE_MAX = 32
+NOTES_MAX = 500
+VISIT_TEXT_MAX = 1000
+WELLBEING_NOTE_MAX = 300
+TOKEN_MAX = 64
+
+FEN_PER_YUAN = 100
+CONFIRM_ABOVE_FEN = 100_000 * FEN_PER_YUAN  # more than RMB 100,000: asked to confirm
+HELP_MAX_FEN = 10_000_000 * FEN_PER_YUAN  # more than RMB 10,000,000: surely a typo
+
+VISIT_MAX_AGE = timedelta(days=90)  # a visit logged later than this is refused
+WELLBEING_LOW = 2  # a mark at or below this needs attention
+UNVISITED_AFTER = timedelta(days=60)
+REMIND_AT = time(10, 0)  # local: cadence reminders arrive in the morning, not at midnight
+
+
+class NoSuchHousehold(NotFound):
+    message = N_("There is no such household in your area.")
+
+
+class ConsentRequired(InvalidInput):
+    message = N_("Please record that the household agreed to be registered.")
+
+
+class NotAMember(InvalidInput):
+    message = N_("Only a member can be paired with a household.")
+
+
+class AlreadyPaired(Conflict):
+    message = N_("{name} is already paired with this household.")
+
+
+class PairEnded(Conflict):
+    message = N_("This pair has already ended.")
+
+
+class NotPaired(NotAllowed):
+    message = N_("You are not paired with this household.")
+
+
+class BadAmount(InvalidInput):
+    message = N_("Please give an amount in yuan, like 50 or 12.50.")
+
+
+class AmountTooLarge(InvalidInput):
+    message = N_("That amount is too large. Please check it.")
+
+
+class NeedsConfirmation(LinliError):
+    """Not refused: the same call with `confirmed=True` logs it."""
+
+    message = N_("RMB {amount} is a large amount. Is it right? Please confirm.")
+
+
+class HelpKindRequired(InvalidInput):
+    message = N_("Please say whether the help was funds or materials.")
+
+
+class FutureVisit(InvalidInput):
+    message = N_("A visit cannot be in the future. Please check the date.")
+
+
+class VisitTooOld(InvalidInput):
+    message = N_("That date is more than {days} days ago. Please ask the community staff.")
+
+
+class EmptyVisit(InvalidInput):
+    message = N_("Please say what was done on the visit.")
+
+
+class BadWellbeing(InvalidInput):
+    message = N_("Please give a mark from 1 (poorly) to 5 (well).")
+
+
+class TooLong(InvalidInput):
+    message = N_("That text is too long (at most {limit} characters).")
+
+
+def clean_text(text: str | None, limit: int) -> str | None:
+    """Whitespace folded; None for nothing typed; refused when longer than `limit`."""
+    cleaned = " ".join((text or "").split())
+    if len(cleaned) > limit:
+        raise TooLong(limit=limit)
+    return cleaned or None
+
+
+def parse_yuan(text: str) -> int:
+    """An amount typed in yuan ("50", "12.5", "¥1,200.00") as fen, exactly (no floats)."""
+    cleaned = text.strip().lstrip("¥￥").replace(",", "").replace("元", "").strip()
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise BadAmount() from None
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise BadAmount()
+    return int(amount * FEN_PER_YUAN)
+
+
+def yuan_text(fen: int) -> str:
+    """Fen as yuan for a message value: "1200" or "12.50"."""
+    yuan, cents = divmod(fen, FEN_PER_YUAN)
+    return f"{yuan}.{cents:02d}" if cents else str(yuan)
+
+
+def check_help(fen: int, *, confirmed: bool) -> int:
+    if fen < 0:
+        raise BadAmount()
+    if fen > HELP_MAX_FEN:
+        raise AmountTooLarge()
+    if fen > CONFIRM_ABOVE_FEN and not confirmed:
+        raise NeedsConfirmation(amount=yuan_text(fen))
+    return fen
+
+
+def check_visit_date(visited_on: date, today: date) -> date:
+    if visited_on > today:
+        raise FutureVisit()
+    if visited_on < today - VISIT_MAX_AGE:
+        raise VisitTooOld(days=VISIT_MAX_AGE.days)
+    return visited_on
+
+
+def check_wellbeing(mark: int | None) -> int | None:
+    if mark is not None and not 1 <= mark <= 5:
+        raise BadWellbeing()
+    return mark
+
+
+def local_today(now: datetime, zone: ZoneInfo) -> date:
+    return now.astimezone(zone).date()
+
+
+def anchor_of(started_at: datetime, last_visited_on: date | None, zone: ZoneInfo) -> date:
+    """The day a pair's cadence counts from: its latest visit, else the day it started."""
+    start = local_today(started_at, zone)
+    return max(last_visited_on, start) if last_visited_on is not None else start
+
+
+def due_moment(anchor: date, days: int, zone: ZoneInfo) -> datetime:
+    """`days` after `anchor`, in the morning local time, as UTC."""
+    return datetime.combine(anchor + timedelta(days=days), REMIND_AT, tzinfo=zone).astimezone(UTC)
+
+
+def is_behind(anchor: date, cadence_days: int, now: datetime, zone: ZoneInfo) -> bool:
+    """More than the cadence has passed since the anchor (the member's reminder is due)."""
+    return now >= due_moment(anchor, cadence_days, zone)
+
+
+def attention_reasons(
+    latest: int | None,
+    previous: int | None,
+    last_visited_on: date | None,
+    registered_on: date,
+    today: date,
+) -> frozenset[AttentionReason]:
+    """Why a household needs a coordinator's look (empty: it does not)."""
+    reasons: set[AttentionReason] = set()
+    if latest is not None and previous is not None and latest < previous:
+        reasons.add(AttentionReason.DROPPED)
+    if latest is not None and latest <= WELLBEING_LOW:
+        reasons.add(AttentionReason.LOW)
+    since = last_visited_on or registered_on
+    if today - since > UNVISITED_AFTER:
+        reasons.add(AttentionReason.UNVISITED)
+    return frozenset(reasons)
+
+
+class NameRequired(InvalidInput):
+    message = N_("Please type the household's name.")
+
+
+class ResidentNotHere(InvalidInput):
+    message = N_("That resident is not registered in this community.")
+
+
+class BadPeriod(InvalidInput):
+    message = N_("The period ends before it starts. Please check the dates.")
