@@ -45,6 +45,7 @@ from handlers.broadcast import views as broadcast_views
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from handlers.passbook import views as passbook_views
+from handlers.twinning import views as twinning_views
 from handlers.wishes import notices as wish_notices
 from handlers.wishes import views as wish_views
 from storage.store import Store
@@ -77,6 +78,7 @@ VIEWS = (
     membership_views,
     broadcast_views,
     passbook_views,
+    twinning_views,
     quarter,
     reminders,
     errors,

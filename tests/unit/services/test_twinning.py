@@ -243,7 +243,7 @@ async def test_pairing_tells_both_sides_and_refuses_a_second_active_pair(
 async def test_a_visit_is_logged_once_per_token_and_credits_the_passbook_once(
     services: Services, world: World
 ) -> None:
-    household_id, pair_id = await _paired(services, world)
+    household_id, _ = await _paired(services, world)
 
     visit = await services.twinning.log_visit(world.member, _visit(household_id), token="t1")
     again = await services.twinning.log_visit(world.member, _visit(household_id), token="t1")
@@ -374,6 +374,13 @@ async def test_a_reminder_due_after_a_visit_does_nothing(
     clock.advance(days=5)  # past the first anchor's week, not the visit's
     await services.reminders.run_due()
     assert "twinning.visit_due" not in await _kinds_for(services, world.member.id)
+    clock.advance(days=3)  # a week after the visit
+    await services.reminders.run_due()
+    assert "twinning.visit_due" in await _kinds_for(services, world.member.id)
+    behind = [
+        r for r in await services.reminders.about(subject_of(pair_id)) if r.kind == KIND_BEHIND
+    ]
+    assert [r.status for r in behind] == [ReminderStatus.CANCELLED, ReminderStatus.SENT]
 
 
 async def test_needs_attention_shows_a_dropped_mark_and_a_household_unvisited_for_60_days(
