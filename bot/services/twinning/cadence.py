@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import Clock
 from bot.config import Settings
 from bot.models import Pair, Reminder
-from bot.services.notify import Notifier
+from bot.services.notify import Notifier, coordinators_above
 from bot.services.reminders import ReminderService
 from bot.services.twinning.notices import VisitDue, VisitsOverdue
 from bot.services.twinning.rules import anchor_of, due_moment, local_today
+from bot.services.wishes.offers import quiet_until
 from storage import twinning as repo
 from storage import users as users_repo
 from storage.store import Store
@@ -99,7 +100,14 @@ class TwinningCadence:
             days=self._days(pair),
             cadence_days=pair.cadence_days,
         )
-        await self.notifier.tell(conn, member, notice, dedupe_key=reminder.dedupe_key)
+        # Reminders wait for the end of the member's quiet hours, as the wishes' nudges do.
+        await self.notifier.tell(
+            conn,
+            member,
+            notice,
+            dedupe_key=reminder.dedupe_key,
+            not_before=quiet_until(member, self.clock.now(), self.settings.zone),
+        )
 
     async def on_overdue(self, conn: AsyncConnection, reminder: Reminder, late: bool) -> None:
         pair = await self._still(conn, reminder)
@@ -115,4 +123,12 @@ class TwinningCadence:
             days=self._days(pair),
             cadence_days=pair.cadence_days,
         )
-        await self.notifier.tell_coordinators(conn, notice, dedupe_prefix=reminder.dedupe_key)
+        ids = await coordinators_above(conn, pair.community_id, pair.building_id)
+        now, zone = self.clock.now(), self.settings.zone
+        await self.notifier.tell_all(
+            conn,
+            await users_repo.get_users(conn, ids),
+            notice,
+            dedupe_prefix=reminder.dedupe_key,
+            not_before=lambda person: quiet_until(person, now, zone),
+        )

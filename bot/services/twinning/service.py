@@ -110,11 +110,11 @@ class VisitDraft(Model):
 
 
 def _audited(household: Household) -> dict[str, Any]:
-    """A household as the audit log keeps it: never its phone (the audit is read widely)."""
+    """A household as the audit log keeps it: no contact details, neither phone nor room (the
+    audit is read by every coordinator of the community, not only those of its building)."""
     return {
         "name": household.name,
         "building_id": household.building_id,
-        "room": household.room,
         "circumstances": sorted(c.value for c in household.circumstances),
         "resident_id": household.resident_id,
     }
@@ -219,7 +219,11 @@ class TwinningService(TwinningCadence):
                 now=now,
                 community_id=community_id,
                 before=_audited(before),
-                after={**_audited(after), "phone_changed": old.phone != values["phone"]},
+                after={
+                    **_audited(after),
+                    "phone_changed": old.phone != values["phone"],
+                    "room_changed": old.room != values["room"],
+                },
             )
         return after
 
@@ -551,9 +555,7 @@ class TwinningService(TwinningCadence):
                 require_covers(actor, building.community_id, building.id)
                 communities = {building.community_id}
             elif community_id is not None:
-                require_covers(actor, community_id)
-                if reach.building_id is not None:
-                    building_id = reach.building_id  # a building's coordinator sees theirs
+                require_covers(actor, community_id)  # a building's coordinator: refused
                 communities = {community_id}
             else:
                 communities = set(reach.community_ids)

@@ -6,6 +6,7 @@ totals, and the household's phone kept from anyone not paired or not in reach.""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -207,6 +208,7 @@ async def test_a_registered_resident_is_linked_and_the_change_audited_without_th
     assert [r["action"] for r in rows] == ["household.register", "household.update"]
     assert rows[1]["after"]["phone_changed"] is True
     assert "139" not in str(rows[1]["after"]) and "138" not in str(rows[1]["before"])
+    assert "2-101" not in str([(r["before"], r["after"]) for r in rows])  # nor the room
     contact = await services.twinning.contact(world.coordinator, household.id)
     assert contact.phone == "13900000000" and contact.room == "2-101"
 
@@ -262,6 +264,39 @@ async def test_a_visit_is_logged_once_per_token_and_credits_the_passbook_once(
     assert second.id != visit.id and await _visits_count(services) == 2
     points = await services.twinning.wellbeing(world.member, household_id)
     assert [(p.visited_on, p.mark) for p in points] == [(TODAY, 4), (TODAY, 5)]
+
+
+async def test_a_save_pressed_twice_at_once_makes_one_visit_and_one_credit(
+    services: Services, world: World
+) -> None:
+    household_id, _ = await _paired(services, world)
+    made = await asyncio.gather(
+        *(
+            services.twinning.log_visit(world.member, _visit(household_id), token="same")
+            for _ in range(5)
+        )
+    )
+    assert len({v.id for v in made}) == 1 and await _visits_count(services) == 1
+    async with services.store.read() as conn:
+        assert len(await ledger_repo.entries_of(conn, world.member.id)) == 1
+
+
+async def test_two_coordinators_pairing_the_same_two_at_once_make_one_pair(
+    services: Services, world: World
+) -> None:
+    household = await services.twinning.register_household(world.coordinator, _draft(world))
+    results = await asyncio.gather(
+        *(
+            services.twinning.pair(
+                world.coordinator, world.member.id, household.id, Cadence.WEEKLY
+            )
+            for _ in range(4)
+        ),
+        return_exceptions=True,
+    )
+    made = [r for r in results if not isinstance(r, BaseException)]
+    assert len(made) == 1
+    assert all(isinstance(r, AlreadyPaired) for r in results if r not in made)
 
 
 @pytest.mark.parametrize(
