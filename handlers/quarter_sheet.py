@@ -72,8 +72,11 @@ def flag_details(t: Translate, flag: Flag, language: str, zone: ZoneInfo) -> str
     )
 
 
-def wish_numbers(flag: Flag) -> str:
-    return ", ".join(f"#{w}" for w in flag.wish_ids)
+def wish_numbers(flag: Flag, limit: int | None = None) -> str:
+    """The wishes a check is about; `limit` keeps a message short (the sheet names them all)."""
+    shown = flag.wish_ids if limit is None else flag.wish_ids[:limit]
+    numbers = ", ".join(f"#{w}" for w in shown)
+    return numbers + ("…" if len(shown) < len(flag.wish_ids) else "")
 
 
 def what_for(t: Translate, entry: SheetEntry) -> str:
