@@ -54,7 +54,7 @@ ADJUSTMENT_WINDOW_SECONDS = 24 * 3600
 SUMMARY_TOP = 3  # places named in the coordinators' summary
 SUMMARY_FLAGS = 10  # checks named in it (the sheet lists them all)
 CLOSABLE_SHOWN = 4  # quarters offered for closing, newest first
-_QUARTER = re.compile(r"[0-9]{4}Q[1-4]")
+_QUARTER = re.compile(r"2[0-9]{3}Q[1-4]")  # years 2000–2999: dates the library can hold
 
 
 class QuarterNotOver(InvalidInput):
@@ -67,6 +67,12 @@ class QuarterNotClosed(Conflict):
 
 class NotAQuarter(InvalidInput):
     message = N_("Please name a quarter like 2026Q4.")
+
+
+class NothingToClose(InvalidInput):
+    message = N_(
+        "{quarter} has no points to close. Only the last quarter, or one with points, is closed."
+    )
 
 
 class FlagKind(StrEnum):
@@ -267,6 +273,11 @@ class QuarterService:
         async with self.store.read(off_loop=True) as conn:
             if (community, quarter) in await ledger_repo.closed_quarters(conn, [community]):
                 raise QuarterClosed(quarter=quarter)
+            last = previous_quarter(quarter_of(now, self.settings.zone))
+            if quarter != last and quarter not in await report_repo.quarters_with_entries(
+                conn, community
+            ):
+                raise NothingToClose(quarter=quarter)  # a forged button, a year long gone
             figures = await self._figures(conn, community, quarter)
         top = figures.top()
         async with self.store.transaction() as conn:
