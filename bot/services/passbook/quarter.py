@@ -26,7 +26,7 @@ from bot.services.passbook.rules import (
     quarter_bounds,
     quarter_of,
 )
-from bot.services.passbook.service import wish_ref
+from bot.services.passbook.service import wish_named
 from bot.services.scope import working_community
 from storage import audit, org
 from storage import ledger as ledger_repo
@@ -505,11 +505,11 @@ class QuarterService:
     async def _entries(self, community: int, quarter: str) -> list[SheetEntry]:
         async with self.store.read(off_loop=True) as conn:
             rows = await report_repo.entries(conn, community, quarter)
-            wish_ids = {w for w in (_wish_of(r.ref) for r in rows) if w is not None}
+            wish_ids = {w for w in (wish_named(r.ref) for r in rows) if w is not None}
             wishes = await report_repo.wish_lines(conn, wish_ids)
         made: list[SheetEntry] = []
         for row in rows:
-            wish_id = _wish_of(row.ref)
+            wish_id = wish_named(row.ref)
             wish = wishes.get(wish_id) if wish_id is not None else None
             made.append(
                 SheetEntry(
@@ -527,10 +527,3 @@ class QuarterService:
                 )
             )
         return made
-
-
-def _wish_of(ref: str) -> int | None:
-    """The wish an entry's ref names ("wish:12"), if it names one."""
-    prefix = wish_ref(0)[:-1]
-    tail = ref[len(prefix) :] if ref.startswith(prefix) else ""
-    return int(tail) if tail.isdigit() else None

@@ -84,8 +84,13 @@ def wish_ref(wish_id: int) -> str:
 
 def wish_of(entry: LedgerEntry) -> int | None:
     """The wish an entry was credited for (None: not for a wish)."""
-    kind, _, value = entry.ref.partition(":")
-    return int(value) if kind == "wish" and value.isdigit() else None
+    return wish_named(entry.ref)
+
+
+def wish_named(ref: str) -> int | None:
+    """The wish a ref names ("wish:12"), if it names one: `wish_ref` read back."""
+    kind, _, value = ref.partition(":")
+    return int(value) if kind == "wish" and value.isascii() and value.isdigit() else None
 
 
 class NoSuchMember(NotFound):
