@@ -61,6 +61,9 @@ class SheetAgain(Button):
 
 
 coordinator_step = step(Role.COORDINATOR)
+# Wishes named on a check's line in the summary: ten checks of a busy quarter stay well
+# inside one message (a pair of members may share hundreds of wishes; the sheet lists them).
+FLAG_WISHES_SHOWN = 5
 
 # --- views -----------------------------------------------------------------------------------
 
@@ -76,7 +79,7 @@ def _flag_line(t: Translate, flag: Flag, language: str, zone: ZoneInfo) -> str:
     line = f"• {t(FLAG_LABELS[flag.kind])}: <b>{esc(flag.person)}</b> — "
     line += esc(flag_details(t, flag, language, zone))
     if flag.wish_ids:
-        line += " " + esc(wish_numbers(flag))
+        line += " " + esc(wish_numbers(flag, FLAG_WISHES_SHOWN))
     return line
 
 

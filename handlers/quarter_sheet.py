@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -72,8 +73,11 @@ def flag_details(t: Translate, flag: Flag, language: str, zone: ZoneInfo) -> str
     )
 
 
-def wish_numbers(flag: Flag) -> str:
-    return ", ".join(f"#{w}" for w in flag.wish_ids)
+def wish_numbers(flag: Flag, limit: int | None = None) -> str:
+    """The wishes a check is about; `limit` keeps a message short (the sheet names them all)."""
+    shown = flag.wish_ids if limit is None else flag.wish_ids[:limit]
+    numbers = ", ".join(f"#{w}" for w in shown)
+    return numbers + ("…" if len(shown) < len(flag.wish_ids) else "")
 
 
 def what_for(t: Translate, entry: SheetEntry) -> str:
@@ -114,6 +118,10 @@ def _sheet(
 
 
 def _cell(sheet: Any, value: Cell, *, bold: bool = False) -> WriteOnlyCell:
+    if isinstance(value, str):
+        # Control characters a name or a wish may carry have no place in the file's XML
+        # (openpyxl refuses the whole sheet for one); they mean nothing in a cell anyway.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # never a formula, whatever the text starts with

@@ -147,18 +147,6 @@ async def entries_of(
     return [_entry(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def quarter_entries(
-    conn: AsyncConnection, community_id: int, quarter: str
-) -> list[LedgerEntry]:
-    """Every entry of a community's quarter, in order (the quarter's sheet, its checks)."""
-    query = (
-        select(ledger_entries)
-        .where(ledger_entries.c.community_id == community_id, ledger_entries.c.quarter == quarter)
-        .order_by(ledger_entries.c.id)
-    )
-    return [_entry(r) for r in (await conn.execute(query)).mappings()]
-
-
 async def balance(conn: AsyncConnection, member_id: int, quarter: str) -> Balance:
     """The member's points this quarter and all time, over every community (from the totals)."""
     rows = await conn.execute(

@@ -11,7 +11,8 @@ from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import LedgerKind, WishCategory
-from storage.schema import buildings, ledger_entries, users, wishes
+from storage.ledger import ALL_TIME
+from storage.schema import buildings, ledger_entries, ledger_totals, users, wishes
 
 
 class MemberKindPoints(NamedTuple):
@@ -144,11 +145,12 @@ async def wish_lines(conn: AsyncConnection, wish_ids: Iterable[int]) -> dict[int
 
 
 async def quarters_with_entries(conn: AsyncConnection, community_id: int) -> list[str]:
-    """The quarters a community has ledger entries in, newest first."""
+    """The quarters a community has ledger entries in, newest first: read off the totals
+    (a row per member and quarter, on `ix_ledger_totals_ranking`), not the entries."""
     rows = await conn.scalars(
-        select(ledger_entries.c.quarter)
+        select(ledger_totals.c.period)
         .distinct()
-        .where(ledger_entries.c.community_id == community_id)
-        .order_by(ledger_entries.c.quarter.desc())
+        .where(ledger_totals.c.community_id == community_id, ledger_totals.c.period != ALL_TIME)
+        .order_by(ledger_totals.c.period.desc())
     )
     return [str(q) for q in rows]

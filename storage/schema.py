@@ -351,6 +351,7 @@ wish_events = Table(
     Column("note", Text, nullable=True),
     Column("voice_file_id", String(200), nullable=True),  # "not done" said as a voice note
     Index("ix_wish_events_wish", "wish_id", "id"),
+    Index("ix_wish_events_actor", "actor_id", "kind", "id"),  # a member's latest confirmation
 )
 
 # Who a team leader put on a team-claimed wish (cleared when the wish is released).

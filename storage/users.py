@@ -85,6 +85,7 @@ def _user_query() -> Select[Any]:
 
 # Built once: this query runs for nearly every update the bot handles.
 USER_QUERY = _user_query()
+BIGINT_MAX = 2**63  # no user id reaches it (a Telegram id is a signed 64-bit number)
 
 
 def _node(kind: str | None, node_id: int | None) -> Node | None:
@@ -334,8 +335,13 @@ async def search_users(
 ) -> list[User]:
     """Users below `reach` whose name contains `text`, or whose id is `text`."""
     query = select(users.c.id).where(within(reach))
-    if text.isdigit():
-        query = query.where(users.c.id == int(text))
+    # Decimal digits of any script read as an id (int() takes them all; "²" is a digit but not
+    # a decimal one); a number no BIGINT holds is nobody's id.
+    number = int(text) if text.isdecimal() else None
+    if number is not None and number >= BIGINT_MAX:
+        return []
+    if number is not None:
+        query = query.where(users.c.id == number)
     else:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(func.lower(users.c.display_name).like(pattern.lower(), escape="\\"))

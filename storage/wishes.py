@@ -681,8 +681,10 @@ async def reassign(
 
 
 def _new_handshake(code: str | None) -> dict[str, Any]:
-    """A fresh handshake for a new claim: its code, no wrong tries, not locked."""
-    return {"handshake_code": code, "handshake_tries": 0, "handshake_locked": False}
+    """A new claim's code. The wrong tries are the wish's, not the claim's, and keep counting
+    (a lock stays): giving a wish back and taking it again must not buy more guesses at a
+    four-digit code. Once locked, the resident confirms as usual, whoever holds it."""
+    return {"handshake_code": code}
 
 
 _HANDSHAKE = select(  # built once, like _WISH_BY_ID; read only by handshake_of

@@ -26,7 +26,7 @@ from bot.services.passbook.rules import (
     quarter_bounds,
     quarter_of,
 )
-from bot.services.passbook.service import wish_ref
+from bot.services.passbook.service import wish_named
 from bot.services.scope import working_community
 from storage import audit, org
 from storage import ledger as ledger_repo
@@ -54,7 +54,7 @@ ADJUSTMENT_WINDOW_SECONDS = 24 * 3600
 SUMMARY_TOP = 3  # places named in the coordinators' summary
 SUMMARY_FLAGS = 10  # checks named in it (the sheet lists them all)
 CLOSABLE_SHOWN = 4  # quarters offered for closing, newest first
-_QUARTER = re.compile(r"[0-9]{4}Q[1-4]")
+_QUARTER = re.compile(r"2[0-9]{3}Q[1-4]")  # years 2000–2999: dates the library can hold
 
 
 class QuarterNotOver(InvalidInput):
@@ -67,6 +67,12 @@ class QuarterNotClosed(Conflict):
 
 class NotAQuarter(InvalidInput):
     message = N_("Please name a quarter like 2026Q4.")
+
+
+class NothingToClose(InvalidInput):
+    message = N_(
+        "{quarter} has no points to close. Only the last quarter, or one with points, is closed."
+    )
 
 
 class FlagKind(StrEnum):
@@ -267,6 +273,11 @@ class QuarterService:
         async with self.store.read(off_loop=True) as conn:
             if (community, quarter) in await ledger_repo.closed_quarters(conn, [community]):
                 raise QuarterClosed(quarter=quarter)
+            last = previous_quarter(quarter_of(now, self.settings.zone))
+            if quarter != last and quarter not in await report_repo.quarters_with_entries(
+                conn, community
+            ):
+                raise NothingToClose(quarter=quarter)  # a forged button, a year long gone
             figures = await self._figures(conn, community, quarter)
         top = figures.top()
         async with self.store.transaction() as conn:
@@ -494,11 +505,11 @@ class QuarterService:
     async def _entries(self, community: int, quarter: str) -> list[SheetEntry]:
         async with self.store.read(off_loop=True) as conn:
             rows = await report_repo.entries(conn, community, quarter)
-            wish_ids = {w for w in (_wish_of(r.ref) for r in rows) if w is not None}
+            wish_ids = {w for w in (wish_named(r.ref) for r in rows) if w is not None}
             wishes = await report_repo.wish_lines(conn, wish_ids)
         made: list[SheetEntry] = []
         for row in rows:
-            wish_id = _wish_of(row.ref)
+            wish_id = wish_named(row.ref)
             wish = wishes.get(wish_id) if wish_id is not None else None
             made.append(
                 SheetEntry(
@@ -516,10 +527,3 @@ class QuarterService:
                 )
             )
         return made
-
-
-def _wish_of(ref: str) -> int | None:
-    """The wish an entry's ref names ("wish:12"), if it names one."""
-    prefix = wish_ref(0)[:-1]
-    tail = ref[len(prefix) :] if ref.startswith(prefix) else ""
-    return int(tail) if tail.isdigit() else None

@@ -42,6 +42,10 @@ class AlreadyCorrected(Conflict):
     message = N_("That entry has already been corrected.")
 
 
+class NotCorrectable(Conflict):
+    message = N_("A correction, or an entry of no points, cannot itself be corrected.")
+
+
 class QuarterClosed(Conflict):
     message = N_("{quarter} has already been closed.")
 

@@ -37,6 +37,7 @@ from bot.services.passbook.rules import (
     RANKING_SIZE,
     RULED,
     AlreadyCorrected,
+    NotCorrectable,
     check_adjustment,
     check_rule,
     clean_reason,
@@ -83,8 +84,13 @@ def wish_ref(wish_id: int) -> str:
 
 def wish_of(entry: LedgerEntry) -> int | None:
     """The wish an entry was credited for (None: not for a wish)."""
-    kind, _, value = entry.ref.partition(":")
-    return int(value) if kind == "wish" and value.isdigit() else None
+    return wish_named(entry.ref)
+
+
+def wish_named(ref: str) -> int | None:
+    """The wish a ref names ("wish:12"), if it names one: `wish_ref` read back."""
+    kind, _, value = ref.partition(":")
+    return int(value) if kind == "wish" and value.isascii() and value.isdigit() else None
 
 
 class NoSuchMember(NotFound):
@@ -225,11 +231,21 @@ class PassbookService:
         """One entry of a passbook in the coordinator's reach (before correcting it)."""
         require_coordinator(actor)  # a member's own entries are read on their pages only
         async with self.store.read() as conn:
-            entry = await repo.get_entry(conn, entry_id)
-            if entry is None:
-                raise NotFound()
-            await self._member(conn, actor, entry.member_id)
+            entry, _ = await self._entry_in_reach(conn, actor, entry_id)
         return entry
+
+    async def _entry_in_reach(
+        self, conn: AsyncConnection, actor: User, entry_id: int
+    ) -> tuple[LedgerEntry, User]:
+        """An entry and its member, when both the member and the community the entry was
+        earned in are the coordinator's: a member who moved keeps the old community's entries
+        out of the new community's hands."""
+        entry = await repo.get_entry(conn, entry_id)
+        if entry is None:
+            raise NotFound()
+        member = await self._member(conn, actor, entry.member_id)
+        require_covers(actor, entry.community_id)
+        return entry, member
 
     async def ranking(self, viewer: User, community_id: int | None = None) -> Ranking:
         """This quarter's top members of the viewer's community and building, and their
@@ -350,12 +366,11 @@ class PassbookService:
         why = clean_reason(reason)
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            entry = await repo.get_entry(conn, entry_id)
-            if entry is None:
-                raise NotFound()
-            member = await self._member(conn, actor, entry.member_id)
+            entry, member = await self._entry_in_reach(conn, actor, entry_id)
             if member.id == actor.id:
                 raise NotAllowed()
+            if entry.kind is LedgerKind.CORRECTION or entry.points == 0:
+                raise NotCorrectable()  # undo the entry it corrected instead; nothing to undo
             ref = f"entry:{entry.id}"
             made = await repo.add_entry(
                 conn,

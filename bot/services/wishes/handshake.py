@@ -2,8 +2,9 @@
 resident sees (their card, the "someone will help" notice). When the work is done the resident
 tells the helper the code; the helper types it while reporting done, and the wish is done and
 confirmed at once, in one transaction, crediting the passbook like the resident's own
-confirmation. Wrong codes are counted in a guarded UPDATE; after `HANDSHAKE_TRIES` the code
-locks, the coordinators are told, and the resident confirms as usual. A wish posted on
+confirmation. Wrong codes are counted in a guarded UPDATE, per wish across its claims; after
+`HANDSHAKE_TRIES` the code locks for good, the coordinators are told, and the resident confirms
+as usual. A wish posted on
 someone's behalf has no code: whoever posted it (or a coordinator) confirms."""
 
 from __future__ import annotations

@@ -195,15 +195,16 @@ async def test_each_claim_starts_a_new_handshake(
         released = await repo.handshake_of(conn, wish_id)
     assert released is not None and released.code is None  # no code while nobody has it
 
+    # A new code, but the wrong tries are the wish's: giving it back buys no more guesses.
     await services.wishes.claim(helper, wish_id)
     async with services.store.read() as conn:
         again = await repo.handshake_of(conn, wish_id)
-    assert again is not None and again.code is not None and again.tries == 0
+    assert again is not None and again.code is not None and again.tries == 1
 
     await services.wishes.reassign(coordinator, wish_id, other.id)
     async with services.store.read() as conn:
         handed = await repo.handshake_of(conn, wish_id)
-    assert handed is not None and handed.code is not None and handed.tries == 0
+    assert handed is not None and handed.code is not None and handed.tries == 1
     # The former helper can no longer give any code; the new one can.
     with pytest.raises(NotYourTask):
         await services.wishes.takes_code(helper, wish_id)
@@ -212,6 +213,26 @@ async def test_each_claim_starts_a_new_handshake(
     assert result.outcome is HandshakeOutcome.CONFIRMED
     assert await _wish_points(services, other.id) == [10]
     assert await _wish_points(services, helper.id) == []
+
+
+async def test_giving_a_wish_back_buys_no_more_guesses(
+    services: Services, register: RegisterUser
+) -> None:
+    resident = await register(1, "王奶奶")
+    helper = await _member(services, register, 10, "小赵")
+    await register(COORDINATOR_ID, "李书记")
+    wish_id = await _claimed(services, resident, helper)
+    outcomes = []
+    for _ in range(HANDSHAKE_TRIES):  # a wrong code, then give it back and take it again
+        code = await _code(services, wish_id)
+        result = await services.wishes.done_with_code(helper, wish_id, _wrong(code), note=None)
+        outcomes.append(result.outcome.value)
+        await services.wishes.release(helper, wish_id, "再试一次")
+        await services.wishes.claim(helper, wish_id)
+    assert outcomes == ["wrong", "wrong", "wrong", "wrong", "locked"]
+    assert not await services.wishes.takes_code(helper, wish_id)
+    assert await services.wishes.handshake_code(resident, wish_id) is None
+    assert await _queued(services, "wish.handshake_locked") == [COORDINATOR_ID]
 
 
 async def test_a_wish_for_a_neighbour_has_no_code(

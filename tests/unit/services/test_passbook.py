@@ -12,11 +12,12 @@ import pytest
 from bot.clock import ManualClock
 from bot.models import LedgerKind, Node, NodeKind, Role, User, WishCategory
 from bot.services import Services
-from bot.services.errors import NotAllowed
+from bot.services.errors import NotAllowed, NotFound
 from bot.services.passbook import (
     AlreadyCorrected,
     BadPoints,
     NoSuchMember,
+    NotCorrectable,
     ReasonRequired,
     ZeroAdjustment,
     previous_quarter,
@@ -138,6 +139,8 @@ async def test_adjustments_need_a_reason_are_made_once_and_corrections_once(
     assert fixed.points == -8 and fixed.corrects_id == entry.id
     with pytest.raises(AlreadyCorrected):
         await services.passbook.correct(coordinator, entry.id, "再来一次")
+    with pytest.raises(NotCorrectable):  # a correction is not itself corrected
+        await services.passbook.correct(coordinator, fixed.id, "改回去")
     assert await _checked_balance(services, helper.id) == 0
     with pytest.raises(NotAllowed):
         await services.passbook.adjust(helper, helper.id, 5, "自己加分", token="b")
@@ -150,8 +153,10 @@ async def test_ranking_shares_places_and_reach_is_checked(
         building = await org.add_building(conn, services.default_community_id, "1号楼", MORNING)
     coordinator = await _coordinator(services, register)
     members = [await _member(services, register, 10 + n, f"M{n}") for n in range(4)]
-    for m, points in zip(members, (5, 9, 9, 2), strict=True):
+    entries = [
         await services.passbook.adjust(coordinator, m.id, points, "试点", token=f"t{m.id}")
+        for m, points in zip(members, (5, 9, 9, 2), strict=True)
+    ]
     ranking = await services.passbook.ranking(members[0])
     assert [(r.place, r.points) for r in ranking.community] == [(1, 9), (1, 9), (3, 5), (4, 2)]
     assert ranking.place == (3, 5)
@@ -171,6 +176,15 @@ async def test_ranking_shares_places_and_reach_is_checked(
         await services.passbook.passbook(outsider, members[0].id)
     seen = await services.passbook.passbook(district, members[1].id)
     assert seen.balance.this_quarter == 9
+    # A member who moves takes their passbook along, but what they earned in the old
+    # community stays that community's to correct.
+    async with services.store.transaction() as conn:
+        await users_repo.update_user(conn, members[1].id, community_id=elsewhere.id)
+    assert (await services.passbook.passbook(outsider, members[1].id)).balance.all_time == 9
+    with pytest.raises(NotFound):
+        await services.passbook.correct(outsider, entries[1].id, "不是这里的")
+    with pytest.raises(NotFound):
+        await services.passbook.entry(outsider, entries[1].id)
     # By building: where they live now.
     async with services.store.transaction() as conn:
         await users_repo.update_user(conn, members[3].id, building_id=building.id)

@@ -83,6 +83,9 @@ async def test_members_and_entries_are_found_within_reach_only(
     coordinator = await services.users.require(COORDINATOR_ID)
     assert [u.id for u in await services.passbook.find_members(coordinator, "小")] == [10]
     assert [u.id for u in await services.passbook.find_members(coordinator, "10")] == [10]
+    assert [u.id for u in await services.passbook.find_members(coordinator, "١٠")] == [10]
+    for odd in ("²", "9" * 40):  # a digit that is no number; a number no id can be
+        assert await services.passbook.find_members(coordinator, odd) == []
     with pytest.raises(InvalidInput):
         await services.passbook.find_members(coordinator, "  ")
     with pytest.raises(NotAllowed):

@@ -20,6 +20,7 @@ from bot.services.passbook.quarter import (
     Flag,
     FlagKind,
     NotAQuarter,
+    NothingToClose,
     QuarterNotOver,
     QuarterRecognition,
     QuarterSummary,
@@ -278,8 +279,11 @@ async def test_closing_thanks_the_top_members_tells_the_other_coordinators_and_h
     member = await services.users.require(PLAIN)
     with pytest.raises(NotAllowed):
         await services.quarters.close(member, QUARTER)
-    with pytest.raises(NotAQuarter):
-        await services.quarters.close(district, "2026Q5")
+    for forged in ("2026Q5", "0000Q1", "9999Q4"):  # a button's data is anyone's to write
+        with pytest.raises(NotAQuarter):
+            await services.quarters.close(district, forged)
+    with pytest.raises(NothingToClose):  # over long ago, and nobody earned anything in it
+        await services.quarters.close(district, "2001Q1")
     assert (await services.quarters.closable(district)).quarters == (QUARTER,)
 
     report = await services.quarters.close(district, QUARTER)

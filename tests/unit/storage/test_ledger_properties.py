@@ -5,7 +5,8 @@ the real database (SQLite, or PostgreSQL on that pass), a fresh database per seq
 - every member's all-time total equals the sum of their entries and a model kept here, and
   each quarter's total the sum of that quarter's entries; the quarter's ranking and each
   member's place agree with the model;
-- no (member, kind, ref) twice, a correction at most once per entry, for minus its points;
+- no (member, kind, ref) twice, a correction at most once per entry, for minus its points,
+  and never of a correction or of an entry of no points;
 - an entry, once written, never changes; each operation adds exactly the entries the model
   expects.
 
@@ -30,7 +31,7 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.models import LedgerKind, Role, User
 from bot.services import Services
-from bot.services.passbook import AlreadyCorrected
+from bot.services.passbook import AlreadyCorrected, NotCorrectable
 from storage import ledger as repo
 from storage import users as users_repo
 from storage.store import Store
@@ -220,6 +221,10 @@ async def _step(
         op.pick % len(model.entries)
     ]
     key = (target.member, LedgerKind.CORRECTION.value, f"entry:{entry_id}")
+    if target.kind == LedgerKind.CORRECTION.value or target.points == 0:
+        with pytest.raises(NotCorrectable):
+            await passbook.correct(coordinator, entry_id, "改一次更正")
+        return []
     if model.made(key):
         with pytest.raises(AlreadyCorrected):
             await passbook.correct(coordinator, entry_id, "再改一次")

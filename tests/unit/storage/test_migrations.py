@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 import bot.app  # noqa: F401  (every feature's views, for rendering)
@@ -47,15 +48,20 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_waiting_mess
             )
         )
 
-    await store.migrate()  # what `linli run` does at start
+    try:
+        await store.migrate()  # what `linli run` does at start
 
-    services = await Services.build(settings, store, ManualClock(DAYTIME))
-    async with store.read() as conn:
-        (row,) = await outbox_repo.rows_for_chat(conn, 9001)
-        version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0009" and row.kind is None
-    li = await services.users.require(9001)  # from before communities: of the first one
-    assert li.community_id == services.default_community_id
-    action = await render(services, row, 9001)  # a row queued already rendered: sent as it is
-    assert isinstance(action, Send) and action.message.text == "📢 hello"
-    await store.close()
+        services = await Services.build(settings, store, ManualClock(DAYTIME))
+        async with store.read() as conn:
+            (row,) = await outbox_repo.rows_for_chat(conn, 9001)
+            version = (
+                await conn.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar()
+        assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert row.kind is None
+        li = await services.users.require(9001)  # from before communities: of the first one
+        assert li.community_id == services.default_community_id
+        action = await render(services, row, 9001)  # a row queued already rendered: sent as it is
+        assert isinstance(action, Send) and action.message.text == "📢 hello"
+    finally:  # a failed check must not leave the file open for the next test to trip on
+        await store.close()
