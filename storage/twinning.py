@@ -120,6 +120,24 @@ async def insert_household(
     return int(household_id)
 
 
+async def same_household(
+    conn: AsyncConnection, building_id: int, name: str, room: str | None
+) -> Household | None:
+    """A household of this building with this name and room, if one is registered; the
+    building's row is locked first (PostgreSQL), so two registrations of one household made at
+    once find each other (SQLite's write transactions run one at a time anyway)."""
+    await conn.execute(
+        select(buildings.c.id).where(buildings.c.id == building_id).with_for_update()
+    )
+    same_room = households.c.room.is_(None) if room is None else households.c.room == room
+    query = _households_query().where(
+        households.c.building_id == building_id, households.c.name == name, same_room
+    )
+    rows = list((await conn.execute(query.order_by(households.c.id).limit(1))).mappings())
+    found = await _with_circumstances(conn, rows)
+    return found[0] if found else None
+
+
 async def update_household(conn: AsyncConnection, household_id: int, **values: Any) -> None:
     allowed = {"building_id", "name", "room", "phone", "notes", "resident_id"}
     unknown = set(values) - allowed

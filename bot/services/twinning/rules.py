@@ -26,11 +26,16 @@ HELP_MAX_FEN = 10_000_000 * FEN_PER_YUAN  # more than RMB 10,000,000: surely a t
 VISIT_MAX_AGE = timedelta(days=90)  # a visit logged later than this is refused
 WELLBEING_LOW = 2  # a mark at or below this needs attention
 UNVISITED_AFTER = timedelta(days=60)
+SAVED_AGAIN_WITHIN = timedelta(minutes=10)  # the same coordinator's save of it: returned again
 REMIND_AT = time(10, 0)  # local: cadence reminders arrive in the morning, not at midnight
 
 
 class NoSuchHousehold(NotFound):
     message = N_("There is no such household in your area.")
+
+
+class HouseholdExists(Conflict):
+    message = N_("{name} of this building and room is registered already.")
 
 
 class ConsentRequired(InvalidInput):

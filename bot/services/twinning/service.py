@@ -51,6 +51,7 @@ from bot.services.twinning.rules import (
     NOTES_MAX,
     PHONE_MAX,
     ROOM_MAX,
+    SAVED_AGAIN_WITHIN,
     TOKEN_MAX,
     VISIT_TEXT_MAX,
     WELLBEING_NOTE_MAX,
@@ -59,6 +60,7 @@ from bot.services.twinning.rules import (
     ConsentRequired,
     EmptyVisit,
     HelpKindRequired,
+    HouseholdExists,
     NameRequired,
     NoSuchHousehold,
     NotAMember,
@@ -164,14 +166,24 @@ class TwinningService(TwinningCadence):
 
     async def register_household(self, actor: User, draft: HouseholdDraft) -> Household:
         """A coordinator registers a household of a building in their reach, with the
-        household's consent (recorded: by whom, when); audited. Raises ConsentRequired,
-        InvalidInput (name, linked resident, too long), NotFound (building out of reach)."""
+        household's consent (recorded: by whom, when); audited. The same coordinator saving
+        the same household (building, name, room) again within minutes — a second press —
+        gets the one registered; anyone else, or later, HouseholdExists. Raises
+        ConsentRequired, InvalidInput (name, linked resident, too long), NotFound (building
+        out of reach)."""
         require_coordinator(actor)
         if not draft.consent:
             raise ConsentRequired()
         now = self.clock.now()
         async with self.store.transaction() as conn:
             community_id, values = await self._checked_draft(conn, actor, draft)
+            same = await repo.same_household(
+                conn, values["building_id"], values["name"], values["room"]
+            )
+            if same is not None:
+                if same.created_by == actor.id and now - same.created_at < SAVED_AGAIN_WITHIN:
+                    return same
+                raise HouseholdExists(name=same.name)
             household_id = await repo.insert_household(
                 conn,
                 community_id=community_id,
