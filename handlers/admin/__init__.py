@@ -53,6 +53,7 @@ from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
 from handlers.passbook.buttons import PointsMenu
 from handlers.teams import ListTeams
+from handlers.twinning.admin_buttons import TwinningMenu
 
 # --- dialogue ------------------------------------------------------------------------------
 
@@ -124,6 +125,7 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
             ]
         )
         rows.append([(t("💝 Points"), PointsMenu().pack())])
+    rows.append([(t("🤝 Twinning"), TwinningMenu().pack())])
     if _above_several(user):
         rows.append([(t("Communities"), Communities().pack())])
     title = t("<b>Administration</b> — {community}").format(

@@ -168,6 +168,19 @@ class PostSkip(Button):
     pass
 
 
+@button("wp:hh")
+class PostForHousehold(Button):
+    """/wish_for: a registered household (结对帮扶) the poster may post for, its details
+    filled in from the twinning service (which checks the poster may have them)."""
+
+    household_id: int
+
+
+@button("wp:other")
+class PostForOther(Button):
+    """/wish_for: someone not offered as a household; their details are typed."""
+
+
 @button("wp:send")
 class PostSend(Button):
     pass

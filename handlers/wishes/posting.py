@@ -1,5 +1,6 @@
 """Posting a wish: /wish, /urgent, and /wish_for (a member or coordinator posting for a
-resident without a phone: the shared person steps ask their name, building, room and phone).
+resident without a phone: the shared person steps ask their name, building, room and phone;
+a registered household of twinning the poster may post for is one tap, its details filled in).
 
 Built for the fewest taps: the wish itself first (words, a photo or a voice note), then one
 card to check it, with the kind of help guessed from the words and "no hurry" as the date —
@@ -34,6 +35,8 @@ from handlers.wishes.buttons import (
     PostCategory,
     PostChange,
     PostDrop,
+    PostForHousehold,
+    PostForOther,
     PostSend,
     PostSkip,
     PostWhen,
@@ -102,6 +105,22 @@ async def start_urgent(update: Update, context: LinliContext, user: User, t: Tra
 async def start_for(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await context.services.wishes.check_can_post(user, proxy=True)
     PostingDraft(proxy=True).save(context)
+    households = await context.services.twinning.proxy_households(user)
+    if households:
+        rows = [
+            [(f"{h.name} · {h.building_name or ''}", PostForHousehold(household_id=h.id).pack())]
+            for h in households
+        ]
+        rows.append([(t("Someone else"), PostForOther().pack())])
+        await answer(
+            update,
+            t(
+                "You are posting a wish <b>on behalf of</b> a resident without a phone.\n"
+                "For which household? Or type the name of someone else."
+            ),
+            rows + _cancel_row(t),
+        )
+        return WishDialogue.FOR_NAME
     await answer(
         update,
         t(
@@ -110,6 +129,35 @@ async def start_for(update: Update, context: LinliContext, user: User, t: Transl
         ),
         _cancel_row(t),
     )
+    return WishDialogue.FOR_NAME
+
+
+@step()
+async def for_household(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """A registered household chosen: its name, building, room and phone as the twinning
+    service gives them to this poster (a paired member, a coordinator in reach), then the
+    wish itself."""
+    contact = await context.services.twinning.contact(
+        user, PostForHousehold.of(update).household_id
+    )
+    await ack(update)
+    PostingDraft.change(
+        context,
+        for_name=contact.name,
+        for_building_id=contact.building_id,
+        for_room=contact.room,
+        for_phone=contact.phone,
+    )
+    await answer(update, t("On behalf of: {name}").format(name=esc(contact.name)), edit=True)
+    return await _ask_content(update, t)
+
+
+@step()
+async def for_someone_else(
+    update: Update, context: LinliContext, _user: User, t: Translate
+) -> Next:
+    await ack(update)
+    await PERSON.ask_name(update, t, edit=True)
     return WishDialogue.FOR_NAME
 
 
@@ -419,7 +467,11 @@ def states() -> dict[WishDialogue, Handlers]:
     content = (filters.PHOTO | filters.VOICE) & private
     drop = CallbackQueryHandler(drop_wish, pattern=PostDrop.pattern())  # ✖ on every step
     steps: dict[WishDialogue, Handlers] = {
-        WishDialogue.FOR_NAME: PERSON.name_handlers(),
+        WishDialogue.FOR_NAME: [
+            *PERSON.name_handlers(),
+            CallbackQueryHandler(for_household, pattern=PostForHousehold.pattern()),
+            CallbackQueryHandler(for_someone_else, pattern=PostForOther.pattern()),
+        ],
         WishDialogue.FOR_BUILDING: PERSON.building_handlers(),
         WishDialogue.FOR_ROOM: PERSON.room_handlers(),
         WishDialogue.FOR_PHONE: PERSON.phone_handlers(),
