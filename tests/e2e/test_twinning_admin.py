@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -205,3 +204,160 @@ async def test_without_consent_nothing_is_registered(
     assert await _count(place.services) == 0
     await fake.wait_idle()
     assert not any(PHONE in (m.text or "") for m in fake.messages if m.chat_id != COORDINATOR_ID)
+
+
+async def _household(place: Place, *, paired: bool = True) -> int:
+    """王奶奶家 of 7号楼 registered through the service (and paired weekly with 小赵)."""
+    services = place.services
+    coordinator = await services.users.require(COORDINATOR_ID)
+    household = await services.twinning.register_household(
+        coordinator,
+        HouseholdDraft(
+            name="王奶奶家",
+            building_id=place.seven,
+            room=ROOM,
+            phone=PHONE,
+            circumstances=frozenset({Circumstance.ELDERLY_ALONE}),
+            resident_id=RESIDENT,
+            consent=True,
+        ),
+    )
+    if paired:
+        await services.twinning.pair(coordinator, PAIRED, household.id, Cadence.WEEKLY)
+    return household.id
+
+
+async def test_needs_attention_shows_a_household_whose_wellbeing_dropped(
+    fake: FakeBotApi, bot: RunningBot, place: Place
+) -> None:
+    household_id = await _household(place)
+    member = await place.services.users.require(PAIRED)
+    today = place.services.clock.now().date()
+    for token, mark, day in (("a", 4, today.replace(day=1)), ("b", 2, today)):
+        await place.services.twinning.log_visit(
+            member,
+            VisitDraft(
+                household_id=household_id,
+                visited_on=min(day, today),
+                categories=frozenset({VisitCategory.CHAT}),
+                help_kind=HelpKind.MATERIALS,
+                wellbeing=mark,
+            ),
+            token=token,
+        )
+    coordinator = place.coordinator
+    menu = await _section(coordinator)
+    await coordinator.press(menu, "⚠️ 需要关注")
+    listing = await coordinator.wait_for("近况变差 4 → 2")
+    assert "王奶奶家 (7号楼)" in listing.text
+    await coordinator.press(listing, listing.buttons[0][0])
+    card = await coordinator.wait_for("近况：")
+    assert "4 (" in card.text and "→ 2 (" in card.text and card.text.rstrip().endswith("↓")
+    assert PHONE in card.text
+
+
+async def _post_for_household(fake: FakeBotApi, coordinator: FakeUser) -> int:
+    """/wish_for, the household's button, the wish, ✅: the taps it took."""
+    before = len(fake.calls_to("answerCallbackQuery"))
+    await coordinator.send("/wish_for")
+    choose = await coordinator.wait_for("为哪户人家发")
+    await coordinator.press(choose, "王奶奶家 · 7号楼")
+    await coordinator.wait_for("您想请人帮什么忙")
+    await posting.send_content(coordinator, "想请人帮忙换个灯泡")
+    card = await coordinator.wait_for(posting.CARD)
+    assert "王奶奶家" in card.text
+    await coordinator.press(card, "✅ 发布")
+    await coordinator.wait_for("已发布")
+    return len(fake.calls_to("answerCallbackQuery")) - before
+
+
+async def test_a_wish_for_a_registered_household_takes_two_taps_and_the_claimer_sees_it(
+    fake: FakeBotApi, bot: RunningBot, place: Place
+) -> None:
+    await _household(place)
+    assert await _post_for_household(fake, place.coordinator) == 2
+    claimer = place.unpaired
+    offer = await claimer.wait_for("新微心愿")
+    assert PHONE not in offer.text and ROOM not in offer.text
+    await claimer.press(offer, "我来帮忙")
+    contact = await claimer.wait_for(PHONE)
+    assert ROOM in contact.text and "王奶奶家" in contact.text
+
+
+async def test_wish_for_still_takes_someone_else_typed(
+    fake: FakeBotApi, bot: RunningBot, place: Place
+) -> None:
+    await _household(place)
+    member = place.paired  # offered the household they are paired with
+    await member.send("/wish_for")
+    choose = await member.wait_for("为哪户人家发")
+    assert [label for label, _ in choose.buttons][:2] == ["王奶奶家 · 7号楼", "其他人"]
+    await member.press(choose, "其他人")
+    await member.wait_for("请问他叫什么名字")
+    await member.send("刘爷爷")
+    await member.press(await member.wait_for("他住在哪个楼院"), "7号楼")
+    # The unpaired member is offered no household: the name is asked at once, as before.
+    await place.unpaired.send("/wish_for")
+    await place.unpaired.wait_for("请问他叫什么名字")
+
+
+async def test_the_households_phone_reaches_only_its_paired_member_and_coordinators(
+    fake: FakeBotApi, bot: RunningBot, place: Place
+) -> None:
+    coordinator = place.coordinator
+    card, _ = await _register(coordinator)
+    await _pair(coordinator, card)
+    await place.paired.wait_for("结对帮扶")
+    await place.resident.wait_for("结对帮扶")
+    await _post_for_household(fake, coordinator)
+    offer = await place.paired.wait_for("新微心愿")
+    await place.unpaired.wait_for("新微心愿")
+    await place.paired.press(offer, "我来帮忙")
+    await place.paired.wait_for(PHONE)
+    household_id = (
+        await place.services.twinning.households(
+            await place.services.users.require(COORDINATOR_ID)
+        )
+    )[0].id
+    for outsider in (place.keeper, place.unpaired, place.resident):
+        await outsider.press_data(None, OpenHousehold(household_id=household_id).pack())
+    await fake.wait_idle()
+    seen_in = set()
+    for message in fake.messages:
+        body = " ".join(filter(None, [message.text, message.caption, str(message.buttons)]))
+        body += " ".join(filter(None, (v.text for v in message.edited)))
+        if PHONE in body:
+            seen_in.add(message.chat_id)
+    assert seen_in == {COORDINATOR_ID, PAIRED}
+
+
+async def test_bad_input_is_refused_in_chinese_and_changes_nothing(
+    fake: FakeBotApi, bot: RunningBot, place: Place
+) -> None:
+    coordinator = place.coordinator
+    menu = await _section(coordinator)
+    await coordinator.press(menu, "➕ 登记困难家庭")
+    await coordinator.wait_for("请问他叫什么名字")
+    await coordinator.send("   ")
+    await coordinator.wait_for("名字是空的，请输入名字。")
+    await coordinator.send("王奶奶家")
+    await coordinator.press(await coordinator.wait_for("他住在哪个楼院"), "7号楼")
+    await coordinator.wait_for("房号")
+    await coordinator.send(ROOM)
+    await coordinator.wait_for("能联系到他的电话")
+    await coordinator.send("打我电话 12")
+    await coordinator.wait_for("这看起来不像电话号码。")
+    await coordinator.send("1" * 40)
+    await coordinator.wait_for("这看起来不像电话号码。")
+    await coordinator.send("/cancel")
+    await coordinator.wait_for("已取消")
+    assert await _count(place.services) == 0
+
+    household_id = await _household(place, paired=False)
+    forged = OpenHousehold(household_id=household_id).pack()
+    assert await place.keeper.press_data(None, forged) == NOT_IN_REACH
+    assert await place.unpaired.press_data(None, forged) == NOT_ALLOWED
+    assert await place.resident.press_data(None, forged) == NOT_ALLOWED
+    missing = OpenHousehold(household_id=household_id + 1000).pack()
+    assert await coordinator.press_data(None, missing) == NOT_IN_REACH
+    assert await _count(place.services) == 1
