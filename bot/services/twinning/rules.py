@@ -12,8 +12,6 @@ from bot.models import N_, AttentionReason
 from bot.services.errors import Conflict, InvalidInput, LinliError, NotAllowed, NotFound
 
 NAME_MAX = 64
-ROOM_MAX = 32
-PHONE_MAX = 32
 NOTES_MAX = 500
 VISIT_TEXT_MAX = 1000
 WELLBEING_NOTE_MAX = 300

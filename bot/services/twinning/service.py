@@ -49,8 +49,6 @@ from bot.services.twinning.notices import (
 from bot.services.twinning.rules import (
     NAME_MAX,
     NOTES_MAX,
-    PHONE_MAX,
-    ROOM_MAX,
     SAVED_AGAIN_WITHIN,
     TOKEN_MAX,
     VISIT_TEXT_MAX,
@@ -75,6 +73,7 @@ from bot.services.twinning.rules import (
     is_behind,
     local_today,
 )
+from bot.services.users import clean_phone, clean_room
 from storage import audit, org
 from storage import twinning as repo
 from storage import users as users_repo
@@ -158,8 +157,9 @@ class TwinningService(TwinningCadence):
         return building.community_id, {
             "building_id": building.id,
             "name": name,
-            "room": clean_text(draft.room, ROOM_MAX),
-            "phone": clean_text(draft.phone, PHONE_MAX),
+            # The residents' own rules for a room and a phone: one meaning of "a phone number".
+            "room": clean_room(draft.room) if draft.room and draft.room.strip() else None,
+            "phone": clean_phone(draft.phone) if draft.phone and draft.phone.strip() else None,
             "notes": clean_text(draft.notes, NOTES_MAX),
             "resident_id": draft.resident_id,
         }

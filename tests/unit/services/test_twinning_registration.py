@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from bot.clock import ManualClock
 from bot.models import Node, NodeKind
 from bot.services import Services
+from bot.services.errors import InvalidInput
 from bot.services.twinning import HouseholdDraft, HouseholdExists
 from storage.schema import households
 from tests.conftest import COORDINATOR_ID, RegisterUser
@@ -84,3 +85,13 @@ async def test_another_room_or_name_is_another_household(
     await services.twinning.register_household(coordinator, _draft(building, room=None))
     await services.twinning.register_household(coordinator, _draft(building, name="李爷爷家"))
     assert await _count(services) == 4
+
+
+async def test_a_phone_or_room_no_resident_could_have_is_refused_and_nothing_made(
+    services: Services, building: int
+) -> None:
+    coordinator = await services.users.require(COORDINATOR_ID)
+    for bad in ({"phone": "不知道"}, {"phone": "1" * 40}, {"room": "房" * 40}):
+        with pytest.raises(InvalidInput):
+            await services.twinning.register_household(coordinator, _draft(building, **bad))
+    assert await _count(services) == 0
