@@ -45,6 +45,7 @@ from handlers.broadcast import views as broadcast_views
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from handlers.passbook import views as passbook_views
+from handlers.twinning import twins
 from handlers.twinning import views as twinning_views
 from handlers.wishes import notices as wish_notices
 from handlers.wishes import views as wish_views
@@ -65,6 +66,7 @@ FEATURES = (
     membership,
     admin,
     passbook,
+    twins,
     broadcast,
     news,
     quarter,
