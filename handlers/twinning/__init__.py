@@ -1,2 +1,2 @@
-"""Twinning (结对帮扶) in chat. For now only the views of the notices the twinning service
-records; the dialogues (/twins, the pairs section of /admin) come with the UI."""
+"""Twinning (结对帮扶) in chat: the views of the notices the twinning service records, and for
+members /twins (`twins`: their households, a household's card, logging a visit)."""
