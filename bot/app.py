@@ -46,6 +46,7 @@ from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from handlers.passbook import views as passbook_views
 from handlers.twinning import households as twinning_households
+from handlers.twinning import twins
 from handlers.twinning import views as twinning_views
 from handlers.wishes import notices as wish_notices
 from handlers.wishes import views as wish_views
@@ -67,6 +68,7 @@ FEATURES = (
     admin,
     passbook,
     twinning_households,
+    twins,
     broadcast,
     news,
     quarter,

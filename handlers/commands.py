@@ -83,6 +83,13 @@ COMMANDS: tuple[Command, ...] = (
         home=True,
     ),
     Command(
+        "twins",
+        Role.MEMBER,
+        N_("Your twinned households: who to visit, log a visit"),
+        label=N_("🤝 Twinning"),
+        home=True,
+    ),
+    Command(
         "ranking",
         Role.MEMBER,
         N_("This quarter's ranking of the love-savings passbook"),

@@ -16,6 +16,7 @@ from bot.services.twinning import (
     VisitsOverdue,
 )
 from handlers.notices import Shown, ViewEnv, notice_view
+from handlers.twinning.visit_buttons import DueVisit
 
 
 def cadence_label(t: Translate, days: int) -> str:
@@ -68,16 +69,19 @@ async def ended_household(notice: PairEndedForHousehold, env: ViewEnv) -> Shown:
 async def visit_due(notice: VisitDue, env: ViewEnv) -> Shown:
     text = env.t(
         "⏰ It has been {days} days since your last visit to {household} ({building}); you "
-        "planned one every {cadence} days. After the visit, please log it in /twins."
+        "planned one every {cadence} days. Please drop by, and log the visit with the button "
+        "below."
     ).format(days=notice.days, cadence=notice.cadence_days, **_where(notice))
-    return Shown(text)
+    # The button names the pair; the visit dialogue checks it is still the reader's.
+    return Shown(text, [[(env.t("📝 Log a visit"), DueVisit(pair_id=notice.pair_id).pack())]])
 
 
 @notice_view(VisitsOverdue)
 async def overdue(notice: VisitsOverdue, env: ViewEnv) -> Shown:
     text = env.t(
         "⚠️ {member} has not visited {household} ({building}) for {days} days (planned every "
-        "{cadence} days). Please check on them."
+        "{cadence} days). Please get in touch with the member, or arrange for someone else to "
+        "visit."
     ).format(
         member=esc(notice.member_name),
         days=notice.days,
