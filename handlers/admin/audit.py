@@ -51,6 +51,10 @@ ACTION_LABELS: dict[str, str] = {
     "points.adjust": N_("Points adjusted"),
     "points.correct": N_("Passbook entry corrected"),
     "points.close_quarter": N_("Quarter closed and recognised"),
+    "household.register": N_("Household registered for twinning"),
+    "household.update": N_("Household's details changed"),
+    "pair.make": N_("Member paired with a household"),
+    "pair.end": N_("Pair ended"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -64,6 +68,8 @@ SUBJECT_LABELS: dict[str, str] = {
     "team": N_("Team #{id}"),
     "community": N_("Community #{id}"),
     "street": N_("Street #{id}"),
+    "household": N_("Household #{id}"),
+    "pair": N_("Pair #{id}"),
 }
 SOMEONE = N_("someone who has left")
 
