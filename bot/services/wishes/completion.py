@@ -21,7 +21,14 @@ from bot.services.wishes.notices import (
     WishThanked,
 )
 from bot.services.wishes.nudges import WishNudges
-from bot.services.wishes.rules import NOTE_MAX, REASON_MAX, Rated, Thanked, subject_of
+from bot.services.wishes.rules import (
+    NOTE_MAX,
+    REASON_MAX,
+    Rated,
+    Thanked,
+    WishChanged,
+    subject_of,
+)
 from storage import wishes as repo
 
 
@@ -130,7 +137,12 @@ class WishCompletion(WishNudges):
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
             move = self._move(wish, WishEventKind.CONFIRMED, self.parties(actor, wish))
-            await self._apply(conn, wish, move, closed_at=now)
+            try:
+                await self._apply(conn, wish, move, closed_at=now)
+            except WishChanged:
+                # Moved on since it was read, e.g. confirmed that moment by the helper's code
+                # (on PostgreSQL): said as what happened, not as "the wish changed".
+                raise self._wrong_state(await self._get(conn, wish_id), move.event) from None
             confirmed = await self._credit_confirmed(conn, wish, move, actor=actor, now=now)
             await self._tell_helpers(conn, confirmed, WishConfirmed(wish=confirmed))
         self.notifier.wake()
