@@ -5,6 +5,9 @@ do with a row when it is about to leave, in the recipient's language.
     @notice_view(WishTakenForYou)
     async def taken(notice: WishTakenForYou, env: ViewEnv) -> Shown: ...
 
+A notice view returns None when what its notice tells of has moved on by the time it leaves
+(a "please confirm" for a wish confirmed meanwhile): the row is dropped, not sent.
+
     @live_view("wish.wall")
     async def wall(live: LiveMessage, env: ViewEnv) -> Shown | None: ...
 """
@@ -91,7 +94,8 @@ class Drop:
 
 Action = Send | Edit | Later | Drop
 N = TypeVar("N", bound=Notice)
-NoticeView = Callable[[Any, ViewEnv], Awaitable[Shown]]
+R = TypeVar("R", bound=Shown | None)
+NoticeView = Callable[[Any, ViewEnv], Awaitable[Shown | None]]  # None: moved on, dropped
 LiveView = Callable[[LiveMessage, ViewEnv], Awaitable[Shown | None]]
 RetiredView = Callable[[str, ViewEnv], Shown]  # (the thing, env) -> the stub
 
@@ -102,14 +106,12 @@ RETIRED_VIEWS: dict[str, RetiredView] = {}
 
 def notice_view(
     kind: type[N],
-) -> Callable[
-    [Callable[[N, ViewEnv], Awaitable[Shown]]], Callable[[N, ViewEnv], Awaitable[Shown]]
-]:
+) -> Callable[[Callable[[N, ViewEnv], Awaitable[R]]], Callable[[N, ViewEnv], Awaitable[R]]]:
     """Register the renderer of one notice kind (one per kind)."""
 
     def register(
-        view: Callable[[N, ViewEnv], Awaitable[Shown]],
-    ) -> Callable[[N, ViewEnv], Awaitable[Shown]]:
+        view: Callable[[N, ViewEnv], Awaitable[R]],
+    ) -> Callable[[N, ViewEnv], Awaitable[R]]:
         if kind.KIND in NOTICE_VIEWS:
             raise TypeError(f"notice kind {kind.KIND!r} has two views")
         NOTICE_VIEWS[kind.KIND] = view
@@ -151,7 +153,8 @@ def retired_view(name: str) -> Callable[[RetiredView], RetiredView]:
     return register
 
 
-async def render_notice(services: Services, notice: Notice, language: str) -> Shown:
+async def render_notice(services: Services, notice: Notice, language: str) -> Shown | None:
+    """The notice as it reads now; None when what it tells of has moved on."""
     return await NOTICE_VIEWS[notice.KIND](notice, ViewEnv(services, language))
 
 
@@ -186,5 +189,7 @@ async def render(services: Services, item: OutboxItem, chat_id: int) -> Action:
                 return Send(shown.to(chat_id), follow=live)
             return Drop("its first send did not go out")
         return Edit(live, live.message_id, shown.to(chat_id))
-    shown = await NOTICE_VIEWS[item.kind](notice, env)
-    return Send(shown.to(chat_id))
+    told = await NOTICE_VIEWS[item.kind](notice, env)
+    if told is None:
+        return Drop("what it tells of has moved on")
+    return Send(told.to(chat_id))

@@ -201,6 +201,20 @@ async def enqueue_many(
     return await _insert_many(conn, rows)
 
 
+async def hurry(conn: AsyncConnection, dedupe_key: str, now: datetime) -> bool:
+    """The row queued under `dedupe_key` to wait leaves now instead, if it still waits."""
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.dedupe_key == dedupe_key,
+            outbox.c.status == OutboxStatus.PENDING.value,
+            outbox.c.not_before > now,
+        )
+        .values(not_before=now)
+    )
+    return int(result.rowcount) == 1
+
+
 async def get_item(conn: AsyncConnection, outbox_id: int) -> OutboxItem | None:
     row = (await conn.execute(select(outbox).where(outbox.c.id == outbox_id))).mappings().first()
     return _item(row) if row else None

@@ -339,6 +339,15 @@ async def add_event(
     return int(event_id)
 
 
+async def last_event_id(conn: AsyncConnection, wish_id: int, kind: WishEventKind) -> int | None:
+    """The id of the wish's latest event of this kind, if any."""
+    query = select(func.max(wish_events.c.id)).where(
+        wish_events.c.wish_id == wish_id, wish_events.c.kind == kind.value
+    )
+    found = await conn.scalar(query)
+    return int(found) if found is not None else None
+
+
 async def events(conn: AsyncConnection, wish_id: int) -> list[WishEvent]:
     query = select(wish_events).where(wish_events.c.wish_id == wish_id).order_by(wish_events.c.id)
     return [WishEvent(**row) for row in (await conn.execute(query)).mappings()]
@@ -702,40 +711,27 @@ async def handshake_of(conn: AsyncConnection, wish_id: int) -> Handshake | None:
 
 
 def _handshake_open(wish_id: int, held_by: int) -> list[ColumnElement[bool]]:
-    """Still claimed by the helper who typed the code, with a code that has not locked."""
+    """Reported done and still held by the helper who typed the code, with a code that has not
+    locked (the report comes first: the code only confirms it)."""
     return [
         wishes.c.id == wish_id,
-        wishes.c.status == WishStatus.CLAIMED.value,
+        wishes.c.status == WishStatus.DONE.value,
         wishes.c.claimed_by == held_by,
         wishes.c.handshake_code.is_not(None),
         wishes.c.handshake_locked.is_(False),
     ]
 
 
-async def done_by_handshake(
-    conn: AsyncConnection,
-    wish_id: int,
-    *,
-    code: str,
-    held_by: int,
-    now: datetime,
-    done_note: str | None,
-    done_photo_file_id: str | None,
-    done_voice_file_id: str | None,
+async def confirm_by_handshake(
+    conn: AsyncConnection, wish_id: int, *, code: str, held_by: int, now: datetime
 ) -> bool:
-    """Claimed → done, only with the right code of an open handshake (one guarded UPDATE; the
-    caller confirms it in the same transaction). False when the code is wrong or the wish
-    moved on."""
+    """Done → confirmed, only with the right code of an open handshake (one guarded UPDATE;
+    the caller credits and records it in the same transaction). False when the code is wrong
+    or the wish moved on (confirmed already, by the resident or the same code typed twice)."""
     result = await conn.execute(
         update(wishes)
         .where(*_handshake_open(wish_id, held_by), wishes.c.handshake_code == code)
-        .values(
-            status=WishStatus.DONE.value,
-            done_at=now,
-            done_note=done_note,
-            done_photo_file_id=done_photo_file_id,
-            done_voice_file_id=done_voice_file_id,
-        )
+        .values(status=WishStatus.CONFIRMED.value, closed_at=now)
     )
     return int(result.rowcount) == 1
 

@@ -93,6 +93,11 @@ class Notifier:
             not_before=not_before,
         )
 
+    async def hurry(self, conn: AsyncConnection, dedupe_key: str) -> bool:
+        """The notice queued under `dedupe_key` to wait (`tell`'s `not_before`) leaves now
+        instead, if it still waits; True when it did (wake the sender after the commit)."""
+        return await outbox.hurry(conn, dedupe_key, self.clock.now())
+
     async def tell_all(
         self,
         conn: AsyncConnection,

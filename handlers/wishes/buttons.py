@@ -121,7 +121,8 @@ class SkipNote(Button):
 
 @button("w:nocode")
 class SkipCode(Button):
-    """No confirmation code from the resident: report done, and the resident confirms."""
+    """No confirmation code from the resident: the wish, reported done already, is put to the
+    resident to confirm now rather than after the wait for the code."""
 
 
 @button("wm")

@@ -10,9 +10,9 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
-from bot.models import N_, Role, User, Wish, WishCategory, WishEventKind
+from bot.models import N_, Role, User, Wish, WishCategory, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput
-from bot.services.wishes import HandshakeOutcome, WishFilter
+from bot.services.wishes import HandshakeOutcome, HandshakeResult, WishFilter
 from handlers.buttons import StaleButton
 from handlers.common import Buttons, ack, answer
 from handlers.context import LinliContext
@@ -58,14 +58,11 @@ FILTERS = {
 
 
 class TaskDraft(DialogueDraft):
-    """The wish a member is reporting done or giving back; what they said it was done with,
-    kept while they are asked for the resident's confirmation code."""
+    """The wish a member is reporting done (and then may give its confirmation code for) or
+    giving back. What it was done with is stored with the report, never kept here."""
 
     KEY: ClassVar[str] = "wish_task"
     wish_id: int = 0
-    note: str | None = None
-    photo_file_id: str | None = None
-    voice_file_id: str | None = None
 
     @classmethod
     def load(cls, context: LinliContext, *, clear_stale: bool = True) -> Self:
@@ -240,6 +237,8 @@ async def ask_done(update: Update, context: LinliContext, user: User, t: Transla
 
 @step()
 async def typed_done(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """The done note: reported done at once. A wish that takes a code asks for it next (four
+    digits sent as the note are that code)."""
     wish_id = TaskDraft.load(context).wish_id
     message = update.message
     note: str | None = None
@@ -254,69 +253,26 @@ async def typed_done(update: Update, context: LinliContext, user: User, t: Trans
             note = message.caption
         else:
             note = message.text
-    draft = TaskDraft(wish_id=wish_id, note=note, photo_file_id=photo, voice_file_id=voice)
-    if not await context.services.wishes.takes_code(user, wish_id, note=note):
-        return await _report_done(update, context, user, t, draft)
-    await ack(update)
-    draft.save(context)
-    await answer(
-        update,
-        t(
-            "Did the resident give you a confirmation code? Type its 4 digits and wish #{id} "
-            "is confirmed at once."
-        ).format(id=wish_id),
-        [[(t("No code — please ask the resident to confirm"), SkipCode().pack())]],
-    )
-    return WishDialogue.DONE_CODE
-
-
-async def _report_done(
-    update: Update,
-    context: LinliContext,
-    user: User,
-    t: Translate,
-    draft: TaskDraft,
-    *,
-    first: str | None = None,
-) -> Next:
-    """Today's way: reported done, and the resident is asked to confirm (`first`: said
-    before that, in the same answer)."""
-    await context.services.wishes.report_done(
-        user,
-        draft.wish_id,
-        note=draft.note,
-        photo_file_id=draft.photo_file_id,
-        voice_file_id=draft.voice_file_id,
+    result = await context.services.wishes.report_done_first(
+        user, wish_id, note=note, photo_file_id=photo, voice_file_id=voice
     )
     await ack(update)
-    done = t("Thank you! We have asked the resident to confirm wish #{id}.").format(
-        id=draft.wish_id
-    )
-    await answer(update, f"{first}\n{done}" if first else done)
-    return END
+    if result.outcome is HandshakeOutcome.CODE_NEXT:
+        await answer(
+            update,
+            t(
+                "Thank you! Wish #{id} is reported done. Did the resident give you a "
+                "confirmation code? Type its 4 digits and it is confirmed at once."
+            ).format(id=wish_id),
+            [[(t("No code — please ask the resident to confirm"), SkipCode().pack())]],
+        )
+        return WishDialogue.DONE_CODE
+    return await _after_code(update, t, wish_id, result)
 
 
-@step()
-async def skip_code(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    return await _report_done(update, context, user, t, TaskDraft.load(context))
-
-
-@step()
-async def typed_code(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    """The resident's confirmation code: right, the wish is done and confirmed at once; wrong,
-    try again (a few times); locked, reported done for the resident to confirm."""
-    message = update.message
-    assert message is not None
-    draft = TaskDraft.load(context)
-    result = await context.services.wishes.done_with_code(
-        user,
-        draft.wish_id,
-        message.text,
-        note=draft.note,
-        photo_file_id=draft.photo_file_id,
-        voice_file_id=draft.voice_file_id,
-    )
-    wish_id = draft.wish_id
+async def _after_code(update: Update, t: Translate, wish_id: int, result: HandshakeResult) -> Next:
+    """What a code came to (or a report that takes none), told to the helper."""
+    asked = t("Thank you! We have asked the resident to confirm wish #{id}.").format(id=wish_id)
     if result.outcome is HandshakeOutcome.WRONG:
         await answer(
             update,
@@ -325,26 +281,58 @@ async def typed_code(update: Update, context: LinliContext, user: User, t: Trans
             ),
             [[(t("No code — please ask the resident to confirm"), SkipCode().pack())]],
         )
-        return None
+        return WishDialogue.DONE_CODE
     if result.outcome is HandshakeOutcome.LOCKED:
         said = t("That code was wrong too many times, so it no longer works.")
-        return await _report_done(update, context, user, t, draft, first=said)
+        await answer(update, f"{said}\n{asked}")
+        return END
     if result.outcome is HandshakeOutcome.ALREADY:
+        await answer(update, _already(t, wish_id))
+        return END
+    if result.outcome is HandshakeOutcome.CONFIRMED:
         await answer(
             update,
-            t("Wish #{id} has been confirmed already. Nothing more to do — thank you!").format(
-                id=wish_id
-            ),
+            t(
+                "✅ The code is right: wish #{id} is done and confirmed. The resident has been "
+                "told. Thank you for your help!"
+            ).format(id=wish_id),
         )
+        return END
+    await answer(update, asked)
+    return END
+
+
+def _already(t: Translate, wish_id: int) -> str:
+    return t("Wish #{id} has been confirmed already. Nothing more to do — thank you!").format(
+        id=wish_id
+    )
+
+
+@step()
+async def skip_code(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """No code: the resident is asked to confirm now rather than after the grace."""
+    wish_id = TaskDraft.load(context).wish_id
+    wish = await context.services.wishes.ask_resident_now(user, wish_id)
+    await ack(update)
+    if wish.status is WishStatus.CONFIRMED:
+        await answer(update, _already(t, wish_id))
         return END
     await answer(
         update,
-        t(
-            "✅ The code is right: wish #{id} is done and confirmed. The resident has been "
-            "told. Thank you for your help!"
-        ).format(id=wish_id),
+        t("Thank you! We have asked the resident to confirm wish #{id}.").format(id=wish_id),
     )
     return END
+
+
+@step()
+async def typed_code(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """The resident's confirmation code for the wish just reported done: right, it is
+    confirmed at once; wrong, try again (a few times); locked, the resident is asked now."""
+    message = update.message
+    assert message is not None
+    wish_id = TaskDraft.load(context).wish_id
+    result = await context.services.wishes.done_with_code(user, wish_id, message.text)
+    return await _after_code(update, t, wish_id, result)
 
 
 @step(None)

@@ -209,8 +209,10 @@ async def given_back(notice: WishGivenBack, env: ViewEnv) -> Shown:
 
 
 @notice_view(WishReportedDone)
-async def reported_done(notice: WishReportedDone, env: ViewEnv) -> Shown:
+async def reported_done(notice: WishReportedDone, env: ViewEnv) -> Shown | None:
     t, wish = env.t, notice.wish
+    if not await env.services.wishes.awaits_confirmation(wish):
+        return None  # confirmed meanwhile (by the handshake code, say): nothing to ask
     lines = [
         t("{name} says your wish #{id} ({title}) is done.").format(
             name=esc(taken_by(wish)), id=wish.id, title=esc(wish_title(wish, t))

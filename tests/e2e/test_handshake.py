@@ -1,8 +1,11 @@
 """The handshake at the door over the real bot and the fake Bot API: the resident alone sees a
-confirmation code (her card, the "someone will help" notice); the helper types it while
-reporting done and the wish is confirmed at once — credited once, whether the code comes
-twice, the resident presses confirm after it, or the bot restarts in between; five wrong codes
-lock it and a coordinator hears (never the code); a wish posted for a neighbour has none."""
+confirmation code (her card, the "someone will help" notice); the helper reports the work done
+first and then types it (or types it as the note), and the wish is confirmed at once —
+credited once, whether the code comes twice, the resident presses confirm after it, or the bot
+restarts in between — and the resident is never asked to confirm; a helper who walks away at the
+code prompt loses nothing: the resident is asked after the grace; "no code" asks her at once;
+five wrong codes lock it, a coordinator hears (never the code) and she is asked at once; a wish
+posted for a neighbour has none."""
 
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.config import Settings
-from bot.models import LedgerKind, Role, Skill, WishCategory, WishEventKind
+from bot.models import LedgerKind, Role, Skill, WishCategory, WishEventKind, WishStatus
 from bot.services import Services
 from bot.services.wishes import WishDraft
+from bot.services.wishes.rules import HANDSHAKE_GRACE
 from handlers.wishes.buttons import ConfirmDone, ReportDone, ShowWish
 from storage import org
 from storage import users as users_repo
@@ -29,6 +34,7 @@ GROUP = -1001234567
 PHONE = "13911112222"
 RESIDENT, HELPER, OTHER, COORDINATOR = 1, 10, 11, COORDINATOR_ID
 ASK_CODE = "居民给您确认码了吗"
+ASK_RESIDENT = "办好了吗"  # the resident's "done, please confirm?"
 NO_CODE = "没有确认码，请居民确认"
 CODE_IN_TEXT = re.compile(r"确认码 (\d{4}) ")
 
@@ -108,6 +114,19 @@ def _wrong(code: str) -> str:
     return f"{(int(code) + 1) % 10000:04d}"
 
 
+def _asked(fake: FakeBotApi) -> list[FakeMessage]:
+    """Every "done, please confirm?" the resident was sent."""
+    return [
+        m for m in fake.sent_to(RESIDENT) if ASK_RESIDENT in (m.text or "") + (m.caption or "")
+    ]
+
+
+async def _past_the_grace(fake: FakeBotApi, clock: ManualClock) -> None:
+    """Time moves past the grace; whatever was due has left (or been dropped) by the end."""
+    clock.advance(seconds=HANDSHAKE_GRACE.total_seconds() + 60)
+    await fake.wait_idle(quiet=1.5)  # longer than the sender's poll
+
+
 async def _wish_credits(services: Services, member_id: int) -> tuple[int, int]:
     """How many wish entries the member's passbook holds, and their balance of all time."""
     member = await services.users.require(member_id)
@@ -130,7 +149,7 @@ def assert_only_the_resident_saw(fake: FakeBotApi, code: str) -> None:
 
 
 async def test_the_code_confirms_at_once_and_credits_once_across_retries_and_restarts(
-    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser], clock: ManualClock
 ) -> None:
     resident, helper = people["resident"], people["helper"]
     wish_id, code = await _claimed(resident, helper)
@@ -177,6 +196,10 @@ async def test_the_code_confirms_at_once_and_credits_once_across_retries_and_res
 
     await fake.wait_idle()
     assert await _wish_credits(_services(bot), HELPER) == (1, 10 + 1)  # one star above 3
+    # Confirmed by the code: her "please confirm?", waiting out the grace, never came.
+    await _past_the_grace(fake, clock)
+    assert _asked(fake) == []
+    assert await _wish_credits(_services(bot), HELPER) == (1, 10 + 1)
     assert not [m for m in helper.inbox if "出错" in (m.text or "")]
     assert_only_the_resident_saw(fake, code)
 
@@ -196,6 +219,7 @@ async def test_five_wrong_codes_lock_it_and_a_coordinator_hears(
     await helper.send(_wrong(code))
     locked = await helper.wait_for("已经不能再用了")
     assert "已请居民确认" in locked.text
+    # No grace left to wait for: she is asked now (the clock has not moved).
 
     alert = await coordinator.wait_for("输错确认码 5 次")
     assert f"#{wish_id}" in alert.text and "小赵" in alert.text and "王奶奶" in alert.text
@@ -236,18 +260,82 @@ async def test_a_wish_posted_for_a_neighbour_gets_no_code(
     assert await _wish_credits(services, HELPER) == (1, 10)
 
 
-async def test_the_no_code_button_keeps_todays_way(
-    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser]
+async def test_the_no_code_button_asks_the_resident_at_once_and_once(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser], clock: ManualClock
 ) -> None:
     resident, helper = people["resident"], people["helper"]
     wish_id, code = await _claimed(resident, helper)
     await _to_the_code_step(helper, wish_id)
     await helper.press(await helper.wait_for(ASK_CODE, since=0), NO_CODE)
     await helper.wait_for("已请居民确认")
-    ask = await resident.wait_for("办好了吗")
+    ask = await resident.wait_for(ASK_RESIDENT)  # the clock has not moved: at once
+    assert "灯换好了" in ask.text
     assert await _wish_credits(_services(bot), HELPER) == (0, 0)
+    await _past_the_grace(fake, clock)
+    assert _asked(fake) == [ask]  # once, not again when the grace is over
     await resident.press(ask, "是的，办好了")
     await resident.wait_for("打几颗星")
     assert await _wish_credits(_services(bot), HELPER) == (1, 10)
     await fake.wait_idle()
+    assert_only_the_resident_saw(fake, code)
+
+
+async def test_a_helper_who_walks_away_at_the_code_prompt_loses_nothing(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser], clock: ManualClock
+) -> None:
+    resident, helper = people["resident"], people["helper"]
+    wish_id, code = await _claimed(resident, helper)
+    await _to_the_code_step(helper, wish_id)  # and no code, no button: gone
+    services = _services(bot)
+    wish = await services.wishes.view(await services.users.require(HELPER), wish_id)
+    assert wish.status == WishStatus.DONE and wish.done_note == "灯换好了"
+
+    # Within the grace she is not asked yet; her card still tells her the code.
+    clock.advance(seconds=HANDSHAKE_GRACE.total_seconds() - 60)
+    await fake.wait_idle(quiet=1.5)
+    assert _asked(fake) == []
+    await resident.press_data(None, ShowWish(wish_id=wish_id).pack())
+    await resident.wait_for(f"把确认码 {code} 告诉他/她")
+    clock.advance(seconds=120)
+    ask = await resident.wait_for(ASK_RESIDENT)
+    assert "灯换好了" in ask.text and f"#{wish_id}" in ask.text
+    assert await _wish_credits(services, HELPER) == (0, 0)
+    await resident.press(ask, "是的，办好了")
+    await resident.wait_for("打几颗星")
+    assert await _wish_credits(services, HELPER) == (1, 10)
+
+    # The helper comes back to the prompt with the code: confirmed already, credited once.
+    await helper.send(code)
+    await helper.wait_for(f"微心愿 #{wish_id} 已经确认过了")
+    await fake.wait_idle()
+    assert await _wish_credits(services, HELPER) == (1, 10)
+    assert _asked(fake) == [ask]
+    assert not [m for m in fake.sent_to(RESIDENT) if "输入了您告诉他/她的确认码" in (m.text or "")]
+    assert_only_the_resident_saw(fake, code)
+
+
+async def test_the_code_typed_as_the_note_confirms_at_once(
+    fake: FakeBotApi, bot: RunningBot, people: dict[str, FakeUser], clock: ManualClock
+) -> None:
+    resident, helper = people["resident"], people["helper"]
+    wish_id, code = await _claimed(resident, helper)
+    await helper.press_data(None, ReportDone(wish_id=wish_id).pack())
+    await helper.wait_for("请简单写一下办了什么")
+    await helper.send(code)
+    await helper.wait_for(f"确认码正确：微心愿 #{wish_id} 已完成")
+    await resident.wait_for("输入了您告诉他/她的确认码")
+
+    services = _services(bot)
+    history = await services.wishes.history(await services.users.require(HELPER), wish_id)
+    assert [(e.kind, e.note) for e in history[-2:]] == [
+        (WishEventKind.DONE, None),  # never the code kept as a note
+        (WishEventKind.CONFIRMED, "handshake"),
+    ]
+    assert (
+        await services.wishes.view(await services.users.require(HELPER), wish_id)
+    ).done_note is None
+    await _past_the_grace(fake, clock)
+    assert _asked(fake) == []
+    assert await _wish_credits(services, HELPER) == (1, 10)
+    assert not [m for m in helper.inbox if ASK_CODE in (m.text or "")]
     assert_only_the_resident_saw(fake, code)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import N_, User, Wish, WishEventKind
+from bot.models import N_, User, Wish, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput
 from bot.services.wishes.core import Move
 from bot.services.wishes.drafts import clean_text
@@ -21,8 +21,21 @@ from bot.services.wishes.notices import (
     WishThanked,
 )
 from bot.services.wishes.nudges import WishNudges
-from bot.services.wishes.rules import NOTE_MAX, REASON_MAX, Rated, Thanked, subject_of
+from bot.services.wishes.rules import (
+    NOTE_MAX,
+    REASON_MAX,
+    Rated,
+    Thanked,
+    WishChanged,
+    subject_of,
+)
 from storage import wishes as repo
+
+
+def reported_done_key(wish_id: int, done_event_id: int) -> str:
+    """The resident's "done, please confirm?" of one done report (its DONE event), so that a
+    report still waiting for the handshake code can be sent at once (see `_ask_now`)."""
+    return f"{subject_of(wish_id)}:reported_done:{done_event_id}"
 
 
 class WishCompletion(WishNudges):
@@ -41,32 +54,82 @@ class WishCompletion(WishNudges):
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
-            parties = await self._parties_in(conn, actor, wish)
-            move = self._move(wish, WishEventKind.DONE, parties)
-            await self._apply(
+            done = await self._report(
                 conn,
+                actor,
                 wish,
-                move,
-                done_at=now,
-                done_note=note_text,
-                done_photo_file_id=photo_file_id,
-                done_voice_file_id=voice_file_id,
-            )
-            await self._record(
-                conn,
-                wish,
-                WishEventKind.DONE,
-                actor=actor,
                 now=now,
-                move=move,
                 note=note_text,
+                photo_file_id=photo_file_id,
                 voice_file_id=voice_file_id,
             )
-            done = await self._changed(conn, wish_id)
-            await self._nudge_confirm(conn, done)
-            await self._tell_owner(conn, done, WishReportedDone(wish=done))
         self.notifier.wake()
         return done
+
+    async def _report(
+        self,
+        conn: AsyncConnection,
+        actor: User,
+        wish: Wish,
+        *,
+        now: datetime,
+        note: str | None,
+        photo_file_id: str | None,
+        voice_file_id: str | None,
+        ask_after: datetime | None = None,
+    ) -> Wish:
+        """Reported done in the caller's transaction: the move, its event, the confirm nudges,
+        and the resident asked to confirm — at `ask_after` when given (the helper may still
+        type the code; that notice is dropped when it leaves if the wish is confirmed by then,
+        see `awaits_confirmation`)."""
+        parties = await self._parties_in(conn, actor, wish)
+        move = self._move(wish, WishEventKind.DONE, parties)
+        await self._apply(
+            conn,
+            wish,
+            move,
+            done_at=now,
+            done_note=note,
+            done_photo_file_id=photo_file_id,
+            done_voice_file_id=voice_file_id,
+        )
+        event_id = await self._record(
+            conn,
+            wish,
+            WishEventKind.DONE,
+            actor=actor,
+            now=now,
+            move=move,
+            note=note,
+            voice_file_id=voice_file_id,
+        )
+        done = await self._changed(conn, wish.id)
+        await self._nudge_confirm(conn, done)
+        await self._tell_owner(
+            conn,
+            done,
+            WishReportedDone(wish=done),
+            dedupe_key=reported_done_key(wish.id, event_id),
+            not_before=ask_after,
+        )
+        return done
+
+    async def _ask_now(self, conn: AsyncConnection, wish_id: int) -> None:
+        """The resident's "done, please confirm?" of the latest done report leaves now, if it
+        still waits for the code (the helper has none, or it locked)."""
+        event_id = await repo.last_event_id(conn, wish_id, WishEventKind.DONE)
+        if event_id is not None:
+            await self.notifier.hurry(conn, reported_done_key(wish_id, event_id))
+
+    async def awaits_confirmation(self, reported: Wish) -> bool:
+        """Whether the done report `reported` shows (a wish as it was reported done) still
+        waits for the resident's word as its notice leaves: not confirmed (by the code, say),
+        sent back or reported anew since. A wish that cannot be read is taken as waiting."""
+        async with self.store.read() as conn:
+            now_is = await repo.get_wish(conn, reported.id)
+        if now_is is None:
+            return True
+        return now_is.status == WishStatus.DONE and now_is.done_at == reported.done_at
 
     async def confirm(self, actor: User, wish_id: int) -> Wish:
         """The resident confirms: the wish is finished and everyone who took part is credited."""
@@ -74,12 +137,18 @@ class WishCompletion(WishNudges):
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
             move = self._move(wish, WishEventKind.CONFIRMED, self.parties(actor, wish))
-            confirmed = await self._close_confirmed(conn, wish, move, actor=actor, now=now)
+            try:
+                await self._apply(conn, wish, move, closed_at=now)
+            except WishChanged:
+                # Moved on since it was read, e.g. confirmed that moment by the helper's code
+                # (on PostgreSQL): said as what happened, not as "the wish changed".
+                raise self._wrong_state(await self._get(conn, wish_id), move.event) from None
+            confirmed = await self._credit_confirmed(conn, wish, move, actor=actor, now=now)
             await self._tell_helpers(conn, confirmed, WishConfirmed(wish=confirmed))
         self.notifier.wake()
         return confirmed
 
-    async def _close_confirmed(
+    async def _credit_confirmed(
         self,
         conn: AsyncConnection,
         wish: Wish,
@@ -89,10 +158,10 @@ class WishCompletion(WishNudges):
         now: datetime,
         note: str | None = None,
     ) -> Wish:
-        """Make the confirming move, credit everyone who took part (the confirm listeners: the
-        passbook) and record it; the wish as confirmed. Shared by the resident's confirmation
-        and the helper's handshake."""
-        await self._apply(conn, wish, move, closed_at=now)
+        """After the confirming move (made by the caller, in its transaction, in one guarded
+        UPDATE, so this runs once per wish): credit everyone who took part (the confirm
+        listeners: the passbook) and record it; the wish as confirmed. Shared by the
+        resident's confirmation and the helper's handshake."""
         helpers = {wish.claimed_by} | set(await repo.assignees(conn, wish.id))
         # Never the poster (e.g. put on their own wish before that was refused).
         credited_ids = {h for h in helpers if h is not None and h != wish.posted_by}

@@ -244,11 +244,14 @@ class WishCore:
         notice: Notice,
         *,
         dedupe_key: str | None = None,
+        not_before: datetime | None = None,
     ) -> None:
         """The resident who posted (or the member/coordinator who posted on their behalf)."""
         owner = await users_repo.get_user(conn, wish.posted_by)
         if owner is not None:
-            await self.notifier.tell(conn, owner, notice, dedupe_key=dedupe_key)
+            await self.notifier.tell(
+                conn, owner, notice, dedupe_key=dedupe_key, not_before=not_before
+            )
 
     async def _tell_helpers(self, conn: AsyncConnection, wish: Wish, notice: Notice) -> None:
         """The claimer and everyone assigned to the wish."""

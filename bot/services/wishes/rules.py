@@ -24,6 +24,11 @@ NEEDED_BY_MAX = timedelta(days=365)
 # The handshake at the door: a code of this many digits; this many wrong tries lock it.
 HANDSHAKE_DIGITS = 4
 HANDSHAKE_TRIES = 5
+# A report that can still take the code asks the resident to confirm this much later: the
+# helper types the code at the door within a minute or two, and a resident asked to confirm
+# what the code confirms a moment later is asked for nothing. Long enough for a slow typist,
+# short enough that a helper who walked away costs the resident a quarter of an hour at most.
+HANDSHAKE_GRACE = timedelta(minutes=15)
 
 KIND_ESCALATE = "wish.escalate"
 KIND_WIDEN = "wish.widen"
