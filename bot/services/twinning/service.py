@@ -78,7 +78,7 @@ from storage import audit, org
 from storage import twinning as repo
 from storage import users as users_repo
 
-ATTENTION_SCAN = 2000  # households looked at for one "needs attention" list
+ATTENTION_BATCH = 1000  # households read at a time for the "needs attention" list
 HOUSEHOLDS_PAGE = 50
 
 
@@ -510,11 +510,24 @@ class TwinningService(TwinningCadence):
         reach = require_coordinator(actor)
         zone = self.settings.zone
         today = local_today(self.clock.now(), zone)
+        found: list[Household] = []
+        marks: dict[int, tuple[int | None, int | None]] = {}
+        last: dict[int, date] = {}
+        # Every household in reach, a batch at a time (a district holds thousands of pairs),
+        # each batch's marks and last visits read by id.
         async with self.store.read() as conn:
-            found = await repo.households_in(conn, reach, limit=ATTENTION_SCAN)
-            ids = [h.id for h in found]
-            marks = await repo.latest_marks(conn, ids)
-            last = await repo.last_visits(conn, ids)
+            after: int | None = None
+            while True:
+                batch = await repo.households_in(
+                    conn, reach, after_id=after, limit=ATTENTION_BATCH
+                )
+                ids = [h.id for h in batch]
+                found += batch
+                marks.update(await repo.latest_marks(conn, ids))
+                last.update(await repo.last_visits(conn, ids))
+                if len(batch) < ATTENTION_BATCH:
+                    break
+                after = ids[-1]
         items: list[AttentionItem] = []
         for household in found:
             latest, previous = marks.get(household.id, (None, None))

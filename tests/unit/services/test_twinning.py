@@ -49,6 +49,7 @@ from bot.services.twinning import (
     parse_yuan,
     subject_of,
 )
+from bot.services.twinning import service as twinning_service
 from storage import audit
 from storage import ledger as ledger_repo
 from storage import outbox as outbox_repo
@@ -448,6 +449,21 @@ async def test_needs_attention_shows_a_dropped_mark_and_a_household_unvisited_fo
     assert [i.household.id for i in only_b] == [quiet.id]
     with pytest.raises(NotAllowed):
         await services.twinning.needs_attention(world.member)
+
+
+async def test_needs_attention_reads_every_household_however_many(
+    services: Services, world: World, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(twinning_service, "ATTENTION_BATCH", 2)  # five households, three reads
+    made = [
+        await services.twinning.register_household(
+            world.coordinator, _draft(world, name=f"第{n}户", room=f"1-{n}0{n}")
+        )
+        for n in range(1, 6)
+    ]
+    clock.advance(days=61)
+    items = await services.twinning.needs_attention(world.coordinator)
+    assert sorted(i.household.id for i in items) == [h.id for h in made]
 
 
 async def test_totals_per_building_community_and_period(
