@@ -418,6 +418,16 @@ async def visit_by_token(conn: AsyncConnection, member_id: int, token: str) -> V
     return _visit(row) if row else None
 
 
+async def first_visit_of_day(conn: AsyncConnection, pair_id: int, visited_on: date) -> int | None:
+    """The id of a pair's first visit logged for that day (the one its points went to)."""
+    found = await conn.scalar(
+        select(func.min(visits.c.id)).where(
+            visits.c.pair_id == pair_id, visits.c.visited_on == visited_on
+        )
+    )
+    return int(found) if found is not None else None
+
+
 async def last_visited_on(conn: AsyncConnection, pair_id: int) -> date | None:
     found = await conn.scalar(
         select(func.max(visits.c.visited_on)).where(visits.c.pair_id == pair_id)

@@ -454,8 +454,7 @@ async def save_visit(update: Update, context: LinliContext, user: User, t: Trans
     visit = await services.twinning.log_visit(
         user, draft, token=form.token, confirmed=form.confirmed
     )
-    page = await services.passbook.passbook(user, user.id)
-    points = next((e.points for e in page.entries if e.ref == f"visit:{visit.id}"), None)
+    points = await services.twinning.visit_points(user, visit)
     pairs = await services.twinning.my_pairs(user)
     pair = next((p for p in pairs if p.household_id == visit.household_id), None)
     await ack(update, t("Saved."))

@@ -233,7 +233,7 @@ async def test_needs_attention_shows_a_household_whose_wellbeing_dropped(
     household_id = await _household(place)
     member = await place.services.users.require(PAIRED)
     today = place.services.clock.now().date()
-    for token, mark, day in (("a", 4, today.replace(day=1)), ("b", 2, today)):
+    for token, mark, day in (("a", 4, today), ("b", 2, today)):  # two visits the same day
         await place.services.twinning.log_visit(
             member,
             VisitDraft(

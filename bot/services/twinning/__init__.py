@@ -35,8 +35,10 @@ from bot.services.twinning.rules import (
     PairEnded,
     ResidentNotHere,
     TooLong,
+    VisitBeforePair,
     VisitTooOld,
     parse_yuan,
+    visit_ref,
     yuan_text,
 )
 from bot.services.twinning.service import HouseholdDraft, TwinningService, VisitDraft
@@ -72,11 +74,13 @@ __all__ = [
     "TooLong",
     "TwinningNotice",
     "TwinningService",
+    "VisitBeforePair",
     "VisitDraft",
     "VisitDue",
     "VisitTooOld",
     "VisitsOverdue",
     "parse_yuan",
     "subject_of",
+    "visit_ref",
     "yuan_text",
 ]

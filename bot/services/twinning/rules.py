@@ -78,6 +78,10 @@ class FutureVisit(InvalidInput):
     message = N_("A visit cannot be in the future. Please check the date.")
 
 
+class VisitBeforePair(InvalidInput):
+    message = N_("You were paired with this household on {day}. Please check the date.")
+
+
 class VisitTooOld(InvalidInput):
     message = N_("That date is more than {days} days ago. Please ask the community staff.")
 
@@ -136,6 +140,13 @@ def check_visit_date(visited_on: date, today: date) -> date:
     if visited_on < today - VISIT_MAX_AGE:
         raise VisitTooOld(days=VISIT_MAX_AGE.days)
     return visited_on
+
+
+def visit_ref(pair_id: int, visited_on: date) -> str:
+    """The passbook ref of a pair's visits on one day: the first visit of a day earns the
+    points, more visits that day are logged but not credited again (ten "visits" in an
+    afternoon must not climb the quarter's ranking)."""
+    return f"visit:{pair_id}:{visited_on.isoformat()}"
 
 
 def check_wellbeing(mark: int | None) -> int | None:

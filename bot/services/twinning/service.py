@@ -65,6 +65,7 @@ from bot.services.twinning.rules import (
     NotPaired,
     PairEnded,
     ResidentNotHere,
+    VisitBeforePair,
     attention_reasons,
     check_help,
     check_visit_date,
@@ -72,9 +73,11 @@ from bot.services.twinning.rules import (
     clean_text,
     is_behind,
     local_today,
+    visit_ref,
 )
 from bot.services.users import clean_phone, clean_room
 from storage import audit, org
+from storage import ledger as ledger_repo
 from storage import twinning as repo
 from storage import users as users_repo
 
@@ -447,6 +450,9 @@ class TwinningService(TwinningCadence):
             pair = await repo.active_pair(conn, member.id, draft.household_id)
             if pair is None or not member.is_member:
                 raise NotPaired()
+            paired_on = local_today(pair.started_at, self.settings.zone)
+            if visited_on < paired_on:
+                raise VisitBeforePair(day=paired_on.isoformat())
             previous = self.anchor(pair)
             visit_id = await repo.insert_visit(
                 conn,
@@ -472,7 +478,7 @@ class TwinningService(TwinningCadence):
                 community_id=pair.community_id,
                 member_ids={member.id},
                 kind=LedgerKind.VISIT,
-                ref=f"visit:{visit_id}",
+                ref=visit_ref(pair.id, visited_on),
             )
             moved = pair.model_copy(
                 update={"last_visited_on": max(visited_on, pair.last_visited_on or visited_on)}
@@ -481,6 +487,20 @@ class TwinningService(TwinningCadence):
             visit = await repo.get_visit(conn, visit_id)
             assert visit is not None
         return visit
+
+    async def visit_points(self, member: User, visit: Visit) -> int | None:
+        """The points the member's visit earned: the passbook entry of its pair's day, when
+        it was that day's first visit (None for a later one that day, which earns nothing)."""
+        if visit.member_id != member.id:
+            raise NotPaired()
+        async with self.store.read() as conn:
+            first = await repo.first_visit_of_day(conn, visit.pair_id, visit.visited_on)
+            if first != visit.id:
+                return None
+            entry = await ledger_repo.entry_by_ref(
+                conn, member.id, LedgerKind.VISIT, visit_ref(visit.pair_id, visit.visited_on)
+            )
+        return entry.points if entry is not None else None
 
     async def visits(
         self, viewer: User, household_id: int, *, before_id: int | None = None

@@ -44,6 +44,7 @@ from bot.services.twinning import (
     NotAMember,
     NotPaired,
     PairEnded,
+    VisitBeforePair,
     VisitDraft,
     VisitTooOld,
     parse_yuan,
@@ -257,14 +258,25 @@ async def test_a_visit_is_logged_once_per_token_and_credits_the_passbook_once(
     async with services.store.read() as conn:
         entries = await ledger_repo.entries_of(conn, world.member.id)
     assert [(e.kind, e.ref, e.points) for e in entries] == [
-        (LedgerKind.VISIT, f"visit:{visit.id}", 5)
+        (LedgerKind.VISIT, f"visit:{visit.pair_id}:{TODAY.isoformat()}", 5)
     ]
+    assert await services.twinning.visit_points(world.member, visit) == 5
+    # A second visit the same day is logged, but a day's visits earn points once.
     second = await services.twinning.log_visit(
         world.member, _visit(household_id, wellbeing=5), token="t2"
     )
     assert second.id != visit.id and await _visits_count(services) == 2
+    assert await services.twinning.visit_points(world.member, second) is None
+    async with services.store.read() as conn:
+        assert len(await ledger_repo.entries_of(conn, world.member.id)) == 1
     points = await services.twinning.wellbeing(world.member, household_id)
     assert [(p.visited_on, p.mark) for p in points] == [(TODAY, 4), (TODAY, 5)]
+    # Nor can a visit be dated before the pair began.
+    with pytest.raises(VisitBeforePair):
+        await services.twinning.log_visit(
+            world.member, _visit(household_id, visited_on=TODAY - timedelta(days=1)), token="t3"
+        )
+    assert await _visits_count(services) == 2
 
 
 async def test_a_save_pressed_twice_at_once_makes_one_visit_and_one_credit(
@@ -422,7 +434,9 @@ async def test_a_reminder_due_after_a_visit_does_nothing(
 async def test_needs_attention_shows_a_dropped_mark_and_a_household_unvisited_for_60_days(
     services: Services, world: World, clock: ManualClock
 ) -> None:
+    clock.current = MORNING - timedelta(days=2)  # paired before the first visit
     dropping, _ = await _paired(services, world)
+    clock.current = MORNING
     quiet = await services.twinning.register_household(
         world.coordinator, _draft(world, name="李大爷家", building_id=world.b)
     )
@@ -469,7 +483,9 @@ async def test_needs_attention_reads_every_household_however_many(
 async def test_totals_per_building_community_and_period(
     services: Services, world: World, clock: ManualClock
 ) -> None:
+    clock.current = MORNING - timedelta(days=20)  # A's pair began in October, B's today
     in_a, _ = await _paired(services, world)
+    clock.current = MORNING
     in_b, pair_b = await _paired(services, world, name="李大爷家", building_id=world.b)
     await services.twinning.log_visit(
         world.member,
@@ -487,7 +503,7 @@ async def test_totals_per_building_community_and_period(
     november = await services.twinning.totals(
         world.coordinator, date(2026, 11, 1), date(2026, 11, 30), community_id=world.community_id
     )
-    assert (november.pairs_formed, november.pairs_active, november.visits) == (2, 1, 2)
+    assert (november.pairs_formed, november.pairs_active, november.visits) == (1, 1, 2)
     assert (november.funds_fen, november.materials_fen, november.help_fen) == (10000, 5050, 15050)
     assert november.households == 2
 
