@@ -4,8 +4,9 @@ The errors carry English message ids (catalogue keys) and their values."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from bot.models import N_, AttentionReason
@@ -98,6 +99,12 @@ class TooLong(InvalidInput):
     message = N_("That text is too long (at most {limit} characters).")
 
 
+# Yuan as typed: digits (a dozen at most; `check_help` answers a large amount) and two
+# decimals; commas only between thousands.
+_YUAN = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,2}))?")
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+
+
 def clean_text(text: str | None, limit: int) -> str | None:
     """Whitespace folded; None for nothing typed; refused when longer than `limit`."""
     cleaned = " ".join((text or "").split())
@@ -107,15 +114,18 @@ def clean_text(text: str | None, limit: int) -> str | None:
 
 
 def parse_yuan(text: str) -> int:
-    """An amount typed in yuan ("50", "12.5", "¥1,200.00") as fen, exactly (no floats)."""
-    cleaned = text.strip().lstrip("¥￥").replace(",", "").replace("元", "").strip()
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise BadAmount() from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    """An amount typed in yuan ("50", "12.5", "¥1,200.00", full-width or any script's digits)
+    as fen, exactly (no floats). Plain digits with at most two decimals, nothing else: no
+    exponents ("1e5"), signs, or stray commas ("1,2,3")."""
+    typed = unicodedata.normalize("NFKC", text).strip().removeprefix("¥").removesuffix("元")
+    typed = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in typed.strip())
+    if _THOUSANDS.fullmatch(typed):
+        typed = typed.replace(",", "")
+    found = _YUAN.fullmatch(typed)
+    if found is None:
         raise BadAmount()
-    return int(amount * FEN_PER_YUAN)
+    yuan, cents = found.group(1), (found.group(2) or "").ljust(2, "0")
+    return int(yuan) * FEN_PER_YUAN + int(cents)
 
 
 def yuan_text(fen: int) -> str:

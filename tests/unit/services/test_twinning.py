@@ -540,3 +540,28 @@ async def test_the_phone_goes_only_to_paired_members_and_coordinators_in_reach(
     await services.twinning.end_pair(world.coordinator, pair_id, "结束")
     with pytest.raises(NotAllowed):  # an ended pair no longer opens the door
         await services.twinning.contact(world.member, household_id)
+
+
+@pytest.mark.parametrize(
+    "typed, fen",
+    [
+        ("50", 5000),
+        ("12.5", 1250),
+        ("¥1,200.00", 120000),
+        ("２００", 20000),
+        ("٢٠٠", 20000),
+        ("200元", 20000),
+        ("￥ 30", 3000),
+        ("0.01", 1),
+    ],
+)
+def test_amounts_are_read_as_typed(typed: str, fen: int) -> None:
+    assert parse_yuan(typed) == fen
+
+
+@pytest.mark.parametrize(
+    "typed", ["1e5", "1E+7", "-0", "-5", "1,2,3", "1_000", "200.005", "abc", "", ".5", "9" * 5000]
+)
+def test_amounts_that_are_no_plain_sum_are_refused(typed: str) -> None:
+    with pytest.raises(BadAmount):
+        parse_yuan(typed)
