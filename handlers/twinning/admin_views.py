@@ -212,15 +212,28 @@ def _reasons(t: Translate, item: AttentionItem) -> str:
     return "; ".join(said)
 
 
+# The needs-attention screen is one message: Telegram takes 4,096 characters and 100 buttons.
+# The worst come first, so the ones left out are the least pressing; the count says so.
+ATTENTION_TEXT_BUDGET = 3600
+ATTENTION_SHOWN = 30
+
+
 def attention_view(t: Translate, items: Sequence[AttentionItem]) -> tuple[str, Rows]:
     lines = [t("<b>⚠️ Needs attention</b>")]
     if not items:
         lines.append(t("Every household is doing fine and visited."))
     rows: Rows = []
+    size = len(lines[0])
     for item in items:
         household = item.household
         where = esc(household.building_name or "")
-        lines.append(f"• {esc(household.name)} ({where}): {_reasons(t, item)}")
+        line = f"• {esc(household.name)} ({where}): {_reasons(t, item)}"
+        if len(rows) == ATTENTION_SHOWN or size + len(line) > ATTENTION_TEXT_BUDGET:
+            more = t("…and {count} more, less pressing. Open the household list for them.")
+            lines.append(more.format(count=len(items) - len(rows)))
+            break
+        size += len(line) + 1
+        lines.append(line)
         rows.append(
             [(f"{household.name} · {_reasons(t, item)}", OpenHousehold(household.id).pack())]
         )

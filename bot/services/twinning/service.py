@@ -534,8 +534,8 @@ class TwinningService(TwinningCadence):
         marks: dict[int, tuple[int | None, int | None]] = {}
         last: dict[int, date] = {}
         # Every household in reach, a batch at a time (a district holds thousands of pairs),
-        # each batch's marks and last visits read by id.
-        async with self.store.read() as conn:
+        # each batch's marks and last visits read by id; off the loop, as it may be long.
+        async with self.store.read(off_loop=True) as conn:
             after: int | None = None
             while True:
                 batch = await repo.households_in(
