@@ -283,7 +283,8 @@ async def _ask_consent(update: Update, t: Translate) -> Next:
         update,
         t(
             "Has the household agreed to be registered and visited? Their phone and room are "
-            "seen only by the members twinned with them and the community staff."
+            "seen only by the members twinned with them and the community staff, and, for a "
+            "wish posted for them, by the member who takes it on."
         ),
         [
             [(t("✅ They agreed"), ConsentGiven().pack())],

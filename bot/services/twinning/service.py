@@ -8,7 +8,9 @@ Who may do what, checked here whatever the buttons showed:
   reach (audited, without contact details);
 - a member logs visits to, and reads, the households they are actively paired with;
 - a household's phone goes to its actively paired members and to coordinators in reach only
-  (`contact`), everyone else is refused."""
+  (`contact`), everyone else is refused. A wish posted for a household copies its contact
+  into the wish, which goes, as every wish's does, to whoever takes it on: the household is
+  told so when it agrees to be registered."""
 
 from __future__ import annotations
 
