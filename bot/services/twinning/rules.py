@@ -34,7 +34,10 @@ class NoSuchHousehold(NotFound):
 
 
 class HouseholdExists(Conflict):
-    message = N_("{name} of this building and room is registered already.")
+    message = N_(
+        "{name} of this building and room is registered already. To change its details, "
+        "open it in the household list and press ✏️ Edit."
+    )
 
 
 class ConsentRequired(InvalidInput):

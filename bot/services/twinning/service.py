@@ -172,8 +172,9 @@ class TwinningService(TwinningCadence):
     async def register_household(self, actor: User, draft: HouseholdDraft) -> Household:
         """A coordinator registers a household of a building in their reach, with the
         household's consent (recorded: by whom, when); audited. The same coordinator saving
-        the same household (building, name, room) again within minutes — a second press —
-        gets the one registered; anyone else, or later, HouseholdExists. Raises
+        the same household (building, name, room) with the same details again within minutes
+        — a second press — gets the one registered; anyone else, later, or other details,
+        HouseholdExists. Raises
         ConsentRequired, InvalidInput (name, linked resident, too long), NotFound (building
         out of reach)."""
         require_coordinator(actor)
@@ -186,8 +187,14 @@ class TwinningService(TwinningCadence):
                 conn, values["building_id"], values["name"], values["room"]
             )
             if same is not None:
-                if same.created_by == actor.id and now - same.created_at < SAVED_AGAIN_WITHIN:
-                    return same
+                if (
+                    same.created_by == actor.id
+                    and now - same.created_at < SAVED_AGAIN_WITHIN
+                    and await self._same_details(conn, same, draft, values)
+                ):
+                    return same  # the same save pressed again
+                # Someone else's, older, or saved again with other details (a phone put
+                # right): registered already — changes go through update_household, audited.
                 raise HouseholdExists(name=same.name)
             household_id = await repo.insert_household(
                 conn,
@@ -209,6 +216,19 @@ class TwinningService(TwinningCadence):
                 after=_audited(household),
             )
         return household
+
+    @staticmethod
+    async def _same_details(
+        conn: AsyncConnection, saved: Household, draft: HouseholdDraft, values: dict[str, Any]
+    ) -> bool:
+        contact = await repo.contact_of(conn, saved.id)
+        return (
+            contact is not None
+            and contact.phone == values["phone"]
+            and saved.notes == values["notes"]
+            and saved.resident_id == values["resident_id"]
+            and saved.circumstances == draft.circumstances
+        )
 
     async def update_household(
         self, actor: User, household_id: int, draft: HouseholdDraft

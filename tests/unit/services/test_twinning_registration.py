@@ -95,3 +95,18 @@ async def test_a_phone_or_room_no_resident_could_have_is_refused_and_nothing_mad
         with pytest.raises(InvalidInput):
             await services.twinning.register_household(coordinator, _draft(building, **bad))
     assert await _count(services) == 0
+
+
+async def test_saving_again_with_a_phone_put_right_is_refused_not_silently_dropped(
+    services: Services, building: int
+) -> None:
+    coordinator = await services.users.require(COORDINATOR_ID)
+    first = await services.twinning.register_household(
+        coordinator, _draft(building, phone="13800000001")
+    )
+    with pytest.raises(HouseholdExists):  # changes go through 修改, audited
+        await services.twinning.register_household(
+            coordinator, _draft(building, phone="13800000002")
+        )
+    assert (await services.twinning.contact(coordinator, first.id)).phone == "13800000001"
+    assert await _count(services) == 1
