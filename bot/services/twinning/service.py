@@ -321,7 +321,8 @@ class TwinningService(TwinningCadence):
     async def pair(self, actor: User, member_id: int, household_id: int, cadence: Cadence) -> Pair:
         """A coordinator in reach pairs a member (Role.MEMBER, of the household's community)
         with a household; both are told (the household if a resident is linked); audited;
-        the cadence reminders are set. Raises NotAMember, AlreadyPaired, NoSuchHousehold."""
+        the cadence reminders are set. Raises NotAMember, AlreadyPaired, NoSuchHousehold,
+        NotAllowed (the coordinator themselves, or the household's own resident)."""
         require_coordinator(actor)
         cadence = Cadence(cadence)
         now = self.clock.now()
@@ -334,6 +335,9 @@ class TwinningService(TwinningCadence):
                 or member.community_id != household.community_id
             ):
                 raise NotAMember()
+            if member.id in (actor.id, household.resident_id):
+                # Visits earn points: nobody twins themselves, nor a member with their own home.
+                raise NotAllowed()
             pair_id = await repo.insert_pair(
                 conn,
                 member_id=member.id,

@@ -242,6 +242,15 @@ async def test_pairing_tells_both_sides_and_refuses_a_second_active_pair(
     )
     assert len(await services.twinning.pairs_of(world.coordinator, household_id)) == 2
     assert second.cadence_days == 14
+    # Visits earn points: a member is not twinned with their own home.
+    own = await services.twinning.register_household(
+        world.coordinator,
+        _draft(world, name="钱家", room="9-909", resident_id=world.other_member.id),
+    )
+    with pytest.raises(NotAllowed):
+        await services.twinning.pair(
+            world.coordinator, world.other_member.id, own.id, Cadence.WEEKLY
+        )
 
 
 async def test_a_visit_is_logged_once_per_token_and_credits_the_passbook_once(
