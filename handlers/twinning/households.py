@@ -533,8 +533,10 @@ async def typed_member(update: Update, context: LinliContext, user: User, t: Tra
 async def chose_member(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     member_id = PairMember.of(update).member_id
     member = await context.services.users.get(member_id)
-    if member is None or HouseholdForm.load(context).household_id is None:
+    if HouseholdForm.load(context).household_id is None:
         raise StaleButton()
+    if member is None or not member.is_member or not user.covers(member.community_id):
+        raise NotFound()  # a forged id: no name of anyone outside the coordinator's reach
     await ack(update)
     rows = [
         [
