@@ -250,11 +250,11 @@ async def test_bad_dates_and_amounts_get_a_clear_answer_and_save_nothing(place: 
         ("12-01", "走访日期不能晚于今天"),
         ("2026-08-01", "已经是 90 天以前了"),
         ("abc", "请按 12-01 或 2026-12-01 的样子输入日期"),
-        ("2026-02-30", "请按 12-01 或 2026-12-01 的样子输入日期"),
+        ("2026-02-30", "日历上没有这一天"),
     ):
         await helper.send(typed)
         await helper.wait_for(said)
-    await helper.send("11-24")
+    await helper.send("11月24号")
     await helper.press(await helper.wait_for("这次做了什么"), "下一步 ➡️")
     refused = await helper.press(await helper.wait_for("还有要补充的吗"), "跳过")
     assert refused == "请按一下这次做了什么，或者写几句话说一说。"  # nothing said of the visit
