@@ -61,6 +61,7 @@ from handlers.twinning.visit_buttons import (
     StartVisit,
     ToggleCategory,
     TwinsList,
+    TwinsPage,
     VisitDay,
 )
 from handlers.twinning.visit_views import (
@@ -163,11 +164,14 @@ async def _my_pair(
 
 @member_step
 async def my_twins(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    """/twins, the home button, or « back from a card."""
+    """/twins, the home button, « back from a card, or a page turned."""
+    data = update.callback_query.data if update.callback_query else None
+    turned = data is not None and TwinsPage.pattern().fullmatch(data)
+    page = TwinsPage.unpack(data).page if turned else 0
     pairs = await context.services.twinning.my_pairs(user)
     twins = [await _twin(context, user, pair) for pair in pairs]
     await ack(update)
-    text, rows = twins_view(t, twins)
+    text, rows = twins_view(t, twins, page)
     await answer(update, text, rows, edit=update.callback_query is not None)
     return None
 
@@ -553,5 +557,6 @@ def handlers() -> Handlers:
         conversation,
         CommandHandler("twins", my_twins, filters=private),
         CallbackQueryHandler(my_twins, pattern=TwinsList.pattern()),
+        CallbackQueryHandler(my_twins, pattern=TwinsPage.pattern()),
         CallbackQueryHandler(show_card, pattern=HouseholdCard.pattern()),
     ]

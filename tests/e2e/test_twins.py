@@ -4,7 +4,8 @@ with help in RMB, a wellbeing mark and a voice note, and shows in the passbook; 
 pressed twice logs one visit; the member is reminded when behind and the coordinators after
 twice the cadence (the clock moved, not slept), and the reminder's button starts the visit;
 bad dates and amounts, a large amount (confirmed or typed again) and forged buttons get a
-clear answer and save nothing; an unpaired member sees no one's phone."""
+clear answer and save nothing; an unpaired member sees no one's phone; many households are
+shown a page at a time."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bot.services import Services
 from bot.services.twinning import HouseholdDraft
 from handlers.home import home_rows
 from handlers.twinning.visit_buttons import DueVisit, HouseholdCard, SaveVisit, StartVisit
+from handlers.twinning.visit_views import TWINS_PAGE
 from storage import org
 from storage import users as users_repo
 from tests.conftest import COORDINATOR_ID
@@ -324,3 +326,25 @@ async def test_an_unpaired_member_is_told_kindly_and_sees_no_ones_phone(place: P
     assert all(
         PHONE not in (m.text or "") and OTHER_PHONE not in (m.text or "") for m in other.inbox
     )
+
+
+async def test_a_member_with_many_households_turns_the_pages_of_twins(place: Place) -> None:
+    services, helper = place.services, place.helper
+    coordinator = await _me(place, COORDINATOR_ID)
+    grandma = await services.twinning.household(coordinator, place.household_id)
+    for n in range(1, TWINS_PAGE + 1):  # one more household than a page holds
+        household = await services.twinning.register_household(
+            coordinator,
+            HouseholdDraft(
+                name=f"第{n}户", building_id=grandma.building_id, notes="很" * 500, consent=True
+            ),
+        )
+        await services.twinning.pair(coordinator, HELPER, household.id, Cadence.MONTHLY)
+    await helper.send("/twins")
+    first = await helper.wait_for("第 1/2 页")
+    assert "张奶奶家" in (first.text or "") and f"第{TWINS_PAGE}户" not in (first.text or "")
+    assert "很" * 80 + "…" in (first.text or "")
+    await helper.press(first, "下一页 ▶")
+    second = await helper.wait_for("第 2/2 页")
+    assert f"第{TWINS_PAGE}户" in (second.text or "") and "张奶奶家" not in (second.text or "")
+    assert [label for label, _ in second.buttons][-1] == "◀ 上一页"
