@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import ClassVar
@@ -60,6 +61,7 @@ from handlers.twinning.visit_buttons import (
     StartVisit,
     ToggleCategory,
     TwinsList,
+    TwinsPage,
     VisitDay,
 )
 from handlers.twinning.visit_views import (
@@ -82,8 +84,10 @@ from handlers.twinning.visit_views import (
 
 Handlers = list[BaseHandler[Update, LinliContext, object]]
 member_step = step(Role.MEMBER)
-# 12-01, 12/1, 12月1日, 2026-12-01, 2026年12月1日
-TYPED_DAY = re.compile(r"(?:(\d{4})\s*[-./年]\s*)?(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?")
+# 12-01, 12/1, 12月1日, 11月9号, 2026-12-01, 2026年12月1日. The wishes' "needed by" reader
+# takes the same shapes but also a time, and refuses a day already past; a visit's day is a
+# past one, without a time, so it is read here (the same date shapes, checked by a test).
+TYPED_DAY = re.compile(r"(?:(\d{4})\s*[-./年]\s*)?(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*[日号]?")
 
 
 class VisitDialogue(StrEnum):
@@ -118,6 +122,10 @@ class VisitForm(DialogueDraft):
 
 class BadDay(InvalidInput):
     message = N_("Please type the date like 12-01 or 2026-12-01, or press a button.")
+
+
+class NoSuchDay(BadDay):
+    message = N_("There is no such day in the calendar. Please check the month and the day.")
 
 
 # --- the households --------------------------------------------------------------------------
@@ -156,11 +164,14 @@ async def _my_pair(
 
 @member_step
 async def my_twins(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
-    """/twins, the home button, or « back from a card."""
+    """/twins, the home button, « back from a card, or a page turned."""
+    data = update.callback_query.data if update.callback_query else None
+    turned = data is not None and TwinsPage.pattern().fullmatch(data)
+    page = TwinsPage.unpack(data).page if turned else 0
     pairs = await context.services.twinning.my_pairs(user)
     twins = [await _twin(context, user, pair) for pair in pairs]
     await ack(update)
-    text, rows = twins_view(t, twins)
+    text, rows = twins_view(t, twins, page)
     await answer(update, text, rows, edit=update.callback_query is not None)
     return None
 
@@ -209,20 +220,25 @@ def _today(context: LinliContext) -> date:
     return local_today(context.services.clock.now(), context.services.settings.zone)
 
 
-def _typed_day(text: str, today: date) -> date:
-    """A typed date; without a year, this year's (last year's when that is just past)."""
-    match = TYPED_DAY.fullmatch(text.strip())
+def read_day(text: str, today: date) -> date:
+    """A typed date; without a year, this year's (last year's when that is just past).
+    Raises BadDay for what is not a date, NoSuchDay for one the calendar lacks (2-30)."""
+    # NFKC: digits and dashes typed full-width on a Chinese keyboard ("１２－０１") read as ASCII.
+    match = TYPED_DAY.fullmatch(unicodedata.normalize("NFKC", text).strip())
     if match is None:
         raise BadDay()
     year, month, day = match.groups()
     try:
         found = date(int(year) if year else today.year, int(month), int(day))
-        if not year and found > today:
-            earlier = found.replace(year=today.year - 1)
-            if today - earlier <= VISIT_MAX_AGE:
-                found = earlier  # "12-20" typed on 5 January
     except ValueError:
-        raise BadDay() from None
+        raise NoSuchDay() from None
+    if not year and found > today:
+        try:
+            earlier = found.replace(year=today.year - 1)
+        except ValueError:  # 2-29, last year
+            return found
+        if today - earlier <= VISIT_MAX_AGE:
+            found = earlier  # "12-20" typed on 5 January
     return found
 
 
@@ -247,7 +263,7 @@ async def typed_day(update: Update, context: LinliContext, user: User, t: Transl
     assert update.message is not None
     _form(context)
     return await _chose_day(
-        update, context, t, _typed_day(update.message.text or "", _today(context))
+        update, context, t, read_day(update.message.text or "", _today(context))
     )
 
 
@@ -540,5 +556,6 @@ def handlers() -> Handlers:
         conversation,
         CommandHandler("twins", my_twins, filters=private),
         CallbackQueryHandler(my_twins, pattern=TwinsList.pattern()),
+        CallbackQueryHandler(my_twins, pattern=TwinsPage.pattern()),
         CallbackQueryHandler(show_card, pattern=HouseholdCard.pattern()),
     ]

@@ -66,18 +66,32 @@ async def ended_household(notice: PairEndedForHousehold, env: ViewEnv) -> Shown:
 
 
 @notice_view(VisitDue)
-async def visit_due(notice: VisitDue, env: ViewEnv) -> Shown:
-    text = env.t(
-        "⏰ It has been {days} days since your last visit to {household} ({building}); you "
-        "planned one every {cadence} days. Please drop by, and log the visit with the button "
-        "below."
-    ).format(days=notice.days, cadence=notice.cadence_days, **_where(notice))
+async def visit_due(notice: VisitDue, env: ViewEnv) -> Shown | None:
+    t, twinning = env.t, env.services.twinning
+    pair = await twinning.reminded_pair(notice.pair_id, notice.anchor)
+    if pair is None:
+        return None  # visited or ended while the reminder waited (quiet hours, a backlog)
+    if pair.last_visited_on is not None and pair.last_visited_on == twinning.anchor(pair):
+        text = t(
+            "⏰ It has been {days} days since your last visit to {household} ({building}); you "
+            "planned one every {cadence} days. Please drop by, and log the visit with the "
+            "button below."
+        )
+    else:
+        text = t(
+            "⏰ It has been {days} days since you were paired with {household} ({building}), "
+            "and there has been no visit yet; you planned one every {cadence} days. Please "
+            "drop by, and log the visit with the button below."
+        )
+    text = text.format(days=notice.days, cadence=notice.cadence_days, **_where(notice))
     # The button names the pair; the visit dialogue checks it is still the reader's.
-    return Shown(text, [[(env.t("📝 Log a visit"), DueVisit(pair_id=notice.pair_id).pack())]])
+    return Shown(text, [[(t("📝 Log a visit"), DueVisit(pair_id=notice.pair_id).pack())]])
 
 
 @notice_view(VisitsOverdue)
-async def overdue(notice: VisitsOverdue, env: ViewEnv) -> Shown:
+async def overdue(notice: VisitsOverdue, env: ViewEnv) -> Shown | None:
+    if await env.services.twinning.reminded_pair(notice.pair_id, notice.anchor) is None:
+        return None  # visited or ended while the notice waited: nothing to arrange
     text = env.t(
         "⚠️ {member} has not visited {household} ({building}) for {days} days (planned every "
         "{cadence} days). Please get in touch with the member, or arrange for someone else to "

@@ -27,6 +27,13 @@ class TwinsList(Button):
     """The member's households (as /twins)."""
 
 
+@button("twins:page")
+class TwinsPage(Button):
+    """A page of the member's households (from 0), when they fill more than one."""
+
+    page: int
+
+
 @button("twins:card")
 class HouseholdCard(Button):
     household_id: int

@@ -40,11 +40,18 @@ from handlers.twinning.visit_buttons import (
     StartVisit,
     ToggleCategory,
     TwinsList,
+    TwinsPage,
     VisitDay,
 )
 
 RECENT_VISITS = 5
 TREND_MARKS = 6
+# One Telegram message holds 4,096 characters. A household's block on the list, at the
+# longest names and with its notes cut, is some 400; five of them, and a card's five visits
+# with their words cut, stay well inside it (tests fill every field to its limit).
+TWINS_PAGE = 5
+NOTES_SHOWN = 80  # on the list; the card shows the notes whole
+VISIT_WORDS_SHOWN = 120
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,12 @@ class Twin:
     due_on: date  # the day the next visit is due, in the community's zone
 
 
+def clipped(text: str, limit: int) -> str:
+    """`text` escaped, its first `limit` characters and "…" when longer. Cut before escaping:
+    a cut through the escaped text could split an entity such as &amp; in half."""
+    return esc(text if len(text) <= limit else text[:limit] + "…")
+
+
 def day_text(t: Translate, day: date) -> str:
     return t("{month}/{day}").format(month=day.month, day=day.day)
 
@@ -69,8 +82,9 @@ def _place(t: Translate, contact: HouseholdContact) -> str:
     return building
 
 
-def household_lines(t: Translate, twin: Twin) -> list[str]:
-    """The household's name, place, phone, circumstances, cadence and whether a visit is due."""
+def household_lines(t: Translate, twin: Twin, *, notes_max: int | None = None) -> list[str]:
+    """The household's name, place, phone, circumstances, cadence and whether a visit is due;
+    the notes cut to `notes_max` characters (None: whole)."""
     contact, pair = twin.contact, twin.pair
     lines = [f"🏠 <b>{esc(contact.name)}</b> · {_place(t, contact)}"]
     if contact.phone:
@@ -79,7 +93,9 @@ def household_lines(t: Translate, twin: Twin) -> list[str]:
         labels = sorted(t(CIRCUMSTANCE_LABELS[c]) for c in twin.household.circumstances)
         lines.append(t("Circumstances: {labels}").format(labels="、".join(labels)))
     if twin.household.notes:
-        lines.append(t("Notes: {notes}").format(notes=esc(twin.household.notes)))
+        notes = twin.household.notes
+        shown = esc(notes) if notes_max is None else clipped(notes, notes_max)
+        lines.append(t("Notes: {notes}").format(notes=shown))
     lines.append(t("Visits: {cadence}").format(cadence=cadence_label(t, pair.cadence_days)))
     if pair.last_visited_on is None:
         lines.append(t("Last visit: none yet"))
@@ -92,8 +108,15 @@ def household_lines(t: Translate, twin: Twin) -> list[str]:
     return lines
 
 
-def twins_view(t: Translate, twins: Sequence[Twin]) -> tuple[str, Buttons]:
-    """/twins: every household the member is twinned with, a button to log a visit to each."""
+def pages_of(count: int) -> int:
+    """How many /twins pages `count` households fill (at least one)."""
+    return max(1, -(-count // TWINS_PAGE))
+
+
+def twins_view(t: Translate, twins: Sequence[Twin], page: int = 0) -> tuple[str, Buttons]:
+    """/twins: the households the member is twinned with, a page of them at a time (one out of
+    range shows the nearest: the list may have changed since the button was drawn), with a
+    button to log a visit to each and to read its card."""
     if not twins:
         return (
             t(
@@ -102,10 +125,15 @@ def twins_view(t: Translate, twins: Sequence[Twin]) -> tuple[str, Buttons]:
             ),
             [],
         )
-    parts = [t("<b>🤝 My twinned households</b>")]
+    pages = pages_of(len(twins))
+    page = min(max(page, 0), pages - 1)
+    heading = t("<b>🤝 My twinned households</b>")
+    if pages > 1:
+        heading += "\n" + t("Page {page}/{pages}").format(page=page + 1, pages=pages)
+    parts = [heading]
     rows: list[list[tuple[str, str]]] = []
-    for twin in twins:
-        parts.append("\n".join(household_lines(t, twin)))
+    for twin in twins[page * TWINS_PAGE : (page + 1) * TWINS_PAGE]:
+        parts.append("\n".join(household_lines(t, twin, notes_max=NOTES_SHOWN)))
         name = twin.contact.name
         rows.append(
             [
@@ -116,6 +144,13 @@ def twins_view(t: Translate, twins: Sequence[Twin]) -> tuple[str, Buttons]:
                 (t("📋 Visits"), HouseholdCard(twin.household.id).pack()),
             ]
         )
+    turns = []
+    if page > 0:
+        turns.append((t("◀ Previous"), TwinsPage(page - 1).pack()))
+    if page < pages - 1:
+        turns.append((t("Next ▶"), TwinsPage(page + 1).pack()))
+    if turns:
+        rows.append(turns)
     return "\n\n".join(parts), rows
 
 
@@ -133,7 +168,7 @@ def help_text(t: Translate, kind: HelpKind | None, fen: int) -> str:
 def _visit_line(t: Translate, visit: Visit) -> str:
     what = [_categories(t, visit.categories)] if visit.categories else []
     if visit.text:
-        what.append(esc(visit.text))
+        what.append(clipped(visit.text, VISIT_WORDS_SHOWN))
     elif visit.voice_file_id:
         what.append(t("(voice note)"))
     line = f"• {day_text(t, visit.visited_on)} {'；'.join(what)}"

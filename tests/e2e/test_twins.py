@@ -4,7 +4,8 @@ with help in RMB, a wellbeing mark and a voice note, and shows in the passbook; 
 pressed twice logs one visit; the member is reminded when behind and the coordinators after
 twice the cadence (the clock moved, not slept), and the reminder's button starts the visit;
 bad dates and amounts, a large amount (confirmed or typed again) and forged buttons get a
-clear answer and save nothing; an unpaired member sees no one's phone."""
+clear answer and save nothing; an unpaired member sees no one's phone; many households are
+shown a page at a time."""
 
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.i18n import translator
-from bot.models import Cadence, Circumstance, HelpKind, Role, User, VisitCategory
+from bot.models import Cadence, Circumstance, HelpKind, OutboxStatus, Role, User, VisitCategory
 from bot.services import Services
 from bot.services.twinning import HouseholdDraft
 from handlers.home import home_rows
 from handlers.twinning.visit_buttons import DueVisit, HouseholdCard, SaveVisit, StartVisit
+from handlers.twinning.visit_views import TWINS_PAGE
 from storage import org
 from storage import users as users_repo
+from storage.schema import outbox
 from tests.conftest import COORDINATOR_ID
 from tests.e2e.conftest import RunningBot
 from tests.support.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
@@ -221,8 +225,8 @@ async def test_reminded_when_behind_then_the_coordinators_and_the_reminder_start
 
     clock.advance(days=1, minutes=1)  # a week on, 10:01 in Shanghai: behind
     await services.reminders.run_due()
-    reminder = await place.helper.wait_for("⏰ 距离上次走访张奶奶家", timeout=10)
-    assert "已经 7 天了" in (reminder.text or "")
+    reminder = await place.helper.wait_for("⏰ 您和张奶奶家（7号楼）结对已经 7 天了", timeout=10)
+    assert "还没有走访过" in (reminder.text or "")  # not "since your last visit": none yet
     await fake.wait_idle(quiet=0.3)
     assert not [m for m in place.coordinator.inbox if "⚠️" in (m.text or "")]
     await place.helper.send("/twins")
@@ -234,7 +238,7 @@ async def test_reminded_when_behind_then_the_coordinators_and_the_reminder_start
     for shown in ("小赵", "14 天没有走访张奶奶家（7号楼）", "另外安排人上门"):
         assert shown in (overdue.text or ""), shown
     assert PHONE not in (overdue.text or "")
-    assert len([m for m in place.helper.inbox if "⏰ 距离上次走访" in (m.text or "")]) == 1
+    assert len([m for m in place.helper.inbox if "⏰ 您和" in (m.text or "")]) == 1
 
     await place.helper.press(reminder, "📝 记录走访")
     await place.helper.wait_for("记录走访：张奶奶家")
@@ -250,11 +254,11 @@ async def test_bad_dates_and_amounts_get_a_clear_answer_and_save_nothing(place: 
         ("12-01", "走访日期不能晚于今天"),
         ("2026-08-01", "已经是 90 天以前了"),
         ("abc", "请按 12-01 或 2026-12-01 的样子输入日期"),
-        ("2026-02-30", "请按 12-01 或 2026-12-01 的样子输入日期"),
+        ("2026-02-30", "日历上没有这一天"),
     ):
         await helper.send(typed)
         await helper.wait_for(said)
-    await helper.send("11-24")
+    await helper.send("11月24号")
     await helper.press(await helper.wait_for("这次做了什么"), "下一步 ➡️")
     refused = await helper.press(await helper.wait_for("还有要补充的吗"), "跳过")
     assert refused == "请按一下这次做了什么，或者写几句话说一说。"  # nothing said of the visit
@@ -324,3 +328,81 @@ async def test_an_unpaired_member_is_told_kindly_and_sees_no_ones_phone(place: P
     assert all(
         PHONE not in (m.text or "") and OTHER_PHONE not in (m.text or "") for m in other.inbox
     )
+
+
+async def test_a_member_with_many_households_turns_the_pages_of_twins(place: Place) -> None:
+    services, helper = place.services, place.helper
+    coordinator = await _me(place, COORDINATOR_ID)
+    grandma = await services.twinning.household(coordinator, place.household_id)
+    for n in range(1, TWINS_PAGE + 1):  # one more household than a page holds
+        household = await services.twinning.register_household(
+            coordinator,
+            HouseholdDraft(
+                name=f"第{n}户", building_id=grandma.building_id, notes="很" * 500, consent=True
+            ),
+        )
+        await services.twinning.pair(coordinator, HELPER, household.id, Cadence.MONTHLY)
+    await helper.send("/twins")
+    first = await helper.wait_for("第 1/2 页")
+    assert "张奶奶家" in (first.text or "") and f"第{TWINS_PAGE}户" not in (first.text or "")
+    assert "很" * 80 + "…" in (first.text or "")
+    await helper.press(first, "下一页 ▶")
+    second = await helper.wait_for("第 2/2 页")
+    assert f"第{TWINS_PAGE}户" in (second.text or "") and "张奶奶家" not in (second.text or "")
+    assert [label for label, _ in second.buttons][-1] == "◀ 上一页"
+
+
+async def _told(services: Services, kind: str) -> list[tuple[int, OutboxStatus, str | None]]:
+    """Each outbox row of this twinning notice kind: to whom, what became of it, and why."""
+    async with services.store.read() as conn:
+        query = (
+            select(outbox.c.chat_id, outbox.c.status, outbox.c.last_error)
+            .where(outbox.c.kind == kind)
+            .order_by(outbox.c.id)
+        )
+        rows = await conn.execute(query)
+        return [(r.chat_id, OutboxStatus(r.status), r.last_error) for r in rows]
+
+
+async def test_a_reminder_held_by_quiet_hours_is_never_sent_once_the_visit_is_logged(
+    fake: FakeBotApi, place: Place, clock: ManualClock
+) -> None:
+    services, helper = place.services, place.helper
+    await services.users.update_profile(HELPER, quiet_hours=(10 * 60, 12 * 60))
+    clock.advance(days=7, minutes=1)  # behind at 10:01 in Shanghai: quiet until noon
+    await services.reminders.run_due()
+    await fake.wait_idle(quiet=0.3)
+    assert await _told(services, "twinning.visit_due") == [(HELPER, OutboxStatus.PENDING, None)]
+
+    await helper.send("/twins")  # the member visits in the morning and logs it
+    await _to_help(helper, await helper.wait_for("已到走访时间"))
+    await helper.press(await helper.wait_for("有没有给予帮扶"), "没有")
+    await _finish(helper)
+
+    clock.advance(hours=2)  # noon: the quiet hours are over
+    await fake.wait_idle(quiet=1.5)  # longer than the sender's poll
+    assert not [m for m in helper.inbox if "⏰ 您和" in (m.text or "")]
+    ((chat, status, why),) = await _told(services, "twinning.visit_due")
+    assert (chat, status) == (HELPER, OutboxStatus.CANCELLED) and why
+
+
+async def test_the_coordinators_are_not_told_of_a_pair_ended_while_their_notice_waited(
+    fake: FakeBotApi, place: Place, clock: ManualClock
+) -> None:
+    services = place.services
+    coordinator = await _me(place, COORDINATOR_ID)
+    await services.users.update_profile(COORDINATOR_ID, quiet_hours=(10 * 60, 12 * 60))
+    await services.users.update_profile(HELPER, quiet_hours=(0, 0))
+    clock.advance(days=7, minutes=1)
+    await services.reminders.run_due()
+    await place.helper.wait_for("⏰", timeout=10)  # the member was told, as ever
+    clock.advance(days=7)  # twice behind, in the coordinator's quiet hours
+    await services.reminders.run_due()
+    await fake.wait_idle(quiet=0.3)
+    assert [s for _, s, _ in await _told(services, "twinning.overdue")] == [OutboxStatus.PENDING]
+
+    await services.twinning.end_pair(coordinator, place.pair_id, "搬走了")
+    clock.advance(hours=2)
+    await fake.wait_idle(quiet=1.5)
+    assert not [m for m in place.coordinator.inbox if "⚠️" in (m.text or "")]
+    assert [s for _, s, _ in await _told(services, "twinning.overdue")] == [OutboxStatus.CANCELLED]

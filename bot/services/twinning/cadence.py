@@ -3,7 +3,8 @@ latest visit (or its start). Two reminder rows per pair stand for that — the m
 cadence, the coordinators' at twice — set when the pair is made and re-armed when a visit
 moves the pair's anchor day. Their dedupe keys name the anchor, so however often they are
 set, a pair has one row per stage and anchor; a row that fires after the pair moved on (a
-visit, the end) does nothing."""
+visit, the end) does nothing, and a notice it recorded carries the anchor, so one still held
+back (quiet hours, a backlog) when the pair moves on is dropped, not sent."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from bot.models import Pair, Reminder
 from bot.services.notify import Notifier, coordinators_above
 from bot.services.reminders import ReminderService
 from bot.services.twinning.notices import VisitDue, VisitsOverdue
-from bot.services.twinning.rules import anchor_of, due_moment, local_today
+from bot.services.twinning.rules import anchor_of, due_moment, is_behind, local_today
 from bot.services.wishes.offers import quiet_until
 from storage import twinning as repo
 from storage import users as users_repo
@@ -82,6 +83,20 @@ class TwinningCadence:
             return None
         return pair
 
+    async def reminded_pair(self, pair_id: int, anchor: date | None) -> Pair | None:
+        """The pair a cadence notice tells of, while that notice still holds as it leaves:
+        the pair active and its anchor the notice's (no visit logged since). None: it has
+        moved on. A notice without an anchor (recorded before notices carried one) holds
+        while the pair is behind."""
+        async with self.store.read() as conn:
+            pair = await repo.get_pair(conn, pair_id)
+        if pair is None or not pair.active:
+            return None
+        now, zone = self.clock.now(), self.settings.zone
+        if anchor is None:
+            return pair if is_behind(self.anchor(pair), pair.cadence_days, now, zone) else None
+        return pair if self.anchor(pair) == anchor else None
+
     def _days(self, pair: Pair) -> int:
         today = local_today(self.clock.now(), self.settings.zone)
         return (today - self.anchor(pair)).days
@@ -99,6 +114,7 @@ class TwinningCadence:
             pair_id=pair.id,
             days=self._days(pair),
             cadence_days=pair.cadence_days,
+            anchor=self.anchor(pair),
         )
         # Reminders wait for the end of the member's quiet hours, as the wishes' nudges do.
         await self.notifier.tell(
@@ -122,6 +138,7 @@ class TwinningCadence:
             member_name=pair.member_name or "",
             days=self._days(pair),
             cadence_days=pair.cadence_days,
+            anchor=self.anchor(pair),
         )
         ids = await coordinators_above(conn, pair.community_id, pair.building_id)
         now, zone = self.clock.now(), self.settings.zone

@@ -5,6 +5,8 @@ recipient's language when the outbox sends them. No contact details travel in a 
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.models import Notice
 
 
@@ -54,6 +56,10 @@ class VisitDue(TwinningNotice):
     pair_id: int
     days: int  # since the last visit, or since the pair started
     cadence_days: int
+    # The pair's anchor day when told: a visit logged before the notice leaves (held by quiet
+    # hours, or a backlog) moves it, and the notice is dropped. None: recorded before it was
+    # carried.
+    anchor: date | None = None
 
 
 class VisitsOverdue(TwinningNotice):
@@ -64,3 +70,4 @@ class VisitsOverdue(TwinningNotice):
     member_name: str
     days: int
     cadence_days: int
+    anchor: date | None = None  # as VisitDue's
