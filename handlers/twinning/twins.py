@@ -35,7 +35,6 @@ from bot.services.twinning.rules import (
     VISIT_TEXT_MAX,
     WELLBEING_NOTE_MAX,
     check_help,
-    check_visit_date,
     clean_text,
     due_moment,
     local_today,
@@ -242,8 +241,12 @@ def read_day(text: str, today: date) -> date:
     return found
 
 
-async def _chose_day(update: Update, context: LinliContext, t: Translate, day: date) -> Next:
-    check_visit_date(day, _today(context))
+async def _chose_day(
+    update: Update, context: LinliContext, user: User, t: Translate, day: date
+) -> Next:
+    household_id = _form(context).household_id
+    assert household_id is not None
+    await context.services.twinning.check_visit_day(user, household_id, day)
     form = VisitForm.change(context, visited_on=day)
     await ack(update)
     await answer(update, *categories_prompt(t, form.categories))
@@ -255,7 +258,7 @@ async def pressed_day(update: Update, context: LinliContext, user: User, t: Tran
     _form(context)
     today = _today(context)
     day = today if VisitDay.of(update).day is Day.TODAY else today - timedelta(days=1)
-    return await _chose_day(update, context, t, day)
+    return await _chose_day(update, context, user, t, day)
 
 
 @member_step
@@ -263,7 +266,7 @@ async def typed_day(update: Update, context: LinliContext, user: User, t: Transl
     assert update.message is not None
     _form(context)
     return await _chose_day(
-        update, context, t, read_day(update.message.text or "", _today(context))
+        update, context, user, t, read_day(update.message.text or "", _today(context))
     )
 
 

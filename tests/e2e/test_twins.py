@@ -255,10 +255,11 @@ async def test_bad_dates_and_amounts_get_a_clear_answer_and_save_nothing(place: 
         ("2026-08-01", "已经是 90 天以前了"),
         ("abc", "请按 12-01 或 2026-12-01 的样子输入日期"),
         ("2026-02-30", "日历上没有这一天"),
+        ("11月24号", "走访日期不能早于这一天"),  # the day before they were paired
     ):
         await helper.send(typed)
         await helper.wait_for(said)
-    await helper.send("11月24号")
+    await helper.send("11月25号")
     await helper.press(await helper.wait_for("这次做了什么"), "下一步 ➡️")
     refused = await helper.press(await helper.wait_for("还有要补充的吗"), "跳过")
     assert refused == "请按一下这次做了什么，或者写几句话说一说。"  # nothing said of the visit
@@ -275,7 +276,7 @@ async def test_bad_dates_and_amounts_get_a_clear_answer_and_save_nothing(place: 
     await helper.send("1500")
     await _finish(helper)
     (visit,) = await place.services.twinning.visits(await _me(place), place.household_id)
-    assert visit.visited_on == date(2026, 11, 24) and visit.help_fen == 150000
+    assert visit.visited_on == TODAY and visit.help_fen == 150000
     assert visit.text == "陪奶奶聊天，帮忙换了灯泡" and visit.help_kind is HelpKind.MATERIALS
 
     # A large amount, confirmed: saved as typed.

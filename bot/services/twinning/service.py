@@ -476,9 +476,7 @@ class TwinningService(TwinningCadence):
             pair = await repo.active_pair(conn, member.id, draft.household_id)
             if pair is None or not member.is_member:
                 raise NotPaired()
-            paired_on = local_today(pair.started_at, self.settings.zone)
-            if visited_on < paired_on:
-                raise VisitBeforePair(day=paired_on.isoformat())
+            self._after_start(pair, visited_on)
             previous = self.anchor(pair)
             visit_id = await repo.insert_visit(
                 conn,
@@ -513,6 +511,22 @@ class TwinningService(TwinningCadence):
             visit = await repo.get_visit(conn, visit_id)
             assert visit is not None
         return visit
+
+    def _after_start(self, pair: Pair, day: date) -> None:
+        paired_on = local_today(pair.started_at, self.settings.zone)
+        if day < paired_on:
+            raise VisitBeforePair(day=paired_on.isoformat())
+
+    async def check_visit_day(self, member: User, household_id: int, day: date) -> date:
+        """The day a member says they visited, checked as `log_visit` will check it (not in
+        the future, not too old, not before the pair began), for the dialogue's first step."""
+        check_visit_date(day, local_today(self.clock.now(), self.settings.zone))
+        async with self.store.read() as conn:
+            pair = await repo.active_pair(conn, member.id, household_id)
+        if pair is None or not member.is_member:
+            raise NotPaired()
+        self._after_start(pair, day)
+        return day
 
     async def visit_points(self, member: User, visit: Visit) -> int | None:
         """The points the member's visit earned: the passbook entry of its pair's day, when
