@@ -345,6 +345,8 @@ def saved_text(t: Translate, points: int | None, due_on: date | None) -> str:
         if points
         else t("✅ Visit logged.")
     ]
+    if points is None:  # a later visit that day: the day's first earned the points
+        lines.append(t("A day's visits to a household earn points once."))
     if due_on is not None:
         lines.append(t("Next visit by {day}.").format(day=day_text(t, due_on)))
     return "\n".join(lines)

@@ -35,6 +35,7 @@ from handlers.twinning.visit_views import (
     VISIT_WORDS_SHOWN,
     Twin,
     card_view,
+    saved_text,
     twins_view,
 )
 
@@ -193,3 +194,9 @@ def test_a_visits_words_are_cut_before_escaping() -> None:
     assert "&amp;" * VISIT_WORDS_SHOWN + "…" in line
     assert "&amp;" * (VISIT_WORDS_SHOWN + 1) not in line
     assert ENTITY.sub("", line).count("&") == 0
+
+
+def test_a_days_later_visit_says_why_it_earned_no_points() -> None:
+    t = translator("zh")
+    assert "+5" in saved_text(t, 5, None) and "只记一次" not in saved_text(t, 5, None)
+    assert "只记一次积分" in saved_text(t, None, None)
