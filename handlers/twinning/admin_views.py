@@ -18,6 +18,7 @@ from bot.models import (
     Household,
     HouseholdContact,
     Pair,
+    Visit,
     WellbeingPoint,
 )
 from handlers.admin.buttons import AdminMenu
@@ -38,6 +39,7 @@ from handlers.twinning.admin_buttons import (
     TwinningMenu,
 )
 from handlers.twinning.views import cadence_label
+from handlers.twinning.visit_views import VISIT_WORDS_SHOWN, clipped, visit_line
 
 Rows = list[list[tuple[str, str]]]
 TREND_SHOWN = 5  # the latest marks on a card: enough to see a trend, short enough for a line
@@ -132,6 +134,9 @@ def pair_line(t: Translate, pair: Pair, language: str) -> str:
     )
 
 
+CARD_VISITS = 3  # the latest visits on a coordinator's household card
+
+
 def household_card(
     t: Translate,
     household: Household,
@@ -140,8 +145,10 @@ def household_card(
     trend: Sequence[WellbeingPoint],
     resident: str | None,
     language: str,
+    visits: Sequence[Visit] = (),
 ) -> tuple[str, Rows]:
-    """The household as a coordinator in reach sees it, phone included, with its actions."""
+    """The household as a coordinator in reach sees it, phone included, with its actions and
+    its latest visits: who went, what was done, and what the member noted for the staff."""
     lines = [f"<b>🏠 {esc(household.name)}</b>"]
     lines += confirm_lines(
         t,
@@ -158,6 +165,15 @@ def household_card(
     lines.append(t("<b>Twinned members</b>"))
     lines += [pair_line(t, p, language) for p in active] or [t("Nobody yet.")]
     lines.append(t("Wellbeing: {trend}").format(trend=trend_text(trend, language)))
+    if visits:
+        names = {p.member_id: p.member_name for p in pairs}
+        lines.append("")
+        lines.append(t("<b>Latest visits</b>"))
+        for visit in visits[:CARD_VISITS]:
+            lines.append(f"{visit_line(t, visit)} · {esc(names.get(visit.member_id) or '')}")
+            if visit.wellbeing_note:
+                note = clipped(visit.wellbeing_note, VISIT_WORDS_SHOWN)
+                lines.append("  " + t("Noted for the staff: {note}").format(note=note))
     rows: Rows = [[(t("🤝 Pair a member"), PairWith(household_id=household.id).pack())]]
     if active:
         rows.append([(t("End a pair"), EndPairs(household_id=household.id).pack())])

@@ -464,6 +464,7 @@ async def _card(
     household = await twinning.household(user, household_id)
     contact = await twinning.contact(user, household_id)
     trend = await twinning.wellbeing(user, household_id)
+    visits = await twinning.visits(user, household_id)
     resident = (
         await context.services.users.get(household.resident_id)
         if household.resident_id is not None
@@ -478,6 +479,7 @@ async def _card(
         trend,
         resident.display_name if resident is not None else None,
         user.language,
+        visits,
     )
     await answer(update, text, rows, edit=edit)
 

@@ -165,7 +165,7 @@ def help_text(t: Translate, kind: HelpKind | None, fen: int) -> str:
     return t("{kind} ¥{amount}").format(kind=t(HELP_KIND_LABELS[kind]), amount=yuan_text(fen))
 
 
-def _visit_line(t: Translate, visit: Visit) -> str:
+def visit_line(t: Translate, visit: Visit) -> str:
     what = [_categories(t, visit.categories)] if visit.categories else []
     if visit.text:
         what.append(clipped(visit.text, VISIT_WORDS_SHOWN))
@@ -197,7 +197,7 @@ def card_view(
     lines.append("")
     if visits:
         lines.append(t("<b>Recent visits</b>"))
-        lines.extend(_visit_line(t, v) for v in visits[:RECENT_VISITS])
+        lines.extend(visit_line(t, v) for v in visits[:RECENT_VISITS])
     else:
         lines.append(t("No visits logged yet."))
     lines.append(trend_text(t, marks))

@@ -242,6 +242,7 @@ async def test_needs_attention_shows_a_household_whose_wellbeing_dropped(
                 categories=frozenset({VisitCategory.CHAT}),
                 help_kind=HelpKind.MATERIALS,
                 wellbeing=mark,
+                wellbeing_note="腿疼得厉害，想请社区帮忙联系医生" if mark == 2 else None,
             ),
             token=token,
         )
@@ -252,8 +253,12 @@ async def test_needs_attention_shows_a_household_whose_wellbeing_dropped(
     assert "王奶奶家 (7号楼)" in listing.text
     await coordinator.press(listing, listing.buttons[0][0])
     card = await coordinator.wait_for("近况：")
-    assert "4 (" in card.text and "→ 2 (" in card.text and card.text.rstrip().endswith("↓")
+    trend = next(line for line in card.text.splitlines() if line.startswith("近况："))
+    assert "4 (" in trend and "→ 2 (" in trend and trend.rstrip().endswith("↓")
     assert PHONE in card.text
+    # What the member noted for the staff reaches them, with who went.
+    assert "最近的走访" in card.text and "留给社区的话：腿疼得厉害" in card.text
+    assert "小赵" in card.text.split("最近的走访")[1]
 
 
 async def _post_for_household(fake: FakeBotApi, coordinator: FakeUser) -> int:
