@@ -132,3 +132,10 @@ class EditField(Button):
     """Which part to change: room, phone, notes or circumstances."""
 
     field: str
+
+
+@button("hh:vm")
+class VisitMedia(Button):
+    """A visit's photo and voice note, sent to the coordinator who pressed."""
+
+    visit_id: int

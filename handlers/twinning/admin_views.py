@@ -37,6 +37,7 @@ from handlers.twinning.admin_buttons import (
     PairWith,
     ToggleCircumstance,
     TwinningMenu,
+    VisitMedia,
 )
 from handlers.twinning.views import cadence_label
 from handlers.twinning.visit_views import VISIT_WORDS_SHOWN, clipped, visit_line
@@ -174,7 +175,12 @@ def household_card(
             if visit.wellbeing_note:
                 note = clipped(visit.wellbeing_note, VISIT_WORDS_SHOWN)
                 lines.append("  " + t("Noted for the staff: {note}").format(note=note))
-    rows: Rows = [[(t("🤝 Pair a member"), PairWith(household_id=household.id).pack())]]
+    rows: Rows = [
+        [(_media_label(t, visit, language), VisitMedia(visit_id=visit.id).pack())]
+        for visit in visits[:CARD_VISITS]
+        if visit.photo_file_id or visit.voice_file_id
+    ]
+    rows.append([(t("🤝 Pair a member"), PairWith(household_id=household.id).pack())])
     if active:
         rows.append([(t("End a pair"), EndPairs(household_id=household.id).pack())])
     rows.append([(t("✏️ Change"), EditHousehold(household_id=household.id).pack())])
@@ -185,6 +191,13 @@ def household_card(
         ]
     )
     return "\n".join(lines), rows
+
+
+def _media_label(t: Translate, visit: Visit, language: str) -> str:
+    icons = ("🖼" if visit.photo_file_id else "") + ("▶" if visit.voice_file_id else "")
+    return t("{icons} The visit of {day}").format(
+        icons=icons, day=day_text(visit.visited_on, language)
+    )
 
 
 def households_view(

@@ -10,12 +10,15 @@ coordinator's repeated save: a double-tapped "save" makes one."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import Field
 from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
@@ -55,6 +58,7 @@ from handlers.twinning.admin_buttons import (
     SkipAnswer,
     ToggleCircumstance,
     TwinningMenu,
+    VisitMedia,
 )
 from handlers.twinning.admin_views import (
     EDITABLE,
@@ -69,10 +73,13 @@ from handlers.twinning.admin_views import (
     menu_view,
 )
 from handlers.twinning.views import cadence_label
+from handlers.twinning.visit_views import visit_line
 
 Handlers = list[BaseHandler[Update, LinliContext, object]]
 coordinator_step = step(Role.COORDINATOR)
 PAGE = 50  # the service's page of households: a full page means there may be more
+
+log = logging.getLogger(__name__)
 
 
 class HouseholdDialogue(StrEnum):
@@ -491,6 +498,27 @@ async def open_card(update: Update, context: LinliContext, user: User, t: Transl
 
 
 @coordinator_step
+async def visit_media(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    """A visit's photo and voice note, below the card (the card stays where it is)."""
+    visit = await context.services.twinning.visit(user, VisitMedia.of(update).visit_id)
+    await ack(update)
+    caption = visit_line(t, visit)
+    try:
+        if visit.photo_file_id:
+            await context.bot.send_photo(
+                user.id, visit.photo_file_id, caption=caption, parse_mode=ParseMode.HTML
+            )
+        if visit.voice_file_id:
+            await context.bot.send_voice(
+                user.id, visit.voice_file_id, caption=caption, parse_mode=ParseMode.HTML
+            )
+    except TelegramError:  # a file Telegram no longer has: say so rather than stay silent
+        log.warning("could not send the media of visit_id=%s", visit.id)
+        await answer(update, t("That photo or voice note can no longer be shown."))
+    return None
+
+
+@coordinator_step
 async def attention(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     items = await context.services.twinning.needs_attention(user)
     await ack(update)
@@ -751,6 +779,7 @@ def _buttons() -> list[AnyHandler]:
         (next_page, HouseholdsPage),
         (open_card, OpenHousehold),
         (attention, NeedsAttention),
+        (visit_media, VisitMedia),
         (pair_with, PairWith),
         (end_pairs, EndPairs),
         (edit, EditHousehold),

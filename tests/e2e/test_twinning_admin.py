@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.models import Cadence, Circumstance, HelpKind, Node, NodeKind, Role, Skill, VisitCategory
 from bot.services import Services
 from bot.services.twinning import HouseholdDraft, VisitDraft
-from handlers.twinning.admin_buttons import OpenHousehold
+from handlers.twinning.admin_buttons import OpenHousehold, VisitMedia
 from storage import org
 from storage import users as users_repo
 from storage.schema import households
@@ -30,6 +30,7 @@ RESIDENT, PAIRED, UNPAIRED, KEEPER_EIGHT = 1, 10, 11, 21
 PHONE, ROOM = "13911112222", "5-502"
 NOT_IN_REACH = "您管理的范围内没有这户人家。"
 NOT_ALLOWED = "抱歉，您没有权限进行此操作。"
+PHOTO = "visit-photo-1"
 
 
 @dataclass
@@ -231,6 +232,7 @@ async def test_needs_attention_shows_a_household_whose_wellbeing_dropped(
     fake: FakeBotApi, bot: RunningBot, place: Place
 ) -> None:
     household_id = await _household(place)
+    fake.register_file(PHOTO, "photo")
     member = await place.services.users.require(PAIRED)
     today = place.services.clock.now().date()
     for token, mark, day in (("a", 4, today), ("b", 2, today)):  # two visits the same day
@@ -243,6 +245,7 @@ async def test_needs_attention_shows_a_household_whose_wellbeing_dropped(
                 help_kind=HelpKind.MATERIALS,
                 wellbeing=mark,
                 wellbeing_note="腿疼得厉害，想请社区帮忙联系医生" if mark == 2 else None,
+                photo_file_id=PHOTO if mark == 2 else None,
             ),
             token=token,
         )
@@ -259,6 +262,20 @@ async def test_needs_attention_shows_a_household_whose_wellbeing_dropped(
     # What the member noted for the staff reaches them, with who went.
     assert "最近的走访" in card.text and "留给社区的话：腿疼得厉害" in card.text
     assert "小赵" in card.text.split("最近的走访")[1]
+    # Its photo, on a press, to the coordinator alone; a forged press elsewhere gets nothing.
+    (photo_button,) = [text for text, _ in card.buttons if text.startswith("🖼")]
+    await coordinator.press(card, photo_button)
+    await fake.wait_idle()
+    sent = [c.params for c in fake.calls_to("sendPhoto")]
+    assert [(int(p["chat_id"]), p["photo"]) for p in sent] == [(COORDINATOR_ID, PHOTO)]
+    (visit,) = [
+        v for v in await place.services.twinning.visits(member, household_id) if v.photo_file_id
+    ]
+    forged = VisitMedia(visit_id=visit.id).pack()
+    assert await place.keeper.press_data(None, forged) == NOT_IN_REACH
+    assert await place.unpaired.press_data(None, forged) == NOT_ALLOWED
+    await fake.wait_idle()
+    assert len(fake.calls_to("sendPhoto")) == 1
 
 
 async def _post_for_household(fake: FakeBotApi, coordinator: FakeUser) -> int:

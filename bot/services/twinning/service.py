@@ -542,6 +542,20 @@ class TwinningService(TwinningCadence):
             )
         return entry.points if entry is not None else None
 
+    async def visit(self, viewer: User, visit_id: int) -> Visit:
+        """One visit (its photo, its voice note) for a paired member or a coordinator in
+        reach of its household; anyone else: NoSuchHousehold."""
+        async with self.store.read() as conn:
+            visit = await repo.get_visit(conn, visit_id)
+            household = await repo.get_household(conn, visit.household_id) if visit else None
+            if (
+                visit is None
+                or household is None
+                or not await self._may_see(conn, viewer, household)
+            ):
+                raise NoSuchHousehold()
+        return visit
+
     async def visits(
         self, viewer: User, household_id: int, *, before_id: int | None = None
     ) -> list[Visit]:
