@@ -20,6 +20,10 @@
 7. Passbook: the love-savings passbook at 2,000,000 ledger rows and 100,000 members, on SQLite
    and on PostgreSQL: a passbook page, the quarter's ranking and a credit, median and p95,
    with their query plans (bench/passbook.py). Targets: page <= 10 ms, ranking <= 200 ms.
+8. Twinning: a district's 5,000 households and pairs with 60,000 visits, on SQLite and on
+   PostgreSQL: the coordinators' needs-attention list and quarter totals, a member's pairs
+   and a household's visits, logging a visit; median and p95 with query plans
+   (bench/twinning.py).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import passbook, scale
+from bench import passbook, scale, twinning
 from bench.faults import fault_table
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
@@ -139,7 +143,16 @@ def main() -> None:
     parser.add_argument("--kill-after", type=float, default=0.4, help="fraction delivered")
     parser.add_argument(
         "--only",
-        choices=["throughput", "crash", "faults", "postgresql", "updates", "scale", "passbook"],
+        choices=[
+            "throughput",
+            "crash",
+            "faults",
+            "postgresql",
+            "updates",
+            "scale",
+            "passbook",
+            "twinning",
+        ],
     )
     parser.add_argument("--scale-wishes", type=int, default=scale.WISHES)
     parser.add_argument("--scale-runs", type=int, default=200, help="timed runs per operation")
@@ -152,6 +165,8 @@ def main() -> None:
     parser.add_argument("--passbook-rows", type=int, default=passbook.ROWS)
     parser.add_argument("--passbook-members", type=int, default=passbook.MEMBERS)
     parser.add_argument("--passbook-runs", type=int, default=200, help="timed runs per operation")
+    parser.add_argument("--twinning-households", type=int, default=twinning.HOUSEHOLDS)
+    parser.add_argument("--twinning-runs", type=int, default=100, help="timed runs per operation")
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -172,7 +187,7 @@ def main() -> None:
         asyncio.run(fault_table(args.recipients, args.rate))
     postgres = (
         TestPostgres()
-        if args.only in (None, "postgresql", "updates", "scale", "passbook")
+        if args.only in (None, "postgresql", "updates", "scale", "passbook", "twinning")
         else None
     )
     try:
@@ -218,6 +233,25 @@ def main() -> None:
                             runs=args.passbook_runs,
                             rows=args.passbook_rows,
                             members=args.passbook_members,
+                        )
+                    )
+        if args.only in (None, "twinning"):
+            gc.enable()
+            print(
+                f"\nTwinning: {args.twinning_households:,} households, "
+                f"{args.twinning_runs} runs per operation"
+            )
+            urls = [] if args.databases == "postgresql" else [None]
+            if postgres is not None and args.databases != "sqlite":
+                urls.append(postgres.url(postgres.create()))
+            for url in urls:
+                with tempfile.TemporaryDirectory() as folder:
+                    asyncio.run(
+                        twinning.run(
+                            url,
+                            Path(folder),
+                            runs=args.twinning_runs,
+                            households_count=args.twinning_households,
                         )
                     )
     finally:
