@@ -23,15 +23,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bench.scale import timed
+from bench.scale import add_members, print_results, timed
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.models import LedgerKind, Role, User
+from bot.models import LedgerKind, User
 from bot.services import Services
 from bot.services.passbook import DEFAULT_POINTS, PAGE_SIZE, quarter_of
 from storage import ledger as repo
 from storage import org
-from storage.schema import user_roles, users
 from storage.store import Store
 from tests.conftest import make_settings
 
@@ -114,31 +113,7 @@ async def seed(services: Services, *, rows: int, members: int) -> dict[str, Any]
             for n in range(BUILDINGS)
         ]
     member_ids = [FIRST_USER + n for n in range(members)]
-    for start in range(0, members, BATCH):
-        chunk = member_ids[start : start + BATCH]
-        async with store.transaction() as conn:
-            await conn.execute(
-                users.insert(),
-                [
-                    {
-                        "id": uid,
-                        "display_name": f"志愿者{uid - FIRST_USER}",
-                        "language": "zh",
-                        "building_id": buildings[uid % BUILDINGS],
-                        "announcements": True,
-                        "quiet_start": 22 * 60,
-                        "quiet_end": 7 * 60,
-                        "unreachable": False,
-                        "registered_at": NOW - timedelta(days=800),
-                        "community_id": community,
-                    }
-                    for uid in chunk
-                ],
-            )
-            await conn.execute(
-                user_roles.insert(),
-                [{"user_id": uid, "role": Role.MEMBER.value, "granted_at": NOW} for uid in chunk],
-            )
+    await add_members(store, community, member_ids, buildings, name="志愿者", now=NOW)
     zone = services.settings.zone
     for batch in _entries(community, rows, members, zone, sqlite=not postgres):
         async with store.transaction() as conn:
@@ -202,14 +177,7 @@ async def run(
         results = await _operations(services, picks, runs)
     finally:
         await store.close()
-    print(f"  {'operation':<40} {'median ms':>10} {'p95 ms':>8}")
-    for name, median, p95, _ in results:
-        print(f"  {name:<40} {median:>10.2f} {p95:>8.2f}")
-    print("  plans (the first run of each):")
-    for name, _, _, plans in results:
-        print(f"  {name}:")
-        for line in plans:
-            print(line)
+    print_results(results, width=40)
 
 
 async def _operations(

@@ -245,6 +245,55 @@ async def timed(
     return name, statistics.median(times), p95, plans
 
 
+def print_results(results: list[tuple[str, float, float, list[str]]], width: int = 28) -> None:
+    """The timed operations as a table, median and p95, then each one's query plans."""
+    print(f"  {'operation':<{width}} {'median ms':>10} {'p95 ms':>8}")
+    for name, median, p95, _ in results:
+        print(f"  {name:<{width}} {median:>10.2f} {p95:>8.2f}")
+    print("  plans (the first run of each):")
+    for name, _, _, plans in results:
+        print(f"  {name}:")
+        for line in plans:
+            print(line)
+
+
+async def add_members(
+    store: Store,
+    community_id: int,
+    ids: list[int],
+    buildings: list[int],
+    *,
+    name: str,
+    now: datetime,
+) -> None:
+    """Registered members of the community, a building each in turn, bulk-inserted."""
+    for start in range(0, len(ids), 50_000):
+        chunk = ids[start : start + 50_000]
+        async with store.transaction() as conn:
+            await conn.execute(
+                users.insert(),
+                [
+                    {
+                        "id": uid,
+                        "display_name": f"{name}{n + start}",
+                        "language": "zh",
+                        "building_id": buildings[uid % len(buildings)],
+                        "announcements": True,
+                        "quiet_start": 22 * 60,
+                        "quiet_end": 7 * 60,
+                        "unreachable": False,
+                        "registered_at": now - timedelta(days=800),
+                        "community_id": community_id,
+                    }
+                    for n, uid in enumerate(chunk)
+                ],
+            )
+            await conn.execute(
+                user_roles.insert(),
+                [{"user_id": uid, "role": Role.MEMBER.value, "granted_at": now} for uid in chunk],
+            )
+
+
 async def run(database_url: str | None, folder: Path, *, runs: int, wishes_count: int) -> None:
     # The limits count as in production; high enough that seeded people never reach them.
     settings: Settings = make_settings(folder, max_active_claims=1000, max_open_wishes=1000)
@@ -272,14 +321,7 @@ async def run(database_url: str | None, folder: Path, *, runs: int, wishes_count
                 )
     finally:
         await store.close()
-    print(f"  {'operation':<28} {'median ms':>10} {'p95 ms':>8}")
-    for name, median, p95, _ in results:
-        print(f"  {name:<28} {median:>10.2f} {p95:>8.2f}")
-    print("  plans (the first run of each):")
-    for name, _, _, plans in results:
-        print(f"  {name}:")
-        for line in plans:
-            print(line)
+    print_results(results)
     # The whole bot on the same database, with members and open wishes the timed operations
     # did not touch.
     print(f"  update handling on this database ({db}):")

@@ -20,14 +20,14 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.scale import timed
+from bench.scale import add_members, print_results, timed
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.models import Role, VisitCategory
+from bot.models import VisitCategory
 from bot.services import Services
 from bot.services.twinning import VisitDraft
 from storage import org
-from storage.schema import household_circumstances, households, pairs, user_roles, users, visits
+from storage.schema import household_circumstances, households, pairs, visits
 from storage.store import Store
 from tests.conftest import COORDINATOR_ID, make_settings
 
@@ -48,29 +48,7 @@ async def seed(services: Services, *, households_count: int) -> dict[str, Any]:
             for n in range(BUILDINGS)
         ]
     member_ids = [FIRST_USER + n for n in range(MEMBERS)]
-    async with store.transaction() as conn:
-        await conn.execute(
-            users.insert(),
-            [
-                {
-                    "id": uid,
-                    "display_name": f"党员{uid - FIRST_USER}",
-                    "language": "zh",
-                    "building_id": buildings[uid % BUILDINGS],
-                    "announcements": True,
-                    "quiet_start": 22 * 60,
-                    "quiet_end": 7 * 60,
-                    "unreachable": False,
-                    "registered_at": NOW - timedelta(days=800),
-                    "community_id": community,
-                }
-                for uid in member_ids
-            ],
-        )
-        await conn.execute(
-            user_roles.insert(),
-            [{"user_id": u, "role": Role.MEMBER.value, "granted_at": NOW} for u in member_ids],
-        )
+    await add_members(store, community, member_ids, buildings, name="党员", now=NOW)
     started = NOW - timedelta(days=400)
     for start in range(0, households_count, BATCH):
         ids = range(start + 1, min(start + BATCH, households_count) + 1)
@@ -178,14 +156,7 @@ async def run(
         results = await _operations(services, picks, runs)
     finally:
         await store.close()
-    print(f"  {'operation':<44} {'median ms':>10} {'p95 ms':>8}")
-    for name, median, p95, _ in results:
-        print(f"  {name:<44} {median:>10.2f} {p95:>8.2f}")
-    print("  plans (the first run of each):")
-    for name, _, _, plans in results:
-        print(f"  {name}:")
-        for line in plans:
-            print(line)
+    print_results(results, width=44)
 
 
 async def _operations(
