@@ -190,6 +190,18 @@ async def households_in(
     return await _with_circumstances(conn, rows)
 
 
+async def registered_in(
+    conn: AsyncConnection, reach: Reach, *, after_id: int | None = None, limit: int
+) -> list[tuple[int, datetime]]:
+    """(id, registered at) of the households below `reach`, in id order (keyset): what the
+    needs-attention list reads of every household before it loads the ones it shows."""
+    query = select(households.c.id, households.c.created_at).where(in_reach(reach))
+    if after_id is not None:
+        query = query.where(households.c.id > after_id)
+    rows = await conn.execute(query.order_by(households.c.id).limit(limit))
+    return [(int(i), at) for i, at in rows]
+
+
 async def households_by_id(conn: AsyncConnection, ids: Iterable[int]) -> list[Household]:
     wanted = sorted(set(ids))
     if not wanted:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
     AttentionItem,
+    AttentionReason,
     Cadence,
     Circumstance,
     HelpKind,
@@ -584,44 +585,45 @@ class TwinningService(TwinningCadence):
         reach = require_coordinator(actor)
         zone = self.settings.zone
         today = local_today(self.clock.now(), zone)
-        found: list[Household] = []
-        marks: dict[int, tuple[int | None, int | None]] = {}
-        last: dict[int, date] = {}
-        # Every household in reach, a batch at a time (a district holds thousands of pairs),
-        # each batch's marks and last visits read by id; off the loop, as it may be long.
+        # household → (why, latest mark, the one before, last visited)
+        flagged: dict[int, tuple[frozenset[AttentionReason], int | None, int | None, date | None]]
+        flagged = {}
+        # Every household in reach, a batch at a time (a district holds thousands of pairs):
+        # its registration day, marks and last visit read by id, off the loop; only the
+        # households that need a look are then loaded whole.
         async with self.store.read(off_loop=True) as conn:
             after: int | None = None
             while True:
-                batch = await repo.households_in(
+                batch = await repo.registered_in(
                     conn, reach, after_id=after, limit=ATTENTION_BATCH
                 )
-                ids = [h.id for h in batch]
-                found += batch
-                marks.update(await repo.latest_marks(conn, ids))
-                last.update(await repo.last_visits(conn, ids))
+                ids = [i for i, _ in batch]
+                marks = await repo.latest_marks(conn, ids)
+                last = await repo.last_visits(conn, ids)
+                for household_id, registered in batch:
+                    latest, previous = marks.get(household_id, (None, None))
+                    visited = last.get(household_id)
+                    registered_on = local_today(registered, zone)
+                    reasons = attention_reasons(latest, previous, visited, registered_on, today)
+                    if reasons:
+                        flagged[household_id] = (reasons, latest, previous, visited)
                 if len(batch) < ATTENTION_BATCH:
                     break
                 after = ids[-1]
-        items: list[AttentionItem] = []
-        for household in found:
-            latest, previous = marks.get(household.id, (None, None))
-            reasons = attention_reasons(
-                latest,
-                previous,
-                last.get(household.id),
-                local_today(household.created_at, zone),
-                today,
+            wanted = sorted(flagged)
+            found: list[Household] = []
+            for start in range(0, len(wanted), ATTENTION_BATCH):
+                found += await repo.households_by_id(conn, wanted[start : start + ATTENTION_BATCH])
+        items = [
+            AttentionItem(
+                household=h,
+                reasons=flagged[h.id][0],
+                latest_mark=flagged[h.id][1],
+                previous_mark=flagged[h.id][2],
+                last_visited_on=flagged[h.id][3],
             )
-            if reasons:
-                items.append(
-                    AttentionItem(
-                        household=household,
-                        reasons=reasons,
-                        latest_mark=latest,
-                        previous_mark=previous,
-                        last_visited_on=last.get(household.id),
-                    )
-                )
+            for h in found
+        ]
         items.sort(
             key=lambda i: (
                 i.latest_mark if i.latest_mark is not None else 6,
