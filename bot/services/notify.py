@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +32,23 @@ from storage import live as live_repo
 from storage import org, outbox
 from storage import users as users_repo
 from storage.store import Store
+
+
+def quiet_until(user: User, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """When `user`'s quiet hours end, if `now` falls inside them; else None: the
+    `not_before` of anything sent to them that can wait (offers, nudges, reminders)."""
+    start, end = user.quiet_start, user.quiet_end
+    if start == end:
+        return None
+    local = now.astimezone(zone)
+    minute = local.hour * 60 + local.minute
+    inside = start <= minute < end if start < end else (minute >= start or minute < end)
+    if not inside:
+        return None
+    until = datetime.combine(local.date(), time(end // 60, end % 60), tzinfo=zone)
+    if until <= local:
+        until = datetime.combine(local.date() + timedelta(days=1), until.timetz())
+    return until.astimezone(UTC)
 
 
 class ShowLive(Notice):

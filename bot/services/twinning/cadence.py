@@ -16,11 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import Clock
 from bot.config import Settings
 from bot.models import Pair, Reminder
-from bot.services.notify import Notifier, coordinators_above
+from bot.services.notify import Notifier, coordinators_above, quiet_until
 from bot.services.reminders import ReminderService
 from bot.services.twinning.notices import VisitDue, VisitsOverdue
 from bot.services.twinning.rules import anchor_of, due_moment, is_behind, local_today
-from bot.services.wishes.offers import quiet_until
 from storage import twinning as repo
 from storage import users as users_repo
 from storage.store import Store

@@ -22,6 +22,7 @@ the same transaction.
 
 from __future__ import annotations
 
+from bot.services.notify import quiet_until
 from bot.services.wishes.claiming import WishClaiming
 from bot.services.wishes.completion import WishCompletion
 from bot.services.wishes.core import ConfirmedListener, taken_by
@@ -37,7 +38,7 @@ from bot.services.wishes.drafts import (
 )
 from bot.services.wishes.expiry import WishExpiry
 from bot.services.wishes.handshake import HandshakeOutcome, HandshakeResult, WishHandshake
-from bot.services.wishes.offers import quiet_until, wall_key
+from bot.services.wishes.offers import wall_key
 from bot.services.wishes.posting import WishPosting
 from bot.services.wishes.reading import WishReading, may_see_contact
 from bot.services.wishes.rules import (

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Reminder, User, Wish, WishStatus
-from bot.services.notify import coordinators_above
+from bot.services.notify import coordinators_above, quiet_until
 from bot.services.reminders import ReminderService
 from bot.services.wishes.notices import ConfirmNudge, UnconfirmedToCoordinators, WishOverdue
-from bot.services.wishes.offers import WishOffers, quiet_until
+from bot.services.wishes.offers import WishOffers
 from bot.services.wishes.rules import (
     CONFIRM_ESCALATE_AFTER,
     CONFIRM_NUDGES,

@@ -4,12 +4,12 @@ then the whole community — the wish wall post, and the reminders an open wish 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import User, Wish
+from bot.models import Wish
+from bot.services.notify import quiet_until
 from bot.services.wishes.core import WishCore
 from bot.services.wishes.notices import WALL_VIEW, WishOffered
 from bot.services.wishes.rules import (
@@ -25,22 +25,6 @@ from bot.services.wishes.rules import (
     subject_of,
 )
 from storage import wishes as repo
-
-
-def quiet_until(user: User, now: datetime, zone: ZoneInfo) -> datetime | None:
-    """When `user`'s quiet hours end, if `now` falls inside them; else None."""
-    start, end = user.quiet_start, user.quiet_end
-    if start == end:
-        return None
-    local = now.astimezone(zone)
-    minute = local.hour * 60 + local.minute
-    inside = start <= minute < end if start < end else (minute >= start or minute < end)
-    if not inside:
-        return None
-    until = datetime.combine(local.date(), time(end // 60, end % 60), tzinfo=zone)
-    if until <= local:
-        until = datetime.combine(local.date() + timedelta(days=1), until.timetz())
-    return until.astimezone(UTC)
 
 
 def wall_key(wish_id: int) -> str:
