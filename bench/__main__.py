@@ -33,7 +33,9 @@ import asyncio
 import gc
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from bench import passbook, scale, twinning
 from bench.faults import fault_table
@@ -136,6 +138,21 @@ async def crash(recipients: int, rate: int, kill_after: float) -> None:
             )
 
 
+def on_each_database(
+    databases: str,
+    postgres: TestPostgres | None,
+    section: Callable[[str | None, Path], Coroutine[Any, Any, None]],
+) -> None:
+    """Run a section on SQLite (a file in a fresh folder: url None) and on a fresh
+    PostgreSQL database, as `--databases` asks."""
+    urls: list[str | None] = [] if databases == "postgresql" else [None]
+    if postgres is not None and databases != "sqlite":
+        urls.append(postgres.url(postgres.create()))
+    for url in urls:
+        with tempfile.TemporaryDirectory() as folder:
+            asyncio.run(section(url, Path(folder)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--recipients", type=int, default=10_000)
@@ -205,55 +222,46 @@ def main() -> None:
         if args.only in (None, "scale"):
             gc.enable()
             print(f"\nScale: {args.scale_wishes:,} wishes, {args.scale_runs} runs per operation")
-            urls: list[str | None] = [] if args.databases == "postgresql" else [None]
-            if postgres is not None and args.databases != "sqlite":
-                urls.append(postgres.url(postgres.create()))
-            for url in urls:
-                with tempfile.TemporaryDirectory() as folder:
-                    asyncio.run(
-                        scale.run(
-                            url, Path(folder), runs=args.scale_runs, wishes_count=args.scale_wishes
-                        )
-                    )
+            on_each_database(
+                args.databases,
+                postgres,
+                lambda url, folder: scale.run(
+                    url, folder, runs=args.scale_runs, wishes_count=args.scale_wishes
+                ),
+            )
         if args.only in (None, "passbook"):
             gc.enable()
             print(
                 f"\nPassbook: {args.passbook_rows:,} ledger rows, {args.passbook_members:,} "
                 f"members, {args.passbook_runs} runs per operation"
             )
-            urls = [] if args.databases == "postgresql" else [None]
-            if postgres is not None and args.databases != "sqlite":
-                urls.append(postgres.url(postgres.create()))
-            for url in urls:
-                with tempfile.TemporaryDirectory() as folder:
-                    asyncio.run(
-                        passbook.run(
-                            url,
-                            Path(folder),
-                            runs=args.passbook_runs,
-                            rows=args.passbook_rows,
-                            members=args.passbook_members,
-                        )
-                    )
+            on_each_database(
+                args.databases,
+                postgres,
+                lambda url, folder: passbook.run(
+                    url,
+                    folder,
+                    runs=args.passbook_runs,
+                    rows=args.passbook_rows,
+                    members=args.passbook_members,
+                ),
+            )
         if args.only in (None, "twinning"):
             gc.enable()
             print(
                 f"\nTwinning: {args.twinning_households:,} households, "
                 f"{args.twinning_runs} runs per operation"
             )
-            urls = [] if args.databases == "postgresql" else [None]
-            if postgres is not None and args.databases != "sqlite":
-                urls.append(postgres.url(postgres.create()))
-            for url in urls:
-                with tempfile.TemporaryDirectory() as folder:
-                    asyncio.run(
-                        twinning.run(
-                            url,
-                            Path(folder),
-                            runs=args.twinning_runs,
-                            households_count=args.twinning_households,
-                        )
-                    )
+            on_each_database(
+                args.databases,
+                postgres,
+                lambda url, folder: twinning.run(
+                    url,
+                    folder,
+                    runs=args.twinning_runs,
+                    households_count=args.twinning_households,
+                ),
+            )
     finally:
         if postgres is not None:
             postgres.stop()
