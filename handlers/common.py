@@ -34,6 +34,12 @@ _offered: ContextVar[tuple[ReplyKeyboardMarkup, Callable[[], None]] | None] = Co
 )
 
 
+def clipped(text: str, limit: int) -> str:
+    """`text` escaped, its first `limit` characters and "…" when longer. Cut before escaping:
+    a cut through the escaped text could split an entity such as &amp; in half."""
+    return esc(text if len(text) <= limit else text[:limit] + "…")
+
+
 def offered_reply_keyboard() -> ReplyKeyboardMarkup | None:
     """The reply keyboard offered for this update that no answer has carried yet."""
     offered = _offered.get()

@@ -9,12 +9,12 @@ import re
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Translate, esc, format_local
+from bot.i18n import Translate, format_local
 from bot.models import User
 from bot.services.broadcast import NewsItem
 from handlers.broadcast.views import announcement
 from handlers.buttons import Button, button
-from handlers.common import ack, answer
+from handlers.common import ack, answer, clipped
 from handlers.context import LinliContext
 from handlers.dialogue import Next, step
 from handlers.notices import ViewEnv
@@ -56,7 +56,7 @@ def _preview(env: ViewEnv, item: NewsItem) -> tuple[str, bool]:
     heading = announcement(t, broadcast.model_copy(update={"text": None}), item.sender).text
     plain = html.unescape(_TAG.sub("", broadcast.text or "")).strip()
     cut = len(plain) > PREVIEW_MAX
-    body = esc(plain[:PREVIEW_MAX] + "…" if cut else plain)
+    body = clipped(plain, PREVIEW_MAX)
     lines = [f"<i>{_when(env, item)}</i>", heading]
     if body:
         lines.append(body)

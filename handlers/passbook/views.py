@@ -18,7 +18,7 @@ from bot.services.passbook import (
     wish_of,
 )
 from handlers.admin.buttons import AdminMenu
-from handlers.common import Buttons
+from handlers.common import Buttons, clipped
 from handlers.notices import Shown, ViewEnv, notice_view
 from handlers.passbook.buttons import (
     Adjust,
@@ -64,8 +64,7 @@ def what_for(t: Translate, entry: LedgerEntry, page: PassbookPage) -> str:
     category = page.wish_categories.get(wish_id) if wish_id is not None else None
     writer = page.names.get(entry.granted_by) if entry.granted_by is not None else None
     name = esc(writer or "—")
-    said = entry.reason or ""
-    reason = esc(said if len(said) <= REASON_SHOWN else said[:REASON_SHOWN] + "…")
+    reason = clipped(entry.reason or "", REASON_SHOWN)
     match entry.kind:
         case LedgerKind.WISH | LedgerKind.URGENT:
             urgent = entry.kind is LedgerKind.URGENT

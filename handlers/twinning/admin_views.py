@@ -22,6 +22,7 @@ from bot.models import (
     WellbeingPoint,
 )
 from handlers.admin.buttons import AdminMenu
+from handlers.common import clipped
 from handlers.twinning.admin_buttons import (
     CircumstancesDone,
     DropHousehold,
@@ -40,7 +41,7 @@ from handlers.twinning.admin_buttons import (
     VisitMedia,
 )
 from handlers.twinning.views import cadence_label
-from handlers.twinning.visit_views import VISIT_WORDS_SHOWN, clipped, visit_line
+from handlers.twinning.visit_views import VISIT_WORDS_SHOWN, visit_line
 
 Rows = list[list[tuple[str, str]]]
 TREND_SHOWN = 5  # the latest marks on a card: enough to see a trend, short enough for a line

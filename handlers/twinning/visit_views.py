@@ -22,7 +22,7 @@ from bot.models import (
     WellbeingPoint,
 )
 from bot.services.twinning import yuan_text
-from handlers.common import Buttons
+from handlers.common import Buttons, clipped
 from handlers.twinning.views import cadence_label
 from handlers.twinning.visit_buttons import (
     CategoriesDone,
@@ -63,12 +63,6 @@ class Twin:
     contact: HouseholdContact
     behind: bool
     due_on: date  # the day the next visit is due, in the community's zone
-
-
-def clipped(text: str, limit: int) -> str:
-    """`text` escaped, its first `limit` characters and "…" when longer. Cut before escaping:
-    a cut through the escaped text could split an entity such as &amp; in half."""
-    return esc(text if len(text) <= limit else text[:limit] + "…")
 
 
 def day_text(t: Translate, day: date) -> str:
