@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     urgent_escalate_minutes: int = Field(default=15, ge=1)
     max_open_wishes: int = Field(default=5, ge=1)
     max_active_claims: int = Field(default=3, ge=1)
+    # Patrol duty: the reminder before a shift, and until when before its start a member may
+    # drop out alone (later, the drop-out asks a coordinator).
+    patrol_remind_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    patrol_drop_hours: int = Field(default=12, ge=0, le=14 * 24)
     members_group_id: int | None = None
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"

@@ -879,3 +879,189 @@ class TwinningTotals(Model):
     @property
     def help_fen(self) -> int:
         return self.funds_fen + self.materials_fen
+
+
+# --- slots: patrol shifts and study sessions ----------------------------------------------
+
+
+class SlotKind(StrEnum):
+    PATROL = "patrol"  # a patrol shift (巡逻值守), at a post
+    STUDY = "study"  # a study session (学习)
+
+
+class SlotStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+class SignupStatus(StrEnum):
+    """A person's answer to a slot. Patrol: GOING, then LEAVING (asked a coordinator to be let
+    off, past the time to drop out alone) or DROPPED. Study: GOING (will attend) or EXCUSED
+    (with a reason); the audience who have not answered have no row."""
+
+    GOING = "going"
+    LEAVING = "leaving"
+    DROPPED = "dropped"
+    EXCUSED = "excused"
+
+
+# The statuses that hold a place in the slot (count in `taken`, are reminded, may check in).
+HOLDING = frozenset({SignupStatus.GOING, SignupStatus.LEAVING})
+
+
+class SwapStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    WITHDRAWN = "withdrawn"  # the offer was taken back, or the shift began or was cancelled
+
+
+class FindingStatus(StrEnum):
+    NEW = "new"
+    HANDLED = "handled"
+    WISHED = "wished"  # turned into a wish (its wish_id)
+
+
+class StudyAudience(StrEnum):
+    MEMBERS = "members"  # the community's members
+    BUILDING = "building"  # one building's members (the slot's building)
+    EVERYONE = "everyone"  # everyone registered in the community
+
+
+STUDY_AUDIENCE_LABELS: dict[StudyAudience, str] = {
+    StudyAudience.MEMBERS: N_("Members"),
+    StudyAudience.BUILDING: N_("One building's members"),
+    StudyAudience.EVERYONE: N_("Everyone"),
+}
+
+
+class Recurrence(StrEnum):
+    ONCE = "once"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"  # the same day of the month ("theme day on the 1st")
+
+
+class Slot(Model):
+    """A time people sign up for, are reminded of and check in to."""
+
+    id: int
+    kind: SlotKind
+    community_id: int
+    building_id: int | None = None
+    series_id: int | None = None
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None = None  # None: as many as come
+    taken: int = 0  # sign-ups holding a place
+    status: SlotStatus
+    created_by: int
+    created_at: datetime
+    cancelled_at: datetime | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.taken >= self.capacity
+
+    @property
+    def open(self) -> bool:
+        return self.status is SlotStatus.OPEN
+
+
+class Signup(Model):
+    id: int
+    slot_id: int
+    user_id: int
+    status: SignupStatus
+    reason: str | None = None
+    starts_at: datetime
+    ends_at: datetime
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    created_at: datetime
+    updated_at: datetime
+    user_name: str | None = None  # joined for display
+
+    @property
+    def holding(self) -> bool:
+        return self.status in HOLDING
+
+
+class Swap(Model):
+    id: int
+    slot_id: int
+    from_user_id: int
+    taken_by: int | None = None
+    status: SwapStatus
+    created_at: datetime
+    decided_at: datetime | None = None
+
+
+class PatrolPost(Model):
+    id: int
+    community_id: int
+    name: str
+    area: str | None = None
+    building_ids: tuple[int, ...] = ()
+    archived: bool = False
+    created_by: int
+    created_at: datetime
+
+
+class Shift(Model):
+    """A patrol shift: a slot at a post."""
+
+    slot: Slot
+    post_id: int
+    post_name: str
+
+
+class Finding(Model):
+    """Something a member on patrol saw and reported to the coordinators."""
+
+    id: int
+    slot_id: int
+    community_id: int
+    building_id: int | None = None
+    reported_by: int
+    reporter_name: str | None = None
+    text: str | None = None
+    voice_file_id: str | None = None
+    photo_file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    status: FindingStatus
+    handled_by: int | None = None
+    handled_at: datetime | None = None
+    wish_id: int | None = None
+    created_at: datetime
+
+
+class StudySession(Model):
+    """A study session (小家庭党校, a theme day): a slot with what, where and for whom. Its
+    check-in code is not here: the coordinator's screen reads it (`session_code`)."""
+
+    slot: Slot
+    title: str
+    topic: str | None = None
+    place: str | None = None
+    link: str | None = None
+    material_file_id: str | None = None
+    material_name: str | None = None
+    material_link: str | None = None
+    audience: StudyAudience
+    recurrence: Recurrence
+
+
+class Attendance(Model):
+    """Attendance over a period, of one session or one member: attended (checked in), excused,
+    absent (in the audience, neither)."""
+
+    attended: int = 0
+    excused: int = 0
+    absent: int = 0
+
+    @property
+    def expected(self) -> int:
+        return self.attended + self.excused + self.absent

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -522,6 +523,149 @@ visits = Table(
     Index("ix_visits_household", "household_id", "visited_on", "id"),
     Index("ix_visits_pair", "pair_id", "visited_on"),
     Index("ix_visits_community_on", "community_id", "visited_on"),
+)
+
+# --- slots: a time people sign up for, are reminded of and check in to -----------------------
+# Patrol shifts and study sessions are both slots; each feature keeps its own details in a
+# table of its own (patrol_shifts, study_sessions) keyed by the slot.
+
+slots = Table(
+    "slots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # SlotKind
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    # A study session for one building's members; a patrol shift's first building (its post's).
+    Column("building_id", ForeignKey("buildings.id"), nullable=True),
+    # The first slot made in the same step (a repeat "every evening for a month"), or None.
+    Column("series_id", Integer, nullable=True),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("capacity", Integer, nullable=True),  # None: as many as come
+    # Sign-ups going, kept in the transaction that changes them: a guarded UPDATE
+    # (taken < capacity) is how a full slot refuses the next one, whatever races.
+    Column("taken", Integer, nullable=False, server_default=text("0")),
+    Column("status", String(16), nullable=False),  # SlotStatus
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Index("ix_slots_community_kind_starts", "community_id", "kind", "starts_at"),
+    Index("ix_slots_series", "series_id"),
+)
+
+slot_signups = Table(
+    "slot_signups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slot_id", ForeignKey("slots.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # SignupStatus
+    Column("reason", Text, nullable=True),  # why excused, or why dropping out
+    # The slot's times, copied: a member's overlapping and upcoming slots are an index read.
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("checked_in_at", UTCDateTime, nullable=True),
+    Column("checked_out_at", UTCDateTime, nullable=True),
+    Column("latitude", Float, nullable=True),  # where they checked in, when they shared it
+    Column("longitude", Float, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("slot_id", "user_id", name="uq_slot_signups_slot_user"),
+    Index("ix_slot_signups_user_starts", "user_id", "starts_at"),
+    Index("ix_slot_signups_slot_status", "slot_id", "status"),
+)
+
+# A member offering their shift to others; the first to accept takes it (a guarded UPDATE).
+slot_swaps = Table(
+    "slot_swaps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slot_id", ForeignKey("slots.id"), nullable=False),
+    Column("from_user_id", ForeignKey("users.id"), nullable=False),
+    Column("taken_by", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),  # SwapStatus
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    # One open offer per member and slot.
+    Index(
+        "uq_slot_swaps_open",
+        "slot_id",
+        "from_user_id",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
+)
+
+patrol_posts = Table(
+    "patrol_posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("area", Text, nullable=True),  # what the post covers, in words
+    Column("archived", Boolean, nullable=False, server_default=false()),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_patrol_posts_community", "community_id", "id"),
+)
+
+patrol_post_buildings = Table(
+    "patrol_post_buildings",
+    metadata,
+    Column("post_id", ForeignKey("patrol_posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("building_id", ForeignKey("buildings.id"), primary_key=True),
+)
+
+patrol_shifts = Table(
+    "patrol_shifts",
+    metadata,
+    Column("slot_id", ForeignKey("slots.id"), primary_key=True),
+    Column("post_id", ForeignKey("patrol_posts.id"), nullable=False),
+    Index("ix_patrol_shifts_post", "post_id", "slot_id"),
+)
+
+# What a member on patrol saw. Append-only but for its handling: handled, or a wish made of
+# it (wish_id), by a coordinator.
+patrol_findings = Table(
+    "patrol_findings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slot_id", ForeignKey("slots.id"), nullable=False),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("building_id", ForeignKey("buildings.id"), nullable=True),
+    Column("reported_by", ForeignKey("users.id"), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("voice_file_id", String(200), nullable=True),
+    Column("photo_file_id", String(200), nullable=True),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("status", String(16), nullable=False),  # FindingStatus
+    Column("handled_by", BigInteger, nullable=True),
+    Column("handled_at", UTCDateTime, nullable=True),
+    Column("wish_id", ForeignKey("wishes.id"), nullable=True),
+    Column("token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("reported_by", "token", name="uq_patrol_findings_reporter_token"),
+    Index("ix_patrol_findings_community_status", "community_id", "status", "id"),
+    Index("ix_patrol_findings_slot", "slot_id", "id"),
+)
+
+study_sessions = Table(
+    "study_sessions",
+    metadata,
+    Column("slot_id", ForeignKey("slots.id"), primary_key=True),
+    Column("title", String(120), nullable=False),
+    Column("topic", Text, nullable=True),
+    Column("place", String(200), nullable=True),
+    Column("link", String(500), nullable=True),  # an online session's link
+    Column("material_file_id", String(200), nullable=True),  # a document sent with it
+    Column("material_name", String(200), nullable=True),
+    Column("material_link", String(500), nullable=True),
+    Column("audience", String(16), nullable=False),  # StudyAudience (building: slots.building_id)
+    Column("recurrence", String(16), nullable=False),  # Recurrence
+    # The check-in code shown at the session; valid in its window only.
+    Column("code", String(8), nullable=False),
 )
 
 live_messages = Table(
