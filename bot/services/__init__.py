@@ -12,7 +12,9 @@ from bot.services.membership import MembershipService
 from bot.services.notify import LiveMessages, Notifier
 from bot.services.passbook import PassbookService
 from bot.services.passbook.quarter import QuarterService
+from bot.services.patrol import PatrolService
 from bot.services.reminders import ReminderService
+from bot.services.slots import SlotEngine
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
 from bot.services.users import UsersService
@@ -42,6 +44,7 @@ class Services:
     passbook: PassbookService
     quarters: QuarterService
     twinning: TwinningService
+    patrol: PatrolService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -61,6 +64,17 @@ class Services:
         wishes.on_rated(passbook.credit_rated_wish)
         twinning = TwinningService(store, settings, clock, notifier, reminders, passbook)
         twinning.register_reminders(reminders)
+        patrol = PatrolService(
+            store,
+            settings,
+            clock,
+            notifier,
+            reminders,
+            passbook,
+            SlotEngine(store, settings, clock),
+            group_community_id=community_id,
+        )
+        patrol.register_reminders(reminders)
         return cls(
             settings=settings,
             store=store,
@@ -78,4 +92,5 @@ class Services:
             passbook=passbook,
             quarters=QuarterService(store, settings, clock, notifier),
             twinning=twinning,
+            patrol=patrol,
         )

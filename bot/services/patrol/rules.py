@@ -1,0 +1,198 @@
+"""Patrol duty's rules: the limits on what is typed, the windows for checking in and out,
+when members are reminded, how hours served become passbook units. The errors carry English
+message ids (catalogue keys) and their values.
+
+Decisions (see the module's constants):
+- the day-before reminder comes at 19:00 local time the day before the shift (an evening
+  hour, outside everyone's default quiet hours, the same every day), and another
+  `PATROL_REMIND_MINUTES` before the start (not held by quiet hours: a shift is imminent);
+- check-in opens 30 minutes before the start and closes at the end; check-out closes 2 hours
+  after the end;
+- hours served are the minutes between check-in and check-out within the shift's times,
+  rounded to the nearest whole hour (half up), at least 1 when 30 minutes or more were served,
+  none below that;
+- a member who checked in and forgot to check out is checked out at the shift's scheduled end
+  when the check-out window closes, credited up to that end, and told so."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.models import N_
+from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+
+POST_NAME_MAX = 64
+AREA_MAX = 300
+CAPACITY_MAX = 50
+CHECK_IN_OPENS = timedelta(minutes=30)  # before the start
+CHECK_IN_CLOSES = timedelta(0)  # after the end
+CHECK_OUT_CLOSES = timedelta(hours=2)  # after the end
+SHORT_ALERT_BEFORE = timedelta(hours=24)
+DAY_BEFORE_AT = time(19, 0)  # local: the evening before the shift
+MIN_SERVED_MINUTES = 30
+OPEN_DAYS_AHEAD = 14  # how far /patrol pages through days
+
+
+class NoSuchPost(NotFound):
+    message = N_("There is no such patrol post.")
+
+
+class PostArchived(Conflict):
+    message = N_("This patrol post has been archived.")
+
+
+class NoSuchShift(NotFound):
+    message = N_("There is no such patrol shift.")
+
+
+class PostNameRequired(InvalidInput):
+    message = N_("Please give the post a name.")
+
+
+class TooLong(InvalidInput):
+    message = N_("That is too long: at most {limit} characters, please.")
+
+
+class BadCapacity(InvalidInput):
+    message = N_("Please give a number of members from 1 to {most}.")
+
+
+class BadTimes(InvalidInput):
+    message = N_("Please type the start and end like 19:00-21:00.")
+
+
+class BadDay(InvalidInput):
+    message = N_("Please type the date like 12-01 or 2026-12-01.")
+
+
+class NotAPatrolMember(NotAllowed):
+    message = N_("Only members of this community can take patrol shifts.")
+
+
+class NotOnShift(NotAllowed):
+    message = N_("You are not on this shift.")
+
+
+class ShiftBegun(Conflict):
+    message = N_("This shift has already begun.")
+
+
+class ShiftCancelled(Conflict):
+    message = N_("This shift has been cancelled.")
+
+
+class AlreadyAsked(Conflict):
+    message = N_("You have already asked the coordinators to let you off this shift.")
+
+
+class NotAsking(Conflict):
+    message = N_("This member is no longer asking to be let off.")
+
+
+class SwapGone(Conflict):
+    message = N_("Sorry, this shift has already been taken by someone else.")
+
+
+class AlreadyOnShift(Conflict):
+    message = N_("You are already on this shift.")
+
+
+class SwapClash(Conflict):
+    message = N_("You have another shift at that time.")
+
+
+class SwapOwn(InvalidInput):
+    message = N_("This is your own shift.")
+
+
+class SwapOpenAlready(Conflict):
+    message = N_("You have already offered this shift to others.")
+
+
+def clean_text(text: str | None, limit: int) -> str | None:
+    """Trimmed text (None when empty); TooLong past `limit` characters."""
+    if text is None:
+        return None
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        return None
+    if len(cleaned) > limit:
+        raise TooLong(limit=limit)
+    return cleaned
+
+
+def check_capacity(capacity: int) -> int:
+    if not 1 <= capacity <= CAPACITY_MAX:
+        raise BadCapacity(most=CAPACITY_MAX)
+    return capacity
+
+
+_TIME = r"(\d{1,2})\s*[:：点时]\s*(\d{2})?\s*分?"
+_RANGE = re.compile(rf"^{_TIME}\s*(?:-|–|—|~|～|到|至|\s)\s*{_TIME}$")
+
+
+def parse_times(text: str) -> tuple[time, time]:
+    """"19:00-21:00", "19:00 21:00", "19点到21点": the local start and end."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    match = _RANGE.match(typed)
+    if match is None:
+        raise BadTimes()
+    h1, m1, h2, m2 = match.groups()
+    try:
+        return time(int(h1), int(m1 or 0)), time(int(h2), int(m2 or 0))
+    except ValueError:
+        raise BadTimes() from None
+
+
+_DAY = re.compile(r"^(?:(\d{4})\s*[-./年]\s*)?(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*[日号]?$")
+
+
+def parse_day(text: str, today: date) -> date:
+    """A typed local day: "12-01", "2026-12-01", "12月1日"; without a year, the next such day
+    from today on."""
+    match = _DAY.match(unicodedata.normalize("NFKC", text).strip())
+    if match is None:
+        raise BadDay()
+    year, month, day = match.groups()
+    try:
+        found = date(int(year) if year else today.year, int(month), int(day))
+        if not year and found < today:
+            found = found.replace(year=today.year + 1)
+    except ValueError:
+        raise BadDay() from None
+    return found
+
+
+def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """A local day and time as an aware moment in the community's zone."""
+    return datetime.combine(day, at, tzinfo=zone)
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def week_start(day: date) -> date:
+    """The Monday of the week `day` falls in."""
+    return day - timedelta(days=day.weekday())
+
+
+def day_before_moment(starts_at: datetime, zone: ZoneInfo) -> datetime:
+    """When the day-before reminder of a shift starting at `starts_at` is due."""
+    day = local_day(starts_at, zone) - timedelta(days=1)
+    return local_moment(day, DAY_BEFORE_AT, zone)
+
+
+def hours_served(minutes: int) -> int:
+    """Whole hours for the passbook: the nearest (half up), at least 1 from 30 minutes."""
+    if minutes < MIN_SERVED_MINUTES:
+        return 0
+    return max(1, (minutes + 30) // 60)
+
+
+def shift_ref(slot_id: int) -> str:
+    """The passbook's reference of a shift served."""
+    return f"patrol:{slot_id}"
