@@ -45,6 +45,9 @@ from handlers.broadcast import views as broadcast_views
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from handlers.passbook import views as passbook_views
+from handlers.patrol import admin as patrol_admin
+from handlers.patrol import member as patrol_member
+from handlers.patrol import views as patrol_views
 from handlers.twinning import households as twinning_households
 from handlers.twinning import twins
 from handlers.twinning import views as twinning_views
@@ -69,6 +72,8 @@ FEATURES = (
     passbook,
     twinning_households,
     twins,
+    patrol_admin,
+    patrol_member,
     broadcast,
     news,
     quarter,
@@ -83,6 +88,7 @@ VIEWS = (
     broadcast_views,
     passbook_views,
     twinning_views,
+    patrol_views,
     quarter,
     reminders,
     errors,

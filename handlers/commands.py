@@ -90,6 +90,13 @@ COMMANDS: tuple[Command, ...] = (
         home=True,
     ),
     Command(
+        "patrol",
+        Role.MEMBER,
+        N_("Patrol duty: take a shift, your shifts, check in and out"),
+        label=N_("🚓 Patrol duty"),
+        home=True,
+    ),
+    Command(
         "ranking",
         Role.MEMBER,
         N_("This quarter's ranking of the love-savings passbook"),

@@ -52,6 +52,7 @@ from handlers.common import ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
 from handlers.passbook.buttons import PointsMenu
+from handlers.patrol.admin_buttons import PatrolMenu
 from handlers.teams import ListTeams
 from handlers.twinning.admin_buttons import TwinningMenu
 
@@ -126,6 +127,7 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
         )
         rows.append([(t("💝 Points"), PointsMenu().pack())])
     rows.append([(t("🤝 Twinning"), TwinningMenu().pack())])
+    rows.append([(t("🚓 Patrol duty"), PatrolMenu().pack())])
     if _above_several(user):
         rows.append([(t("Communities"), Communities().pack())])
     title = t("<b>Administration</b> — {community}").format(

@@ -55,6 +55,15 @@ ACTION_LABELS: dict[str, str] = {
     "household.update": N_("Household's details changed"),
     "pair.make": N_("Member paired with a household"),
     "pair.end": N_("Pair ended"),
+    "patrol_post.create": N_("Patrol post created"),
+    "patrol_post.archive": N_("Patrol post archived"),
+    "patrol_shift.define": N_("Patrol shifts defined"),
+    "patrol_shift.cancel": N_("Patrol shift cancelled"),
+    "patrol_shift.let_off": N_("Member let off a patrol shift"),
+    "patrol_shift.drop": N_("Member dropped out of a patrol shift"),
+    "patrol_shift.ask_off": N_("Member asked late to be let off a patrol shift"),
+    "patrol_shift.swap_offer": N_("Patrol shift offered to other members"),
+    "patrol_shift.swap_take": N_("Patrol shift taken over by another member"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -70,6 +79,8 @@ SUBJECT_LABELS: dict[str, str] = {
     "street": N_("Street #{id}"),
     "household": N_("Household #{id}"),
     "pair": N_("Pair #{id}"),
+    "patrol_post": N_("Patrol post #{id}"),
+    "slot": N_("Shift or session #{id}"),
 }
 SOMEONE = N_("someone who has left")
 
