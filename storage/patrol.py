@@ -187,25 +187,6 @@ async def shifts_between(
     return [_shift(r) for r in rows]
 
 
-async def set_location(
-    conn: AsyncConnection, slot_id: int, user_id: int, latitude: float, longitude: float
-) -> bool:
-    """Where a member who has checked in (and not out) says they are, once; False otherwise.
-    (The slot engine takes a location only with the check-in itself.)"""
-    result = await conn.execute(
-        update(slot_signups)
-        .where(
-            slot_signups.c.slot_id == slot_id,
-            slot_signups.c.user_id == user_id,
-            slot_signups.c.checked_in_at.is_not(None),
-            slot_signups.c.checked_out_at.is_(None),
-            slot_signups.c.latitude.is_(None),
-        )
-        .values(latitude=latitude, longitude=longitude)
-    )
-    return bool(result.rowcount)
-
-
 async def swap_candidates(
     conn: AsyncConnection,
     community_id: int,

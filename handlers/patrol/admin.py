@@ -22,7 +22,14 @@ from bot.i18n import Translate
 from bot.models import N_, Building, Recurrence, Role, User
 from bot.services.errors import InvalidInput
 from bot.services.patrol import ROSTER_VIEW, parse_day, parse_times, roster_thing
-from bot.services.patrol.rules import AREA_MAX, POST_NAME_MAX, BadCapacity, check_capacity, clean_text, local_day
+from bot.services.patrol.rules import (
+    AREA_MAX,
+    POST_NAME_MAX,
+    BadCapacity,
+    check_capacity,
+    clean_text,
+    local_day,
+)
 from handlers.building_picker import BuildingPicker, page_button, page_of
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
@@ -222,7 +229,9 @@ async def _ask_buildings(
     return PatrolAdminDialogue.BUILDINGS
 
 
-async def _area(update: Update, context: LinliContext, user: User, t: Translate, area: str | None) -> Next:
+async def _area(
+    update: Update, context: LinliContext, user: User, t: Translate, area: str | None
+) -> Next:
     PatrolAdminForm.change(context, area=area)
     await ack(update)
     return await _ask_buildings(update, context, user, t, 0, edit=False)
@@ -311,7 +320,9 @@ def _form(context: LinliContext) -> PatrolAdminForm:
     return form
 
 
-async def _chose_day(update: Update, context: LinliContext, user: User, t: Translate, day: date) -> Next:
+async def _chose_day(
+    update: Update, context: LinliContext, user: User, t: Translate, day: date
+) -> Next:
     _form(context)
     PatrolAdminForm.change(context, day=day)
     await ack(update)
@@ -353,7 +364,9 @@ async def _capacity(update: Update, context: LinliContext, t: Translate, capacit
 
 
 @coordinator_step
-async def pressed_capacity(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+async def pressed_capacity(
+    update: Update, context: LinliContext, user: User, t: Translate
+) -> Next:
     return await _capacity(update, context, t, ShiftCapacity.of(update).capacity)
 
 
@@ -399,7 +412,9 @@ async def pressed_repeat(update: Update, context: LinliContext, user: User, t: T
     return PatrolAdminDialogue.COUNT
 
 
-async def _count(update: Update, context: LinliContext, user: User, t: Translate, count: int) -> Next:
+async def _count(
+    update: Update, context: LinliContext, user: User, t: Translate, count: int
+) -> Next:
     if not 2 <= count <= MAX_COUNT:
         raise InvalidInput(N_("Please give a number from 2 to {most}."), most=MAX_COUNT)
     PatrolAdminForm.change(context, count=count)
@@ -497,7 +512,12 @@ async def week(update: Update, context: LinliContext, user: User, t: Translate) 
 
 
 async def _shift_card(
-    update: Update, context: LinliContext, user: User, t: Translate, slot_id: int, head: str | None = None
+    update: Update,
+    context: LinliContext,
+    user: User,
+    t: Translate,
+    slot_id: int,
+    head: str | None = None,
 ) -> Next:
     services = context.services
     shift, signups = await services.patrol.signups(user, slot_id)

@@ -11,6 +11,7 @@ from bot.i18n import Translate, esc
 from bot.models import N_, Building, PatrolPost, Recurrence, Shift, Signup, SignupStatus
 from handlers.admin.buttons import AdminMenu
 from handlers.patrol.admin_buttons import (
+    AdminShift,
     ArchivePost,
     CancelShift,
     ConfirmCancelShift,
@@ -28,7 +29,6 @@ from handlers.patrol.admin_buttons import (
     ShiftRepeat,
     SkipArea,
     WeekShifts,
-    AdminShift,
 )
 from handlers.patrol.buttons import LetOffMember
 from handlers.patrol.views import day_label, places, slot_when
@@ -56,7 +56,10 @@ def menu_view(t: Translate) -> tuple[str, Rows]:
     )
     rows = [
         [(t("➕ New post"), NewPost().pack()), (t("📍 Posts"), PostList().pack())],
-        [(t("📋 Roster this week"), Roster(week=0).pack()), (t("📋 Next week"), Roster(week=1).pack())],
+        [
+            (t("📋 Roster this week"), Roster(week=0).pack()),
+            (t("📋 Next week"), Roster(week=1).pack()),
+        ],
         [
             (t("🗓 Shifts this week"), WeekShifts(week=0).pack()),
             (t("🗓 Next week"), WeekShifts(week=1).pack()),

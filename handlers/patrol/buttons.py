@@ -26,7 +26,7 @@ class TakeShift(Button):
 
 @button("pt:drop")
 class CantCome(Button):
-    """"I can't come": released early, else the coordinators are asked."""
+    """ "I can't come": released early, else the coordinators are asked."""
 
     slot_id: int
 

@@ -53,7 +53,7 @@ TEXT_MAX = 3900  # a roster longer than a message is cut (Telegram: 4096)
 
 
 def day_label(language: str, day: date) -> str:
-    """"12月1日周二" / "Tue 1 Dec"."""
+    """ "12月1日周二" / "Tue 1 Dec"."""
     return format_skeleton("MMMEd", day, locale=babel_locale(language))
 
 
@@ -63,7 +63,7 @@ def clock_range(slot: Slot, zone: ZoneInfo) -> str:
 
 
 def when(language: str, zone: ZoneInfo, starts_at: datetime, ends_at: datetime) -> str:
-    """"12月1日周二 19:00–21:00"."""
+    """ "12月1日周二 19:00–21:00"."""
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     return f"{day_label(language, start.date())} {start:%H:%M}–{end:%H:%M}"
 
@@ -313,7 +313,9 @@ async def missed_view(notice: MissedShift, env: ViewEnv) -> Shown:
 # --- the roster --------------------------------------------------------------------------------
 
 
-def roster_text(t: Translate, language: str, zone: ZoneInfo, monday: date, days: list[RosterDay]) -> str:
+def roster_text(
+    t: Translate, language: str, zone: ZoneInfo, monday: date, days: list[RosterDay]
+) -> str:
     sunday = monday + timedelta(days=6)
     lines = [
         t("<b>🚓 Patrol roster</b> {start} – {end}").format(

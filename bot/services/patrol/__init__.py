@@ -52,7 +52,6 @@ from bot.services.patrol.service import (
     RosterDay,
     parse_roster_thing,
     roster_thing,
-    served_minutes,
 )
 
 __all__ = [
@@ -96,9 +95,8 @@ __all__ = [
     "TooLong",
     "hours_served",
     "parse_day",
-    "parse_times",
     "parse_roster_thing",
+    "parse_times",
     "roster_thing",
-    "served_minutes",
     "shift_ref",
 ]

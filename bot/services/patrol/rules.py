@@ -135,7 +135,7 @@ _RANGE = re.compile(rf"^{_TIME}\s*(?:-|–|—|~|～|到|至|\s)\s*{_TIME}$")
 
 
 def parse_times(text: str) -> tuple[time, time]:
-    """"19:00-21:00", "19:00 21:00", "19点到21点": the local start and end."""
+    """ "19:00-21:00", "19:00 21:00", "19点到21点": the local start and end."""
     typed = unicodedata.normalize("NFKC", text).strip()
     match = _RANGE.match(typed)
     if match is None:

@@ -38,7 +38,7 @@ from bot.models import (
     User,
 )
 from bot.services.errors import NotAllowed
-from bot.services.notify import Notifier, coordinators_above, quiet_until
+from bot.services.notify import Notifier, quiet_until
 from bot.services.passbook import PassbookService
 from bot.services.patrol.notices import (
     AutoCheckedOut,
@@ -84,7 +84,7 @@ from bot.services.patrol.rules import (
 )
 from bot.services.reminders import ReminderService
 from bot.services.scope import require_covers, working_community
-from bot.services.slots import SlotEngine, person_subject, repeat, slot_subject
+from bot.services.slots import SlotEngine, minutes_served, person_subject, repeat, slot_subject
 from storage import audit, org
 from storage import patrol as repo
 from storage import slots as slots_repo
@@ -110,16 +110,6 @@ def roster_thing(community_id: int, monday: date) -> str:
 def parse_roster_thing(thing: str) -> tuple[int, date]:
     _, community, monday = thing.split(":", 2)
     return int(community), date.fromisoformat(monday)
-
-
-def served_minutes(signup: Signup, slot: Slot, *, out: datetime | None = None) -> int:
-    """Minutes on duty within the shift's times: min(out, end) − max(in, start), ≥ 0."""
-    checked_out = out or signup.checked_out_at
-    if signup.checked_in_at is None or checked_out is None:
-        return 0
-    begin = max(signup.checked_in_at, slot.starts_at)
-    end = min(checked_out, slot.ends_at)
-    return max(0, int((end - begin).total_seconds() // 60))
 
 
 @dataclass
@@ -204,18 +194,14 @@ class PatrolService:
         async with self.store.read() as conn:
             return await repo.posts_of(conn, community)
 
-    async def _post_in_reach(
-        self, conn: AsyncConnection, actor: User, post_id: int
-    ) -> PatrolPost:
+    async def _post_in_reach(self, conn: AsyncConnection, actor: User, post_id: int) -> PatrolPost:
         post = await repo.get_post(conn, post_id)
         if post is None:
             raise NoSuchPost()
-        try:
-            require_covers(actor, post.community_id)
-        except NotAllowed:
-            raise
-        except Exception:
-            raise NoSuchPost() from None
+        if not actor.is_coordinator:
+            raise NotAllowed()
+        if not actor.covers(post.community_id):
+            raise NoSuchPost()
         return post
 
     async def post(self, actor: User, post_id: int) -> PatrolPost:
@@ -332,7 +318,12 @@ class PatrolService:
             holders = await slots_repo.signups_of(conn, slot_id, HOLDING)
             for signup in holders:
                 await slots_repo.release_place(
-                    conn, slot_id, signup.user_id, to=SignupStatus.DROPPED, reason="cancelled", now=now
+                    conn,
+                    slot_id,
+                    signup.user_id,
+                    to=SignupStatus.DROPPED,
+                    reason="cancelled",
+                    now=now,
                 )
                 await self.reminders.cancel(
                     conn, person_subject(slot_id, signup.user_id), recurring=False
@@ -375,7 +366,10 @@ class PatrolService:
             await self.reminders.cancel(conn, person_subject(slot_id, member_id), recurring=False)
             await slots_repo.close_swaps(conn, slot_id, from_user_id=member_id, now=now)
             await self.notifier.tell(
-                conn, member, LetOff(**self._about(shift)), dedupe_key=f"patrol:{slot_id}:off:{member_id}"
+                conn,
+                member,
+                LetOff(**self._about(shift)),
+                dedupe_key=f"patrol:{slot_id}:off:{member_id}",
             )
             await audit.record(
                 conn,
@@ -471,7 +465,7 @@ class PatrolService:
                 conn,
                 member.id,
                 kind=SlotKind.PATROL,
-                after=now - timedelta(hours=14) - CHECK_OUT_CLOSES,
+                after=now - CHECK_OUT_CLOSES,
                 statuses=HOLDING,
             )
             wanted = [
@@ -481,7 +475,9 @@ class PatrolService:
                 and slot.ends_at + CHECK_OUT_CLOSES > now
                 and signup.checked_out_at is None
             ]
-            shifts = {s.slot.id: s for s in await repo.shifts_by_ids(conn, [w.slot_id for w in wanted])}
+            shifts = {
+                s.slot.id: s for s in await repo.shifts_by_ids(conn, [w.slot_id for w in wanted])
+            }
         return [(shifts[w.slot_id], w) for w in wanted if w.slot_id in shifts]
 
     async def my_signup(self, member: User, slot_id: int) -> Signup | None:
@@ -528,7 +524,7 @@ class PatrolService:
             )
 
     async def cant_come(self, member: User, slot_id: int) -> SignupStatus:
-        """"I can't come": up to PATROL_DROP_HOURS before the start the place is released
+        """ "I can't come": up to PATROL_DROP_HOURS before the start the place is released
         (DROPPED); later the member asks the coordinators (LEAVING, they are alerted at once,
         with a button to let them off). Raises NotOnShift, ShiftBegun, AlreadyAsked."""
         now = self.clock.now()
@@ -569,13 +565,17 @@ class PatrolService:
                 )
                 # At once: a late drop-out waits for nobody's quiet hours.
                 await self.notifier.tell_coordinators(
-                    conn, notice, dedupe_prefix=f"patrol:{slot_id}:late:{member.id}:{now.timestamp():.0f}"
+                    conn,
+                    notice,
+                    dedupe_prefix=f"patrol:{slot_id}:late:{member.id}:{now.timestamp():.0f}",
                 )
                 status = SignupStatus.LEAVING
             await audit.record(
                 conn,
                 actor_id=member.id,
-                action="patrol_shift.drop" if status is SignupStatus.DROPPED else "patrol_shift.ask_off",
+                action="patrol_shift.drop"
+                if status is SignupStatus.DROPPED
+                else "patrol_shift.ask_off",
                 subject=f"slot:{slot_id}",
                 now=now,
                 community_id=slot.community_id,
@@ -608,7 +608,9 @@ class PatrolService:
                 conn, slot.community_id, slot.starts_at, slot.ends_at, exclude=[member.id, *on_it]
             )
             people = await users_repo.get_users(conn, ids)
-            notice = SwapOffered(swap_id=swap.id, from_name=member.display_name, **self._about(shift))
+            notice = SwapOffered(
+                swap_id=swap.id, from_name=member.display_name, **self._about(shift)
+            )
             told = await self.notifier.tell_all(
                 conn,
                 people,
@@ -734,7 +736,13 @@ class PatrolService:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             return False
         async with self.store.transaction() as conn:
-            return await repo.set_location(conn, slot_id, member.id, latitude, longitude)
+            shift = await self._member_shift(conn, member, slot_id)
+            signup = await slots_repo.get_signup(conn, slot_id, member.id)
+            if signup is None or signup.checked_out_at is not None:
+                return False
+            return await slots_repo.set_location(
+                conn, shift.slot.id, member.id, latitude, longitude
+            )
 
     async def check_out(self, member: User, slot_id: int) -> tuple[Shift, Signup, int]:
         """The member checks out (until 2 hours after the end); the passbook is credited by
@@ -751,7 +759,9 @@ class PatrolService:
     async def _credit(
         self, conn: AsyncConnection, slot: Slot, signup: Signup, *, out: datetime | None = None
     ) -> int:
-        hours = hours_served(served_minutes(signup, slot, out=out))
+        if out is not None:
+            signup = signup.model_copy(update={"checked_out_at": out})
+        hours = hours_served(minutes_served(signup, slot))
         if hours:
             await self.passbook.credit(
                 conn,
@@ -867,7 +877,9 @@ class PatrolService:
         """A community's shifts of a week, day by day, with who holds each place."""
         start = local_moment(monday, time(0, 0), self.zone)
         async with self.store.read() as conn:
-            shifts = await repo.shifts_between(conn, community_id, start, start + timedelta(days=7))
+            shifts = await repo.shifts_between(
+                conn, community_id, start, start + timedelta(days=7)
+            )
             signups = await slots_repo.signups_of_slots(conn, [s.slot.id for s in shifts], HOLDING)
         by_slot: dict[int, list[Signup]] = {}
         for signup in signups:
@@ -897,7 +909,9 @@ class PatrolService:
             "ends_at": shift.slot.ends_at,
         }
 
-    async def _roster_changed(self, conn: AsyncConnection, community_id: int, monday: date) -> None:
+    async def _roster_changed(
+        self, conn: AsyncConnection, community_id: int, monday: date
+    ) -> None:
         """Every roster message of that week is edited; the members' group gets the week's
         roster the first time one of its shifts changes (and it is kept current)."""
         thing = roster_thing(community_id, monday)
@@ -915,4 +929,3 @@ class PatrolService:
             chat_id=group,
             language=self.settings.default_language,
         )
-
