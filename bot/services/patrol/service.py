@@ -14,6 +14,7 @@ shift in the past are refused there, whatever races."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -503,7 +504,7 @@ class PatrolService:
         """A member's two reminders of a shift: the evening before, and shortly before."""
         subject = person_subject(slot.id, signup.user_id)
         payload = {"slot_id": slot.id}
-        version = f"{now.timestamp():.6f}"  # a place taken again after a drop: new rows
+        version = secrets.token_hex(6)  # a place taken again after a drop: new rows
         soon = slot.starts_at - timedelta(minutes=self.settings.patrol_remind_minutes)
         day_before = day_before_moment(slot.starts_at, self.zone)
         plan = [(KIND_SOON, soon)]
