@@ -84,7 +84,7 @@ from bot.services.patrol.rules import (
     week_start,
 )
 from bot.services.reminders import ReminderService
-from bot.services.scope import require_covers, working_community
+from bot.services.scope import working_community
 from bot.services.slots import SlotEngine, minutes_served, person_subject, repeat, slot_subject
 from storage import audit, org
 from storage import patrol as repo

@@ -135,7 +135,7 @@ async def _ledger(services: Services, member_id: int) -> list[tuple[LedgerKind, 
         return [(e.kind, e.ref, e.points) for e in await ledger_repo.entries_of(conn, member_id)]
 
 
-# --- posts and shifts ---------------------------------------------------------------------------
+# --- posts and shifts ------------------------------------------------------------------------
 
 
 async def test_a_coordinator_defines_a_shift_at_local_times_and_it_is_audited(
@@ -215,7 +215,7 @@ def test_typed_times_and_hours_served() -> None:
     ]  # fmt: skip
 
 
-# --- taking a shift -------------------------------------------------------------------------------
+# --- taking a shift --------------------------------------------------------------------------
 
 
 async def test_a_full_shift_refuses_the_next_member_with_nothing_changed(
@@ -319,7 +319,7 @@ async def test_cant_come_late_asks_the_coordinators_at_once_who_let_the_member_o
         await services.patrol.let_off(world.coordinator, shift.slot.id, member.id)
 
 
-# --- swaps ------------------------------------------------------------------------------------------
+# --- swaps -----------------------------------------------------------------------------------
 
 
 async def test_a_swap_is_offered_to_free_members_and_taken_once_whatever_races(
@@ -370,7 +370,7 @@ async def test_a_swap_offer_ends_when_the_shift_starts(
         await services.patrol.accept_swap(world.members[3], swap.id)
 
 
-# --- check in and out ---------------------------------------------------------------------------
+# --- check in and out ------------------------------------------------------------------------
 
 
 async def test_check_in_to_someone_elses_shift_or_outside_its_window_is_refused(
@@ -433,7 +433,7 @@ async def test_a_member_who_forgot_to_check_out_is_checked_out_at_the_end_and_cr
     assert "patrol.auto_checked_out" in await _kinds_for(services, member.id)
 
 
-# --- reminders and alerts ----------------------------------------------------------------------
+# --- reminders and alerts --------------------------------------------------------------------
 
 
 async def test_reminders_fire_once_at_the_day_before_and_before_the_start(
