@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -141,7 +142,7 @@ class PatrolService:
         reminders.on(KIND_CLOSE, self.on_close)
 
     @property
-    def zone(self) -> Any:
+    def zone(self) -> ZoneInfo:
         return self.settings.zone
 
     # --- posts ------------------------------------------------------------------------------

@@ -506,3 +506,19 @@ async def test_a_cancelled_shift_tells_its_members_releases_them_and_its_reminde
         }
     clock.current = shift.slot.ends_at + timedelta(hours=3)
     assert await services.reminders.run_due() == 0
+
+
+async def test_a_reminder_that_fires_after_the_place_was_given_up_does_nothing(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    member = world.members[0]
+    await services.patrol.take(member, shift.slot.id)
+    # The place released behind the reminders' back: their rows are still pending.
+    async with services.store.transaction() as conn:
+        await slots_repo.release_place(
+            conn, shift.slot.id, member.id, to=SignupStatus.DROPPED, reason=None, now=MORNING
+        )
+    clock.current = shift.slot.starts_at - timedelta(minutes=59)
+    assert await services.reminders.run_due() >= 2  # the day before and the soon one ran
+    assert "patrol.reminder" not in await _kinds_for(services, member.id)
