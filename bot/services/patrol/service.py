@@ -814,8 +814,20 @@ class PatrolService:
         await self.notifier.tell_coordinators(conn, notice, dedupe_prefix=reminder.dedupe_key)
 
     async def on_start(self, conn: AsyncConnection, reminder: Reminder, late: bool) -> None:
-        """The shift begins: swap offers still open end."""
-        await slots_repo.close_swaps(conn, int(reminder.payload["slot_id"]), now=self.clock.now())
+        """The shift begins: swap offers still open end; next week's roster goes to the
+        members' group if it has shifts and is not there yet."""
+        slot_id = int(reminder.payload["slot_id"])
+        await slots_repo.close_swaps(conn, slot_id, now=self.clock.now())
+        shift = await repo.get_shift(conn, slot_id)
+        if shift is None:
+            return
+        community_id = shift.slot.community_id
+        monday = self.this_week() + timedelta(days=7)
+        start = local_moment(monday, time(0, 0), self.zone)
+        if await repo.shifts_between(
+            conn, community_id, start, start + timedelta(days=7), limit=1
+        ):
+            await self._roster_changed(conn, community_id, monday)
 
     async def on_missed(self, conn: AsyncConnection, reminder: Reminder, late: bool) -> None:
         shift = await self._live_shift(conn, reminder)
@@ -914,15 +926,17 @@ class PatrolService:
     async def _roster_changed(
         self, conn: AsyncConnection, community_id: int, monday: date
     ) -> None:
-        """Every roster message of that week is edited; the members' group gets the week's
-        roster the first time one of its shifts changes (and it is kept current)."""
+        """Every roster message of that week is edited; the members' group gets the roster of
+        this week or the next the first time one of its shifts changes (kept current from then
+        on). Later weeks wait until they are next week (see `on_start`), not to fill the group
+        with a month of rosters at once."""
         thing = roster_thing(community_id, monday)
         await self.notifier.touch(conn, thing)
         group = self.settings.members_group_id
         if group is None or community_id != self.group_community_id:
             return
-        if monday + timedelta(days=7) <= local_day(self.clock.now(), self.zone):
-            return  # a past week
+        if not self.this_week() <= monday <= self.this_week() + timedelta(days=7):
+            return
         await self.notifier.show_live(
             conn,
             key=f"{thing}:group",
