@@ -24,6 +24,9 @@
    PostgreSQL: the coordinators' needs-attention list and quarter totals, a member's pairs
    and a household's visits, logging a visit; median and p95 with query plans
    (bench/twinning.py).
+9. Reminders: 5,000 reminders due in the same minute, swept and sent by the real bot process
+   against the fake enforcing the cap, on SQLite and on PostgreSQL: sweep time, the last
+   delivery, the rate against the cap, lost and duplicated (bench/reminders.py).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bench import passbook, scale, twinning
+from bench import passbook, reminders, scale, twinning
 from bench.faults import fault_table
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
@@ -169,6 +172,7 @@ def main() -> None:
             "scale",
             "passbook",
             "twinning",
+            "reminders",
         ],
     )
     parser.add_argument("--scale-wishes", type=int, default=scale.WISHES)
@@ -184,6 +188,7 @@ def main() -> None:
     parser.add_argument("--passbook-runs", type=int, default=200, help="timed runs per operation")
     parser.add_argument("--twinning-households", type=int, default=twinning.HOUSEHOLDS)
     parser.add_argument("--twinning-runs", type=int, default=100, help="timed runs per operation")
+    parser.add_argument("--reminders", type=int, default=5_000, help="reminders due at once")
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -204,7 +209,8 @@ def main() -> None:
         asyncio.run(fault_table(args.recipients, args.rate))
     postgres = (
         TestPostgres()
-        if args.only in (None, "postgresql", "updates", "scale", "passbook", "twinning")
+        if args.only
+        in (None, "postgresql", "updates", "scale", "passbook", "twinning", "reminders")
         else None
     )
     try:
@@ -261,6 +267,14 @@ def main() -> None:
                     runs=args.twinning_runs,
                     households_count=args.twinning_households,
                 ),
+            )
+        if args.only in (None, "reminders"):
+            gc.disable()  # the fake's clock must not pause (see above)
+            print(f"\nReminders: {args.reminders:,} due in the same minute, cap {args.rate}/s")
+            on_each_database(
+                args.databases,
+                postgres,
+                lambda url, folder: reminders.run(args.reminders, args.rate, url),
             )
     finally:
         if postgres is not None:

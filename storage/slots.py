@@ -333,11 +333,22 @@ async def _upsert_signup(
         )
 
 
+async def lock_slot(conn: AsyncConnection, slot_id: int) -> Slot | None:
+    """The slot, its row locked until the transaction ends (PostgreSQL: SELECT … FOR UPDATE;
+    SQLite's BEGIN IMMEDIATE holds the whole database already). Changes to a slot's places
+    take it first, so two of them for the same slot run one after the other, and each sees
+    the sign-ups the one before committed."""
+    query = select(slots).where(slots.c.id == slot_id).with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return _slot(row) if row else None
+
+
 async def take_place(conn: AsyncConnection, slot_id: int, user_id: int, now: datetime) -> bool:
-    """Hold a place: the slot's count moves first, guarded (open, not full), then the row.
-    False, with nothing changed, when the slot is full or not open, or the person holds one.
-    Callers run it inside BEGIN IMMEDIATE (SQLite) / a transaction (PostgreSQL, where the
-    guarded UPDATE takes the row lock): two takers of the last place cannot both pass."""
+    """Hold a place: with the slot locked, the count moves (guarded: open, not full), then the
+    row. False, with nothing changed, when the slot is full or not open, or the person holds
+    a place already (a second tap racing the first)."""
+    if await lock_slot(conn, slot_id) is None:
+        return False
     held = await conn.scalar(
         select(slot_signups.c.id).where(
             slot_signups.c.slot_id == slot_id,
@@ -432,7 +443,7 @@ async def answer(
 ) -> Signup:
     """Record a person's answer (an RSVP: GOING or EXCUSED) on a slot; the count follows
     whether the answer holds a place. The last answer stands."""
-    slot = await get_slot(conn, slot_id)
+    slot = await lock_slot(conn, slot_id)
     assert slot is not None
     before = await get_signup(conn, slot_id, user_id)
     was_holding = before is not None and before.holding
@@ -506,6 +517,9 @@ async def hand_over(
 ) -> bool:
     """The from-user's held place goes to the to-user (a swap); the count does not move.
     False, nothing changed, when the from-user holds none or the to-user holds one."""
+    slot = await lock_slot(conn, slot_id)
+    if slot is None:
+        return False
     current = await get_signup(conn, slot_id, to_user)
     if current is not None and current.holding:
         return False
@@ -520,8 +534,6 @@ async def hand_over(
     )
     if not moved:
         return False
-    slot = await get_slot(conn, slot_id)
-    assert slot is not None
     await _upsert_signup(conn, slot, to_user, SignupStatus.GOING, None, now)
     return True
 

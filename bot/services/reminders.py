@@ -23,6 +23,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,8 @@ ReminderAction = Callable[[AsyncConnection, Reminder, bool], Awaitable[None]]  #
 NOTIFY = "notify"
 EXPAND_AHEAD = timedelta(days=14)
 SWEEP_BATCH = 500
+SWEEP_BUDGET = timedelta(seconds=20)  # of wall time in one sweep, batch after batch
+WAKE_EVERY = 50  # reminders handled between wake-ups of the sender
 MIN_LATE_GRACE = timedelta(minutes=2)
 
 
@@ -259,16 +262,26 @@ class ReminderService:
     async def run_due(self) -> int:
         """One sweep: every due pending reminder once — its action runs in the transaction
         that marks it SENT (late=True past the grace); SKIPPED when past its stale time;
-        FAILED (logged) when the action raises. Returns how many were handled."""
-        now = self.clock.now()
-        async with self.store.read() as conn:
-            due = await reminders_repo.due_reminders(conn, now, limit=SWEEP_BATCH)
+        FAILED (logged) when the action raises. Returns how many were handled.
+
+        Batches follow one another while they come back full, for up to SWEEP_BUDGET of wall
+        time (then the next sweep goes on), and the sender is woken every WAKE_EVERY: 5,000
+        reminders due in the same minute went out one batch per sweep interval before, and
+        the sender waited on the sweep (`make bench`, the reminders section)."""
         handled = 0
-        for reminder in due:
-            handled += await self._run_one(reminder, now)
-        if handled:
-            self.notifier.wake()
-        return handled
+        stop_at = monotonic() + SWEEP_BUDGET.total_seconds()
+        while True:
+            now = self.clock.now()
+            async with self.store.read() as conn:
+                due = await reminders_repo.due_reminders(conn, now, limit=SWEEP_BATCH)
+            for reminder in due:
+                handled += await self._run_one(reminder, now)
+                if handled % WAKE_EVERY == 0:
+                    self.notifier.wake()
+            if handled:
+                self.notifier.wake()
+            if len(due) < SWEEP_BATCH or monotonic() > stop_at:
+                return handled
 
     async def _run_one(self, reminder: Reminder, now: datetime) -> bool:
         if reminder.stale_after is not None and now > reminder.stale_after:

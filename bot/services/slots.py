@@ -221,6 +221,9 @@ class SlotEngine:
         if clash is not None:
             raise Overlaps(start=local(clash.starts_at, self.zone))
         if not await repo.take_place(conn, slot.id, user.id, now):
+            again = await repo.get_signup(conn, slot.id, user.id)
+            if again is not None and again.holding:
+                raise AlreadySignedUp()  # a second tap, racing the first
             raise SlotFull()
         signup = await repo.get_signup(conn, slot.id, user.id)
         assert signup is not None

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import ManualClock
 from bot.models import N_, Frequency, RecurringSchedule, Reminder, ReminderStatus
 from bot.services import Services
+from bot.services import reminders as reminders_service
 from bot.services.errors import InvalidInput
 from bot.services.reminders import NOTIFY, occurrences, parse_local_moment
 from storage import reminders as reminders_repo
@@ -46,6 +47,30 @@ async def test_a_due_reminder_runs_once_in_the_transaction_that_marks_it(
     assert await services.reminders.run_due() == 1
     assert await services.reminders.run_due() == 0
     assert seen == [(rid, False)]
+
+
+async def test_one_sweep_runs_batch_after_batch_until_none_is_due(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many reminders due in the same minute go out in one sweep, each once (they waited
+    for the next sweep interval batch by batch before)."""
+    monkeypatch.setattr(reminders_service, "SWEEP_BATCH", 4)
+    seen: list[int] = []
+
+    async def action(conn: AsyncConnection, reminder: Reminder, late: bool) -> None:
+        seen.append(reminder.id)
+
+    services.reminders.on("test.many", action)
+    due = clock.now() + timedelta(minutes=1)
+    async with services.store.transaction() as conn:
+        for n in range(11):
+            await services.reminders.schedule(
+                conn, subject=f"shift:{n}", kind="test.many", due_at=due
+            )
+    clock.advance(minutes=1)
+    assert await services.reminders.run_due() == 11
+    assert await services.reminders.run_due() == 0
+    assert len(seen) == len(set(seen)) == 11
 
 
 async def test_a_failing_action_rolls_back_its_work_and_is_not_retried(

@@ -236,6 +236,26 @@ async def test_twenty_members_racing_for_two_places_make_two_holders(
     assert now is not None and now.taken == 2
 
 
+async def test_a_double_tap_holds_one_place(
+    services: Services, engine: SlotEngine, register: RegisterUser
+) -> None:
+    (a,) = await _members(services, register, 1)
+    slot = await _slot(services, engine, capacity=3)
+
+    async def tap() -> bool:
+        try:
+            await _take(services, engine, slot, a)
+        except AlreadySignedUp:
+            return False
+        return True
+
+    won = await asyncio.gather(*(tap() for _ in range(5)))
+    async with services.store.read() as conn:
+        now = await repo.get_slot(conn, slot.id)
+    assert sum(won) == 1
+    assert now is not None and now.taken == 1
+
+
 async def test_overlapping_places_are_refused_and_adjacent_ones_are_not(
     services: Services, engine: SlotEngine, register: RegisterUser
 ) -> None:
