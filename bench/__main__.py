@@ -24,9 +24,10 @@
    PostgreSQL: the coordinators' needs-attention list and quarter totals, a member's pairs
    and a household's visits, logging a visit; median and p95 with query plans
    (bench/twinning.py).
-9. Reminders: 5,000 reminders due in the same minute, swept and sent by the real bot process
-   against the fake enforcing the cap, on SQLite and on PostgreSQL: sweep time, the last
-   delivery, the rate against the cap, lost and duplicated (bench/reminders.py).
+9. Reminders: 5,000 members' patrol shift reminders due in the same minute, swept and sent
+   by the real bot process against the fake enforcing the cap, on SQLite and on PostgreSQL:
+   sweep time, the last delivery, the rate against the cap, lost and duplicated
+   (bench/reminders.py).
 """
 
 from __future__ import annotations

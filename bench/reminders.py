@@ -1,9 +1,11 @@
-"""Reminders due in the same minute: N reminder rows (default 5,000, as the evening's patrol
-shifts and a theme day's session could make) fall due at once in a fresh database; the real
-bot process (`python -m bot run`, SEND_RATE=R) sweeps them into the outbox and sends them
-against the fake Bot API, which answers 429 above R per second. Prints how long the sweep
-took to turn every row into a message, when the last one arrived, the achieved rate against
-the cap, the 429s, and per recipient the reminders lost and duplicated (target: 0 and 0)."""
+"""Reminders due in the same minute: 5,000 members on the evening's patrol shifts (100
+shifts of 50 at one post), each with the real "your shift starts soon" reminder row their
+place made, all falling due at once in a fresh database. The real bot process (`python -m bot
+run`, SEND_RATE=R) sweeps them (each runs the patrol action: the shift and the place read
+again, the notice queued) and sends them against the fake Bot API, which answers 429 above R
+per second. Prints how long the sweep took to queue every one, when the last arrived, the
+achieved rate against the cap, the 429s, and per member the reminders lost and duplicated
+(target: 0 and 0)."""
 
 from __future__ import annotations
 
@@ -14,27 +16,30 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.clock import SystemClock
-from bot.models import ReminderStatus
+from bot.models import ReminderStatus, Role
 from bot.services import Services
+from bot.services.patrol.service import KIND_SOON
 from storage import users as users_repo
 from storage.schema import reminders
 from storage.store import Store
-from tests.conftest import make_settings
+from tests.conftest import COORDINATOR_ID, make_settings
 from tests.support.delivery_rig import BotProcess
 from tests.support.fake_bot_api import FakeBotApi
 
-MARK = "巡逻提醒"  # how the fake's messages are counted as the benchmark's
-DUE_IN = timedelta(seconds=20)  # the bot is up and idle when they fall due
+MARK = "巡逻提醒岗"  # the post's name: how the fake's messages are counted as the benchmark's
+PER_SHIFT = 50
+DUE_IN = timedelta(seconds=20)  # after the seeding: the bot is up and idle when they fall due
 
 
 async def _prepare(
     folder: Path, fake: FakeBotApi, count: int, database_url: str | None
 ) -> tuple[str, list[int], float]:
-    """A database with `count` people, each with one reminder due in the same minute; the
-    wall-clock moment (time.monotonic) they fall due."""
+    """A database with `count` members on shifts starting in two hours, every one's
+    "starts soon" reminder moved to fall due in the same second; the wall-clock moment
+    (time.monotonic) they fall due."""
     settings = make_settings(folder, telegram_api_base_url=fake.base_url)
     if database_url is not None:
         settings = settings.model_copy(update={"database_url": database_url})
@@ -43,7 +48,6 @@ async def _prepare(
     try:
         services = await Services.build(settings, store, SystemClock())
         now = services.clock.now()
-        due = now.replace(microsecond=0) + DUE_IN
         async with store.transaction() as conn:
             for uid in people:
                 await users_repo.insert_user(
@@ -57,20 +61,42 @@ async def _prepare(
                     now=now,
                     community_id=services.default_community_id,
                 )
-                await services.reminders.schedule(
-                    conn,
-                    subject=f"bench:{uid}",
-                    kind="notify",
-                    due_at=due,
-                    recipient_id=uid,
-                    # The built-in kind: a message id (none in the catalogue: sent as is).
-                    payload={"text": MARK + " {n}", "values": {"n": str(uid)}},
+                await users_repo.grant_role(conn, uid, Role.MEMBER, None, now)
+        lead = await services.users.register(
+            COORDINATOR_ID, display_name="Li", language="zh", building_id=None
+        )
+        post = await services.patrol.create_post(lead, name=MARK, area=None, building_ids=[])
+        start = (now + timedelta(hours=2)).astimezone(settings.zone)
+        shifts = []
+        for _ in range(-(-count // PER_SHIFT)):
+            shifts += await services.patrol.define_shifts(
+                lead,
+                post.id,
+                day=start.date(),
+                start=start.time().replace(second=0, microsecond=0),
+                end=(start + timedelta(hours=1)).time().replace(second=0, microsecond=0),
+                capacity=PER_SHIFT,
+            )
+        for n, uid in enumerate(people):
+            member = await services.users.require(uid)
+            await services.patrol.take(member, shifts[n // PER_SHIFT].slot.id)
+        due = services.clock.now().replace(microsecond=0) + DUE_IN
+        async with store.transaction() as conn:
+            moved = await conn.execute(
+                update(reminders)
+                .where(
+                    reminders.c.kind == KIND_SOON,
+                    reminders.c.status == ReminderStatus.PENDING.value,
                 )
+                .values(due_at=due)
+            )
+            assert moved.rowcount == count, moved.rowcount
         due_in = (due - services.clock.now()).total_seconds()
     finally:
         await store.close()
     for uid in people:
         fake.user(uid)
+    fake.user(COORDINATOR_ID)
     return settings.database_url, people, time.monotonic() + due_in
 
 
@@ -78,7 +104,9 @@ async def _pending(database_url: str) -> int:
     store = await Store.open(database_url, migrate=False)
     try:
         async with store.read() as conn:
-            query = select(func.count()).where(reminders.c.status == ReminderStatus.PENDING.value)
+            query = select(func.count()).where(
+                reminders.c.kind == KIND_SOON, reminders.c.status == ReminderStatus.PENDING.value
+            )
             return int(await conn.scalar(query) or 0)
     finally:
         await store.close()
@@ -102,7 +130,10 @@ async def run(count: int, rate: int, database_url: str | None = None) -> None:
                     if got >= count and swept_at is not None:
                         break
                     if time.monotonic() > deadline:
-                        raise AssertionError(f"{got} of {count} reminders delivered in time")
+                        pending = await _pending(url)
+                        raise AssertionError(
+                            f"{got} of {count} delivered, {pending} still pending"
+                        )
                     await asyncio.sleep(0.25)
                 await fake.wait_idle(quiet=1.0, timeout=60)
             finally:
@@ -122,7 +153,7 @@ async def run(count: int, rate: int, database_url: str | None = None) -> None:
             where = "SQLite" if database_url is None else "PostgreSQL"
             sweep = f"{swept_at - due:.1f} s" if swept_at is not None else "n/a"
             print(
-                f"reminders ({where}): {count:,} due in the same minute; all swept into the "
+                f"reminders ({where}): {count:,} patrol reminders due at once; all swept into the "
                 f"outbox {sweep} after they fell due; last delivered "
                 f"{arrivals[-1] - due:.1f} s after (at the cap {count / rate:.1f} s at best); "
                 f"achieved {achieved:.1f} msg/s = {achieved / rate:.3f} of the cap {rate}/s; "
