@@ -12,6 +12,7 @@ from bot.services.membership import MembershipService
 from bot.services.notify import LiveMessages, Notifier
 from bot.services.passbook import PassbookService
 from bot.services.passbook.quarter import QuarterService
+from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
@@ -42,6 +43,7 @@ class Services:
     passbook: PassbookService
     quarters: QuarterService
     twinning: TwinningService
+    findings: FindingsService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -56,6 +58,7 @@ class Services:
         reminders = ReminderService(store, clock, notifier, settings)
         wishes = WishesService(store, settings, clock, community_id, notifier, reminders)
         wishes.register_reminders(reminders)
+        findings = FindingsService(store, settings, clock, notifier, wishes)
         passbook = PassbookService(store, settings, clock, notifier)
         wishes.on_confirmed(passbook.credit_confirmed_wish)
         wishes.on_rated(passbook.credit_rated_wish)
@@ -78,4 +81,5 @@ class Services:
             passbook=passbook,
             quarters=QuarterService(store, settings, clock, notifier),
             twinning=twinning,
+            findings=findings,
         )
