@@ -45,6 +45,8 @@ from handlers.broadcast import views as broadcast_views
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from handlers.passbook import views as passbook_views
+from handlers.patrol import findings as patrol_findings
+from handlers.patrol import findings_views as patrol_findings_views
 from handlers.twinning import households as twinning_households
 from handlers.twinning import twins
 from handlers.twinning import views as twinning_views
@@ -69,6 +71,7 @@ FEATURES = (
     passbook,
     twinning_households,
     twins,
+    patrol_findings,
     broadcast,
     news,
     quarter,
@@ -83,6 +86,7 @@ VIEWS = (
     broadcast_views,
     passbook_views,
     twinning_views,
+    patrol_findings_views,
     quarter,
     reminders,
     errors,

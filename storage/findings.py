@@ -24,6 +24,15 @@ from storage.schema import (
 )
 
 
+# Row ids are 32-bit integers on PostgreSQL: a forged id from a button (up to 15 digits) is
+# no row, not a database error.
+ID_MAX = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    return 0 < value <= ID_MAX
+
+
 def _query() -> Select[Any]:
     return select(patrol_findings, users.c.display_name.label("reporter_name")).join(
         users, users.c.id == patrol_findings.c.reported_by
@@ -88,6 +97,8 @@ async def insert_finding(
 
 
 async def get_finding(conn: AsyncConnection, finding_id: int) -> Finding | None:
+    if not is_row_id(finding_id):
+        return None
     row = (
         (await conn.execute(_query().where(patrol_findings.c.id == finding_id))).mappings().first()
     )

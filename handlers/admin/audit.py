@@ -55,6 +55,8 @@ ACTION_LABELS: dict[str, str] = {
     "household.update": N_("Household's details changed"),
     "pair.make": N_("Member paired with a household"),
     "pair.end": N_("Pair ended"),
+    "finding.handle": N_("Patrol finding marked handled"),
+    "finding.wish": N_("Patrol finding turned into a wish"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -70,6 +72,7 @@ SUBJECT_LABELS: dict[str, str] = {
     "street": N_("Street #{id}"),
     "household": N_("Household #{id}"),
     "pair": N_("Pair #{id}"),
+    "finding": N_("Patrol finding #{id}"),
 }
 SOMEONE = N_("someone who has left")
 

@@ -171,6 +171,8 @@ class FindingsService:
 
     async def _spot(self, conn: AsyncConnection, member: User, slot_id: int) -> PatrolSpot:
         """The shift, when the member may report from it now; else why not."""
+        if not repo.is_row_id(slot_id):
+            raise NotOnShift()  # a forged id
         slot = await slots_repo.get_slot(conn, slot_id)
         post = await repo.post_of_shift(conn, slot_id) if slot is not None else None
         signup = await slots_repo.get_signup(conn, slot_id, member.id) if post else None
@@ -307,6 +309,17 @@ class FindingsService:
             if not viewer.is_coordinator:
                 raise NoSuchFinding()
             return await self._card(conn, await self._in_reach(conn, viewer, finding_id))
+
+    async def as_told(self, finding_id: int) -> Finding | None:
+        """A finding as it stands now, for rendering a notice about it (the notice went to
+        people allowed to read it; a press on its buttons is checked again)."""
+        async with self.store.read() as conn:
+            return await repo.get_finding(conn, finding_id)
+
+    async def card_of(self, finding: Finding) -> FindingCard:
+        """A finding with its post's, building's and handler's names (for a notice's view)."""
+        async with self.store.read() as conn:
+            return await self._card(conn, finding)
 
     async def open_findings(self, actor: User) -> list[FindingCard]:
         """The findings not yet handled in the coordinator's reach, newest first."""

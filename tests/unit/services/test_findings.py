@@ -230,8 +230,9 @@ async def test_reporting_off_a_shift_is_refused(services: Services, world: World
         await services.findings.report(world.other_member, world.slot_id, LIGHT, token="x")
     with pytest.raises(NoShiftNow):
         await services.findings.current_spot(world.other_member)
-    with pytest.raises(NotOnShift):  # a forged shift
-        await services.findings.report(world.member, 999_999, LIGHT, token="x")
+    for forged in (999_999, 10**12, -1):  # forged shifts
+        with pytest.raises(NotOnShift):
+            await services.findings.report(world.member, forged, LIGHT, token="x")
     assert await _count(services) == 0
 
 
