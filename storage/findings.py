@@ -23,7 +23,6 @@ from storage.schema import (
     users,
 )
 
-
 # Row ids are 32-bit integers on PostgreSQL: a forged id from a button (up to 15 digits) is
 # no row, not a database error.
 ID_MAX = 2**31 - 1

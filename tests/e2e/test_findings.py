@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from bot.models import FindingStatus, Node, NodeKind, Role, Skill, WishStatus
 from bot.services import Services
@@ -102,9 +102,9 @@ async def _report(reporter: FakeUser) -> None:
     await reporter.press_data(card, str(send["callback_data"]))
 
 
-async def _count(services: Services, table: object) -> int:
+async def _count(services: Services, table: Table) -> int:
     async with services.store.read() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(table)) or 0)  # type: ignore[arg-type]
+        return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
 
 
 async def test_a_finding_with_a_photo_becomes_a_wish_a_member_takes_on(
