@@ -125,6 +125,13 @@ async def test_a_finding_with_a_photo_becomes_a_wish_a_member_takes_on(
     assert pin.location is not None and pin.location["latitude"] == pytest.approx(39.91)
     assert all(m.photo is None for m in fake.sent_to(HANDYMAN))  # the photo went to one chat
 
+    await coordinator.send("/findings")
+    listed = await coordinator.wait_for("待处理的巡查发现")
+    assert LIGHT[:10] in (listed.text or "")
+    await coordinator.press(listed, listed.buttons[0][0])
+    opened = await coordinator.wait_for(lambda m: "🙋 转为微心愿" in str(m.buttons))
+    assert opened is not told and LIGHT in (opened.text or "")
+
     answered = await coordinator.press(told, "🙋 转为微心愿")
     assert answered is not None and "已发布" in answered
     await coordinator.wait_for(lambda m: m is told and "已由 李书记 转为微心愿" in (m.text or ""))

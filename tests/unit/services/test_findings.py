@@ -26,7 +26,7 @@ from bot.models import (
     WishStatus,
 )
 from bot.services import Services
-from bot.services.errors import NotAllowed
+from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.patrol.findings import (
     AlreadyHandled,
     AlreadyWished,
@@ -349,6 +349,20 @@ async def test_two_coordinators_racing_make_one_wish(
     async with services.store.read() as conn:
         assert await conn.scalar(select(func.count()).select_from(wishes_table)) == 1
     assert len(await _queued(services, "finding.wished")) == 1
+
+
+async def test_a_wish_that_cannot_be_posted_leaves_the_finding_open(
+    services: Services, world: World
+) -> None:
+    finding = await services.findings.report(world.member, world.slot_id, LIGHT, token="t")
+    await services.admin.set_building_archived(world.coordinator, world.a, True)
+    with pytest.raises(InvalidInput):
+        await services.findings.to_wish(world.coordinator, finding.id)
+    (still,) = await services.findings.open_findings(world.coordinator)
+    assert still.finding.status is FindingStatus.NEW and still.finding.handled_by is None
+    assert await _queued(services, "finding.wished") == []
+    card = await services.findings.mark_handled(world.coordinator, finding.id)  # still possible
+    assert card.finding.status is FindingStatus.HANDLED
 
 
 async def test_a_coordinator_elsewhere_and_members_are_refused(
