@@ -22,12 +22,27 @@ from handlers.patrol.finding_buttons import (
     FindingMedia,
     FindingOpen,
     FindingSend,
+    FindingsList,
+    FindingStart,
     FindingToWish,
     Media,
 )
 
 Rows = list[list[tuple[str, str]]]
 SNIPPET = 40  # characters of a finding's words in a list line or a reporter's notice
+
+
+# --- the entries other screens show -------------------------------------------------------------
+
+
+def report_row(t: Translate, slot_id: int) -> list[tuple[str, str]]:
+    """The row a checked-in shift's card carries (patrol's `checked_in_rows`)."""
+    return [(t("🔎 Report a finding"), FindingStart(slot_id=slot_id).pack())]
+
+
+def list_row(t: Translate) -> list[tuple[str, str]]:
+    """The row a coordinator's menu carries to the open findings (as /findings)."""
+    return [(t("🔎 Patrol findings"), FindingsList().pack())]
 
 
 # --- the member's dialogue ---------------------------------------------------------------------

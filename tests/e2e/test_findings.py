@@ -13,9 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Table, func, select
 
+from bot.i18n import translator
 from bot.models import FindingStatus, Node, NodeKind, Role, Skill, WishStatus
 from bot.services import Services
 from handlers.patrol.finding_buttons import FindingStart
+from handlers.patrol.findings_views import report_row
 from storage import org
 from storage import users as users_repo
 from storage.schema import patrol_findings, wishes
@@ -187,4 +189,9 @@ async def test_off_shift_and_not_checked_in_members_are_told_why(patrol: Patrol)
     assert refused == "请先在班次上签到，然后就可以上报看到的情况。"
     refused = await patrol.idle.press_data(None, FindingStart(slot_id=patrol.slot_id).pack())
     assert refused == "您不在这个班次上。"
+    # The row the checked-in shift's card carries starts the report for that shift.
+    ((label, data),) = report_row(translator("zh"), patrol.slot_id)
+    assert label == "🔎 上报巡查发现"
+    await patrol.reporter.press_data(None, data)
+    await patrol.reporter.wait_for("上报巡查发现 · 东门岗")
     assert await _count(patrol.services, patrol_findings) == 0
