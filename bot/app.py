@@ -46,6 +46,8 @@ from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from handlers.passbook import views as passbook_views
 from handlers.patrol import admin as patrol_admin
+from handlers.patrol import findings as patrol_findings
+from handlers.patrol import findings_views as patrol_findings_views
 from handlers.patrol import member as patrol_member
 from handlers.patrol import views as patrol_views
 from handlers.twinning import households as twinning_households
@@ -74,6 +76,7 @@ FEATURES = (
     twins,
     patrol_admin,
     patrol_member,
+    patrol_findings,
     broadcast,
     news,
     quarter,
@@ -89,6 +92,7 @@ VIEWS = (
     passbook_views,
     twinning_views,
     patrol_views,
+    patrol_findings_views,
     quarter,
     reminders,
     errors,

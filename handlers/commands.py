@@ -97,6 +97,11 @@ COMMANDS: tuple[Command, ...] = (
         home=True,
     ),
     Command(
+        "finding",
+        Role.MEMBER,
+        N_("On patrol: report what you saw to the coordinators"),
+    ),
+    Command(
         "ranking",
         Role.MEMBER,
         N_("This quarter's ranking of the love-savings passbook"),
@@ -122,6 +127,11 @@ COMMANDS: tuple[Command, ...] = (
         N_("Members, invites, buildings, teams, coordinators"),
         label=N_("🗂 Admin"),
         home=True,
+    ),
+    Command(
+        "findings",
+        Role.COORDINATOR,
+        N_("Patrol findings not yet handled: handle, or turn into a wish"),
     ),
     Command(
         "teams",

@@ -13,6 +13,7 @@ from bot.services.notify import LiveMessages, Notifier
 from bot.services.passbook import PassbookService
 from bot.services.passbook.quarter import QuarterService
 from bot.services.patrol import PatrolService
+from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.slots import SlotEngine
 from bot.services.teams import TeamsService
@@ -45,6 +46,7 @@ class Services:
     quarters: QuarterService
     twinning: TwinningService
     patrol: PatrolService
+    findings: FindingsService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -59,6 +61,7 @@ class Services:
         reminders = ReminderService(store, clock, notifier, settings)
         wishes = WishesService(store, settings, clock, community_id, notifier, reminders)
         wishes.register_reminders(reminders)
+        findings = FindingsService(store, settings, clock, notifier, wishes)
         passbook = PassbookService(store, settings, clock, notifier)
         wishes.on_confirmed(passbook.credit_confirmed_wish)
         wishes.on_rated(passbook.credit_rated_wish)
@@ -93,4 +96,5 @@ class Services:
             quarters=QuarterService(store, settings, clock, notifier),
             twinning=twinning,
             patrol=patrol,
+            findings=findings,
         )

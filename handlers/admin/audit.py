@@ -64,6 +64,8 @@ ACTION_LABELS: dict[str, str] = {
     "patrol_shift.ask_off": N_("Member asked late to be let off a patrol shift"),
     "patrol_shift.swap_offer": N_("Patrol shift offered to other members"),
     "patrol_shift.swap_take": N_("Patrol shift taken over by another member"),
+    "finding.handle": N_("Patrol finding marked handled"),
+    "finding.wish": N_("Patrol finding turned into a wish"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -81,6 +83,7 @@ SUBJECT_LABELS: dict[str, str] = {
     "pair": N_("Pair #{id}"),
     "patrol_post": N_("Patrol post #{id}"),
     "slot": N_("Shift or session #{id}"),
+    "finding": N_("Patrol finding #{id}"),
 }
 SOMEONE = N_("someone who has left")
 

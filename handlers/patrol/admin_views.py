@@ -31,6 +31,7 @@ from handlers.patrol.admin_buttons import (
     WeekShifts,
 )
 from handlers.patrol.buttons import LetOffMember
+from handlers.patrol.findings_views import list_row
 from handlers.patrol.views import day_label, places, slot_when
 
 Rows = list[list[tuple[str, str]]]
@@ -64,6 +65,7 @@ def menu_view(t: Translate) -> tuple[str, Rows]:
             (t("🗓 Shifts this week"), WeekShifts(week=0).pack()),
             (t("🗓 Next week"), WeekShifts(week=1).pack()),
         ],
+        list_row(t),
         [(t("« Back"), AdminMenu().pack())],
     ]
     return text, rows

@@ -44,6 +44,7 @@ from handlers.patrol.buttons import (
     ShiftCard,
     TakeShift,
 )
+from handlers.patrol.findings_views import report_row
 
 Rows = list[list[tuple[str, str]]]
 TEXT_MAX = 3900  # a roster longer than a message is cut (Telegram: 4096)
@@ -84,7 +85,10 @@ def places(t: Translate, slot: Slot) -> str:
 def checked_in_rows(t: Translate, shift: Shift) -> Rows:
     """The buttons of a shift the member has checked in to and not out of: the one place
     where they are built (findings add their row here)."""
-    return [[(t("🏁 Check out"), CheckOut(slot_id=shift.slot.id).pack())]]
+    return [
+        report_row(t, shift.slot.id),
+        [(t("🏁 Check out"), CheckOut(slot_id=shift.slot.id).pack())],
+    ]
 
 
 def shift_rows(t: Translate, shift: Shift, signup: Signup | None, now: datetime) -> Rows:
