@@ -141,22 +141,6 @@ async def set_wish(conn: AsyncConnection, finding_id: int, wish_id: int) -> bool
     return bool(result.rowcount)
 
 
-async def reopen(conn: AsyncConnection, finding_id: int, by: int) -> bool:
-    """A finding this coordinator was turning into a wish, when the wish could not be posted:
-    NEW again, for anyone to handle."""
-    result = await conn.execute(
-        update(patrol_findings)
-        .where(
-            patrol_findings.c.id == finding_id,
-            patrol_findings.c.status == FindingStatus.WISHED.value,
-            patrol_findings.c.wish_id.is_(None),
-            patrol_findings.c.handled_by == by,
-        )
-        .values(status=FindingStatus.NEW.value, handled_by=None, handled_at=None)
-    )
-    return bool(result.rowcount)
-
-
 async def open_findings(
     conn: AsyncConnection,
     community_ids: Collection[int],

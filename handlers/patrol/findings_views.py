@@ -143,15 +143,13 @@ def finding_text(
         who = esc(handler_name or "")
         if finding.status is FindingStatus.HANDLED:
             lines += ["", t("✅ Handled by {name}.").format(name=who)]
-        elif finding.status is FindingStatus.WISHED and finding.wish_id is not None:
+        elif finding.status is FindingStatus.WISHED:  # made in one step with its wish
             lines += [
                 "",
                 t("🙋 Turned into micro-wish #{id} by {name}.").format(
                     id=finding.wish_id, name=who
                 ),
             ]
-        elif finding.status is FindingStatus.WISHED:
-            lines += ["", t("🙋 {name} is turning it into a micro-wish.").format(name=who)]
     return "\n".join(lines)
 
 

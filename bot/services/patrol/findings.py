@@ -392,6 +392,9 @@ class FindingsService:
         AlreadyHandled, AlreadyWished, and what posting a wish refuses."""
         require_coordinator(actor)
         now = self.clock.now()
+        # One transaction: the finding taken for the wish, the wish posted and offered, the
+        # link, the audit line and the reporter's notice — all of them, or (a refusal, a
+        # crash) none, and the finding stays open.
         async with self.store.transaction() as conn:
             finding = await self._in_reach(conn, actor, finding_id)
             if not await repo.handle(
@@ -399,24 +402,18 @@ class FindingsService:
             ):
                 await self._refuse_taken(conn, finding.id)
             card = await self._card(conn, finding)
-        # Posted in the finding's community (a street's coordinator lives in one community
-        # and may act for another): the wish service places a proxy wish in the poster's.
-        poster = actor.model_copy(update={"community_id": finding.community_id})
-        draft = WishDraft(
-            category=wish_category(finding.text),
-            text=finding.text,
-            photo_file_id=finding.photo_file_id,
-            voice_file_id=finding.voice_file_id,
-            for_name=(card.post_name or "-")[:NAME_MAX],
-            for_building_id=finding.building_id,
-        )
-        try:
-            wish = await self.wishes.post(poster, draft)
-        except BaseException:
-            async with self.store.transaction() as conn:
-                await repo.reopen(conn, finding.id, actor.id)
-            raise
-        async with self.store.transaction() as conn:
+            # Posted in the finding's community (a street's coordinator lives in one community
+            # and may act for another): the wish service places a proxy wish in the poster's.
+            poster = actor.model_copy(update={"community_id": finding.community_id})
+            draft = WishDraft(
+                category=wish_category(finding.text),
+                text=finding.text,
+                photo_file_id=finding.photo_file_id,
+                voice_file_id=finding.voice_file_id,
+                for_name=(card.post_name or "-")[:NAME_MAX],
+                for_building_id=finding.building_id,
+            )
+            wish = await self.wishes.post_within(conn, poster, draft)
             linked = await repo.set_wish(conn, finding.id, wish.id)
             assert linked, "the finding was taken for this wish above"
             await audit.record(

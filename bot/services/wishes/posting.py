@@ -52,58 +52,75 @@ class WishPosting(WishOffers):
             raise WishChanged()
 
     async def _post(self, actor: User, draft: WishDraft, *, reposting: int | None) -> Wish:
-        now = self.clock.now()
+        checked = await self._checked(actor, draft)
+        async with self.store.transaction() as conn:
+            if reposting is not None:
+                old = await self._get(conn, reposting, actor)
+                await self._check_repost(conn, actor, old)
+                await self._record(
+                    conn, old, WishEventKind.REPOSTED, actor=actor, now=self.clock.now()
+                )
+            wish = await self._insert(conn, actor, draft, checked)
+        self.notifier.wake()
+        return wish
+
+    async def post_within(self, conn: AsyncConnection, actor: User, draft: WishDraft) -> Wish:
+        """Post a wish inside the caller's transaction, with what that transaction changes
+        besides (e.g. the patrol finding the wish is made of): both, or neither. The caller
+        wakes the notifier once it has committed."""
+        return await self._insert(conn, actor, draft, await self._checked(actor, draft))
+
+    async def _checked(self, actor: User, draft: WishDraft) -> dict[str, Any]:
+        """The draft's values, checked (before any transaction: the checks only read)."""
         text = clean_text(draft.text, TEXT_MAX, required=False)
         if text is None and not draft.photo_file_id and not draft.voice_file_id:
             raise InvalidInput(N_("Please tell us the wish: some words, a photo or a voice note."))
+        now = self.clock.now()
         needed_by = check_needed_by(draft.needed_by, now) if draft.needed_by else None
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"text": text, "needed_by": needed_by}
         community = self.proxy_community(actor) if draft.is_proxy else actor.community_id
         if community is None:
             raise NotRegistered()
+        values["community_id"] = community
         if draft.is_proxy:
             self._require_member(actor, allow_coordinator=True)
             values["for_name"] = clean_name(draft.for_name or "")
             values["for_room"] = clean_room(draft.for_room) if draft.for_room else None
             values["for_phone"] = clean_phone(draft.for_phone) if draft.for_phone else None
-            building_id = await self._open_building(draft.for_building_id, community)
+            values["building_id"] = await self._open_building(draft.for_building_id, community)
         else:
-            building_id = actor.building_id
-        async with self.store.transaction() as conn:
-            if reposting is not None:
-                old = await self._get(conn, reposting, actor)
-                await self._check_repost(conn, actor, old)
-                await self._record(conn, old, WishEventKind.REPOSTED, actor=actor, now=now)
-            if not draft.is_proxy:
-                count = await repo.count_unfinished_own(conn, actor.id)
-                if count >= self.settings.max_open_wishes:
-                    raise TooManyOpenWishes(count=count)
-            wish_id = await repo.insert_wish(
-                conn,
-                community_id=community,
-                building_id=building_id,
-                posted_by=actor.id,
-                category=draft.category,
-                text=text,
-                photo_file_id=draft.photo_file_id,
-                voice_file_id=draft.voice_file_id,
-                urgent=draft.urgent,
-                needed_by=needed_by,
-                now=now,
-                **values,
-            )
-            round_id = await repo.add_event(
-                conn,
-                wish_id,
-                WishEventKind.POSTED,
-                actor_id=actor.id,
-                now=now,
-                to_status=WishStatus.OPEN,
-            )
-            wish = await self._get(conn, wish_id)
-            await self._announce_open(conn, wish, round_id, exclude={actor.id})
-            await self._post_to_wall(conn, wish)
-        self.notifier.wake()
+            values["building_id"] = actor.building_id
+        return values
+
+    async def _insert(
+        self, conn: AsyncConnection, actor: User, draft: WishDraft, checked: dict[str, Any]
+    ) -> Wish:
+        now = self.clock.now()
+        if not draft.is_proxy:
+            count = await repo.count_unfinished_own(conn, actor.id)
+            if count >= self.settings.max_open_wishes:
+                raise TooManyOpenWishes(count=count)
+        wish_id = await repo.insert_wish(
+            conn,
+            posted_by=actor.id,
+            category=draft.category,
+            photo_file_id=draft.photo_file_id,
+            voice_file_id=draft.voice_file_id,
+            urgent=draft.urgent,
+            now=now,
+            **checked,
+        )
+        round_id = await repo.add_event(
+            conn,
+            wish_id,
+            WishEventKind.POSTED,
+            actor_id=actor.id,
+            now=now,
+            to_status=WishStatus.OPEN,
+        )
+        wish = await self._get(conn, wish_id)
+        await self._announce_open(conn, wish, round_id, exclude={actor.id})
+        await self._post_to_wall(conn, wish)
         return wish
 
     def proxy_community(self, actor: User) -> int | None:
