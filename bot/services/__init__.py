@@ -13,6 +13,8 @@ from bot.services.notify import LiveMessages, Notifier
 from bot.services.passbook import PassbookService
 from bot.services.passbook.quarter import QuarterService
 from bot.services.reminders import ReminderService
+from bot.services.slots import SlotEngine
+from bot.services.study import StudyService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
 from bot.services.users import UsersService
@@ -42,6 +44,7 @@ class Services:
     passbook: PassbookService
     quarters: QuarterService
     twinning: TwinningService
+    study: StudyService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -61,6 +64,9 @@ class Services:
         wishes.on_rated(passbook.credit_rated_wish)
         twinning = TwinningService(store, settings, clock, notifier, reminders, passbook)
         twinning.register_reminders(reminders)
+        engine = SlotEngine(store, settings, clock)
+        study = StudyService(store, settings, clock, notifier, reminders, passbook, engine)
+        study.register_reminders(reminders)
         return cls(
             settings=settings,
             store=store,
@@ -78,4 +84,5 @@ class Services:
             passbook=passbook,
             quarters=QuarterService(store, settings, clock, notifier),
             twinning=twinning,
+            study=study,
         )
