@@ -45,6 +45,9 @@ from handlers.broadcast import views as broadcast_views
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
 from handlers.passbook import views as passbook_views
+from handlers.study import admin as study_admin
+from handlers.study import sessions as study_sessions
+from handlers.study import views as study_views
 from handlers.twinning import households as twinning_households
 from handlers.twinning import twins
 from handlers.twinning import views as twinning_views
@@ -69,6 +72,8 @@ FEATURES = (
     passbook,
     twinning_households,
     twins,
+    study_admin,
+    study_sessions,
     broadcast,
     news,
     quarter,
@@ -83,6 +88,7 @@ VIEWS = (
     broadcast_views,
     passbook_views,
     twinning_views,
+    study_views,
     quarter,
     reminders,
     errors,

@@ -52,6 +52,7 @@ from handlers.common import ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
 from handlers.passbook.buttons import PointsMenu
+from handlers.study.buttons import StudyMenu
 from handlers.teams import ListTeams
 from handlers.twinning.admin_buttons import TwinningMenu
 
@@ -125,7 +126,7 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
             ]
         )
         rows.append([(t("💝 Points"), PointsMenu().pack())])
-    rows.append([(t("🤝 Twinning"), TwinningMenu().pack())])
+    rows.append([(t("🤝 Twinning"), TwinningMenu().pack()), (t("📚 Study"), StudyMenu().pack())])
     if _above_several(user):
         rows.append([(t("Communities"), Communities().pack())])
     title = t("<b>Administration</b> — {community}").format(

@@ -55,6 +55,8 @@ ACTION_LABELS: dict[str, str] = {
     "household.update": N_("Household's details changed"),
     "pair.make": N_("Member paired with a household"),
     "pair.end": N_("Pair ended"),
+    "study.schedule": N_("Study session scheduled"),
+    "study.cancel": N_("Study session cancelled"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -70,6 +72,7 @@ SUBJECT_LABELS: dict[str, str] = {
     "street": N_("Street #{id}"),
     "household": N_("Household #{id}"),
     "pair": N_("Pair #{id}"),
+    "study": N_("Study session #{id}"),
 }
 SOMEONE = N_("someone who has left")
 

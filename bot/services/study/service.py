@@ -211,7 +211,7 @@ class StudyService:
                 conn,
                 actor_id=actor.id,
                 action="study.schedule",
-                subject=f"slot:{first.slot.id}",
+                subject=f"study:{first.slot.id}",
                 now=now,
                 community_id=community_id,
                 after={
@@ -317,7 +317,7 @@ class StudyService:
                 conn,
                 actor_id=actor.id,
                 action="study.cancel",
-                subject=f"slot:{slot_id}",
+                subject=f"study:{slot_id}",
                 now=now,
                 community_id=session.slot.community_id,
                 before={"title": session.title, "starts_at": session.slot.starts_at.isoformat()},

@@ -4,7 +4,8 @@ Telegram accepts, shows people's words escaped, and carries only buttons the bot
 from __future__ import annotations
 
 import typing
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from bot.models import (
     OutboxStatus,
     Pair,
     Role,
+    StudySession,
     User,
     Wish,
     WishCategory,
@@ -29,6 +31,7 @@ from bot.services import Services
 from bot.services.broadcast import DeliveryReport
 from bot.services.notify import RefreshLive, RetireLive, ShowLive
 from bot.services.passbook.quarter import Flag, FlagKind, Placed
+from bot.services.study import SessionDraft, StudyNotice
 from bot.services.twinning import HouseholdDraft
 from handlers import notices
 from handlers.broadcast.views import report_text
@@ -108,8 +111,10 @@ def sample(kind: type[Notice], broadcast_id: int) -> Notice:
             )
         elif hint is int or hint == int | None:
             values[name] = 3
-        elif hint == datetime | None:
+        elif hint == datetime | None or hint is datetime:
             values[name] = DAYTIME
+        elif isinstance(hint, type) and issubclass(hint, StrEnum):  # e.g. a reminder's stage
+            values[name] = next(iter(hint))
         elif hint == date | None:  # a reminder's anchor day: set from a real pair
             values[name] = None
         else:
@@ -129,6 +134,24 @@ async def a_pair(services: Services, register: RegisterUser, coordinator: User) 
         coordinator, HouseholdDraft(name="张奶奶家", building_id=building.id, consent=True)
     )
     return await services.twinning.pair(coordinator, 200, household.id, Cadence.WEEKLY)
+
+
+async def a_session(services: Services, coordinator: User) -> StudySession:
+    """A study session with hostile words, as the study notices name."""
+    start = services.clock.now() + timedelta(days=2)
+    (session,) = await services.study.schedule(
+        coordinator,
+        SessionDraft(
+            title=HOSTILE,
+            topic=HOSTILE,
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            place=HOSTILE,
+            material_file_id="DOC",
+            material_name=HOSTILE,
+        ),
+    )
+    return session
 
 
 def test_every_notice_kind_has_a_view() -> None:
@@ -152,6 +175,9 @@ async def test_each_notice_renders_as_valid_html_with_words_escaped(
         if "anchor" in type(notice).model_fields:
             changes["anchor"] = services.twinning.anchor(pair)
         notice = notice.model_copy(update=changes)
+    if isinstance(notice, StudyNotice):  # a notice of a session gone is not shown
+        session = await a_session(services, coordinator)
+        notice = notice.model_copy(update={"slot_id": session.slot.id})
 
     shown = await notices.render_notice(services, notice, language)
 
