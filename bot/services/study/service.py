@@ -17,7 +17,7 @@ import secrets
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -498,6 +498,15 @@ class StudyService:
                 if self.in_window(s)
             ]
         if not candidates:
+            # The code of a session of theirs that is not (or no longer) open: say when it is.
+            async with self.store.read() as conn:
+                recent = await repo.sessions_open_to(conn, user, after=now - timedelta(days=1))
+                for session in recent:
+                    right = await repo.session_code(conn, session.slot.id)
+                    if right is not None and _same(code, right):
+                        opens, closes = self.window(session)
+                        zone = self.settings.zone
+                        raise OutsideWindow(opens=local(opens, zone), closes=local(closes, zone))
             raise NoSessionNow()
         for session in candidates:
             async with self.store.read() as conn:

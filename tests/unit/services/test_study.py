@@ -306,8 +306,10 @@ async def test_wrong_early_and_late_codes_are_refused(
     _set(clock, END.astimezone(UTC) + timedelta(minutes=31))
     with pytest.raises(OutsideWindow):
         await services.study.check_in(world.m1, slot_id, code)
-    with pytest.raises(NoSessionNow):
+    with pytest.raises(OutsideWindow):  # /attend with the code: its window is named
         await services.study.check_in_by_code(world.m1, code)
+    with pytest.raises(NoSessionNow):
+        await services.study.check_in_by_code(world.m1, wrong)
     assert await _credits(services, slot_id) == 0
 
 
