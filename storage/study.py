@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
@@ -22,7 +22,6 @@ from bot.models import (
     User,
 )
 from storage import bot_state
-from storage.schema import bot_state as bot_state_table
 from storage.schema import slot_signups, slots, study_sessions, user_roles, users
 from storage.slots import _slot
 
@@ -214,11 +213,6 @@ async def unanswered_ids(conn: AsyncConnection, slot_id: int) -> list[int]:
     return [int(uid) for uid in await conn.scalars(query)]
 
 
-async def audience_size(conn: AsyncConnection, slot_ids: Collection[int]) -> dict[int, int]:
-    """How many people each session's audience holds (now)."""
-    return {slot_id: len(await audience_ids(conn, slot_id)) for slot_id in slot_ids}
-
-
 # --- wrong check-in codes ------------------------------------------------------------------
 
 
@@ -237,12 +231,3 @@ async def add_wrong_try(conn: AsyncConnection, slot_id: int, user_id: int) -> in
     count = await wrong_tries(conn, slot_id, user_id) + 1
     await bot_state.save(conn, TRIES_KIND, _tries_key(slot_id, user_id), count)
     return count
-
-
-async def forget_tries(conn: AsyncConnection, slot_ids: Collection[int]) -> None:
-    """The wrong-try counts of these sessions (once they are over)."""
-    table = bot_state_table
-    for slot_id in slot_ids:
-        await conn.execute(
-            delete(table).where(table.c.kind == TRIES_KIND, table.c.key.like(f"{slot_id}:%"))
-        )

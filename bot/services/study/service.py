@@ -44,7 +44,14 @@ from bot.services.notify import Notifier, quiet_until
 from bot.services.passbook import PassbookService
 from bot.services.reminders import ReminderService
 from bot.services.scope import require_coordinator, require_covers, working_community
-from bot.services.slots import OutsideWindow, SlotEngine, local, repeat, slot_subject
+from bot.services.slots import (
+    AlreadyCheckedIn,
+    OutsideWindow,
+    SlotEngine,
+    local,
+    repeat,
+    slot_subject,
+)
 from bot.services.study.notices import (
     SessionAnnounced,
     SessionCancelled,
@@ -431,6 +438,9 @@ class StudyService:
             session = await self._open_to(conn, user, slot_id)
             if not session.slot.open or session.slot.starts_at <= now:
                 raise SessionOver()
+            mine = await slots_repo.get_signup(conn, slot_id, user.id)
+            if mine is not None and mine.checked_in_at is not None:
+                raise AlreadyCheckedIn()  # checked in early: the answer is given
             status = SignupStatus.GOING if going else SignupStatus.EXCUSED
             return await slots_repo.answer(conn, slot_id, user.id, status, why, now)
 
