@@ -50,6 +50,9 @@ from handlers.patrol import findings as patrol_findings
 from handlers.patrol import findings_views as patrol_findings_views
 from handlers.patrol import member as patrol_member
 from handlers.patrol import views as patrol_views
+from handlers.study import admin as study_admin
+from handlers.study import sessions as study_sessions
+from handlers.study import views as study_views
 from handlers.twinning import households as twinning_households
 from handlers.twinning import twins
 from handlers.twinning import views as twinning_views
@@ -77,6 +80,8 @@ FEATURES = (
     patrol_admin,
     patrol_member,
     patrol_findings,
+    study_admin,
+    study_sessions,
     broadcast,
     news,
     quarter,
@@ -93,6 +98,7 @@ VIEWS = (
     twinning_views,
     patrol_views,
     patrol_findings_views,
+    study_views,
     quarter,
     reminders,
     errors,

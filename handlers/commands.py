@@ -21,6 +21,7 @@ class Command:
     also: Role | None = None  # a second role that may use it
     label: str | None = None  # the button's English message id; None: no button
     home: bool = False  # on the home keyboard (else only on the /help card)
+    home_for: Role | None = None  # on the home keyboard of this role only (None: of `role`)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -51,6 +52,17 @@ COMMANDS: tuple[Command, ...] = (
         N_("Announcements from the community"),
         label=N_("📰 News"),
         home=True,
+    ),
+    Command(
+        "study",
+        Role.RESIDENT,
+        N_("Study sessions open to you: attend or excused, material, check in"),
+        label=N_("📚 Study"),
+        home=True,
+        home_for=Role.MEMBER,
+    ),
+    Command(
+        "attend", Role.RESIDENT, N_("Check in to a study session with its code: /attend 1234")
     ),
     Command(
         "wishes",

@@ -61,7 +61,11 @@ class HelpCardButton(Button):
 
 def home_rows(t: Translate, roles: frozenset[Role]) -> list[list[str]]:
     """The home keyboard's labels for these roles, two to a row (residents' first)."""
-    labels = [t(c.label) for c in commands_for(roles) if c.home and c.label]
+    labels = [
+        t(c.label)
+        for c in commands_for(roles)
+        if c.home and c.label and (c.home_for is None or c.home_for in roles)
+    ]
     return [labels[i : i + PER_ROW] for i in range(0, len(labels), PER_ROW)]
 
 

@@ -21,7 +21,7 @@ from bot.models import (
     ReceivedBroadcast,
     Role,
 )
-from storage import org
+from storage import org, study
 from storage.schema import (
     broadcasts,
     outbox,
@@ -231,6 +231,10 @@ def _audience_filter(
                 teams.c.community_id.in_(sorted(reach.community_ids)),
             )
         )
+    elif kind is AudienceKind.SESSION and ref is not None:
+        # The people in the study session's audience (its community's, members or a
+        # building's members), within the sender's reach as every audience is.
+        who = study.audience_filter(ref)
     else:
         raise ValueError(f"audience {kind} has no recipients query")
     opted_in = true() if include_opted_out else users.c.announcements.is_(True)

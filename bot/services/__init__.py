@@ -16,6 +16,7 @@ from bot.services.patrol import PatrolService
 from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.slots import SlotEngine
+from bot.services.study import StudyService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
 from bot.services.users import UsersService
@@ -47,6 +48,7 @@ class Services:
     twinning: TwinningService
     patrol: PatrolService
     findings: FindingsService
+    study: StudyService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -67,6 +69,7 @@ class Services:
         wishes.on_rated(passbook.credit_rated_wish)
         twinning = TwinningService(store, settings, clock, notifier, reminders, passbook)
         twinning.register_reminders(reminders)
+        engine = SlotEngine(store, settings, clock)
         patrol = PatrolService(
             store,
             settings,
@@ -74,10 +77,12 @@ class Services:
             notifier,
             reminders,
             passbook,
-            SlotEngine(store, settings, clock),
+            engine,
             group_community_id=community_id,
         )
         patrol.register_reminders(reminders)
+        study = StudyService(store, settings, clock, notifier, reminders, passbook, engine)
+        study.register_reminders(reminders)
         return cls(
             settings=settings,
             store=store,
@@ -97,4 +102,5 @@ class Services:
             twinning=twinning,
             patrol=patrol,
             findings=findings,
+            study=study,
         )

@@ -53,6 +53,7 @@ from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
 from handlers.passbook.buttons import PointsMenu
 from handlers.patrol.admin_buttons import PatrolMenu
+from handlers.study.buttons import StudyMenu
 from handlers.teams import ListTeams
 from handlers.twinning.admin_buttons import TwinningMenu
 
@@ -127,7 +128,7 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
         )
         rows.append([(t("💝 Points"), PointsMenu().pack())])
     rows.append([(t("🤝 Twinning"), TwinningMenu().pack())])
-    rows.append([(t("🚓 Patrol duty"), PatrolMenu().pack())])
+    rows.append([(t("🚓 Patrol duty"), PatrolMenu().pack()), (t("📚 Study"), StudyMenu().pack())])
     if _above_several(user):
         rows.append([(t("Communities"), Communities().pack())])
     title = t("<b>Administration</b> — {community}").format(

@@ -66,6 +66,8 @@ ACTION_LABELS: dict[str, str] = {
     "patrol_shift.swap_take": N_("Patrol shift taken over by another member"),
     "finding.handle": N_("Patrol finding marked handled"),
     "finding.wish": N_("Patrol finding turned into a wish"),
+    "study.schedule": N_("Study session scheduled"),
+    "study.cancel": N_("Study session cancelled"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -84,6 +86,7 @@ SUBJECT_LABELS: dict[str, str] = {
     "patrol_post": N_("Patrol post #{id}"),
     "slot": N_("Shift or session #{id}"),
     "finding": N_("Patrol finding #{id}"),
+    "study": N_("Study session #{id}"),
 }
 SOMEONE = N_("someone who has left")
 

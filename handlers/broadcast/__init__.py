@@ -24,6 +24,8 @@ from handlers.broadcast.buttons import (
     AudienceBuilding,
     AudienceBuildings,
     AudienceBuildingsPage,
+    AudienceSession,
+    AudienceSessions,
     AudienceTeam,
     AudienceTeams,
     ChangeAudience,
@@ -38,7 +40,7 @@ from handlers.broadcast.buttons import (
 from handlers.broadcast.views import announcement, audience_text, report_text
 from handlers.building_picker import BuildingPicker, recall, remember
 from handlers.buttons import Button
-from handlers.common import Buttons, ack, answer
+from handlers.common import Buttons, ack, answer, clipped
 from handlers.context import LinliContext
 from handlers.dialogue import END, AnyHandler, Callback, DialogueDraft, Next, dialogue, step
 from handlers.sending import refusal_reason, send_outgoing
@@ -166,6 +168,14 @@ async def _ask_audience(update: Update, t: Translate, broadcast_id: int, *, edit
             ),
         ]
     )
+    rows.append(
+        [
+            (
+                t(AUDIENCE_LABELS[AudienceKind.SESSION]),
+                AudienceSessions(broadcast_id=broadcast_id).pack(),
+            )
+        ]
+    )
     rows.append([(t("Cancel"), DropBroadcast(broadcast_id=broadcast_id).pack())])
     await answer(update, t("Who should receive this announcement?"), rows, edit=edit)
 
@@ -275,6 +285,37 @@ async def chose_team(update: Update, context: LinliContext, user: User, t: Trans
     pressed = AudienceTeam.of(update)
     return await _set_audience(
         update, context, user, t, pressed.broadcast_id, AudienceKind.TEAM, pressed.team_id
+    )
+
+
+@coordinator_step
+async def list_sessions(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    broadcast_id = AudienceSessions.of(update).broadcast_id
+    sessions = [s for s in await context.services.study.coordinated(user) if s.slot.open]
+    if not sessions:
+        await ack(update, t("There are no study sessions to come."), alert=True)
+        return BroadcastDialogue.CHOOSE
+    await ack(update)
+    zone = context.services.settings.zone
+    rows = [
+        [
+            (
+                f"{format_local(s.slot.starts_at, user.language, zone)} {clipped(s.title, 24)}",
+                AudienceSession(broadcast_id=broadcast_id, slot_id=s.slot.id).pack(),
+            )
+        ]
+        for s in sessions
+    ]
+    rows.append([(t("« Back"), ChangeAudience(broadcast_id=broadcast_id).pack())])
+    await answer(update, t("The audience of which study session?"), rows, edit=True)
+    return BroadcastDialogue.CHOOSE
+
+
+@coordinator_step
+async def chose_session(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
+    pressed = AudienceSession.of(update)
+    return await _set_audience(
+        update, context, user, t, pressed.broadcast_id, AudienceKind.SESSION, pressed.slot_id
     )
 
 
@@ -536,6 +577,8 @@ def _buttons() -> list[AnyHandler]:
         (chose_building, AudienceBuilding),
         (list_teams, AudienceTeams),
         (chose_team, AudienceTeam),
+        (list_sessions, AudienceSessions),
+        (chose_session, AudienceSession),
         (toggle_urgent, ToggleUrgent),
         (send_now, SendNow),
         (ask_when, AskWhen),

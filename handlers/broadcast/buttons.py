@@ -82,3 +82,16 @@ class DropBroadcast(Button):
 @button("bc:rep")
 class ShowReport(Button):
     broadcast_id: int
+
+
+@button("bc:sess")
+class AudienceSessions(Button):
+    """The study sessions to send to the audience of."""
+
+    broadcast_id: int
+
+
+@button("bc:ses")
+class AudienceSession(Button):
+    broadcast_id: int
+    slot_id: int

@@ -59,6 +59,8 @@ def audience_text(t: Translate, draft: Draft) -> str:
         label = t("Building {name}").format(name=esc(draft.audience_name))
     elif broadcast.audience is AudienceKind.TEAM and draft.audience_name:
         label = team_label(t, draft.audience_name)
+    elif broadcast.audience is AudienceKind.SESSION and draft.audience_name:
+        label = t("Study session “{title}”").format(title=esc(draft.audience_name))
     return label
 
 

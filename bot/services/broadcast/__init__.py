@@ -55,6 +55,7 @@ from bot.services.scope import require_coordinator
 from storage import audit, org
 from storage import broadcasts as broadcasts_repo
 from storage import outbox as outbox_repo
+from storage import study as study_repo
 from storage import teams as teams_repo
 from storage import users as users_repo
 from storage.store import Store
@@ -136,8 +137,6 @@ class BroadcastService:
     ) -> Draft:
         """Set who receives the draft; refused when nobody would."""
         broadcast = await self._own_draft(actor, broadcast_id)
-        if kind is AudienceKind.SESSION:
-            raise InvalidInput(N_("Study sessions are not available yet."))
         if kind in AUDIENCES_WITH_REF:
             await self._check_ref(actor, kind, ref)
         else:
@@ -514,6 +513,12 @@ class BroadcastService:
                     or not actor.covers(building.community_id, building.id)
                 ):
                     raise InvalidInput(N_("Please choose a building from the list."))
+            elif kind is AudienceKind.SESSION:
+                session = await study_repo.get_session(conn, ref)
+                if session is None or not actor.covers(
+                    session.slot.community_id, session.slot.building_id
+                ):
+                    raise InvalidInput(N_("Please choose a study session from the list."))
             else:
                 team = await teams_repo.get_team(conn, ref)
                 if team is None or not team.active or not actor.covers(team.community_id):
@@ -543,6 +548,9 @@ class BroadcastService:
             elif broadcast.audience is AudienceKind.TEAM and broadcast.audience_ref:
                 team = await teams_repo.get_team(conn, broadcast.audience_ref)
                 name = team.name if team else None
+            elif broadcast.audience is AudienceKind.SESSION and broadcast.audience_ref:
+                session = await study_repo.get_session(conn, broadcast.audience_ref)
+                name = session.title if session else None
         count = await self._count(broadcast)
         return Draft(broadcast, count, name)
 

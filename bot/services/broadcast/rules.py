@@ -28,7 +28,7 @@ EARLIEST_SCHEDULE = timedelta(minutes=1)
 LATEST_SCHEDULE = timedelta(days=366)
 NEWS_PAGE_SIZE = 5  # announcements per page of /news
 DELIVERING_KEPT = 16  # broadcasts whose content the sender keeps in memory while sending
-AUDIENCES_WITH_REF = frozenset({AudienceKind.BUILDING, AudienceKind.TEAM})
+AUDIENCES_WITH_REF = frozenset({AudienceKind.BUILDING, AudienceKind.TEAM, AudienceKind.SESSION})
 
 AUDIENCE_LABELS: dict[AudienceKind, str] = {
     AudienceKind.EVERYONE: N_("Everyone"),
@@ -95,7 +95,7 @@ class Draft:
 
     broadcast: Broadcast
     recipients: int
-    audience_name: str | None  # the building's or team's name
+    audience_name: str | None  # the building's, team's or study session's name
 
 
 class Announcement(Notice):

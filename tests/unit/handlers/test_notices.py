@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from bot.models import (
     Pair,
     Role,
     SignupStatus,
+    StudySession,
     User,
     Wish,
     WishCategory,
@@ -31,6 +33,7 @@ from bot.services.broadcast import DeliveryReport
 from bot.services.notify import RefreshLive, RetireLive, ShowLive
 from bot.services.passbook.quarter import Flag, FlagKind, Placed
 from bot.services.patrol import PatrolNotice
+from bot.services.study import SessionDraft, StudyNotice
 from bot.services.twinning import HouseholdDraft
 from handlers import notices
 from handlers.broadcast.views import report_text
@@ -117,6 +120,8 @@ def sample(kind: type[Notice], broadcast_id: int) -> Notice:
             values[name] = False
         elif hint == list[str]:  # names of people
             values[name] = [HOSTILE, HOSTILE]
+        elif isinstance(hint, type) and issubclass(hint, StrEnum):  # e.g. a reminder's stage
+            values[name] = next(iter(hint))
         elif hint == date | None:  # a reminder's anchor day: set from a real pair
             values[name] = None
         else:
@@ -175,6 +180,24 @@ async def on_a_shift(
     return notice.model_copy(update={k: v for k, v in changes.items() if k in fields})
 
 
+async def a_session(services: Services, coordinator: User) -> StudySession:
+    """A study session with hostile words, as the study notices name."""
+    start = services.clock.now() + timedelta(days=2)
+    (session,) = await services.study.schedule(
+        coordinator,
+        SessionDraft(
+            title=HOSTILE,
+            topic=HOSTILE,
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            place=HOSTILE,
+            material_file_id="DOC",
+            material_name=HOSTILE,
+        ),
+    )
+    return session
+
+
 def test_every_notice_kind_has_a_view() -> None:
     notices.require_views(bot.app.VIEWS)
     assert set(Notice.TYPES) - SKIPPED <= set(notices.NOTICE_VIEWS)
@@ -198,6 +221,9 @@ async def test_each_notice_renders_as_valid_html_with_words_escaped(
         notice = notice.model_copy(update=changes)
     if isinstance(notice, PatrolNotice):  # a notice of a shift moved on is not shown
         notice = await on_a_shift(services, register, coordinator, notice)
+    elif isinstance(notice, StudyNotice):  # a notice of a session gone is not shown
+        session = await a_session(services, coordinator)
+        notice = notice.model_copy(update={"slot_id": session.slot.id})
 
     shown = await notices.render_notice(services, notice, language)
 
