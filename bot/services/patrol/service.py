@@ -315,6 +315,10 @@ class PatrolService:
         now = self.clock.now()
         async with self.store.transaction() as conn:
             shift = await self._shift_in_reach(conn, actor, slot_id)
+            # Locked before reading who holds a place: a place taken or handed over (a swap)
+            # at the same moment waits, so its member is released and told too.
+            await slots_repo.lock_slot(conn, slot_id)
+            shift = await self._shift_in_reach(conn, actor, slot_id)
             if not shift.slot.open:
                 raise ShiftCancelled()
             holders = await slots_repo.signups_of(conn, slot_id, HOLDING)
@@ -653,6 +657,9 @@ class PatrolService:
             mine = await slots_repo.get_signup(conn, slot.id, member.id)
             if mine is not None and mine.holding:
                 raise AlreadyOnShift()
+            theirs = await slots_repo.get_signup(conn, slot.id, swap.from_user_id)
+            if theirs is None or not theirs.holding or theirs.checked_in_at is not None:
+                raise SwapGone()  # the offerer came after all, or is off it already
             clash = await slots_repo.overlapping(conn, member.id, slot.starts_at, slot.ends_at)
             if clash is not None:
                 raise SwapClash()
@@ -718,6 +725,7 @@ class PatrolService:
         end (the engine refuses anyone else's, or outside the window)."""
         async with self.store.transaction() as conn:
             shift = await self._member_shift(conn, member, slot_id)
+            await slots_repo.lock_slot(conn, slot_id)  # not while a swap hands the place over
             signup = await self.engine.check_in(
                 conn,
                 shift.slot,
@@ -726,6 +734,11 @@ class PatrolService:
                 closes_after=CHECK_IN_CLOSES,
                 latitude=latitude,
                 longitude=longitude,
+            )
+            # Here after all: an offer of the place to others ends (taking it now would drop
+            # a member on duty, and their hours).
+            await slots_repo.close_swaps(
+                conn, slot_id, from_user_id=member.id, now=self.clock.now()
             )
             await self._roster_changed(conn, shift.slot.community_id, self._week_of(shift.slot))
         return shift, signup

@@ -522,3 +522,24 @@ async def test_a_reminder_that_fires_after_the_place_was_given_up_does_nothing(
     clock.current = shift.slot.starts_at - timedelta(minutes=59)
     assert await services.reminders.run_due() >= 2  # the day before and the soon one ran
     assert "patrol.reminder" not in await _kinds_for(services, member.id)
+
+
+# --- found in review -------------------------------------------------------------------------
+
+
+async def test_a_member_who_checks_in_keeps_the_place_they_had_offered_to_others(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    offerer, taker = world.members[0], world.members[1]
+    await services.patrol.take(offerer, shift.slot.id)
+    swap, _ = await services.patrol.offer_swap(offerer, shift.slot.id)
+    clock.current = shift.slot.starts_at - timedelta(minutes=10)
+    await services.patrol.check_in(offerer, shift.slot.id)
+    assert not await services.patrol.swap_open(swap.id)
+    with pytest.raises(SwapGone):
+        await services.patrol.accept_swap(taker, swap.id)
+    mine = await services.patrol.my_signup(offerer, shift.slot.id)
+    assert mine is not None and mine.holding and mine.checked_in_at is not None
+    assert await services.patrol.my_signup(taker, shift.slot.id) is None
+
