@@ -348,8 +348,11 @@ async def typed_day(update: Update, context: LinliContext, user: User, t: Transl
 @coordinator_step
 async def typed_times(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    _form(context)
+    form = _form(context)
     start, end = parse_times(update.message.text or "")
+    if form.day is None:
+        raise StaleButton()
+    context.services.patrol.check_first(form.day, start, end)  # refused now, not at Save
     PatrolAdminForm.change(context, start=start, end=end)
     await answer(update, *capacity_prompt(t))
     return PatrolAdminDialogue.CAPACITY

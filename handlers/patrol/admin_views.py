@@ -160,9 +160,11 @@ def confirm_view(
     lines = [
         t("<b>Please check the shifts</b>"),
         t("Post: {post}").format(post=esc(post_name)),
-        t("First shift: {day} {start}–{end}").format(
-            day=day_label(language, day), start=f"{start:%H:%M}", end=f"{end:%H:%M}"
-        ),
+        (
+            t("First shift: {day} {start}–{end}")
+            if end >= start
+            else t("First shift: {day} {start}–{end} (ends the next day)")
+        ).format(day=day_label(language, day), start=f"{start:%H:%M}", end=f"{end:%H:%M}"),
         t("Members needed: {count}").format(count=capacity),
     ]
     if recurrence is Recurrence.ONCE:

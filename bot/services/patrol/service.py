@@ -81,6 +81,7 @@ from bot.services.patrol.rules import (
     hours_served,
     local_day,
     local_moment,
+    shift_moments,
     shift_ref,
     week_start,
 )
@@ -248,7 +249,7 @@ class PatrolService:
         Audited once; the coordinators' reminders (short of members, missed) are set."""
         check_capacity(capacity)
         zone = self.zone
-        first = (local_moment(day, start, zone), local_moment(day, end, zone))
+        first = shift_moments(day, start, end, zone)
         if recurrence is Recurrence.ONCE or count <= 1:
             times = [(first[0].astimezone(UTC), first[1].astimezone(UTC))]
         else:
@@ -290,6 +291,13 @@ class PatrolService:
                 await self._roster_changed(conn, post.community_id, monday)
         self.notifier.wake()
         return shifts
+
+    def check_first(self, day: date, start: time, end: time) -> tuple[datetime, datetime]:
+        """The first shift's times as typed, refused at once (in the past, ending where it
+        starts, too long) rather than at the end of the dialogue; its start and end."""
+        first = shift_moments(day, start, end, self.zone)
+        self.engine.check_times([first], None)
+        return first
 
     async def _arm_slot(self, conn: AsyncConnection, slot: Slot, now: datetime) -> None:
         """A new shift's own reminders: short of members (24 h before, unless it is already

@@ -32,6 +32,7 @@ from bot.services.patrol import (
     KIND_DAY_BEFORE,
     KIND_SOON,
     AlreadyAsked,
+    EndsBeforeItStarts,
     NoSuchShift,
     NotAPatrolMember,
     NotAsking,
@@ -47,6 +48,7 @@ from bot.services.slots import (
     Overlaps,
     SlotFull,
     SlotInPast,
+    SlotTooLong,
     person_subject,
     slot_subject,
 )
@@ -543,3 +545,29 @@ async def test_a_member_who_checks_in_keeps_the_place_they_had_offered_to_others
     assert mine is not None and mine.holding and mine.checked_in_at is not None
     assert await services.patrol.my_signup(taker, shift.slot.id) is None
 
+
+async def test_a_night_shift_typed_22_to_02_ends_the_next_day(
+    services: Services, world: World
+) -> None:
+    shift = await _shift(services, world, start=time(22, 0), end=time(2, 0))
+    assert shift.slot.starts_at == datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+    assert shift.slot.ends_at == datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # 02:00 on the 26th
+    with pytest.raises(EndsBeforeItStarts):  # 21:00-19:00 is a slip, not 22 hours
+        await _shift(services, world, start=time(21, 0), end=time(19, 0))
+    with pytest.raises(EndBeforeStart):
+        await _shift(services, world, start=time(19, 0), end=time(19, 0))
+
+
+async def test_typed_times_are_checked_at_once_not_at_the_end_of_the_dialogue(
+    services: Services, world: World
+) -> None:
+    patrol = services.patrol
+    with pytest.raises(SlotInPast):  # 09:00 today; it is 10:00
+        patrol.check_first(TODAY, time(9, 0), time(11, 0))
+    with pytest.raises(SlotTooLong):
+        patrol.check_first(TOMORROW, time(6, 0), time(20, 0))
+    with pytest.raises(EndBeforeStart):
+        patrol.check_first(TOMORROW, time(6, 0), time(6, 0))
+    assert patrol.check_first(TOMORROW, time(22, 0), time(2, 0))[1] == datetime(
+        2026, 11, 25, 18, 0, tzinfo=UTC
+    )
