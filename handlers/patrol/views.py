@@ -217,9 +217,13 @@ async def reminder_view(notice: ShiftReminder, env: ViewEnv) -> Shown | None:
             "you arrive."
         ).format(time=f"{start:%H:%M}", **_what(notice, env))
     else:
-        text = t("🚓 Reminder: you are on patrol duty tomorrow, {when}, at {post}.").format(
-            **_what(notice, env)
-        )
+        zone = env.services.settings.zone
+        today = env.services.clock.now().astimezone(zone).date()
+        if notice.starts_at.astimezone(zone).date() <= today:  # held past midnight
+            text = t("🚓 Reminder: you are on patrol duty today, {when}, at {post}.")
+        else:
+            text = t("🚓 Reminder: you are on patrol duty tomorrow, {when}, at {post}.")
+        text = text.format(**_what(notice, env))
     if notice.late:
         text += "\n" + t("(This reminder comes late: the bot was away for a while.)")
     return Shown(text, _card_button(t, notice.slot_id))

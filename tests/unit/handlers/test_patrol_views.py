@@ -1,0 +1,107 @@
+"""Patrol's texts as they leave late: the evening-before reminder held past midnight
+(quiet hours, the bot away) says "today", not "tomorrow"."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import handlers.patrol.views  # noqa: F401  (registers patrol's notice views)
+from bot.clock import ManualClock
+from bot.models import (
+    Role,
+    Signup,
+    SignupStatus,
+    Slot,
+    SlotKind,
+    SlotStatus,
+)
+from bot.services import Services
+from bot.services.patrol import ShiftReminder
+from handlers.notices import Shown, render_notice
+from storage import users as users_repo
+from tests.conftest import COORDINATOR_ID, DAYTIME, RegisterUser
+from tests.support.fake_bot_api import parse_html
+
+MONDAY = date(2026, 11, 23)
+ZONE_NOW = DAYTIME
+ZONE = ZoneInfo("Asia/Shanghai")  # the community's; the machine runs in UTC
+TELEGRAM_TEXT = 4096
+TELEGRAM_BUTTONS = 100
+LONG_POST = "东门岗&<停车场>" + "长" * 54  # 64 characters, with what must be escaped
+
+
+def _slot(i: int, starts_at: datetime, taken: int = 50) -> Slot:
+    return Slot(
+        id=i,
+        kind=SlotKind.PATROL,
+        community_id=1,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2),
+        capacity=50,
+        taken=taken,
+        status=SlotStatus.OPEN,
+        created_by=1,
+        created_at=ZONE_NOW,
+    )
+
+
+def _signup(slot: Slot, user_id: int) -> Signup:
+    return Signup(
+        id=user_id,
+        slot_id=slot.id,
+        user_id=user_id,
+        status=SignupStatus.LEAVING if user_id % 7 == 0 else SignupStatus.GOING,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        created_at=ZONE_NOW,
+        updated_at=ZONE_NOW,
+        user_name="王" * 31 + "&",
+    )
+
+
+def _shown(text: str) -> str:
+    plain, _ = parse_html(text)  # also fails on anything left unescaped
+    return plain
+
+
+def _buttons(rows: list[list[tuple[str, str]]]) -> int:
+    return sum(len(row) for row in rows)
+
+
+async def test_the_evening_before_reminder_held_past_midnight_says_today(
+    services: Services, register: RegisterUser, clock: ManualClock
+) -> None:
+    await register(COORDINATOR_ID, "李书记")
+    coordinator = await services.users.require(COORDINATOR_ID)
+    await register(200, "王党员")
+    async with services.store.transaction() as conn:
+        await users_repo.grant_role(conn, 200, Role.MEMBER, None, DAYTIME)
+    member = await services.users.require(200)
+    post = await services.patrol.create_post(coordinator, name="东门", area=None, building_ids=[])
+    zone = services.settings.zone
+    tomorrow = DAYTIME.astimezone(zone).date() + timedelta(days=1)
+    (shift,) = await services.patrol.define_shifts(
+        coordinator, post.id, day=tomorrow, start=time(19), end=time(21), capacity=2
+    )
+    await services.patrol.take(member, shift.slot.id)
+    notice = ShiftReminder(
+        community_id=shift.slot.community_id,
+        slot_id=shift.slot.id,
+        post_name=shift.post_name,
+        starts_at=shift.slot.starts_at,
+        ends_at=shift.slot.ends_at,
+        user_id=member.id,
+    )
+
+    def text(shown: Shown | None) -> str:
+        assert shown is not None
+        return shown.text
+
+    clock.current = datetime.combine(tomorrow, time(7), tzinfo=zone) - timedelta(days=1)
+    assert "明天" in text(await render_notice(services, notice, "zh"))
+    clock.current = datetime.combine(tomorrow, time(7), tzinfo=zone)  # held till 07:00
+    zh = text(await render_notice(services, notice, "zh"))
+    assert "今天" in zh and "明天" not in zh
+    en = text(await render_notice(services, notice, "en"))
+    assert "today" in en and "tomorrow" not in en
