@@ -47,6 +47,8 @@ from handlers.patrol.buttons import (
 
 Rows = list[list[tuple[str, str]]]
 TEXT_MAX = 3900  # a roster longer than a message is cut (Telegram: 4096)
+MINE_SHOWN = 10  # /patrol lists this many of my shifts (the next ones) …
+DAY_SHOWN = 25  # … and of the day's: with 64-character post names, within one message
 
 
 # --- times -----------------------------------------------------------------------------------
@@ -162,14 +164,22 @@ def patrol_screen(
     rows: Rows = []
     if not mine:
         lines.append(t("You have no shifts coming up."))
-    for shift, signup in mine:
+    for shift, signup in mine[:MINE_SHOWN]:
         mark = " ✅" if signup.checked_in_at else ""
         lines.append(f"• {slot_when(language, zone, shift.slot)} {esc(shift.post_name)}{mark}")
         label = f"📋 {slot_when(language, zone, shift.slot)} {shift.post_name}"
         rows.append([(label, ShiftCard(slot_id=shift.slot.id).pack())])
+    if len(mine) > MINE_SHOWN:
+        lines.append(t("… and {count} more later").format(count=len(mine) - MINE_SHOWN))
     lines += ["", t("<b>Shifts on {day}</b>").format(day=day_label(language, day))]
     if not open_shifts:
         lines.append(t("No shifts on this day."))
+    if len(open_shifts) > DAY_SHOWN:  # the ones still needing members first
+        open_shifts = sorted(open_shifts, key=lambda o: o[1] or o[0].slot.full)[:DAY_SHOWN]
+        open_shifts.sort(key=lambda o: (o[0].slot.starts_at, o[0].slot.id))
+        more = True
+    else:
+        more = False
     for shift, held in open_shifts:
         slot = shift.slot
         note = t("you are on it") if held else places(t, slot)
@@ -179,6 +189,8 @@ def patrol_screen(
                 time=clock_range(slot, zone), post=shift.post_name
             )
             rows.append([(label, TakeShift(slot_id=slot.id).pack())])
+    if more:
+        lines.append(t("… and more on this day: ask the community staff."))
     turns = []
     if offset > 0:
         before = day - timedelta(days=1)

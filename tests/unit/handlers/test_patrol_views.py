@@ -1,15 +1,22 @@
-"""Patrol's texts as they leave late: the evening-before reminder held past midnight
-(quiet hours, the bot away) says "today", not "tomorrow"."""
+"""Patrol's texts at their limits and as they leave late: /patrol, the week's roster and the
+post list stay within a Telegram message (4,096 characters as shown, 100 buttons) with a
+week of many shifts, long post names and many members; the evening-before reminder held
+past midnight (quiet hours, the bot away) says "today", not "tomorrow"."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 import handlers.patrol.views  # noqa: F401  (registers patrol's notice views)
 from bot.clock import ManualClock
+from bot.i18n import translator
 from bot.models import (
+    PatrolPost,
     Role,
+    Shift,
     Signup,
     SignupStatus,
     Slot,
@@ -17,8 +24,10 @@ from bot.models import (
     SlotStatus,
 )
 from bot.services import Services
-from bot.services.patrol import ShiftReminder
+from bot.services.patrol import RosterDay, ShiftReminder
 from handlers.notices import Shown, render_notice
+from handlers.patrol.admin_views import posts_view
+from handlers.patrol.views import patrol_screen, roster_text
 from storage import users as users_repo
 from tests.conftest import COORDINATOR_ID, DAYTIME, RegisterUser
 from tests.support.fake_bot_api import parse_html
@@ -67,6 +76,70 @@ def _shown(text: str) -> str:
 
 def _buttons(rows: list[list[tuple[str, str]]]) -> int:
     return sum(len(row) for row in rows)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_crowded_week_roster_stays_within_one_message(language: str) -> None:
+    t = translator(language)
+    days = []
+    for d in range(7):
+        day = MONDAY + timedelta(days=d)
+        shifts = []
+        for h in range(12):
+            start = datetime.combine(day, time(8 + h), tzinfo=ZONE).astimezone(UTC)
+            slot = _slot(d * 100 + h, start)
+            members = [_signup(slot, 1000 + k) for k in range(50)]
+            shifts.append((Shift(slot=slot, post_id=1, post_name=LONG_POST), members))
+        days.append(RosterDay(day=day, shifts=shifts))
+    text = roster_text(t, language, ZONE, MONDAY, days)
+    assert len(_shown(text)) <= TELEGRAM_TEXT
+    assert text.endswith("…")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_patrol_with_many_shifts_of_mine_and_of_the_day_stays_within_one_message(
+    language: str,
+) -> None:
+    t = translator(language)
+    day = MONDAY + timedelta(days=2)
+    mine = []
+    for i in range(50):
+        slot = _slot(i, ZONE_NOW + timedelta(days=1 + i // 4, hours=i % 4 * 3))
+        mine.append((Shift(slot=slot, post_id=1, post_name=LONG_POST), _signup(slot, 1)))
+    open_shifts = [
+        (
+            Shift(
+                slot=_slot(500 + i, ZONE_NOW + timedelta(minutes=10 * i), taken=i % 3),
+                post_id=1,
+                post_name=LONG_POST,
+            ),
+            False,
+        )
+        for i in range(120)
+    ]
+    text, rows = patrol_screen(t, language, ZONE, 2, day, mine, open_shifts)
+    assert len(_shown(text)) <= TELEGRAM_TEXT
+    assert _buttons(rows) <= TELEGRAM_BUTTONS
+    assert text.count("\n• ") == 10 + 25  # the next ten of mine, 25 of the day's
+
+
+def test_the_post_list_keeps_under_a_hundred_buttons() -> None:
+    t = translator("zh")
+    posts = [
+        PatrolPost(
+            id=i,
+            community_id=1,
+            name=f"岗点{i}",
+            area=None,
+            building_ids=(),
+            archived=False,
+            created_by=1,
+            created_at=ZONE_NOW,
+        )
+        for i in range(100)
+    ]
+    _, rows = posts_view(t, posts)
+    assert _buttons(rows) <= TELEGRAM_BUTTONS
 
 
 async def test_the_evening_before_reminder_held_past_midnight_says_today(
