@@ -87,7 +87,14 @@ from bot.services.patrol.rules import (
 )
 from bot.services.reminders import ReminderService
 from bot.services.scope import working_community
-from bot.services.slots import SlotEngine, minutes_served, person_subject, repeat, slot_subject
+from bot.services.slots import (
+    AlreadyCheckedIn,
+    SlotEngine,
+    minutes_served,
+    person_subject,
+    repeat,
+    slot_subject,
+)
 from storage import audit, org
 from storage import patrol as repo
 from storage import slots as slots_repo
@@ -372,7 +379,12 @@ class PatrolService:
             shift = await self._shift_in_reach(conn, actor, slot_id, building=True)
             signup = await slots_repo.get_signup(conn, slot_id, member_id)
             member = await users_repo.get_user(conn, member_id)
-            if signup is None or signup.status is not SignupStatus.LEAVING or member is None:
+            if (
+                signup is None
+                or signup.status is not SignupStatus.LEAVING
+                or signup.checked_in_at is not None  # they came after all
+                or member is None
+            ):
                 raise NotAsking()
             await self.engine.leave(
                 conn, shift.slot, member, to=SignupStatus.DROPPED, reason="let off"
@@ -552,6 +564,8 @@ class PatrolService:
                 raise ShiftCancelled()
             if now >= slot.starts_at:
                 raise ShiftBegun()
+            if signup.checked_in_at is not None:
+                raise AlreadyCheckedIn()  # here already (an old card's button)
             if slot.starts_at - now >= timedelta(hours=self.settings.patrol_drop_hours):
                 await self.engine.leave(
                     conn, slot, member, to=SignupStatus.DROPPED, reason="can't come"
@@ -614,6 +628,8 @@ class PatrolService:
                 raise ShiftCancelled()
             if now >= slot.starts_at:
                 raise ShiftBegun()
+            if signup.checked_in_at is not None:
+                raise AlreadyCheckedIn()
             swap = await slots_repo.insert_swap(conn, slot_id, member.id, now)
             if swap is None:
                 raise SwapOpenAlready()
@@ -743,8 +759,18 @@ class PatrolService:
                 latitude=latitude,
                 longitude=longitude,
             )
-            # Here after all: an offer of the place to others ends (taking it now would drop
-            # a member on duty, and their hours).
+            # Here after all: no longer asking to be let off (the alert's button goes), and an
+            # offer of the place to others ends (taking it now would drop a member on duty).
+            if signup.status is SignupStatus.LEAVING and await slots_repo.set_signup_status(
+                conn,
+                slot_id,
+                member.id,
+                from_=[SignupStatus.LEAVING],
+                to=SignupStatus.GOING,
+                reason=None,
+                now=self.clock.now(),
+            ):
+                signup = signup.model_copy(update={"status": SignupStatus.GOING, "reason": None})
             await slots_repo.close_swaps(
                 conn, slot_id, from_user_id=member.id, now=self.clock.now()
             )

@@ -42,6 +42,7 @@ from bot.services.patrol import (
     parse_times,
 )
 from bot.services.slots import (
+    AlreadyCheckedIn,
     EndBeforeStart,
     NotSignedUp,
     OutsideWindow,
@@ -571,3 +572,42 @@ async def test_typed_times_are_checked_at_once_not_at_the_end_of_the_dialogue(
     assert patrol.check_first(TOMORROW, time(22, 0), time(2, 0))[1] == datetime(
         2026, 11, 25, 18, 0, tzinfo=UTC
     )
+
+
+async def test_a_member_who_asked_off_late_then_checks_in_is_on_duty_and_not_let_off(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    member = world.members[0]
+    await services.patrol.take(member, shift.slot.id)
+    clock.advance(hours=24)
+    assert await services.patrol.cant_come(member, shift.slot.id) is SignupStatus.LEAVING
+    clock.current = shift.slot.starts_at - timedelta(minutes=5)
+    await services.patrol.check_in(member, shift.slot.id)
+    assert not await services.patrol.still_asking(shift.slot.id, member.id)  # alert dropped
+    with pytest.raises(NotAsking):  # the alert's button, pressed late
+        await services.patrol.let_off(world.coordinator, shift.slot.id, member.id)
+    clock.current = shift.slot.ends_at
+    _, _, hours = await services.patrol.check_out(member, shift.slot.id)
+    assert hours == 2
+    assert await _ledger(services, member.id) == [
+        (LedgerKind.PATROL, f"patrol:{shift.slot.id}", 10)
+    ]
+
+
+async def test_after_checking_in_cant_come_and_offering_the_shift_are_refused(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    member = world.members[0]
+    await services.patrol.take(member, shift.slot.id)
+    clock.current = shift.slot.starts_at - timedelta(minutes=20)
+    await services.patrol.check_in(member, shift.slot.id)
+    with pytest.raises(AlreadyCheckedIn):  # an old card's buttons
+        await services.patrol.offer_swap(member, shift.slot.id)
+    with pytest.raises(AlreadyCheckedIn):
+        await services.patrol.cant_come(member, shift.slot.id)
+    signup = await services.patrol.my_signup(member, shift.slot.id)
+    assert signup is not None and signup.status is SignupStatus.GOING
+    assert "patrol.late_drop" not in await _kinds_for(services, COORDINATOR_ID)
+    assert "patrol.swap_offered" not in await _kinds_for(services, world.members[3].id)
