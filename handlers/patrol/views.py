@@ -297,11 +297,14 @@ def credited_text(t: Translate, hours: int) -> str:
 
 
 @notice_view(ShiftShort)
-async def short_view(notice: ShiftShort, env: ViewEnv) -> Shown:
+async def short_view(notice: ShiftShort, env: ViewEnv) -> Shown | None:
+    shift = await env.services.patrol.still_short(notice.slot_id)
+    if shift is None:
+        return None  # filled, cancelled or begun while the alert waited
     text = env.t(
         "⚠️ The patrol shift at {post}, {when}, has only {taken} of {capacity} members. "
         "Please find more members."
-    ).format(taken=notice.taken, capacity=notice.capacity, **_what(notice, env))
+    ).format(taken=shift.slot.taken, capacity=shift.slot.capacity, **_what(notice, env))
     return Shown(text)
 
 

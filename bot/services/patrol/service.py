@@ -929,6 +929,20 @@ class PatrolService:
             return None
         return shift
 
+    async def still_short(self, slot_id: int) -> Shift | None:
+        """The shift a short-of-members alert tells of, while it is open, not begun and still
+        short (None: filled, cancelled or begun while the alert waited)."""
+        async with self.store.read() as conn:
+            shift = await repo.get_shift(conn, slot_id)
+        if (
+            shift is None
+            or not shift.slot.open
+            or shift.slot.full
+            or self.clock.now() >= shift.slot.starts_at
+        ):
+            return None
+        return shift
+
     async def still_asking(self, slot_id: int, user_id: int) -> bool:
         async with self.store.read() as conn:
             signup = await slots_repo.get_signup(conn, slot_id, user_id)

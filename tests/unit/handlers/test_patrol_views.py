@@ -24,7 +24,7 @@ from bot.models import (
     SlotStatus,
 )
 from bot.services import Services
-from bot.services.patrol import RosterDay, ShiftReminder
+from bot.services.patrol import RosterDay, ShiftReminder, ShiftShort
 from handlers.notices import Shown, render_notice
 from handlers.patrol.admin_views import posts_view
 from handlers.patrol.views import patrol_screen, roster_text
@@ -178,3 +178,31 @@ async def test_the_evening_before_reminder_held_past_midnight_says_today(
     assert "今天" in zh and "明天" not in zh
     en = text(await render_notice(services, notice, "en"))
     assert "today" in en and "tomorrow" not in en
+
+
+async def test_a_short_of_members_alert_that_waited_until_the_shift_filled_is_dropped(
+    services: Services, register: RegisterUser
+) -> None:
+    await register(COORDINATOR_ID, "李书记")
+    coordinator = await services.users.require(COORDINATOR_ID)
+    post = await services.patrol.create_post(coordinator, name="东门", area=None, building_ids=[])
+    tomorrow = DAYTIME.astimezone(services.settings.zone).date() + timedelta(days=1)
+    (shift,) = await services.patrol.define_shifts(
+        coordinator, post.id, day=tomorrow, start=time(19), end=time(21), capacity=1
+    )
+    notice = ShiftShort(
+        community_id=shift.slot.community_id,
+        slot_id=shift.slot.id,
+        post_name=shift.post_name,
+        starts_at=shift.slot.starts_at,
+        ends_at=shift.slot.ends_at,
+        taken=0,
+        capacity=1,
+    )
+    shown = await render_notice(services, notice, "zh")
+    assert shown is not None and "0" in shown.text
+    await register(200, "王党员")
+    async with services.store.transaction() as conn:
+        await users_repo.grant_role(conn, 200, Role.MEMBER, None, DAYTIME)
+    await services.patrol.take(await services.users.require(200), shift.slot.id)
+    assert await render_notice(services, notice, "zh") is None
