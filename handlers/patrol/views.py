@@ -333,8 +333,16 @@ async def missed_view(notice: MissedShift, env: ViewEnv) -> Shown:
 
 
 def roster_text(
-    t: Translate, language: str, zone: ZoneInfo, monday: date, days: list[RosterDay]
+    t: Translate,
+    language: str,
+    zone: ZoneInfo,
+    monday: date,
+    days: list[RosterDay],
+    *,
+    for_group: bool = False,
 ) -> str:
+    """The week's roster; in the members' group without who asked to be let off (the
+    coordinators' business, not the group's)."""
     sunday = monday + timedelta(days=6)
     lines = [
         t("<b>🚓 Patrol roster</b> {start} – {end}").format(
@@ -349,7 +357,8 @@ def roster_text(
         lines += ["", f"<b>{day_label(language, day.day)}</b>"]
         for shift, signups in day.shifts:
             names = "、".join(
-                esc(s.user_name or "?") + (" 🙅" if s.status is SignupStatus.LEAVING else "")
+                esc(s.user_name or "?")
+                + (" 🙅" if s.status is SignupStatus.LEAVING and not for_group else "")
                 for s in signups
             )
             lines.append(
@@ -375,4 +384,6 @@ async def roster_view(live: LiveMessage, env: ViewEnv) -> Shown | None:
         days = await env.services.patrol.roster(community_id, monday)
     except LinliError:
         return None
-    return Shown(roster_text(env.t, env.language, env.services.settings.zone, monday, days))
+    zone = env.services.settings.zone
+    group = live.viewer_id is None
+    return Shown(roster_text(env.t, env.language, zone, monday, days, for_group=group))

@@ -206,3 +206,18 @@ async def test_a_short_of_members_alert_that_waited_until_the_shift_filled_is_dr
         await users_repo.grant_role(conn, 200, Role.MEMBER, None, DAYTIME)
     await services.patrol.take(await services.users.require(200), shift.slot.id)
     assert await render_notice(services, notice, "zh") is None
+
+
+def test_the_members_group_roster_does_not_show_who_asked_to_be_let_off() -> None:
+    t = translator("zh")
+    start = datetime.combine(MONDAY, time(19), tzinfo=ZONE).astimezone(UTC)
+    slot = _slot(1, start, taken=2)
+    asking, going = _signup(slot, 7), _signup(slot, 8)  # 7: LEAVING
+    days = [
+        RosterDay(
+            day=MONDAY, shifts=[(Shift(slot=slot, post_id=1, post_name="东门"), [asking, going])]
+        )
+    ]
+    assert "🙅" in roster_text(t, "zh", ZONE, MONDAY, days)
+    group = roster_text(t, "zh", ZONE, MONDAY, days, for_group=True)
+    assert "🙅" not in group and group.count("王" * 31) == 2
