@@ -376,7 +376,8 @@ class PatrolService:
         the member told; audited. NotAsking when they no longer ask."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            shift = await self._shift_in_reach(conn, actor, slot_id, building=True)
+            in_reach = await self._shift_in_reach(conn, actor, slot_id, building=True)
+            shift = await self._locked(conn, in_reach)
             signup = await slots_repo.get_signup(conn, slot_id, member_id)
             member = await users_repo.get_user(conn, member_id)
             if (
@@ -411,6 +412,15 @@ class PatrolService:
             assert after is not None
         self.notifier.wake()
         return after
+
+    async def _locked(self, conn: AsyncConnection, shift: Shift) -> Shift:
+        """The shift as it is once its slot is locked for this transaction: every change to
+        its places (take, leave, swap, check in, cancel) takes the lock first, so they run
+        one after the other, never crossing (PostgreSQL; SQLite runs one writer anyway)."""
+        await slots_repo.lock_slot(conn, shift.slot.id)
+        again = await repo.get_shift(conn, shift.slot.id)
+        assert again is not None
+        return again
 
     async def _shift_in_reach(
         self, conn: AsyncConnection, actor: User, slot_id: int, *, building: bool = False
@@ -555,7 +565,7 @@ class PatrolService:
         with a button to let them off). Raises NotOnShift, ShiftBegun, AlreadyAsked."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            shift = await self._member_shift(conn, member, slot_id)
+            shift = await self._locked(conn, await self._member_shift(conn, member, slot_id))
             slot = shift.slot
             signup = await slots_repo.get_signup(conn, slot_id, member.id)
             if signup is None or not signup.holding:
@@ -619,7 +629,7 @@ class PatrolService:
         the first to accept takes it. The offer and how many were told."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            shift = await self._member_shift(conn, member, slot_id)
+            shift = await self._locked(conn, await self._member_shift(conn, member, slot_id))
             slot = shift.slot
             signup = await slots_repo.get_signup(conn, slot_id, member.id)
             if signup is None or signup.status is not SignupStatus.GOING:
@@ -668,7 +678,8 @@ class PatrolService:
             swap = await slots_repo.get_swap(conn, swap_id)
             if swap is None:
                 raise SwapGone()
-            shift = await self._member_shift(conn, member, swap.slot_id)
+            shift = await self._locked(conn, await self._member_shift(conn, member, swap.slot_id))
+            swap = await slots_repo.get_swap(conn, swap_id) or swap  # as it is, once locked
             slot = shift.slot
             if swap.from_user_id == member.id:
                 raise SwapOwn()

@@ -16,6 +16,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.models import (
+    HOLDING,
     LedgerKind,
     Node,
     NodeKind,
@@ -36,6 +37,8 @@ from bot.services.patrol import (
     NoSuchShift,
     NotAPatrolMember,
     NotAsking,
+    NotOnShift,
+    ShiftCancelled,
     SwapGone,
     SwapOwn,
     hours_served,
@@ -611,3 +614,28 @@ async def test_after_checking_in_cant_come_and_offering_the_shift_are_refused(
     assert signup is not None and signup.status is SignupStatus.GOING
     assert "patrol.late_drop" not in await _kinds_for(services, COORDINATOR_ID)
     assert "patrol.swap_offered" not in await _kinds_for(services, world.members[3].id)
+
+
+async def test_a_swap_taken_while_the_shift_is_cancelled_leaves_nobody_on_it(
+    services: Services, world: World
+) -> None:
+    for round_ in range(3):
+        shift = await _shift(services, world, day=TOMORROW + timedelta(days=round_))
+        offerer, taker = world.members[0], world.members[1 + round_]
+        await services.patrol.take(offerer, shift.slot.id)
+        swap, _ = await services.patrol.offer_swap(offerer, shift.slot.id)
+        results = await asyncio.gather(
+            services.patrol.cancel_shift(world.coordinator, shift.slot.id),
+            services.patrol.accept_swap(taker, swap.id),
+            services.patrol.cant_come(offerer, shift.slot.id),
+            return_exceptions=True,
+        )
+        assert not isinstance(results[0], BaseException), results
+        for result in results[1:]:
+            assert not isinstance(result, BaseException) or isinstance(
+                result, SwapGone | ShiftCancelled | NotOnShift | NotSignedUp
+            ), results
+        async with services.store.read() as conn:
+            holders = await slots_repo.signups_of(conn, shift.slot.id, HOLDING)
+            slot = await slots_repo.get_slot(conn, shift.slot.id)
+        assert holders == [] and slot is not None and slot.taken == 0, results
