@@ -30,6 +30,7 @@ from bot.services.patrol.rules import (
     clean_text,
     local_day,
 )
+from bot.services.slots import SlotInPast
 from handlers.building_picker import BuildingPicker, page_button, page_of
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
@@ -342,6 +343,8 @@ async def pressed_day(update: Update, context: LinliContext, user: User, t: Tran
 async def typed_day(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
     day = parse_day(update.message.text or "", _today(context))
+    if day < _today(context):  # "2026-11-01" typed with its year: refused now, not at Save
+        raise SlotInPast()
     return await _chose_day(update, context, user, t, day)
 
 

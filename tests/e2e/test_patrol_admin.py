@@ -147,7 +147,12 @@ async def test_typed_times_are_answered_at_once_and_a_night_shift_ends_the_next_
     await li.press(await li.wait_for("巡逻岗点、班次和本周排班表"), "📍 巡逻岗点")
     await li.press(await li.wait_for(_has("📍 东门岗")), "📍 东门岗")  # type: ignore[arg-type]
     await li.press(await li.wait_for("楼院："), "🗓 安排班次")
-    await li.press(await li.wait_for("班次是哪一天"), "11月25日周三")  # today, 10:00
+    await li.wait_for("班次是哪一天")
+    await li.send("2026-11-01")
+    await li.wait_for("这个时间已经过去了")
+    await li.send("2026-02-30")
+    await li.wait_for("请按 12-01 或 2026-12-01")
+    await li.send("１１月２５日")  # today, 10:00
     await li.wait_for("几点到几点")
     await li.send("08:00-09:00")
     await li.wait_for("这个时间已经过去了")
