@@ -338,6 +338,11 @@ class PatrolService:
                 raise ShiftCancelled()
             holders = await slots_repo.signups_of(conn, slot_id, HOLDING)
             for signup in holders:
+                if signup.checked_in_at is not None and signup.checked_out_at is None:
+                    # On duty when it was called off: checked out now, credited so far.
+                    at = max(min(now, shift.slot.ends_at), signup.checked_in_at)
+                    if await slots_repo.check_out(conn, slot_id, signup.user_id, at=at):
+                        await self._credit(conn, shift.slot, signup, out=at)
                 await slots_repo.release_place(
                     conn,
                     slot_id,

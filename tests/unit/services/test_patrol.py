@@ -639,3 +639,21 @@ async def test_a_swap_taken_while_the_shift_is_cancelled_leaves_nobody_on_it(
             holders = await slots_repo.signups_of(conn, shift.slot.id, HOLDING)
             slot = await slots_repo.get_slot(conn, shift.slot.id)
         assert holders == [] and slot is not None and slot.taken == 0, results
+
+
+async def test_a_shift_called_off_while_a_member_is_on_duty_credits_the_time_served(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    member = world.members[0]
+    await services.patrol.take(member, shift.slot.id)
+    clock.current = shift.slot.starts_at
+    await services.patrol.check_in(member, shift.slot.id)
+    clock.current = shift.slot.starts_at + timedelta(minutes=70)  # a storm: called off
+    await services.patrol.cancel_shift(world.coordinator, shift.slot.id)
+    assert await _ledger(services, member.id) == [
+        (LedgerKind.PATROL, f"patrol:{shift.slot.id}", 5)  # 1 h 10 rounds to 1 h
+    ]
+    clock.current = shift.slot.ends_at + timedelta(hours=3)
+    await services.reminders.run_due()
+    assert len(await _ledger(services, member.id)) == 1
