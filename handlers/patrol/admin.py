@@ -30,6 +30,7 @@ from bot.services.patrol.rules import (
     clean_text,
     local_day,
 )
+from bot.services.slots import SlotInPast
 from handlers.building_picker import BuildingPicker, page_button, page_of
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
@@ -342,14 +343,19 @@ async def pressed_day(update: Update, context: LinliContext, user: User, t: Tran
 async def typed_day(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
     day = parse_day(update.message.text or "", _today(context))
+    if day < _today(context):  # "2026-11-01" typed with its year: refused now, not at Save
+        raise SlotInPast()
     return await _chose_day(update, context, user, t, day)
 
 
 @coordinator_step
 async def typed_times(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    _form(context)
+    form = _form(context)
     start, end = parse_times(update.message.text or "")
+    if form.day is None:
+        raise StaleButton()
+    context.services.patrol.check_first(form.day, start, end)  # refused now, not at Save
     PatrolAdminForm.change(context, start=start, end=end)
     await answer(update, *capacity_prompt(t))
     return PatrolAdminDialogue.CAPACITY

@@ -38,6 +38,7 @@ Rows = list[list[tuple[str, str]]]
 DAY_BUTTONS = 7
 CAPACITIES = (1, 2, 3, 4, 5, 6)
 COUNTS = (4, 7, 14, 30)
+POSTS_SHOWN = 90  # a keyboard holds at most 100 buttons
 
 REPEAT_LABELS = {
     Recurrence.ONCE: N_("Only once"),
@@ -75,7 +76,7 @@ def posts_view(t: Translate, posts: Sequence[PatrolPost]) -> tuple[str, Rows]:
     text = t("<b>Patrol posts</b>")
     if not posts:
         text += "\n" + t("No posts yet. Add one with ➕ New post.")
-    rows = [[("📍 " + p.name, OpenPost(post_id=p.id).pack())] for p in posts]
+    rows = [[("📍 " + p.name, OpenPost(post_id=p.id).pack())] for p in posts[:POSTS_SHOWN]]
     rows.append([(t("➕ New post"), NewPost().pack()), (t("« Patrol duty"), PatrolMenu().pack())])
     return text, rows
 
@@ -162,9 +163,11 @@ def confirm_view(
     lines = [
         t("<b>Please check the shifts</b>"),
         t("Post: {post}").format(post=esc(post_name)),
-        t("First shift: {day} {start}–{end}").format(
-            day=day_label(language, day), start=f"{start:%H:%M}", end=f"{end:%H:%M}"
-        ),
+        (
+            t("First shift: {day} {start}–{end}")
+            if end >= start
+            else t("First shift: {day} {start}–{end} (ends the next day)")
+        ).format(day=day_label(language, day), start=f"{start:%H:%M}", end=f"{end:%H:%M}"),
         t("Members needed: {count}").format(count=capacity),
     ]
     if recurrence is Recurrence.ONCE:

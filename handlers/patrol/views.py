@@ -48,6 +48,8 @@ from handlers.patrol.findings_views import report_row
 
 Rows = list[list[tuple[str, str]]]
 TEXT_MAX = 3900  # a roster longer than a message is cut (Telegram: 4096)
+MINE_SHOWN = 10  # /patrol lists this many of my shifts (the next ones) …
+DAY_SHOWN = 25  # … and of the day's: with 64-character post names, within one message
 
 
 # --- times -----------------------------------------------------------------------------------
@@ -166,14 +168,22 @@ def patrol_screen(
     rows: Rows = []
     if not mine:
         lines.append(t("You have no shifts coming up."))
-    for shift, signup in mine:
+    for shift, signup in mine[:MINE_SHOWN]:
         mark = " ✅" if signup.checked_in_at else ""
         lines.append(f"• {slot_when(language, zone, shift.slot)} {esc(shift.post_name)}{mark}")
         label = f"📋 {slot_when(language, zone, shift.slot)} {shift.post_name}"
         rows.append([(label, ShiftCard(slot_id=shift.slot.id).pack())])
+    if len(mine) > MINE_SHOWN:
+        lines.append(t("… and {count} more later").format(count=len(mine) - MINE_SHOWN))
     lines += ["", t("<b>Shifts on {day}</b>").format(day=day_label(language, day))]
     if not open_shifts:
         lines.append(t("No shifts on this day."))
+    if len(open_shifts) > DAY_SHOWN:  # the ones still needing members first
+        open_shifts = sorted(open_shifts, key=lambda o: o[1] or o[0].slot.full)[:DAY_SHOWN]
+        open_shifts.sort(key=lambda o: (o[0].slot.starts_at, o[0].slot.id))
+        more = True
+    else:
+        more = False
     for shift, held in open_shifts:
         slot = shift.slot
         note = t("you are on it") if held else places(t, slot)
@@ -183,6 +193,8 @@ def patrol_screen(
                 time=clock_range(slot, zone), post=shift.post_name
             )
             rows.append([(label, TakeShift(slot_id=slot.id).pack())])
+    if more:
+        lines.append(t("… and more on this day: ask the community staff."))
     turns = []
     if offset > 0:
         before = day - timedelta(days=1)
@@ -221,9 +233,13 @@ async def reminder_view(notice: ShiftReminder, env: ViewEnv) -> Shown | None:
             "you arrive."
         ).format(time=f"{start:%H:%M}", **_what(notice, env))
     else:
-        text = t("🚓 Reminder: you are on patrol duty tomorrow, {when}, at {post}.").format(
-            **_what(notice, env)
-        )
+        zone = env.services.settings.zone
+        today = env.services.clock.now().astimezone(zone).date()
+        if notice.starts_at.astimezone(zone).date() <= today:  # held past midnight
+            text = t("🚓 Reminder: you are on patrol duty today, {when}, at {post}.")
+        else:
+            text = t("🚓 Reminder: you are on patrol duty tomorrow, {when}, at {post}.")
+        text = text.format(**_what(notice, env))
     if notice.late:
         text += "\n" + t("(This reminder comes late: the bot was away for a while.)")
     return Shown(text, _card_button(t, notice.slot_id))
@@ -285,11 +301,14 @@ def credited_text(t: Translate, hours: int) -> str:
 
 
 @notice_view(ShiftShort)
-async def short_view(notice: ShiftShort, env: ViewEnv) -> Shown:
+async def short_view(notice: ShiftShort, env: ViewEnv) -> Shown | None:
+    shift = await env.services.patrol.still_short(notice.slot_id)
+    if shift is None:
+        return None  # filled, cancelled or begun while the alert waited
     text = env.t(
         "⚠️ The patrol shift at {post}, {when}, has only {taken} of {capacity} members. "
         "Please find more members."
-    ).format(taken=notice.taken, capacity=notice.capacity, **_what(notice, env))
+    ).format(taken=shift.slot.taken, capacity=shift.slot.capacity, **_what(notice, env))
     return Shown(text)
 
 
@@ -318,8 +337,16 @@ async def missed_view(notice: MissedShift, env: ViewEnv) -> Shown:
 
 
 def roster_text(
-    t: Translate, language: str, zone: ZoneInfo, monday: date, days: list[RosterDay]
+    t: Translate,
+    language: str,
+    zone: ZoneInfo,
+    monday: date,
+    days: list[RosterDay],
+    *,
+    for_group: bool = False,
 ) -> str:
+    """The week's roster; in the members' group without who asked to be let off (the
+    coordinators' business, not the group's)."""
     sunday = monday + timedelta(days=6)
     lines = [
         t("<b>🚓 Patrol roster</b> {start} – {end}").format(
@@ -334,7 +361,8 @@ def roster_text(
         lines += ["", f"<b>{day_label(language, day.day)}</b>"]
         for shift, signups in day.shifts:
             names = "、".join(
-                esc(s.user_name or "?") + (" 🙅" if s.status is SignupStatus.LEAVING else "")
+                esc(s.user_name or "?")
+                + (" 🙅" if s.status is SignupStatus.LEAVING and not for_group else "")
                 for s in signups
             )
             lines.append(
@@ -360,4 +388,6 @@ async def roster_view(live: LiveMessage, env: ViewEnv) -> Shown | None:
         days = await env.services.patrol.roster(community_id, monday)
     except LinliError:
         return None
-    return Shown(roster_text(env.t, env.language, env.services.settings.zone, monday, days))
+    zone = env.services.settings.zone
+    group = live.viewer_id is None
+    return Shown(roster_text(env.t, env.language, zone, monday, days, for_group=group))

@@ -6,6 +6,7 @@ and the section refused to a member."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,42 @@ async def test_the_patrol_section_is_refused_to_a_member(
 
     for forged in (PatrolMenu(), NewPost()):
         assert await zhao.press_data(None, forged.pack()) == "抱歉，您没有权限进行此操作。"
+
+
+async def test_typed_times_are_answered_at_once_and_a_night_shift_ends_the_next_day(
+    bot: RunningBot, fake: FakeBotApi
+) -> None:
+    services = await _setup(bot)
+    coordinator = await services.users.require(COORDINATOR_ID)
+    post = await services.patrol.create_post(
+        coordinator, name="东门岗", area=None, building_ids=[]
+    )
+    li = fake.user(COORDINATOR_ID, "Li", language_code="zh")
+    await li.send("/admin")
+    await li.press(await li.wait_for("管理"), "🚓 巡逻值守")
+    await li.press(await li.wait_for("巡逻岗点、班次和本周排班表"), "📍 巡逻岗点")
+    await li.press(await li.wait_for(_has("📍 东门岗")), "📍 东门岗")  # type: ignore[arg-type]
+    await li.press(await li.wait_for("楼院："), "🗓 安排班次")
+    await li.wait_for("班次是哪一天")
+    await li.send("2026-11-01")
+    await li.wait_for("这个时间已经过去了")
+    await li.send("2026-02-30")
+    await li.wait_for("请按 12-01 或 2026-12-01")
+    await li.send("１１月２５日")  # today, 10:00
+    await li.wait_for("几点到几点")
+    await li.send("08:00-09:00")
+    await li.wait_for("这个时间已经过去了")
+    await li.send("25:00-26:00")
+    await li.wait_for("请按 19:00-21:00 这样的格式")
+    await li.send("21:00-19:00")
+    await li.wait_for("结束时间早于开始时间")
+    await li.send("２２：００－０２：００")  # full-width, as a phone's Chinese keyboard types it
+    await li.press(await li.wait_for("需要几位党员志愿者"), "2")
+    await li.press(await li.wait_for("重复安排"), "只安排一次")
+    confirm = await li.wait_for("请核对班次")
+    assert "11月25日周三 22:00–02:00（第二天结束）" in (confirm.text or "")
+    await li.press(confirm, "💾 保存")
+    await li.wait_for("已安排 1 个班次")
+    (shift,) = await services.patrol.week_shifts(coordinator, services.patrol.this_week())
+    assert shift.post_id == post.id
+    assert shift.slot.ends_at - shift.slot.starts_at == timedelta(hours=4)

@@ -6,6 +6,9 @@ Decisions (see the module's constants):
 - the day-before reminder comes at 19:00 local time the day before the shift (an evening
   hour, outside everyone's default quiet hours, the same every day), and another
   `PATROL_REMIND_MINUTES` before the start (not held by quiet hours: a shift is imminent);
+- a shift typed as ending before it starts (22:00-02:00) ends on the next day; the slot
+  engine still refuses one longer than 12 hours (21:00-19:00 is refused as
+  ending before it starts, not taken for 22 h);
 - check-in opens 30 minutes before the start and closes at the end; check-out closes 2 hours
   after the end;
 - hours served are the minutes between check-in and check-out within the shift's times,
@@ -23,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bot.models import N_
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.services.slots import LONGEST, EndBeforeStart
 
 POST_NAME_MAX = 64
 AREA_MAX = 300
@@ -66,6 +70,13 @@ class BadTimes(InvalidInput):
 
 class BadDay(InvalidInput):
     message = N_("Please type the date like 12-01 or 2026-12-01.")
+
+
+class EndsBeforeItStarts(EndBeforeStart):
+    message = N_(
+        "The end is before the start. A night shift such as 22:00-02:00 ends the next day; "
+        "otherwise please check the times."
+    )
 
 
 class NotAPatrolMember(NotAllowed):
@@ -169,6 +180,18 @@ def parse_day(text: str, today: date) -> date:
 def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
     """A local day and time as an aware moment in the community's zone."""
     return datetime.combine(day, at, tzinfo=zone)
+
+
+def shift_moments(day: date, start: time, end: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A shift's start and end on a local day; an end earlier than the start is the next day's
+    (22:00-02:00: a night shift), unless that makes it longer than a shift may be
+    (21:00-19:00 is a slip, not 22 hours). An end equal to the start stays, for the engine
+    to refuse."""
+    end_day = day + timedelta(days=1) if end < start else day
+    starts_at, ends_at = local_moment(day, start, zone), local_moment(end_day, end, zone)
+    if end < start and ends_at - starts_at > LONGEST:
+        raise EndsBeforeItStarts()
+    return starts_at, ends_at
 
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:

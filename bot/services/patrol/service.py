@@ -81,12 +81,20 @@ from bot.services.patrol.rules import (
     hours_served,
     local_day,
     local_moment,
+    shift_moments,
     shift_ref,
     week_start,
 )
 from bot.services.reminders import ReminderService
 from bot.services.scope import working_community
-from bot.services.slots import SlotEngine, minutes_served, person_subject, repeat, slot_subject
+from bot.services.slots import (
+    AlreadyCheckedIn,
+    SlotEngine,
+    minutes_served,
+    person_subject,
+    repeat,
+    slot_subject,
+)
 from storage import audit, org
 from storage import patrol as repo
 from storage import slots as slots_repo
@@ -248,7 +256,7 @@ class PatrolService:
         Audited once; the coordinators' reminders (short of members, missed) are set."""
         check_capacity(capacity)
         zone = self.zone
-        first = (local_moment(day, start, zone), local_moment(day, end, zone))
+        first = shift_moments(day, start, end, zone)
         if recurrence is Recurrence.ONCE or count <= 1:
             times = [(first[0].astimezone(UTC), first[1].astimezone(UTC))]
         else:
@@ -291,6 +299,13 @@ class PatrolService:
         self.notifier.wake()
         return shifts
 
+    def check_first(self, day: date, start: time, end: time) -> tuple[datetime, datetime]:
+        """The first shift's times as typed, refused at once (in the past, ending where it
+        starts, too long) rather than at the end of the dialogue; its start and end."""
+        first = shift_moments(day, start, end, self.zone)
+        self.engine.check_times([first], None)
+        return first
+
     async def _arm_slot(self, conn: AsyncConnection, slot: Slot, now: datetime) -> None:
         """A new shift's own reminders: short of members (24 h before, unless it is already
         closer), its start (swap offers end), its end (missed), check-out closed."""
@@ -315,10 +330,19 @@ class PatrolService:
         now = self.clock.now()
         async with self.store.transaction() as conn:
             shift = await self._shift_in_reach(conn, actor, slot_id)
+            # Locked before reading who holds a place: a place taken or handed over (a swap)
+            # at the same moment waits, so its member is released and told too.
+            await slots_repo.lock_slot(conn, slot_id)
+            shift = await self._shift_in_reach(conn, actor, slot_id)
             if not shift.slot.open:
                 raise ShiftCancelled()
             holders = await slots_repo.signups_of(conn, slot_id, HOLDING)
             for signup in holders:
+                if signup.checked_in_at is not None and signup.checked_out_at is None:
+                    # On duty when it was called off: checked out now, credited so far.
+                    at = max(min(now, shift.slot.ends_at), signup.checked_in_at)
+                    if await slots_repo.check_out(conn, slot_id, signup.user_id, at=at):
+                        await self._credit(conn, shift.slot, signup, out=at)
                 await slots_repo.release_place(
                     conn,
                     slot_id,
@@ -357,10 +381,16 @@ class PatrolService:
         the member told; audited. NotAsking when they no longer ask."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            shift = await self._shift_in_reach(conn, actor, slot_id, building=True)
+            in_reach = await self._shift_in_reach(conn, actor, slot_id, building=True)
+            shift = await self._locked(conn, in_reach)
             signup = await slots_repo.get_signup(conn, slot_id, member_id)
             member = await users_repo.get_user(conn, member_id)
-            if signup is None or signup.status is not SignupStatus.LEAVING or member is None:
+            if (
+                signup is None
+                or signup.status is not SignupStatus.LEAVING
+                or signup.checked_in_at is not None  # they came after all
+                or member is None
+            ):
                 raise NotAsking()
             await self.engine.leave(
                 conn, shift.slot, member, to=SignupStatus.DROPPED, reason="let off"
@@ -387,6 +417,15 @@ class PatrolService:
             assert after is not None
         self.notifier.wake()
         return after
+
+    async def _locked(self, conn: AsyncConnection, shift: Shift) -> Shift:
+        """The shift as it is once its slot is locked for this transaction: every change to
+        its places (take, leave, swap, check in, cancel) takes the lock first, so they run
+        one after the other, never crossing (PostgreSQL; SQLite runs one writer anyway)."""
+        await slots_repo.lock_slot(conn, shift.slot.id)
+        again = await repo.get_shift(conn, shift.slot.id)
+        assert again is not None
+        return again
 
     async def _shift_in_reach(
         self, conn: AsyncConnection, actor: User, slot_id: int, *, building: bool = False
@@ -531,7 +570,7 @@ class PatrolService:
         with a button to let them off). Raises NotOnShift, ShiftBegun, AlreadyAsked."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            shift = await self._member_shift(conn, member, slot_id)
+            shift = await self._locked(conn, await self._member_shift(conn, member, slot_id))
             slot = shift.slot
             signup = await slots_repo.get_signup(conn, slot_id, member.id)
             if signup is None or not signup.holding:
@@ -540,6 +579,8 @@ class PatrolService:
                 raise ShiftCancelled()
             if now >= slot.starts_at:
                 raise ShiftBegun()
+            if signup.checked_in_at is not None:
+                raise AlreadyCheckedIn()  # here already (an old card's button)
             if slot.starts_at - now >= timedelta(hours=self.settings.patrol_drop_hours):
                 await self.engine.leave(
                     conn, slot, member, to=SignupStatus.DROPPED, reason="can't come"
@@ -593,7 +634,7 @@ class PatrolService:
         the first to accept takes it. The offer and how many were told."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            shift = await self._member_shift(conn, member, slot_id)
+            shift = await self._locked(conn, await self._member_shift(conn, member, slot_id))
             slot = shift.slot
             signup = await slots_repo.get_signup(conn, slot_id, member.id)
             if signup is None or signup.status is not SignupStatus.GOING:
@@ -602,6 +643,8 @@ class PatrolService:
                 raise ShiftCancelled()
             if now >= slot.starts_at:
                 raise ShiftBegun()
+            if signup.checked_in_at is not None:
+                raise AlreadyCheckedIn()
             swap = await slots_repo.insert_swap(conn, slot_id, member.id, now)
             if swap is None:
                 raise SwapOpenAlready()
@@ -640,7 +683,8 @@ class PatrolService:
             swap = await slots_repo.get_swap(conn, swap_id)
             if swap is None:
                 raise SwapGone()
-            shift = await self._member_shift(conn, member, swap.slot_id)
+            shift = await self._locked(conn, await self._member_shift(conn, member, swap.slot_id))
+            swap = await slots_repo.get_swap(conn, swap_id) or swap  # as it is, once locked
             slot = shift.slot
             if swap.from_user_id == member.id:
                 raise SwapOwn()
@@ -653,6 +697,9 @@ class PatrolService:
             mine = await slots_repo.get_signup(conn, slot.id, member.id)
             if mine is not None and mine.holding:
                 raise AlreadyOnShift()
+            theirs = await slots_repo.get_signup(conn, slot.id, swap.from_user_id)
+            if theirs is None or not theirs.holding or theirs.checked_in_at is not None:
+                raise SwapGone()  # the offerer came after all, or is off it already
             clash = await slots_repo.overlapping(conn, member.id, slot.starts_at, slot.ends_at)
             if clash is not None:
                 raise SwapClash()
@@ -718,6 +765,7 @@ class PatrolService:
         end (the engine refuses anyone else's, or outside the window)."""
         async with self.store.transaction() as conn:
             shift = await self._member_shift(conn, member, slot_id)
+            await slots_repo.lock_slot(conn, slot_id)  # not while a swap hands the place over
             signup = await self.engine.check_in(
                 conn,
                 shift.slot,
@@ -726,6 +774,21 @@ class PatrolService:
                 closes_after=CHECK_IN_CLOSES,
                 latitude=latitude,
                 longitude=longitude,
+            )
+            # Here after all: no longer asking to be let off (the alert's button goes), and an
+            # offer of the place to others ends (taking it now would drop a member on duty).
+            if signup.status is SignupStatus.LEAVING and await slots_repo.set_signup_status(
+                conn,
+                slot_id,
+                member.id,
+                from_=[SignupStatus.LEAVING],
+                to=SignupStatus.GOING,
+                reason=None,
+                now=self.clock.now(),
+            ):
+                signup = signup.model_copy(update={"status": SignupStatus.GOING, "reason": None})
+            await slots_repo.close_swaps(
+                conn, slot_id, from_user_id=member.id, now=self.clock.now()
             )
             await self._roster_changed(conn, shift.slot.community_id, self._week_of(shift.slot))
         return shift, signup
@@ -877,6 +940,20 @@ class PatrolService:
             or not shift.slot.open
             or signup is None
             or not signup.holding
+            or self.clock.now() >= shift.slot.starts_at
+        ):
+            return None
+        return shift
+
+    async def still_short(self, slot_id: int) -> Shift | None:
+        """The shift a short-of-members alert tells of, while it is open, not begun and still
+        short (None: filled, cancelled or begun while the alert waited)."""
+        async with self.store.read() as conn:
+            shift = await repo.get_shift(conn, slot_id)
+        if (
+            shift is None
+            or not shift.slot.open
+            or shift.slot.full
             or self.clock.now() >= shift.slot.starts_at
         ):
             return None

@@ -16,6 +16,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.models import (
+    HOLDING,
     LedgerKind,
     Node,
     NodeKind,
@@ -32,21 +33,26 @@ from bot.services.patrol import (
     KIND_DAY_BEFORE,
     KIND_SOON,
     AlreadyAsked,
+    EndsBeforeItStarts,
     NoSuchShift,
     NotAPatrolMember,
     NotAsking,
+    NotOnShift,
+    ShiftCancelled,
     SwapGone,
     SwapOwn,
     hours_served,
     parse_times,
 )
 from bot.services.slots import (
+    AlreadyCheckedIn,
     EndBeforeStart,
     NotSignedUp,
     OutsideWindow,
     Overlaps,
     SlotFull,
     SlotInPast,
+    SlotTooLong,
     person_subject,
     slot_subject,
 )
@@ -522,3 +528,132 @@ async def test_a_reminder_that_fires_after_the_place_was_given_up_does_nothing(
     clock.current = shift.slot.starts_at - timedelta(minutes=59)
     assert await services.reminders.run_due() >= 2  # the day before and the soon one ran
     assert "patrol.reminder" not in await _kinds_for(services, member.id)
+
+
+# --- found in review -------------------------------------------------------------------------
+
+
+async def test_a_member_who_checks_in_keeps_the_place_they_had_offered_to_others(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    offerer, taker = world.members[0], world.members[1]
+    await services.patrol.take(offerer, shift.slot.id)
+    swap, _ = await services.patrol.offer_swap(offerer, shift.slot.id)
+    clock.current = shift.slot.starts_at - timedelta(minutes=10)
+    await services.patrol.check_in(offerer, shift.slot.id)
+    assert not await services.patrol.swap_open(swap.id)
+    with pytest.raises(SwapGone):
+        await services.patrol.accept_swap(taker, swap.id)
+    mine = await services.patrol.my_signup(offerer, shift.slot.id)
+    assert mine is not None and mine.holding and mine.checked_in_at is not None
+    assert await services.patrol.my_signup(taker, shift.slot.id) is None
+
+
+async def test_a_night_shift_typed_22_to_02_ends_the_next_day(
+    services: Services, world: World
+) -> None:
+    shift = await _shift(services, world, start=time(22, 0), end=time(2, 0))
+    assert shift.slot.starts_at == datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+    assert shift.slot.ends_at == datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # 02:00 on the 26th
+    with pytest.raises(EndsBeforeItStarts):  # 21:00-19:00 is a slip, not 22 hours
+        await _shift(services, world, start=time(21, 0), end=time(19, 0))
+    with pytest.raises(EndBeforeStart):
+        await _shift(services, world, start=time(19, 0), end=time(19, 0))
+
+
+async def test_typed_times_are_checked_at_once_not_at_the_end_of_the_dialogue(
+    services: Services, world: World
+) -> None:
+    patrol = services.patrol
+    with pytest.raises(SlotInPast):  # 09:00 today; it is 10:00
+        patrol.check_first(TODAY, time(9, 0), time(11, 0))
+    with pytest.raises(SlotTooLong):
+        patrol.check_first(TOMORROW, time(6, 0), time(20, 0))
+    with pytest.raises(EndBeforeStart):
+        patrol.check_first(TOMORROW, time(6, 0), time(6, 0))
+    assert patrol.check_first(TOMORROW, time(22, 0), time(2, 0))[1] == datetime(
+        2026, 11, 25, 18, 0, tzinfo=UTC
+    )
+
+
+async def test_a_member_who_asked_off_late_then_checks_in_is_on_duty_and_not_let_off(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    member = world.members[0]
+    await services.patrol.take(member, shift.slot.id)
+    clock.advance(hours=24)
+    assert await services.patrol.cant_come(member, shift.slot.id) is SignupStatus.LEAVING
+    clock.current = shift.slot.starts_at - timedelta(minutes=5)
+    await services.patrol.check_in(member, shift.slot.id)
+    assert not await services.patrol.still_asking(shift.slot.id, member.id)  # alert dropped
+    with pytest.raises(NotAsking):  # the alert's button, pressed late
+        await services.patrol.let_off(world.coordinator, shift.slot.id, member.id)
+    clock.current = shift.slot.ends_at
+    _, _, hours = await services.patrol.check_out(member, shift.slot.id)
+    assert hours == 2
+    assert await _ledger(services, member.id) == [
+        (LedgerKind.PATROL, f"patrol:{shift.slot.id}", 10)
+    ]
+
+
+async def test_after_checking_in_cant_come_and_offering_the_shift_are_refused(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    member = world.members[0]
+    await services.patrol.take(member, shift.slot.id)
+    clock.current = shift.slot.starts_at - timedelta(minutes=20)
+    await services.patrol.check_in(member, shift.slot.id)
+    with pytest.raises(AlreadyCheckedIn):  # an old card's buttons
+        await services.patrol.offer_swap(member, shift.slot.id)
+    with pytest.raises(AlreadyCheckedIn):
+        await services.patrol.cant_come(member, shift.slot.id)
+    signup = await services.patrol.my_signup(member, shift.slot.id)
+    assert signup is not None and signup.status is SignupStatus.GOING
+    assert "patrol.late_drop" not in await _kinds_for(services, COORDINATOR_ID)
+    assert "patrol.swap_offered" not in await _kinds_for(services, world.members[3].id)
+
+
+async def test_a_swap_taken_while_the_shift_is_cancelled_leaves_nobody_on_it(
+    services: Services, world: World
+) -> None:
+    for round_ in range(3):
+        shift = await _shift(services, world, day=TOMORROW + timedelta(days=round_))
+        offerer, taker = world.members[0], world.members[1 + round_]
+        await services.patrol.take(offerer, shift.slot.id)
+        swap, _ = await services.patrol.offer_swap(offerer, shift.slot.id)
+        results = await asyncio.gather(
+            services.patrol.cancel_shift(world.coordinator, shift.slot.id),
+            services.patrol.accept_swap(taker, swap.id),
+            services.patrol.cant_come(offerer, shift.slot.id),
+            return_exceptions=True,
+        )
+        assert not isinstance(results[0], BaseException), results
+        for result in results[1:]:
+            assert not isinstance(result, BaseException) or isinstance(
+                result, SwapGone | ShiftCancelled | NotOnShift | NotSignedUp
+            ), results
+        async with services.store.read() as conn:
+            holders = await slots_repo.signups_of(conn, shift.slot.id, HOLDING)
+            slot = await slots_repo.get_slot(conn, shift.slot.id)
+        assert holders == [] and slot is not None and slot.taken == 0, results
+
+
+async def test_a_shift_called_off_while_a_member_is_on_duty_credits_the_time_served(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    shift = await _shift(services, world)
+    member = world.members[0]
+    await services.patrol.take(member, shift.slot.id)
+    clock.current = shift.slot.starts_at
+    await services.patrol.check_in(member, shift.slot.id)
+    clock.current = shift.slot.starts_at + timedelta(minutes=70)  # a storm: called off
+    await services.patrol.cancel_shift(world.coordinator, shift.slot.id)
+    assert await _ledger(services, member.id) == [
+        (LedgerKind.PATROL, f"patrol:{shift.slot.id}", 5)  # 1 h 10 rounds to 1 h
+    ]
+    clock.current = shift.slot.ends_at + timedelta(hours=3)
+    await services.reminders.run_due()
+    assert len(await _ledger(services, member.id)) == 1
