@@ -395,16 +395,9 @@ async def release_place(
     """A held place (GOING or LEAVING) → `to`, and the slot's count back by one; False when
     the person held none."""
     assert to not in HOLDING
-    result = await conn.execute(
-        update(slot_signups)
-        .where(
-            slot_signups.c.slot_id == slot_id,
-            slot_signups.c.user_id == user_id,
-            slot_signups.c.status.in_(_holding(HOLDING)),
-        )
-        .values(status=to.value, reason=reason, updated_at=now)
-    )
-    if result.rowcount != 1:
+    if not await set_signup_status(
+        conn, slot_id, user_id, from_=HOLDING, to=to, reason=reason, now=now
+    ):
         return False
     await _give_back(conn, slot_id)
     return True
