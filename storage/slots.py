@@ -461,12 +461,14 @@ async def check_in(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> bool:
-    """Mark the person's sign-up checked in at `at`, once; False when it was already."""
+    """Mark the person's held place checked in at `at`, once; False when it was already, or
+    the place is no longer held (given up or swapped away meanwhile)."""
     result = await conn.execute(
         update(slot_signups)
         .where(
             slot_signups.c.slot_id == slot_id,
             slot_signups.c.user_id == user_id,
+            slot_signups.c.status.in_(_holding(HOLDING)),
             slot_signups.c.checked_in_at.is_(None),
         )
         .values(checked_in_at=at, latitude=latitude, longitude=longitude, updated_at=at)
