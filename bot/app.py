@@ -51,6 +51,7 @@ from handlers.patrol import findings_views as patrol_findings_views
 from handlers.patrol import member as patrol_member
 from handlers.patrol import views as patrol_views
 from handlers.study import admin as study_admin
+from handlers.study import qr as study_qr
 from handlers.study import sessions as study_sessions
 from handlers.study import views as study_views
 from handlers.twinning import households as twinning_households
@@ -127,6 +128,7 @@ def build_application(services: Services) -> LinliApplication:
     app.add_handlers(home.keeping_handlers(), group=-3)
     app.add_handlers(home.handlers(), group=-2)
     app.add_handler(help.ignore_edits(), group=-1)
+    app.add_handlers(study_qr.handlers(), group=-1)  # a scanned check-in link, before /start
     app.add_handlers(home.card_handlers())
     for feature in FEATURES:
         app.add_handlers(feature.handlers())

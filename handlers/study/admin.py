@@ -44,6 +44,7 @@ from handlers.study.buttons import (
     SkipStep,
     StudyMenu,
 )
+from handlers.study.qr import check_in_link, qr_png
 from handlers.study.views import admin_card, admin_list, repeat_label, when_text
 
 Handlers = list[BaseHandler[Update, LinliContext, object]]
@@ -139,6 +140,11 @@ async def show_code(update: Update, context: LinliContext, user: User, t: Transl
         closes=format_local(closes, language, zone),
     )
     await answer(update, text)
+    chat = update.effective_chat
+    if chat is not None:
+        link = check_in_link(context.bot.username, session.slot.id, code)
+        caption = t("Or let them scan this with their phone's camera: it checks them in.")
+        await context.bot.send_photo(chat.id, qr_png(link), caption=caption)
     return SessionDialogue.MENU
 
 

@@ -133,7 +133,7 @@ async def check_in(update: Update, context: LinliContext, user: User, t: Transla
     return AnswerDialogue.CODE
 
 
-async def _checked_in(update: Update, t: Translate, title: str, points: int) -> None:
+async def checked_in(update: Update, t: Translate, title: str, points: int) -> None:
     text = t("✅ Checked in to “{title}”. Thank you for coming!").format(title=title)
     if points:
         text += "\n" + t("+{points} points in your love-savings passbook.").format(points=points)
@@ -147,7 +147,7 @@ async def typed_code(update: Update, context: LinliContext, user: User, t: Trans
     study = context.services.study
     _signup, points = await study.check_in(user, slot_id, update.message.text or "")
     session = await study.session(user, slot_id)
-    await _checked_in(update, t, esc(session.title), points)
+    await checked_in(update, t, esc(session.title), points)
     return END
 
 
@@ -159,7 +159,7 @@ async def attend_command(update: Update, context: LinliContext, user: User, t: T
         await answer(update, t("Please type the code after the command, like /attend 1234."))
         return None
     session, _signup, points = await context.services.study.check_in_by_code(user, code)
-    await _checked_in(update, t, esc(session.title), points)
+    await checked_in(update, t, esc(session.title), points)
     return None
 
 
