@@ -455,46 +455,58 @@ class StudyService:
             session = await self._open_to(conn, user, slot_id)
             if not session.slot.open:
                 raise SessionOver()
-            tries = await repo.wrong_tries(conn, slot_id, user.id)
-            right = await repo.session_code(conn, slot_id)
         if not self.in_window(session):
             opens, closes = self.window(session)
             zone = self.settings.zone
             raise OutsideWindow(opens=local(opens, zone), closes=local(closes, zone))
+        # One transaction with the session's row locked: concurrent tries of the same person
+        # run one after the other, each seeing the count the one before left, so the cap
+        # holds however many are sent at once. A wrong try is committed, then refused.
+        tries = 0
+        done: tuple[Signup, int] | None = None
+        async with self.store.transaction() as conn:
+            slot = await slots_repo.lock_slot(conn, slot_id)
+            if slot is None or not slot.open:
+                raise SessionOver()  # cancelled meanwhile
+            if await repo.wrong_tries(conn, slot_id, user.id) >= MAX_WRONG_TRIES:
+                tries = MAX_WRONG_TRIES
+            else:
+                right = await repo.session_code(conn, slot_id)
+                if right is not None and _same(code, right):
+                    done = await self._checked_in(conn, user, session)
+                else:
+                    tries = await repo.add_wrong_try(conn, slot_id, user.id)
+        if done is not None:
+            self.notifier.wake()
+            return done
         if tries >= MAX_WRONG_TRIES:
             raise TooManyTries()
-        if right is None or not _same(code, right):
-            async with self.store.transaction() as conn:
-                tries = await repo.add_wrong_try(conn, slot_id, user.id)
-            if tries >= MAX_WRONG_TRIES:
-                raise TooManyTries()
-            raise WrongCode(left=MAX_WRONG_TRIES - tries)
-        return await self._checked_in(user, session)
+        raise WrongCode(left=MAX_WRONG_TRIES - tries)
 
-    async def _checked_in(self, user: User, session: StudySession) -> tuple[Signup, int]:
-        async with self.store.transaction() as conn:
-            signup = await self.engine.check_in(
+    async def _checked_in(
+        self, conn: AsyncConnection, user: User, session: StudySession
+    ) -> tuple[Signup, int]:
+        signup = await self.engine.check_in(
+            conn,
+            session.slot,
+            user,
+            opens_before=CHECK_IN_BEFORE,
+            closes_after=CHECK_IN_AFTER,
+            require_signup=False,
+        )
+        points = 0
+        if user.has(Role.MEMBER):
+            made = await self.passbook.credit(
                 conn,
-                session.slot,
-                user,
-                opens_before=CHECK_IN_BEFORE,
-                closes_after=CHECK_IN_AFTER,
-                require_signup=False,
+                community_id=session.slot.community_id,
+                member_ids={user.id},
+                kind=LedgerKind.STUDY,
+                ref=study_ref(session.slot.id),
             )
-            points = 0
-            if user.has(Role.MEMBER):
-                made = await self.passbook.credit(
-                    conn,
-                    community_id=session.slot.community_id,
-                    member_ids={user.id},
-                    kind=LedgerKind.STUDY,
-                    ref=study_ref(session.slot.id),
+            if made:
+                points = await self.passbook.points_for(
+                    conn, session.slot.community_id, LedgerKind.STUDY
                 )
-                if made:
-                    points = await self.passbook.points_for(
-                        conn, session.slot.community_id, LedgerKind.STUDY
-                    )
-        self.notifier.wake()
         return signup, points
 
     async def check_in_by_code(self, user: User, code: str) -> tuple[StudySession, Signup, int]:
@@ -508,14 +520,20 @@ class StudyService:
                 if self.in_window(s)
             ]
         if not candidates:
-            # The code of a session of theirs that is not (or no longer) open: say when it is.
+            # A session of theirs whose window has closed, when the code was its own (useless
+            # now): say when it was. One not yet open is named whatever was typed, so codes
+            # cannot be tried out, uncounted, before the window.
             async with self.store.read() as conn:
                 recent = await repo.sessions_open_to(conn, user, after=now - timedelta(days=1))
+                zone = self.settings.zone
                 for session in recent:
-                    right = await repo.session_code(conn, session.slot.id)
-                    if right is not None and _same(code, right):
-                        opens, closes = self.window(session)
-                        zone = self.settings.zone
+                    opens, closes = self.window(session)
+                    if closes < now:
+                        right = await repo.session_code(conn, session.slot.id)
+                        told = right is not None and _same(code, right)
+                    else:
+                        told = opens - now <= timedelta(days=1)
+                    if told:
                         raise OutsideWindow(opens=local(opens, zone), closes=local(closes, zone))
             raise NoSessionNow()
         for session in candidates:
