@@ -23,7 +23,7 @@ from bot.models import (
 )
 from storage import bot_state
 from storage.schema import slot_signups, slots, study_sessions, user_roles, users
-from storage.slots import _slot
+from storage.slots import slot_from_row
 
 TRIES_KIND = "study_tries"  # bot_state rows: wrong check-in codes per session and person
 # Row ids are 32-bit integers on PostgreSQL: a forged id from a button or a typed one (up to
@@ -33,7 +33,7 @@ ID_MAX = 2**31 - 1
 
 def _session(row: Mapping[Any, Any]) -> StudySession:
     return StudySession(
-        slot=_slot(row),
+        slot=slot_from_row(row),
         title=row["title"],
         topic=row["topic"],
         place=row["place"],
