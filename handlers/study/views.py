@@ -133,8 +133,8 @@ def fitted(lines: list[str], limit: int = TEXT_MAX) -> str:
 @notice_view(SessionAnnounced)
 async def announced(notice: SessionAnnounced, env: ViewEnv) -> Shown | None:
     session = await env.services.study.for_notice(notice.slot_id)
-    if session is None:
-        return None  # cancelled before the notice left
+    if session is None or session.slot.starts_at <= env.services.clock.now():
+        return None  # cancelled, or begun, before the notice left (held for quiet hours)
     t, zone = env.t, env.services.settings.zone
     text = t("📚 A study session for you:") + "\n" + session_lines(t, session, env.language, zone)
     if notice.repeats > 1:
@@ -148,8 +148,8 @@ async def announced(notice: SessionAnnounced, env: ViewEnv) -> Shown | None:
 @notice_view(SessionReminder)
 async def reminded(notice: SessionReminder, env: ViewEnv) -> Shown | None:
     session = await env.services.study.for_notice(notice.slot_id)
-    if session is None:
-        return None
+    if session is None or session.slot.starts_at <= env.services.clock.now():
+        return None  # cancelled, or begun before the reminder left
     t, zone = env.t, env.services.settings.zone
     if notice.stage is Stage.DAY:
         head = t("⏰ Reminder: a study session tomorrow.")

@@ -35,8 +35,11 @@ from bot.services.study import (
     ExcuseReasonRequired,
     NoSessionNow,
     NoSuchSession,
+    SessionAnnounced,
     SessionDraft,
     SessionOver,
+    SessionReminder,
+    Stage,
     TooManyTries,
     WhereRequired,
     WrongCode,
@@ -468,3 +471,19 @@ async def test_attend_before_the_window_does_not_tell_whether_the_code_is_right(
             await services.study.check_in_by_code(world.m1, typed)
         answers.append((type(refused.value), refused.value.values))
     assert answers[0] == answers[1]  # the same answer: no way to try codes a day early
+
+
+async def test_an_announcement_held_past_the_start_is_not_sent(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    from handlers.notices import ViewEnv
+    from handlers.study.views import announced, reminded
+
+    (session,) = await services.study.schedule(world.coordinator, _draft())
+    place = {"community_id": session.slot.community_id, "slot_id": session.slot.id}
+    env = ViewEnv(services=services, language="zh")
+    assert await announced(SessionAnnounced(**place), env) is not None
+    # Held for quiet hours (or the bot down) until after the start: stale, not sent.
+    _set(clock, START.astimezone(UTC) + timedelta(minutes=1))
+    assert await announced(SessionAnnounced(**place), env) is None
+    assert await reminded(SessionReminder(stage=Stage.HOUR, **place), env) is None
