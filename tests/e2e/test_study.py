@@ -343,3 +343,28 @@ async def test_study_lists_and_the_roll_fit_one_message_at_the_limits(
     card = await place.coordinator.wait_for("请假", timeout=10)
     assert len(card.text or "") <= 4096 and "00长" in (card.text or "")
     assert any("取消" in label for label, _ in card.buttons)
+
+
+async def test_the_schedule_dialogue_answers_bad_dates_clearly(
+    fake: FakeBotApi, place: Place
+) -> None:
+    coordinator = place.coordinator
+    await coordinator.send("/admin")
+    await coordinator.press(await coordinator.wait_for("管理"), "📚 学习")
+    await coordinator.press(await coordinator.wait_for("还没有安排学习"), "➕ 安排学习")
+    await coordinator.wait_for("学习的标题是什么")
+    await coordinator.send("小家庭党校")
+    await coordinator.wait_for("学习主题是什么")
+    await coordinator.send("主题")
+    await coordinator.wait_for("什么时候开始")
+    # The suite's clock is 11-25 10:00: 11-20 has passed this year, it is not next year's.
+    await coordinator.send("11-20 19:00")
+    await coordinator.wait_for("请连年份一起输入")
+    await coordinator.send("2025-11-27 19:00")
+    await coordinator.wait_for("这个时间已经过去了")
+    await coordinator.send("１１－２７　１９：００")  # full-width digits and signs
+    await coordinator.wait_for("学习多长时间")
+    await coordinator.send("１８：００")
+    await coordinator.wait_for("结束时间要晚于开始时间")
+    await coordinator.send("２１：００")
+    await coordinator.wait_for("在哪里学习")
