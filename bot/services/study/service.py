@@ -459,29 +459,47 @@ class StudyService:
             opens, closes = self.window(session)
             zone = self.settings.zone
             raise OutsideWindow(opens=local(opens, zone), closes=local(closes, zone))
-        # One transaction with the session's row locked: concurrent tries of the same person
-        # run one after the other, each seeing the count the one before left, so the cap
-        # holds however many are sent at once. A wrong try is committed, then refused.
-        tries = 0
-        done: tuple[Signup, int] | None = None
+        _session, signup, points = await self._attempt(user, [session], code)
+        return signup, points
+
+    async def _attempt(
+        self, user: User, sessions: list[StudySession], code: str
+    ) -> tuple[StudySession, Signup, int]:
+        """The code tried on these sessions (in their window, of the user's audience): checked
+        in to the one whose code it is, else one wrong try counted on each. One transaction
+        with the sessions' rows locked (in id order): concurrent tries of the same person run
+        one after the other, each seeing the counts the one before left, so the cap holds
+        per session however many are sent at once, and by button or /attend alike. A
+        session whose tries are used up is not compared at all."""
+        done: tuple[StudySession, Signup, int] | None = None
+        left: int | None = None
+        still_open = False
         async with self.store.transaction() as conn:
-            slot = await slots_repo.lock_slot(conn, slot_id)
-            if slot is None or not slot.open:
-                raise SessionOver()  # cancelled meanwhile
-            if await repo.wrong_tries(conn, slot_id, user.id) >= MAX_WRONG_TRIES:
-                tries = MAX_WRONG_TRIES
-            else:
-                right = await repo.session_code(conn, slot_id)
+            live: list[StudySession] = []
+            for session in sorted(sessions, key=lambda s: s.slot.id):
+                slot = await slots_repo.lock_slot(conn, session.slot.id)
+                if slot is None or not slot.open:
+                    continue  # cancelled meanwhile
+                still_open = True
+                if await repo.wrong_tries(conn, slot.id, user.id) < MAX_WRONG_TRIES:
+                    live.append(session)
+            for session in live:
+                right = await repo.session_code(conn, session.slot.id)
                 if right is not None and _same(code, right):
-                    done = await self._checked_in(conn, user, session)
-                else:
-                    tries = await repo.add_wrong_try(conn, slot_id, user.id)
+                    done = (session, *await self._checked_in(conn, user, session))
+                    break
+            else:
+                for session in live:
+                    tries = await repo.add_wrong_try(conn, session.slot.id, user.id)
+                    left = max(left or 0, MAX_WRONG_TRIES - tries)
         if done is not None:
             self.notifier.wake()
             return done
-        if tries >= MAX_WRONG_TRIES:
+        if not still_open:
+            raise SessionOver()
+        if not left:
             raise TooManyTries()
-        raise WrongCode(left=MAX_WRONG_TRIES - tries)
+        raise WrongCode(left=left)
 
     async def _checked_in(
         self, conn: AsyncConnection, user: User, session: StudySession
@@ -536,15 +554,7 @@ class StudyService:
                     if told:
                         raise OutsideWindow(opens=local(opens, zone), closes=local(closes, zone))
             raise NoSessionNow()
-        for session in candidates:
-            async with self.store.read() as conn:
-                right = await repo.session_code(conn, session.slot.id)
-            if right is not None and _same(code, right):
-                return (session, *await self.check_in(user, session.slot.id, code))
-        # Wrong for every session open now: counted on the first (the one they most likely
-        # meant), so the cap holds however the code is typed.
-        await self.check_in(user, candidates[0].slot.id, code)
-        raise NoSessionNow()  # not reached: a wrong code raised above
+        return await self._attempt(user, candidates, code)
 
     # --- attendance ---------------------------------------------------------------------------
 

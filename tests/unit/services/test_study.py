@@ -487,3 +487,28 @@ async def test_an_announcement_held_past_the_start_is_not_sent(
     _set(clock, START.astimezone(UTC) + timedelta(minutes=1))
     assert await announced(SessionAnnounced(**place), env) is None
     assert await reminded(SessionReminder(stage=Stage.HOUR, **place), env) is None
+
+
+async def test_attend_cannot_try_codes_uncounted_on_a_second_session_open_at_once(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    (first,) = await services.study.schedule(world.coordinator, _draft())
+    (second,) = await services.study.schedule(
+        world.coordinator, _draft(title="主题党日", audience=StudyAudience.EVERYONE)
+    )
+    right = await _code(services, world, second.slot.id)
+    codes = {await _code(services, world, first.slot.id), right}
+    wrong = [f"{n:04d}" for n in range(20) if f"{n:04d}" not in codes]
+    _set(clock, START.astimezone(UTC))
+    for guess in wrong[:MAX_WRONG_TRIES]:  # the first session's tries used up
+        with pytest.raises((WrongCode, TooManyTries)):
+            await services.study.check_in(world.m1, first.slot.id, guess)
+    for guess in wrong[MAX_WRONG_TRIES:]:  # /attend: each guess is a try on the second too
+        with pytest.raises((WrongCode, TooManyTries)):
+            await services.study.check_in_by_code(world.m1, guess)
+    with pytest.raises(TooManyTries):
+        await services.study.check_in_by_code(world.m1, right)
+    assert await _credits(services, second.slot.id) == 0
+    # Someone with tries left finds the right session among the two.
+    found, _signup, _points = await services.study.check_in_by_code(world.m2, right)
+    assert found.slot.id == second.slot.id
