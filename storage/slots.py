@@ -30,7 +30,8 @@ from storage.common import insert_ignoring_conflicts
 from storage.schema import slot_signups, slot_swaps, slots, users
 
 
-def _slot(row: Mapping[Any, Any]) -> Slot:
+def slot_from_row(row: Mapping[Any, Any]) -> Slot:
+    """A slot from a row carrying the `slots` columns (other tables' joined columns too)."""
     return Slot(
         id=row["id"],
         kind=SlotKind(row["kind"]),
@@ -124,7 +125,7 @@ async def insert_slots(
             .mappings()
             .one()
         )
-        made.append(_slot(row))
+        made.append(slot_from_row(row))
         if series_id is None and len(times) > 1:
             series_id = made[0].id
             await conn.execute(
@@ -136,14 +137,14 @@ async def insert_slots(
 
 async def get_slot(conn: AsyncConnection, slot_id: int) -> Slot | None:
     row = (await conn.execute(select(slots).where(slots.c.id == slot_id))).mappings().first()
-    return _slot(row) if row else None
+    return slot_from_row(row) if row else None
 
 
 async def get_slots(conn: AsyncConnection, slot_ids: Collection[int]) -> dict[int, Slot]:
     if not slot_ids:
         return {}
     query = select(slots).where(slots.c.id.in_(sorted(slot_ids)))
-    return {row["id"]: _slot(row) for row in (await conn.execute(query)).mappings()}
+    return {row["id"]: slot_from_row(row) for row in (await conn.execute(query)).mappings()}
 
 
 async def slots_between(
@@ -173,7 +174,7 @@ async def slots_between(
     if not include_cancelled:
         where.append(slots.c.status == SlotStatus.OPEN.value)
     query = select(slots).where(*where).order_by(slots.c.starts_at, slots.c.id).limit(limit)
-    return [_slot(row) for row in (await conn.execute(query)).mappings()]
+    return [slot_from_row(row) for row in (await conn.execute(query)).mappings()]
 
 
 async def series_slots(conn: AsyncConnection, series_id: int, *, after: datetime) -> list[Slot]:
@@ -187,7 +188,7 @@ async def series_slots(conn: AsyncConnection, series_id: int, *, after: datetime
         )
         .order_by(slots.c.starts_at, slots.c.id)
     )
-    return [_slot(row) for row in (await conn.execute(query)).mappings()]
+    return [slot_from_row(row) for row in (await conn.execute(query)).mappings()]
 
 
 async def cancel_slot(conn: AsyncConnection, slot_id: int, now: datetime) -> bool:
@@ -270,7 +271,7 @@ async def user_signups(
     found: list[tuple[Signup, Slot]] = []
     for row in (await conn.execute(query)).mappings():
         slot_row = {c.name: row[f"s__{c.name}"] for c in slots.c}
-        found.append((_signup(row), _slot(slot_row)))
+        found.append((_signup(row), slot_from_row(slot_row)))
     return found
 
 
@@ -340,7 +341,7 @@ async def lock_slot(conn: AsyncConnection, slot_id: int) -> Slot | None:
     the sign-ups the one before committed."""
     query = select(slots).where(slots.c.id == slot_id).with_for_update()
     row = (await conn.execute(query)).mappings().first()
-    return _slot(row) if row else None
+    return slot_from_row(row) if row else None
 
 
 async def take_place(conn: AsyncConnection, slot_id: int, user_id: int, now: datetime) -> bool:
@@ -371,7 +372,7 @@ async def take_place(conn: AsyncConnection, slot_id: int, user_id: int, now: dat
     row = result.mappings().first()
     if row is None:
         return False
-    await _upsert_signup(conn, _slot(row), user_id, SignupStatus.GOING, None, now)
+    await _upsert_signup(conn, slot_from_row(row), user_id, SignupStatus.GOING, None, now)
     return True
 
 

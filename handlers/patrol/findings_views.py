@@ -30,6 +30,7 @@ from handlers.patrol.finding_buttons import (
 
 Rows = list[list[tuple[str, str]]]
 SNIPPET = 40  # characters of a finding's words in a list line or a reporter's notice
+POST_SHOWN = 24  # characters of a post's name in a list line (30 lines fit one message)
 
 
 # --- the entries other screens show -------------------------------------------------------------
@@ -208,7 +209,8 @@ def open_list(
         finding = card.finding
         when = format_local(finding.created_at, language, zone)
         words = clipped(finding.text, SNIPPET) if finding.text else t("(a photo or voice note)")
-        lines.append(f"#{finding.id} · {when} · {esc(card.post_name)} · {words}")
+        post = clipped(card.post_name, POST_SHOWN)
+        lines.append(f"#{finding.id} · {when} · {post} · {words}")
         rows.append(
             [(f"#{finding.id} {card.post_name}"[:40], FindingOpen(finding_id=finding.id).pack())]
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
@@ -22,7 +23,7 @@ from bot.i18n import Translate, esc, format_local
 from bot.models import N_, STUDY_AUDIENCE_LABELS, Building, Recurrence, Role, StudyAudience, User
 from bot.services.errors import InvalidInput
 from bot.services.reminders import parse_local_moment
-from bot.services.slots import EndBeforeStart
+from bot.services.slots import EndBeforeStart, SlotInPast
 from bot.services.study import REPEATS, SessionDraft
 from handlers.building_picker import BuildingPicker, page_button
 from handlers.buttons import Button, StaleButton
@@ -52,6 +53,10 @@ coordinator_step = step(Role.COORDINATOR)
 LENGTHS = (60, 90, 120, 180)  # minutes offered on buttons
 _CLOCK = re.compile(r"^(\d{1,2})\s*[:：点]\s*(\d{2})?\s*分?$")
 _MINUTES = re.compile(r"^(\d{1,3})\s*(?:分钟|分|min|minutes?)?$", re.IGNORECASE)
+_YEAR = re.compile(r"\d{4}")
+# A date typed without its year that has passed this year is read as next year's: so far
+# ahead, it is far more likely a slip (yesterday's date) than a plan, so the year is asked for.
+FAR_AHEAD = timedelta(days=183)
 
 
 class SessionDialogue(StrEnum):
@@ -206,6 +211,11 @@ def _text(update: Update) -> str:
     return " ".join((update.message.text or "").split())
 
 
+def _plain(update: Update) -> str:
+    """The typed text with full-width digits and signs made plain (for dates and times)."""
+    return " ".join(unicodedata.normalize("NFKC", _text(update)).split())
+
+
 @coordinator_step
 async def typed_title(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     title = _text(update)
@@ -247,7 +257,19 @@ async def skipped_topic(update: Update, context: LinliContext, user: User, t: Tr
 @coordinator_step
 async def typed_when(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     services = context.services
-    starts_at = parse_local_moment(_text(update), services.clock.now(), services.settings.zone)
+    typed = _plain(update)
+    now = services.clock.now()
+    starts_at = parse_local_moment(typed, now, services.settings.zone)
+    if starts_at <= now:
+        raise SlotInPast()
+    if starts_at - now > FAR_AHEAD and not _YEAR.search(typed):
+        raise InvalidInput(
+            N_(
+                "That date has passed this year. If you mean next year, please type the year "
+                "too, like {example}."
+            ),
+            example=f"{starts_at.astimezone(services.settings.zone):%Y-%m-%d %H:%M}",
+        )
     SessionForm.change(context, starts_at=starts_at)
     rows = [
         [
@@ -288,7 +310,7 @@ async def typed_length(update: Update, context: LinliContext, user: User, t: Tra
     form = SessionForm.load(context)
     if form.starts_at is None:
         raise StaleButton()
-    typed = _text(update)
+    typed = _plain(update)
     clock, minutes = _CLOCK.match(typed), _MINUTES.match(typed)
     if clock is not None:
         zone = context.services.settings.zone

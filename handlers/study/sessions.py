@@ -173,7 +173,7 @@ async def send_material(update: Update, context: LinliContext, user: User, t: Tr
             chat.id, session.material_file_id, caption=session.title[:900]
         )
     elif session.material_link:
-        await answer(update, session.material_link)
+        await answer(update, esc(session.material_link))
     return None
 
 

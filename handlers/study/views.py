@@ -4,6 +4,8 @@ member's /study list and card, and the coordinator's card with the attendance.""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -43,6 +45,10 @@ from handlers.study.buttons import (
 
 Rows = list[list[tuple[str, str]]]
 NAMES_SHOWN = 30
+NAME_SHOWN = 24  # characters of a name in a list
+REASON_SHOWN = 40  # characters of an excuse's reason in a list
+TITLE_SHOWN = 40  # characters of a title in /study's list
+TEXT_MAX = 4000  # Telegram allows 4,096 characters (as shown, after the HTML)
 REPEAT_LABELS: dict[Recurrence, str] = {
     Recurrence.ONCE: N_("Once"),
     Recurrence.WEEKLY: N_("Every week ({count} sessions)"),
@@ -95,14 +101,30 @@ def answer_rows(t: Translate, session: StudySession) -> Rows:
     return rows
 
 
-def answer_line(t: Translate, signup: Signup | None) -> str:
+def answer_line(t: Translate, signup: Signup | None, reason_limit: int | None = None) -> str:
     if signup is not None and signup.checked_in_at is not None:
         return t("Your answer: checked in ✅")
     if signup is None:
         return t("Your answer: not given yet")
     if signup.status is SignupStatus.EXCUSED:
-        return t("Your answer: excused ({reason})").format(reason=esc(signup.reason or ""))
+        reason = signup.reason or ""
+        shown = clipped(reason, reason_limit) if reason_limit else esc(reason)
+        return t("Your answer: excused ({reason})").format(reason=shown)
     return t("Your answer: attending")
+
+
+def _shown_length(text: str) -> int:
+    """The characters Telegram counts: the text without its tags, entities decoded."""
+    return len(html.unescape(re.sub(r"<[^>]*>", "", text)))
+
+
+def fitted(lines: list[str], limit: int = TEXT_MAX) -> str:
+    """The lines in one message: when too long for it, the last ones give way to "…" (each
+    line is whole HTML, so no tag or entity is cut)."""
+    kept = list(lines)
+    while len(kept) > 1 and _shown_length("\n".join([*kept, "…"])) > limit:
+        kept.pop()
+    return "\n".join(kept if len(kept) == len(lines) else [*kept, "…"])
 
 
 # --- notices ---------------------------------------------------------------------------------
@@ -111,8 +133,8 @@ def answer_line(t: Translate, signup: Signup | None) -> str:
 @notice_view(SessionAnnounced)
 async def announced(notice: SessionAnnounced, env: ViewEnv) -> Shown | None:
     session = await env.services.study.for_notice(notice.slot_id)
-    if session is None:
-        return None  # cancelled before the notice left
+    if session is None or session.slot.starts_at <= env.services.clock.now():
+        return None  # cancelled, or begun, before the notice left (held for quiet hours)
     t, zone = env.t, env.services.settings.zone
     text = t("📚 A study session for you:") + "\n" + session_lines(t, session, env.language, zone)
     if notice.repeats > 1:
@@ -126,8 +148,8 @@ async def announced(notice: SessionAnnounced, env: ViewEnv) -> Shown | None:
 @notice_view(SessionReminder)
 async def reminded(notice: SessionReminder, env: ViewEnv) -> Shown | None:
     session = await env.services.study.for_notice(notice.slot_id)
-    if session is None:
-        return None
+    if session is None or session.slot.starts_at <= env.services.clock.now():
+        return None  # cancelled, or begun before the reminder left
     t, zone = env.t, env.services.settings.zone
     if notice.stage is Stage.DAY:
         head = t("⏰ Reminder: a study session tomorrow.")
@@ -162,7 +184,8 @@ def list_view(
     for item in mine:
         session = item.session
         when = when_text(session, language, zone)
-        lines.append(f"• {when} {esc(session.title)} — {answer_line(t, item.signup)}")
+        title = clipped(session.title, TITLE_SHOWN)
+        lines.append(f"• {when} {title} — {answer_line(t, item.signup, REASON_SHOWN)}")
         rows.append(
             [(f"{when} {clipped(session.title, 20)}", SessionCard(slot_id=session.slot.id).pack())]
         )
@@ -205,7 +228,7 @@ def admin_list(
 
 
 def _names(names: list[str]) -> str:
-    shown = ", ".join(esc(n) for n in names[:NAMES_SHOWN])
+    shown = ", ".join(clipped(n, NAME_SHOWN) for n in names[:NAMES_SHOWN])
     return shown + (" …" if len(names) > NAMES_SHOWN else "")
 
 
@@ -233,11 +256,15 @@ def admin_card(
     if roll.going:
         lines.append(t("Said they attend: {names}").format(names=_names(roll.going)))
     for name, reason in roll.excused[:NAMES_SHOWN]:
-        lines.append(t("Excused: {name} ({reason})").format(name=esc(name), reason=esc(reason)))
+        lines.append(
+            t("Excused: {name} ({reason})").format(
+                name=clipped(name, NAME_SHOWN), reason=clipped(reason, REASON_SHOWN)
+            )
+        )
     slot_id = session.slot.id
     rows: Rows = []
     if session.slot.open:
         rows.append([(t("🔢 Show the check-in code"), ShowCode(slot_id=slot_id).pack())])
         rows.append([(t("❌ Cancel this session"), CancelSession(slot_id=slot_id).pack())])
     rows.append([(t("« Study sessions"), StudyMenu().pack())])
-    return "\n".join(lines), rows
+    return fitted(lines), rows

@@ -21,6 +21,8 @@ from bot.clock import ManualClock
 from bot.models import Role, StudyAudience
 from bot.services import Services
 from bot.services.study import SessionDraft, study_ref
+from bot.services.study.rules import PLACE_MAX, REASON_MAX, TITLE_MAX, TOPIC_MAX
+from handlers.study.buttons import AdminCard, Material
 from storage import org
 from storage import users as users_repo
 from storage.schema import ledger_entries
@@ -272,3 +274,97 @@ async def test_a_broadcast_to_a_study_sessions_audience_reaches_it(
         await member.wait_for("请带好笔记本和笔", timeout=10)
     await fake.wait_idle(quiet=0.3)
     assert not _texts(place.li, "笔记本") and not _texts(place.resident, "笔记本")
+
+
+async def test_a_material_link_with_html_characters_is_sent_escaped(
+    fake: FakeBotApi, place: Place
+) -> None:
+    coordinator = await place.services.users.require(COORDINATOR_ID)
+    link = "https://example.org/read?a=1&b=<2>"
+    (session,) = await place.services.study.schedule(
+        coordinator,
+        SessionDraft(
+            title="主题党日",
+            starts_at=START,
+            ends_at=START + timedelta(hours=2),
+            place="党群服务中心",
+            material_link=link,
+            audience=StudyAudience.BUILDING,
+            building_id=place.building_id,
+        ),
+    )
+    await place.zhao.wait_for("有一场学习请您参加", timeout=10)
+    await place.zhao.press_data(None, Material(slot_id=session.slot.id).pack())
+    sent = await place.zhao.wait_for(lambda m: link in (m.text or ""))
+    assert sent.text == link
+
+
+async def test_study_lists_and_the_roll_fit_one_message_at_the_limits(
+    fake: FakeBotApi, place: Place
+) -> None:
+    services = place.services
+    coordinator = await services.users.require(COORDINATOR_ID)
+    zhao = await services.users.require(ZHAO)
+    first = None
+    for day in range(20):  # the /study list shows 20 sessions
+        starts = START + timedelta(days=day)
+        (session,) = await services.study.schedule(
+            coordinator,
+            SessionDraft(
+                title=f"{day:02d}" + "长" * (TITLE_MAX - 2),
+                topic="题" * TOPIC_MAX,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                place="地" * PLACE_MAX,
+                audience=StudyAudience.BUILDING,
+                building_id=place.building_id,
+            ),
+        )
+        first = first or session
+        await services.study.answer(zhao, session.slot.id, going=False, reason="因" * REASON_MAX)
+    assert first is not None
+    await place.zhao.send("/study")
+    listed = await place.zhao.wait_for("📚 学习", timeout=10)
+    assert len(listed.text or "") <= 4096 and "00长" in (listed.text or "")
+    # Many excused with long names and reasons on the coordinator's card.
+    for uid in range(100, 160):
+        await services.users.register(
+            uid, display_name=f"{uid}" + "名" * 29, language="zh", building_id=place.building_id
+        )
+        async with services.store.transaction() as conn:
+            await users_repo.grant_role(conn, uid, Role.MEMBER, None, services.clock.now())
+        person = await services.users.require(uid)
+        await services.study.answer(person, first.slot.id, going=uid % 2 == 0, reason="因" * 200)
+    await place.coordinator.send("/admin")
+    await place.coordinator.press(await place.coordinator.wait_for("管理"), "📚 学习")
+    data = AdminCard(slot_id=first.slot.id).pack()
+    menu = await place.coordinator.wait_for(lambda m: any(d == data for _, d in m.buttons))
+    await place.coordinator.press_data(menu, data)
+    card = await place.coordinator.wait_for("请假", timeout=10)
+    assert len(card.text or "") <= 4096 and "00长" in (card.text or "")
+    assert any("取消" in label for label, _ in card.buttons)
+
+
+async def test_the_schedule_dialogue_answers_bad_dates_clearly(
+    fake: FakeBotApi, place: Place
+) -> None:
+    coordinator = place.coordinator
+    await coordinator.send("/admin")
+    await coordinator.press(await coordinator.wait_for("管理"), "📚 学习")
+    await coordinator.press(await coordinator.wait_for("还没有安排学习"), "➕ 安排学习")
+    await coordinator.wait_for("学习的标题是什么")
+    await coordinator.send("小家庭党校")
+    await coordinator.wait_for("学习主题是什么")
+    await coordinator.send("主题")
+    await coordinator.wait_for("什么时候开始")
+    # The suite's clock is 11-25 10:00: 11-20 has passed this year, it is not next year's.
+    await coordinator.send("11-20 19:00")
+    await coordinator.wait_for("请连年份一起输入")
+    await coordinator.send("2025-11-27 19:00")
+    await coordinator.wait_for("这个时间已经过去了")
+    await coordinator.send("１１－２７　１９：００")  # full-width digits and signs
+    await coordinator.wait_for("学习多长时间")
+    await coordinator.send("１８：００")
+    await coordinator.wait_for("结束时间要晚于开始时间")
+    await coordinator.send("２１：００")
+    await coordinator.wait_for("在哪里学习")

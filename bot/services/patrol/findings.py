@@ -10,9 +10,10 @@ Who may do what, checked here whatever the buttons showed:
 - a coordinator above the finding's community (or its building) sees its photo, voice note and
   location, and handles it or makes a wish of it — once: the second gets who did (audited).
 
-Making the wish: the wishes service posts in a transaction of its own, so the finding is first
-taken (NEW → WISHED, guarded: of two coordinators pressing at once one wins, the other is
-told), then the wish is posted, then linked; when posting is refused the finding is NEW again."""
+Making the wish is one transaction: the finding taken (NEW → WISHED, guarded: of two
+coordinators pressing at once one wins, the other is told who did), the wish posted within it
+(WishesService.post_within), linked, audited and the reporter told — or, when posting is
+refused or anything fails, none of it, and the finding stays NEW."""
 
 from __future__ import annotations
 

@@ -455,46 +455,76 @@ class StudyService:
             session = await self._open_to(conn, user, slot_id)
             if not session.slot.open:
                 raise SessionOver()
-            tries = await repo.wrong_tries(conn, slot_id, user.id)
-            right = await repo.session_code(conn, slot_id)
         if not self.in_window(session):
             opens, closes = self.window(session)
             zone = self.settings.zone
             raise OutsideWindow(opens=local(opens, zone), closes=local(closes, zone))
-        if tries >= MAX_WRONG_TRIES:
-            raise TooManyTries()
-        if right is None or not _same(code, right):
-            async with self.store.transaction() as conn:
-                tries = await repo.add_wrong_try(conn, slot_id, user.id)
-            if tries >= MAX_WRONG_TRIES:
-                raise TooManyTries()
-            raise WrongCode(left=MAX_WRONG_TRIES - tries)
-        return await self._checked_in(user, session)
+        _session, signup, points = await self._attempt(user, [session], code)
+        return signup, points
 
-    async def _checked_in(self, user: User, session: StudySession) -> tuple[Signup, int]:
+    async def _attempt(
+        self, user: User, sessions: list[StudySession], code: str
+    ) -> tuple[StudySession, Signup, int]:
+        """The code tried on these sessions (in their window, of the user's audience): checked
+        in to the one whose code it is, else one wrong try counted on each. One transaction
+        with the sessions' rows locked (in id order): concurrent tries of the same person run
+        one after the other, each seeing the counts the one before left, so the cap holds
+        per session however many are sent at once, and by button or /attend alike. A
+        session whose tries are used up is not compared at all."""
+        done: tuple[StudySession, Signup, int] | None = None
+        left: int | None = None
+        still_open = False
         async with self.store.transaction() as conn:
-            signup = await self.engine.check_in(
+            live: list[StudySession] = []
+            for session in sorted(sessions, key=lambda s: s.slot.id):
+                slot = await slots_repo.lock_slot(conn, session.slot.id)
+                if slot is None or not slot.open:
+                    continue  # cancelled meanwhile
+                still_open = True
+                if await repo.wrong_tries(conn, slot.id, user.id) < MAX_WRONG_TRIES:
+                    live.append(session)
+            for session in live:
+                right = await repo.session_code(conn, session.slot.id)
+                if right is not None and _same(code, right):
+                    done = (session, *await self._checked_in(conn, user, session))
+                    break
+            else:
+                for session in live:
+                    tries = await repo.add_wrong_try(conn, session.slot.id, user.id)
+                    left = max(left or 0, MAX_WRONG_TRIES - tries)
+        if done is not None:
+            self.notifier.wake()
+            return done
+        if not still_open:
+            raise SessionOver()
+        if not left:
+            raise TooManyTries()
+        raise WrongCode(left=left)
+
+    async def _checked_in(
+        self, conn: AsyncConnection, user: User, session: StudySession
+    ) -> tuple[Signup, int]:
+        signup = await self.engine.check_in(
+            conn,
+            session.slot,
+            user,
+            opens_before=CHECK_IN_BEFORE,
+            closes_after=CHECK_IN_AFTER,
+            require_signup=False,
+        )
+        points = 0
+        if user.has(Role.MEMBER):
+            made = await self.passbook.credit(
                 conn,
-                session.slot,
-                user,
-                opens_before=CHECK_IN_BEFORE,
-                closes_after=CHECK_IN_AFTER,
-                require_signup=False,
+                community_id=session.slot.community_id,
+                member_ids={user.id},
+                kind=LedgerKind.STUDY,
+                ref=study_ref(session.slot.id),
             )
-            points = 0
-            if user.has(Role.MEMBER):
-                made = await self.passbook.credit(
-                    conn,
-                    community_id=session.slot.community_id,
-                    member_ids={user.id},
-                    kind=LedgerKind.STUDY,
-                    ref=study_ref(session.slot.id),
+            if made:
+                points = await self.passbook.points_for(
+                    conn, session.slot.community_id, LedgerKind.STUDY
                 )
-                if made:
-                    points = await self.passbook.points_for(
-                        conn, session.slot.community_id, LedgerKind.STUDY
-                    )
-        self.notifier.wake()
         return signup, points
 
     async def check_in_by_code(self, user: User, code: str) -> tuple[StudySession, Signup, int]:
@@ -508,25 +538,23 @@ class StudyService:
                 if self.in_window(s)
             ]
         if not candidates:
-            # The code of a session of theirs that is not (or no longer) open: say when it is.
+            # A session of theirs whose window has closed, when the code was its own (useless
+            # now): say when it was. One not yet open is named whatever was typed, so codes
+            # cannot be tried out, uncounted, before the window.
             async with self.store.read() as conn:
                 recent = await repo.sessions_open_to(conn, user, after=now - timedelta(days=1))
+                zone = self.settings.zone
                 for session in recent:
-                    right = await repo.session_code(conn, session.slot.id)
-                    if right is not None and _same(code, right):
-                        opens, closes = self.window(session)
-                        zone = self.settings.zone
+                    opens, closes = self.window(session)
+                    if closes < now:
+                        right = await repo.session_code(conn, session.slot.id)
+                        told = right is not None and _same(code, right)
+                    else:
+                        told = opens - now <= timedelta(days=1)
+                    if told:
                         raise OutsideWindow(opens=local(opens, zone), closes=local(closes, zone))
             raise NoSessionNow()
-        for session in candidates:
-            async with self.store.read() as conn:
-                right = await repo.session_code(conn, session.slot.id)
-            if right is not None and _same(code, right):
-                return (session, *await self.check_in(user, session.slot.id, code))
-        # Wrong for every session open now: counted on the first (the one they most likely
-        # meant), so the cap holds however the code is typed.
-        await self.check_in(user, candidates[0].slot.id, code)
-        raise NoSessionNow()  # not reached: a wrong code raised above
+        return await self._attempt(user, candidates, code)
 
     # --- attendance ---------------------------------------------------------------------------
 

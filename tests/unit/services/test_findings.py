@@ -393,3 +393,33 @@ def test_the_kind_of_help_is_guessed_from_the_words() -> None:
     assert wish_category("楼道灯坏了") is WishCategory.REPAIRS
     assert wish_category(None) is WishCategory.OTHER
     assert wish_category("有人在这里") is WishCategory.OTHER
+
+
+async def test_handled_and_to_wish_racing_leave_one_outcome(
+    services: Services, world: World, register: RegisterUser
+) -> None:
+    await register(500, "陈主任")
+    community = Node(kind=NodeKind.COMMUNITY, id=world.community_id)
+    second = await services.admin.appoint(world.coordinator, 500, community)
+    finding = await services.findings.report(world.member, world.slot_id, LIGHT, token="t")
+
+    results = await asyncio.gather(
+        services.findings.mark_handled(world.coordinator, finding.id),
+        services.findings.to_wish(second, finding.id),
+        return_exceptions=True,
+    )
+
+    done = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, AlreadyHandled | AlreadyWished)]
+    assert len(done) == 1 and len(refused) == 1, results
+    async with services.store.read() as conn:
+        wishes_made = await conn.scalar(select(func.count()).select_from(wishes_table))
+        row = (
+            (await conn.execute(select(patrol_findings).where(patrol_findings.c.id == finding.id)))
+            .mappings()
+            .one()
+        )
+    if isinstance(done[0], tuple):  # the wish won
+        assert wishes_made == 1 and row["status"] == "wished" and row["wish_id"] is not None
+    else:
+        assert wishes_made == 0 and row["status"] == "handled" and row["wish_id"] is None

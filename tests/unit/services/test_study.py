@@ -7,6 +7,7 @@ the broadcast audience "a study session"."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,8 +35,11 @@ from bot.services.study import (
     ExcuseReasonRequired,
     NoSessionNow,
     NoSuchSession,
+    SessionAnnounced,
     SessionDraft,
     SessionOver,
+    SessionReminder,
+    Stage,
     TooManyTries,
     WhereRequired,
     WrongCode,
@@ -419,3 +423,92 @@ async def test_a_broadcast_to_a_study_session_reaches_its_audience(
     assert chosen.recipients == 2 and chosen.audience_name == "小家庭党校"
     async with services.store.read() as conn:
         assert await study_repo.audience_ids(conn, session.slot.id) == [201, 202]
+
+
+async def test_a_forged_session_id_beyond_32_bits_is_no_session(
+    services: Services, world: World
+) -> None:
+    for forged in (2**31, 10**15 - 1):
+        with pytest.raises(NoSuchSession):
+            await services.study.session(world.m1, forged)
+        with pytest.raises(NoSuchSession):
+            await services.study.answer(world.m1, forged, going=True)
+        with pytest.raises(NoSuchSession):
+            await services.study.code(world.coordinator, forged)
+
+
+async def test_concurrent_wrong_codes_cannot_pass_the_cap(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    (session,) = await services.study.schedule(world.coordinator, _draft())
+    slot_id = session.slot.id
+    code = await _code(services, world, slot_id)
+    _set(clock, START.astimezone(UTC))
+    guesses = [f"{n:04d}" for n in range(40) if f"{n:04d}" != code]
+    results = await asyncio.gather(
+        *(services.study.check_in(world.m1, slot_id, g) for g in guesses),
+        return_exceptions=True,
+    )
+    wrong = [r for r in results if isinstance(r, WrongCode)]
+    assert len(wrong) == MAX_WRONG_TRIES - 1
+    assert all(isinstance(r, WrongCode | TooManyTries) for r in results)
+    async with services.store.read() as conn:
+        assert await study_repo.wrong_tries(conn, slot_id, world.m1.id) == MAX_WRONG_TRIES
+    with pytest.raises(TooManyTries):
+        await services.study.check_in(world.m1, slot_id, code)
+
+
+async def test_attend_before_the_window_does_not_tell_whether_the_code_is_right(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    (session,) = await services.study.schedule(world.coordinator, _draft())
+    code = await _code(services, world, session.slot.id)
+    wrong = "0000" if code != "0000" else "1111"
+    _set(clock, START.astimezone(UTC) - timedelta(hours=3))
+    answers = []
+    for typed in (code, wrong):
+        with pytest.raises((OutsideWindow, NoSessionNow)) as refused:
+            await services.study.check_in_by_code(world.m1, typed)
+        answers.append((type(refused.value), refused.value.values))
+    assert answers[0] == answers[1]  # the same answer: no way to try codes a day early
+
+
+async def test_an_announcement_held_past_the_start_is_not_sent(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    from handlers.notices import ViewEnv
+    from handlers.study.views import announced, reminded
+
+    (session,) = await services.study.schedule(world.coordinator, _draft())
+    place = {"community_id": session.slot.community_id, "slot_id": session.slot.id}
+    env = ViewEnv(services=services, language="zh")
+    assert await announced(SessionAnnounced(**place), env) is not None
+    # Held for quiet hours (or the bot down) until after the start: stale, not sent.
+    _set(clock, START.astimezone(UTC) + timedelta(minutes=1))
+    assert await announced(SessionAnnounced(**place), env) is None
+    assert await reminded(SessionReminder(stage=Stage.HOUR, **place), env) is None
+
+
+async def test_attend_cannot_try_codes_uncounted_on_a_second_session_open_at_once(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    (first,) = await services.study.schedule(world.coordinator, _draft())
+    (second,) = await services.study.schedule(
+        world.coordinator, _draft(title="主题党日", audience=StudyAudience.EVERYONE)
+    )
+    right = await _code(services, world, second.slot.id)
+    codes = {await _code(services, world, first.slot.id), right}
+    wrong = [f"{n:04d}" for n in range(20) if f"{n:04d}" not in codes]
+    _set(clock, START.astimezone(UTC))
+    for guess in wrong[:MAX_WRONG_TRIES]:  # the first session's tries used up
+        with pytest.raises((WrongCode, TooManyTries)):
+            await services.study.check_in(world.m1, first.slot.id, guess)
+    for guess in wrong[MAX_WRONG_TRIES:]:  # /attend: each guess is a try on the second too
+        with pytest.raises((WrongCode, TooManyTries)):
+            await services.study.check_in_by_code(world.m1, guess)
+    with pytest.raises(TooManyTries):
+        await services.study.check_in_by_code(world.m1, right)
+    assert await _credits(services, second.slot.id) == 0
+    # Someone with tries left finds the right session among the two.
+    found, _signup, _points = await services.study.check_in_by_code(world.m2, right)
+    assert found.slot.id == second.slot.id
