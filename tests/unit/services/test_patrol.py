@@ -657,3 +657,35 @@ async def test_a_shift_called_off_while_a_member_is_on_duty_credits_the_time_ser
     clock.current = shift.slot.ends_at + timedelta(hours=3)
     await services.reminders.run_due()
     assert len(await _ledger(services, member.id)) == 1
+
+
+async def test_reminders_missed_while_the_bot_was_down_go_late_with_a_note_or_not_at_all(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    """The delivery contract for reminders: one that fell due while the bot was away is
+    sent once it is back, marked late, while it still matters (before the shift); past the
+    shift's start it is skipped, and nothing is sent."""
+    early, missed = await _shift(services, world), await _shift(services, world, day=TODAY)
+    first, second = world.members[0], world.members[1]
+    await services.patrol.take(first, early.slot.id)
+    await services.patrol.take(second, missed.slot.id)
+
+    # Away until 20 minutes before tomorrow's shift: today's shift began long ago.
+    clock.current = early.slot.starts_at - timedelta(minutes=20)
+    await services.reminders.run_due()
+    async with services.store.read() as conn:
+        told = [r for r in await outbox_repo.rows_for_chat(conn, first.id)]
+        skipped = await slots_repo.get_signup(conn, missed.slot.id, second.id)
+        about_missed = await services.reminders.about(f"slot:{missed.slot.id}:{second.id}")
+        second_rows = await outbox_repo.rows_for_chat(conn, second.id)
+    reminders = [r for r in told if r.kind == "patrol.reminder"]
+    assert reminders and all((r.params or {}).get("late") is True for r in reminders)
+    assert len({(r.params or {}).get("soon") for r in reminders}) == len(reminders)  # each once
+    assert skipped is not None and skipped.holding
+    assert {r.status for r in about_missed} == {ReminderStatus.SKIPPED}
+    assert not [r for r in second_rows if r.kind == "patrol.reminder"]
+    # Swept again: nothing more.
+    await services.reminders.run_due()
+    async with services.store.read() as conn:
+        again = [r for r in await outbox_repo.rows_for_chat(conn, first.id)]
+    assert len([r for r in again if r.kind == "patrol.reminder"]) == len(reminders)
