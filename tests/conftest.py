@@ -11,7 +11,9 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.models import Role, Skill, User
 from bot.services import Services
+from storage import users as users_repo
 from storage.store import Store
 from tests.support.postgres import TEST_DATABASE, TestPostgres
 
@@ -128,3 +130,22 @@ def register(services: Services) -> RegisterUser:
         )
 
     return _register
+
+
+async def make_member(
+    services: Services,
+    register: RegisterUser,
+    user_id: int,
+    name: str,
+    *,
+    building_id: int | None = None,
+    skills: frozenset[Skill] = frozenset(),
+) -> User:
+    """A registered, verified member (党员志愿者), made now by the services' clock:
+    `await make_member(services, register, 200, "王党员")`."""
+    await register(user_id, name, building_id=building_id)
+    async with services.store.transaction() as conn:
+        await users_repo.grant_role(conn, user_id, Role.MEMBER, None, services.clock.now())
+        if skills:
+            await users_repo.set_skills(conn, user_id, skills)
+    return await services.users.require(user_id)

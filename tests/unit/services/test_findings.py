@@ -18,7 +18,6 @@ from bot.models import (
     FindingStatus,
     Node,
     NodeKind,
-    Role,
     Skill,
     SlotKind,
     User,
@@ -42,7 +41,6 @@ from bot.services.patrol.findings import (
 )
 from storage import audit
 from storage import slots as slots_repo
-from storage import users as users_repo
 from storage.schema import (
     outbox,
     patrol_findings,
@@ -52,7 +50,7 @@ from storage.schema import (
 )
 from storage.schema import wishes as wishes_table
 from storage.store import Store
-from tests.conftest import COORDINATOR_ID, RegisterUser
+from tests.conftest import COORDINATOR_ID, RegisterUser, make_member
 
 # 19:30 in Shanghai: half an hour into an evening shift (19:00–21:00).
 EVENING = datetime(2026, 11, 10, 11, 30, tzinfo=UTC)
@@ -134,12 +132,7 @@ class World:
 async def _member(
     services: Services, register: RegisterUser, uid: int, name: str, *skills: Skill
 ) -> User:
-    await register(uid, name)
-    async with services.store.transaction() as conn:
-        await users_repo.grant_role(conn, uid, Role.MEMBER, None, EVENING)
-        if skills:
-            await users_repo.set_skills(conn, uid, frozenset(skills))
-    return await services.users.require(uid)
+    return await make_member(services, register, uid, name, skills=frozenset(skills))
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from bot.models import (
     NodeKind,
     Recurrence,
     ReminderStatus,
-    Role,
     Shift,
     SignupStatus,
     User,
@@ -60,8 +59,7 @@ from storage import audit
 from storage import ledger as ledger_repo
 from storage import outbox as outbox_repo
 from storage import slots as slots_repo
-from storage import users as users_repo
-from tests.conftest import COORDINATOR_ID, RegisterUser
+from tests.conftest import COORDINATOR_ID, RegisterUser, make_member
 
 # 10:00 in Shanghai on Tuesday 24 November 2026 (02:00 UTC).
 MORNING = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -86,10 +84,7 @@ class World:
 
 
 async def _member(services: Services, register: RegisterUser, uid: int, name: str) -> User:
-    await register(uid, name)
-    async with services.store.transaction() as conn:
-        await users_repo.grant_role(conn, uid, Role.MEMBER, None, MORNING)
-    return await services.users.require(uid)
+    return await make_member(services, register, uid, name)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import ManualClock
-from bot.models import Recurrence, Role, SignupStatus, Slot, SlotKind, User
+from bot.models import Recurrence, SignupStatus, Slot, SlotKind, User
 from bot.services import Services
 from bot.services.slots import (
     MAX_REPEAT,
@@ -35,8 +35,7 @@ from bot.services.slots import (
     repeat,
 )
 from storage import slots as repo
-from storage import users as users_repo
-from tests.conftest import RegisterUser
+from tests.conftest import RegisterUser, make_member
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -54,13 +53,7 @@ def engine(services: Services) -> SlotEngine:
 
 
 async def _members(services: Services, register: RegisterUser, count: int) -> list[User]:
-    people = []
-    for n in range(count):
-        await register(500 + n, f"党员{n}")
-        async with services.store.transaction() as conn:
-            await users_repo.grant_role(conn, 500 + n, Role.MEMBER, None, NOW)
-        people.append(await services.users.require(500 + n))
-    return people
+    return [await make_member(services, register, 500 + n, f"党员{n}") for n in range(count)]
 
 
 async def _slot(

@@ -22,7 +22,6 @@ from bot.models import (
     Node,
     NodeKind,
     Recurrence,
-    Role,
     SignupStatus,
     StudyAudience,
     User,
@@ -47,9 +46,8 @@ from bot.services.study import (
 )
 from storage import outbox as outbox_repo
 from storage import study as study_repo
-from storage import users as users_repo
 from storage.schema import ledger_entries, reminders, study_sessions
-from tests.conftest import COORDINATOR_ID, RegisterUser
+from tests.conftest import COORDINATOR_ID, RegisterUser, make_member
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai
@@ -78,10 +76,7 @@ class World:
 async def _member(
     services: Services, register: RegisterUser, uid: int, name: str, building: int
 ) -> User:
-    await register(uid, name, building_id=building)
-    async with services.store.transaction() as conn:
-        await users_repo.grant_role(conn, uid, Role.MEMBER, None, NOW)
-    return await services.users.require(uid)
+    return await make_member(services, register, uid, name, building_id=building)
 
 
 @pytest.fixture

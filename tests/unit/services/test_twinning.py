@@ -23,7 +23,6 @@ from bot.models import (
     Node,
     NodeKind,
     ReminderStatus,
-    Role,
     User,
     VisitCategory,
 )
@@ -54,9 +53,8 @@ from bot.services.twinning import service as twinning_service
 from storage import audit
 from storage import ledger as ledger_repo
 from storage import outbox as outbox_repo
-from storage import users as users_repo
 from storage.schema import audit_log, visits
-from tests.conftest import COORDINATOR_ID, RegisterUser
+from tests.conftest import COORDINATOR_ID, RegisterUser, make_member
 
 # 10:00 in Shanghai, a Tuesday.
 MORNING = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
@@ -81,10 +79,7 @@ class World:
 
 
 async def _member(services: Services, register: RegisterUser, uid: int, name: str) -> User:
-    await register(uid, name)
-    async with services.store.transaction() as conn:
-        await users_repo.grant_role(conn, uid, Role.MEMBER, None, MORNING)
-    return await services.users.require(uid)
+    return await make_member(services, register, uid, name)
 
 
 @pytest.fixture
