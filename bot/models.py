@@ -1065,3 +1065,165 @@ class Attendance(Model):
     @property
     def expected(self) -> int:
         return self.attended + self.excused + self.absent
+
+
+# --- suggestions (社区智囊团) ----------------------------------------------------------------
+
+
+class SuggestionTopic(StrEnum):
+    ENVIRONMENT = "environment"  # 环境卫生
+    SAFETY = "safety"
+    SERVICES = "services"
+    FACILITIES = "facilities"
+    NEIGHBOURS = "neighbours"  # 邻里关系
+    OTHER = "other"
+
+
+SUGGESTION_TOPIC_LABELS: dict[SuggestionTopic, str] = {
+    SuggestionTopic.ENVIRONMENT: N_("Environment and sanitation"),
+    SuggestionTopic.SAFETY: N_("Safety"),
+    SuggestionTopic.SERVICES: N_("Services"),
+    SuggestionTopic.FACILITIES: N_("Facilities"),
+    SuggestionTopic.NEIGHBOURS: N_("Neighbourhood relations"),
+    SuggestionTopic.OTHER: N_("Other"),
+}
+
+
+class SuggestionStatus(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+SUGGESTION_STATUS_LABELS: dict[SuggestionStatus, str] = {
+    SuggestionStatus.NEW: N_("New"),
+    SuggestionStatus.IN_PROGRESS: N_("In progress"),
+    SuggestionStatus.ANSWERED: N_("Answered"),
+    SuggestionStatus.CLOSED: N_("Closed"),
+}
+
+
+class SuggestionLinkKind(StrEnum):
+    """What answered a suggestion: a wish posted for it, a patrol finding, an announcement."""
+
+    WISH = "wish"
+    FINDING = "finding"
+    BROADCAST = "broadcast"
+
+
+# --- statistics and reports --------------------------------------------------------------
+
+
+class PeriodKind(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    CUSTOM = "custom"
+
+
+class Period(Model):
+    """Local days, both counted, in the community's time zone (`bot.services.stats.period`
+    makes and checks them; `bounds` turns them into instants)."""
+
+    kind: PeriodKind
+    first_day: date
+    last_day: date
+
+
+class CategoryFigures(Model):
+    category: WishCategory
+    posted: int = 0
+    done: int = 0  # done or confirmed
+
+
+class WishFigures(Model):
+    """The wishes posted in the period (urgent ones included), and what has become of them by
+    the time the figures are read: claimed at some point (released and re-claimed counts
+    once), reported done, confirmed by the resident. Medians in minutes, over the wishes that
+    got there; None when none did."""
+
+    posted: int = 0
+    claimed: int = 0
+    done: int = 0  # reported done, confirmed or not
+    confirmed: int = 0
+    median_minutes_to_claim: float | None = None
+    median_minutes_to_done: float | None = None
+    by_category: list[CategoryFigures] = Field(default_factory=list)
+
+
+class UrgentFigures(Model):
+    """The urgent help requests posted in the period and how fast they were claimed."""
+
+    posted: int = 0
+    claimed: int = 0
+    median_minutes_to_claim: float | None = None
+
+
+class PatrolFigures(Model):
+    """Patrol shifts that started in the period and were not cancelled."""
+
+    shifts: int = 0
+    hours: float = 0.0  # served: checked in to checked out, summed over the members
+    missed: int = 0  # places held but never checked in to
+    findings: int = 0  # reported in the period
+    findings_handled: int = 0  # of those: handled or made a wish
+
+
+class StudyFigures(Model):
+    """Study sessions held (started and ended in the period, not cancelled) and their
+    attendance over the audience."""
+
+    sessions: int = 0
+    attendance: Attendance = Field(default_factory=Attendance)
+
+    @property
+    def attendance_rate(self) -> float | None:
+        expected = self.attendance.expected
+        return self.attendance.attended / expected if expected else None
+
+
+class TopicFigures(Model):
+    topic: SuggestionTopic
+    received: int = 0
+    answered: int = 0
+
+
+class SuggestionFigures(Model):
+    """Suggestions left in the period and how many have an answer (answered or closed after a
+    reply) by the time the figures are read."""
+
+    received: int = 0
+    answered: int = 0
+    by_topic: list[TopicFigures] = Field(default_factory=list)
+
+    @property
+    def answer_rate(self) -> float | None:
+        return self.answered / self.received if self.received else None
+
+
+class Leader(Model):
+    """One of the passbook's leaders over the period: points earned in it."""
+
+    member_id: int
+    display_name: str
+    points: int
+
+
+class Figures(Model):
+    """Everything `/stats` shows and `/export`'s summary sheet repeats, for one node of the
+    organisation tree and one period. Counts add up over communities: a street's figures are
+    the sum of its communities' (medians, rates and leaders are recomputed, not added)."""
+
+    node: Node
+    node_name: str
+    period: Period
+    zone: str  # the time zone the period's days are in
+    wishes: WishFigures = Field(default_factory=WishFigures)
+    urgent: UrgentFigures = Field(default_factory=UrgentFigures)
+    active_members: int = 0  # members with any passbook entry in the period
+    twinning: TwinningTotals
+    patrol: PatrolFigures = Field(default_factory=PatrolFigures)
+    study: StudyFigures = Field(default_factory=StudyFigures)
+    suggestions: SuggestionFigures = Field(default_factory=SuggestionFigures)
+    leaders: list[Leader] = Field(default_factory=list)

@@ -668,6 +668,61 @@ study_sessions = Table(
     Column("code", String(8), nullable=False),
 )
 
+# --- suggestions (社区智囊团) ---------------------------------------------------------------
+
+# A view or suggestion left with the community. `author_id` is who sent it through the bot (a
+# resident, or the member who wrote down one heard face to face: `heard_from` names the
+# resident); replies go to them. When `anonymous`, nothing a coordinator sees or exports
+# names the author — the column is read only to address the author's own notices.
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("building_id", ForeignKey("buildings.id"), nullable=True),
+    Column("author_id", ForeignKey("users.id"), nullable=False),
+    Column("anonymous", Boolean, nullable=False, default=False),
+    Column("heard_from", String(64), nullable=True),  # recorded face to face for this resident
+    Column("topic", String(16), nullable=False),  # SuggestionTopic
+    Column("text", Text, nullable=True),
+    Column("photo_file_id", String(200), nullable=True),
+    Column("voice_file_id", String(200), nullable=True),
+    Column("status", String(16), nullable=False),  # SuggestionStatus
+    Column("token", String(64), nullable=False),  # a double send makes one suggestion
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),  # the first reply
+    UniqueConstraint("author_id", "token", name="uq_suggestions_author_token"),
+    Index("ix_suggestions_community_status", "community_id", "status", "id"),
+    Index("ix_suggestions_community_created", "community_id", "created_at"),
+    Index("ix_suggestions_author", "author_id", "id"),
+)
+
+# A coordinator's answer to a suggestion; the author receives each one.
+suggestion_replies = Table(
+    "suggestion_replies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("suggestion_id", ForeignKey("suggestions.id", ondelete="CASCADE"), nullable=False),
+    Column("replied_by", ForeignKey("users.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_suggestion_replies_suggestion", "suggestion_id", "id"),
+)
+
+# What answered a suggestion: a wish, a patrol finding, an announcement (SuggestionLinkKind).
+suggestion_links = Table(
+    "suggestion_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("suggestion_id", ForeignKey("suggestions.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ref_id", BigInteger, nullable=False),
+    Column("linked_by", ForeignKey("users.id"), nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    UniqueConstraint("suggestion_id", "kind", "ref_id", name="uq_suggestion_links_ref"),
+)
+
 live_messages = Table(
     "live_messages",
     metadata,

@@ -1,0 +1,2 @@
+"""Statistics and reports: the figures of a period and a place (`/stats`), and the same as a
+workbook (`/export`)."""
