@@ -27,10 +27,10 @@ from bot.services.patrol.rules import (
     POST_NAME_MAX,
     BadCapacity,
     check_capacity,
-    clean_text,
     local_day,
 )
 from bot.services.slots import SlotInPast
+from bot.services.text import fold_text
 from handlers.building_picker import BuildingPicker, page_button, page_of
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
@@ -193,7 +193,7 @@ async def new_post(update: Update, context: LinliContext, user: User, t: Transla
 @coordinator_step
 async def typed_name(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    name = clean_text(update.message.text, POST_NAME_MAX)
+    name = fold_text(update.message.text, POST_NAME_MAX)
     if name is None:
         raise InvalidInput(N_("Please give the post a name."))
     PatrolAdminForm.change(context, name=name)
@@ -241,7 +241,7 @@ async def _area(
 @coordinator_step
 async def typed_area(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    return await _area(update, context, user, t, clean_text(update.message.text, AREA_MAX))
+    return await _area(update, context, user, t, fold_text(update.message.text, AREA_MAX))
 
 
 @coordinator_step

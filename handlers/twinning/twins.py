@@ -24,6 +24,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.i18n import Translate
 from bot.models import N_, HelpKind, Pair, Role, User, VisitCategory
 from bot.services.errors import InvalidInput
+from bot.services.text import fold_text
 from bot.services.twinning import (
     VISIT_MAX_AGE,
     NeedsConfirmation,
@@ -35,7 +36,6 @@ from bot.services.twinning.rules import (
     VISIT_TEXT_MAX,
     WELLBEING_NOTE_MAX,
     check_help,
-    clean_text,
     due_moment,
     local_today,
 )
@@ -299,10 +299,10 @@ async def typed_words(update: Update, context: LinliContext, user: User, t: Tran
     assert message is not None
     _form(context)
     if message.voice:
-        text = clean_text(message.caption, VISIT_TEXT_MAX)
+        text = fold_text(message.caption, VISIT_TEXT_MAX)
         VisitForm.change(context, text=text, voice_file_id=message.voice.file_id)
     else:
-        VisitForm.change(context, text=clean_text(message.text, VISIT_TEXT_MAX))
+        VisitForm.change(context, text=fold_text(message.text, VISIT_TEXT_MAX))
     return await _ask_help(update, t)
 
 
@@ -437,7 +437,7 @@ async def _show_confirm(update: Update, t: Translate, form: VisitForm) -> Next:
 async def typed_note(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
     _form(context)
-    note = clean_text(update.message.text, WELLBEING_NOTE_MAX)
+    note = fold_text(update.message.text, WELLBEING_NOTE_MAX)
     return await _show_confirm(update, t, VisitForm.change(context, wellbeing_note=note))
 
 

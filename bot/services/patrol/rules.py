@@ -56,10 +56,6 @@ class PostNameRequired(InvalidInput):
     message = N_("Please give the post a name.")
 
 
-class TooLong(InvalidInput):
-    message = N_("That is too long: at most {limit} characters, please.")
-
-
 class BadCapacity(InvalidInput):
     message = N_("Please give a number of members from 1 to {most}.")
 
@@ -121,18 +117,6 @@ class SwapOwn(InvalidInput):
 
 class SwapOpenAlready(Conflict):
     message = N_("You have already offered this shift to others.")
-
-
-def clean_text(text: str | None, limit: int) -> str | None:
-    """Trimmed text (None when empty); TooLong past `limit` characters."""
-    if text is None:
-        return None
-    cleaned = " ".join(text.split())
-    if not cleaned:
-        return None
-    if len(cleaned) > limit:
-        raise TooLong(limit=limit)
-    return cleaned
 
 
 def check_capacity(capacity: int) -> int:
