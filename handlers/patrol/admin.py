@@ -20,8 +20,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.i18n import Translate
 from bot.models import N_, Building, Recurrence, Role, User
+from bot.services.days import read_day
 from bot.services.errors import InvalidInput
-from bot.services.patrol import ROSTER_VIEW, parse_day, parse_times, roster_thing
+from bot.services.patrol import ROSTER_VIEW, parse_times, roster_thing
 from bot.services.patrol.rules import (
     AREA_MAX,
     POST_NAME_MAX,
@@ -342,7 +343,7 @@ async def pressed_day(update: Update, context: LinliContext, user: User, t: Tran
 @coordinator_step
 async def typed_day(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    day = parse_day(update.message.text or "", _today(context))
+    day = read_day(update.message.text or "", _today(context), ahead=True)
     if day < _today(context):  # "2026-11-01" typed with its year: refused now, not at Save
         raise SlotInPast()
     return await _chose_day(update, context, user, t, day)

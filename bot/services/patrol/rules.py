@@ -64,10 +64,6 @@ class BadTimes(InvalidInput):
     message = N_("Please type the start and end like 19:00-21:00.")
 
 
-class BadDay(InvalidInput):
-    message = N_("Please type the date like 12-01 or 2026-12-01.")
-
-
 class EndsBeforeItStarts(EndBeforeStart):
     message = N_(
         "The end is before the start. A night shift such as 22:00-02:00 ends the next day; "
@@ -140,25 +136,6 @@ def parse_times(text: str) -> tuple[time, time]:
         return time(int(h1), int(m1 or 0)), time(int(h2), int(m2 or 0))
     except ValueError:
         raise BadTimes() from None
-
-
-_DAY = re.compile(r"^(?:(\d{4})\s*[-./年]\s*)?(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*[日号]?$")
-
-
-def parse_day(text: str, today: date) -> date:
-    """A typed local day: "12-01", "2026-12-01", "12月1日"; without a year, the next such day
-    from today on."""
-    match = _DAY.match(unicodedata.normalize("NFKC", text).strip())
-    if match is None:
-        raise BadDay()
-    year, month, day = match.groups()
-    try:
-        found = date(int(year) if year else today.year, int(month), int(day))
-        if not year and found < today:
-            found = found.replace(year=today.year + 1)
-    except ValueError:
-        raise BadDay() from None
-    return found
 
 
 def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
