@@ -5,12 +5,16 @@ this only checks who asks about what, and puts the areas together."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.models import Figures, Node, NodeKind, Period, TwinningTotals, User
+from bot.models import Figures, Node, NodeKind, Period, PeriodKind, TwinningTotals, User
+from bot.services.passbook import quarter_of
 from bot.services.scope import require_coordinator
 from bot.services.stats.period import bounds, reach_within
+from bot.services.stats.period import quarter_of as quarter_around
 from storage import org
 from storage import stats as repo
 from storage import twinning as twinning_repo
@@ -36,7 +40,8 @@ class StatsService:
             places, building = reach.community_ids, reach.building_id
             name = await org.node_name(conn, reach.node)
             wishes, urgent = await repo.wish_figures(conn, places, building, start, end)
-            active, leaders = await repo.passbook_figures(conn, places, building, start, end)
+            quarters, ranges = _quarters_and_rest(period, self.settings.zone)
+            active, leaders = await repo.passbook_figures(conn, places, building, quarters, ranges)
             counted = await twinning_repo.totals(
                 conn,
                 community_ids=places,
@@ -92,3 +97,24 @@ class StatsService:
                 for building in await org.list_buildings(conn, communities[0].id):
                     found.append((Node(kind=NodeKind.BUILDING, id=building.id), building.name))
         return found
+
+
+def _quarters_and_rest(
+    period: Period, zone: ZoneInfo
+) -> tuple[list[str], list[tuple[datetime, datetime]]]:
+    """The whole quarters in the period ("2026Q4", as the passbook's totals name them) and the
+    instants of the days around them: a year is four quarters, a month none and one range."""
+    quarters: list[str] = []
+    ranges: list[tuple[datetime, datetime]] = []
+    day = period.first_day
+    while day <= period.last_day:
+        quarter = quarter_around(day)
+        last = min(quarter.last_day, period.last_day)
+        if quarter.first_day == day and quarter.last_day == last:
+            quarters.append(quarter_of(bounds(quarter, zone)[0], zone))
+        else:
+            ranges.append(
+                bounds(Period(kind=PeriodKind.CUSTOM, first_day=day, last_day=last), zone)
+            )
+        day = last + timedelta(days=1)
+    return quarters, ranges

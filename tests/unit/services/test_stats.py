@@ -43,7 +43,7 @@ from bot.models import (
 from bot.services import Services
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.patrol.findings import FindingDraft
-from bot.services.stats.period import month_of
+from bot.services.stats.period import month_of, quarter_of, year_of
 from bot.services.study import SessionDraft
 from bot.services.twinning import HouseholdDraft, VisitDraft
 from bot.services.wishes import WishDraft
@@ -694,3 +694,29 @@ async def test_the_places_each_coordinator_may_pick(services: Services, world: W
     assert len(picked) == 4
     for node, _name in picked:  # each of them may be asked about
         assert (await services.stats.figures(w.district, node, NOVEMBER)).node == node
+
+
+async def test_whole_quarters_read_the_passbook_totals_and_agree_with_the_entries(
+    services: Services, world: World
+) -> None:
+    """A year is four quarters' totals (2026Q4 holds the 100 of 31 October); a range from
+    July to November is Q3's totals and October–November's entries; a month is entries only.
+    Each gives the points its entries add up to."""
+    w = world
+    expected = [(w.ma2.id, 108), (w.ma1.id, 28), (w.mb.id, 23), (w.ma3.id, 7)]
+    year = await services.stats.figures(w.district, None, year_of(date(2026, 1, 1)))
+    quarter = await services.stats.figures(w.district, None, quarter_of(date(2026, 11, 1)))
+    mixed = Period(kind=PeriodKind.CUSTOM, first_day=date(2026, 7, 1), last_day=date(2026, 11, 30))
+    ranged = await services.stats.figures(w.district, None, mixed)
+    for figures in (year, quarter, ranged):
+        assert [(x.member_id, x.points) for x in figures.leaders] == expected
+        assert figures.active_members == 4
+    a1 = await services.stats.figures(w.keeper_a1, None, year_of(date(2026, 1, 1)))
+    assert [(x.member_id, x.points) for x in a1.leaders] == [(w.ma1.id, 28), (w.ma3.id, 7)]
+    november = await services.stats.figures(w.district, None, NOVEMBER)
+    assert [(x.member_id, x.points) for x in november.leaders] == [
+        (w.ma1.id, 28),
+        (w.mb.id, 23),
+        (w.ma2.id, 8),
+        (w.ma3.id, 7),
+    ]
