@@ -132,7 +132,7 @@ async def _wish_events_and_urgent(store: Store) -> int:
         async with store.transaction() as conn:
             await conn.execute(insert(wish_events).from_select(columns, step))
     async with store.transaction() as conn:
-        await conn.execute(update(wishes).where(w.id % 100 == 7).values(urgent=True))
+        await conn.execute(update(wishes).where(w.id % 100 == 50).values(urgent=True))
         return int(await conn.scalar(select(text("count(*)")).select_from(wish_events)) or 0)
 
 
