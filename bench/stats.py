@@ -39,7 +39,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, insert, literal, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
 
 from bench import passbook, scale, twinning
 from bot.clock import ManualClock
@@ -103,7 +113,7 @@ def _local(day: date, hour: int) -> datetime:
 def _later(store: Store, moment: Any, minutes: int) -> ColumnElement[Any]:
     """`moment` and some minutes, in SQL (SQLite keeps times as text)."""
     if store.engine.dialect.name == "postgresql":
-        return moment + timedelta(minutes=minutes)  # type: ignore[no-any-return]
+        return moment + literal_column(f"interval '{minutes} minutes'", Interval)  # type: ignore[no-any-return]
     shifted = func.strftime("%Y-%m-%d %H:%M:%S", moment, f"+{minutes} minutes")
     return shifted.concat(".000000")
 
