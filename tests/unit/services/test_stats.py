@@ -720,3 +720,15 @@ async def test_whole_quarters_read_the_passbook_totals_and_agree_with_the_entrie
         (w.ma2.id, 8),
         (w.ma3.id, 7),
     ]
+
+
+async def test_a_period_with_nothing_in_it_has_nothing_to_show(
+    services: Services, world: World
+) -> None:
+    january = await services.stats.figures(world.coordinator_a, None, month_of(date(2026, 1, 1)))
+    assert january.wishes == WishFigures() and january.urgent == UrgentFigures()
+    assert january.wishes.median_minutes_to_claim is None
+    assert january.patrol == PatrolFigures() and january.study == StudyFigures()
+    assert january.suggestions == SuggestionFigures() and january.suggestions.answer_rate is None
+    assert (january.active_members, january.leaders) == (0, [])
+    assert (january.twinning.households, january.twinning.pairs_active) == (0, 0)
