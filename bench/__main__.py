@@ -28,6 +28,10 @@
    by the real bot process against the fake enforcing the cap, on SQLite and on PostgreSQL:
    sweep time, the last delivery, the rate against the cap, lost and duplicated
    (bench/reminders.py).
+10. Statistics: a year's /stats figures of a community and of its district over the scale,
+   twinning and passbook seeds (1,000,000 wishes, 2,000,000 ledger rows) with a year of
+   patrol, study and suggestions, on SQLite and on PostgreSQL: median time and memory (in a
+   fresh process), with query plans (bench/stats.py). Targets: < 2 s and < 300 MB.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bench import passbook, reminders, scale, twinning
+from bench import passbook, reminders, scale, stats, twinning
 from bench.faults import fault_table
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
@@ -174,6 +178,7 @@ def main() -> None:
             "passbook",
             "twinning",
             "reminders",
+            "stats",
         ],
     )
     parser.add_argument("--scale-wishes", type=int, default=scale.WISHES)
@@ -190,6 +195,8 @@ def main() -> None:
     parser.add_argument("--twinning-households", type=int, default=twinning.HOUSEHOLDS)
     parser.add_argument("--twinning-runs", type=int, default=100, help="timed runs per operation")
     parser.add_argument("--reminders", type=int, default=5_000, help="reminders due at once")
+    parser.add_argument("--stats-wishes", type=int, default=scale.WISHES)
+    parser.add_argument("--stats-runs", type=int, default=5, help="timed runs per place")
     args = parser.parse_args()
     # The fake stands in for Telegram, whose clock never pauses. A garbage-collector pause in
     # this process (10,000s of stored messages) would stamp a batch of requests as arriving
@@ -211,7 +218,7 @@ def main() -> None:
     postgres = (
         TestPostgres()
         if args.only
-        in (None, "postgresql", "updates", "scale", "passbook", "twinning", "reminders")
+        in (None, "postgresql", "updates", "scale", "passbook", "twinning", "reminders", "stats")
         else None
     )
     try:
@@ -276,6 +283,16 @@ def main() -> None:
                 args.databases,
                 postgres,
                 lambda url, folder: reminders.run(args.reminders, args.rate, url),
+            )
+        if args.only in (None, "stats"):
+            gc.enable()
+            print(f"\nStatistics: a year's figures, {args.stats_runs} runs per place")
+            on_each_database(
+                args.databases,
+                postgres,
+                lambda url, folder: stats.run(
+                    url, folder, runs=args.stats_runs, wishes_count=args.stats_wishes
+                ),
             )
     finally:
         if postgres is not None:

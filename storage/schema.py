@@ -337,6 +337,9 @@ wishes = Table(
     Index("ix_wishes_posted_by", "posted_by", "id"),
     Index("ix_wishes_claimed_by", "claimed_by", "status", "id"),
     Index("ix_wishes_team", "team_id", "status", "id"),
+    # The wishes posted in a period (statistics): a community's, a building's.
+    Index("ix_wishes_community_created", "community_id", "created_at"),
+    Index("ix_wishes_building_created", "building_id", "created_at"),
 )
 
 wish_events = Table(
@@ -353,6 +356,14 @@ wish_events = Table(
     Column("voice_file_id", String(200), nullable=True),  # "not done" said as a voice note
     Index("ix_wish_events_wish", "wish_id", "id"),
     Index("ix_wish_events_actor", "actor_id", "kind", "id"),  # a member's latest confirmation
+    # The few wishes given back or handed on: their first claim is not their claimed_at
+    # (statistics read the set once; the events of the rest are never looked at).
+    Index(
+        "ix_wish_events_given_back",
+        "wish_id",
+        sqlite_where=text("kind IN ('released', 'reassigned')"),
+        postgresql_where=text("kind IN ('released', 'reassigned')"),
+    ),
 )
 
 # Who a team leader put on a team-claimed wish (cleared when the wish is released).
@@ -400,6 +411,11 @@ ledger_entries = Table(
     UniqueConstraint("member_id", "kind", "ref", name="uq_ledger_entries_member_kind_ref"),
     Index("ix_ledger_entries_member", "member_id", "id"),  # a passbook page, newest first
     Index("ix_ledger_entries_community_quarter", "community_id", "quarter", "id"),
+    # Points earned between two instants, per member (statistics of a month): read from
+    # the index alone.
+    Index(
+        "ix_ledger_entries_community_created", "community_id", "created_at", "member_id", "points"
+    ),
 )
 
 # The balances the ledger adds up to, kept in the same transaction as each entry (the
@@ -649,6 +665,7 @@ patrol_findings = Table(
     UniqueConstraint("reported_by", "token", name="uq_patrol_findings_reporter_token"),
     Index("ix_patrol_findings_community_status", "community_id", "status", "id"),
     Index("ix_patrol_findings_slot", "slot_id", "id"),
+    Index("ix_patrol_findings_community_created", "community_id", "created_at"),
 )
 
 study_sessions = Table(

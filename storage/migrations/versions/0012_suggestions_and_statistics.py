@@ -85,6 +85,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_suggestion_links")),
         sa.UniqueConstraint("suggestion_id", "kind", "ref_id", name="uq_suggestion_links_ref"),
     )
+    # What the statistics read by (storage/stats.py): a period's wishes of a community or a
+    # building; the few wishes given back or handed on (their first claim is in the events);
+    # a period's passbook entries per member from the index alone; a period's findings.
+    op.create_index("ix_wishes_community_created", "wishes", ["community_id", "created_at"])
+    op.create_index("ix_wishes_building_created", "wishes", ["building_id", "created_at"])
+    op.create_index(
+        "ix_wish_events_given_back",
+        "wish_events",
+        ["wish_id"],
+        sqlite_where=sa.text("kind IN ('released', 'reassigned')"),
+        postgresql_where=sa.text("kind IN ('released', 'reassigned')"),
+    )
+    op.create_index(
+        "ix_ledger_entries_community_created",
+        "ledger_entries",
+        ["community_id", "created_at", "member_id", "points"],
+    )
+    op.create_index(
+        "ix_patrol_findings_community_created", "patrol_findings", ["community_id", "created_at"]
+    )
 
 
 def downgrade() -> None:
@@ -95,3 +115,8 @@ def downgrade() -> None:
     op.drop_index("ix_suggestions_community_created", table_name="suggestions")
     op.drop_index("ix_suggestions_community_status", table_name="suggestions")
     op.drop_table("suggestions")
+    op.drop_index("ix_patrol_findings_community_created", table_name="patrol_findings")
+    op.drop_index("ix_ledger_entries_community_created", table_name="ledger_entries")
+    op.drop_index("ix_wish_events_given_back", table_name="wish_events")
+    op.drop_index("ix_wishes_building_created", table_name="wishes")
+    op.drop_index("ix_wishes_community_created", table_name="wishes")
