@@ -17,6 +17,7 @@ from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.slots import SlotEngine
 from bot.services.stats.reports import ReportsService
+from bot.services.stats import StatsService
 from bot.services.study import StudyService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
@@ -51,6 +52,7 @@ class Services:
     findings: FindingsService
     study: StudyService
     reports: ReportsService
+    stats: StatsService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -106,4 +108,5 @@ class Services:
             findings=findings,
             study=study,
             reports=ReportsService(store, settings, clock),
+            stats=StatsService(store, settings, clock),
         )
