@@ -1288,9 +1288,9 @@ class ShiftRow(NamedTuple):
     post: str
     starts_at: datetime
     ends_at: datetime
-    members: int  # places held (checked in or not)
-    seconds_served: int  # checked in to checked out, summed over the members
-    missed: int  # places held, never checked in to
+    members: int  # places held or served
+    minutes_served: int  # within the shift, checked in to checked out, summed over members
+    missed: int  # places held, never checked in to, once the shift ended
 
 
 class FindingRow(NamedTuple):

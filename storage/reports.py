@@ -36,13 +36,11 @@ from bot.models import (
     WishStatus,
 )
 from storage.engine import READ_OPTION
-from storage.passbook_checks import seconds_between
 from storage.schema import (
     buildings,
     households,
     ledger_entries,
     patrol_findings,
-    patrol_post_buildings,
     patrol_posts,
     patrol_shifts,
     slot_signups,
@@ -57,6 +55,9 @@ from storage.schema import (
     wish_events,
     wishes,
 )
+
+# The figures' own count of a sign-up's minutes: the sheet adds up to `/stats` by construction.
+from storage.stats import _served_minutes as served_minutes
 
 BATCH = 2_000  # rows per batch: a contact look-up's IN list stays well under both limits
 
@@ -102,14 +103,16 @@ def _in_place(
 
 
 def _first_claim() -> Any:
-    """When a wish was first claimed (a released wish has no claimed_at of its own any more)."""
-    return (
+    """When a wish was first claimed, as `/stats` counts it: a wish given back and taken
+    again keeps its first claim's time; a row without claim events, its own claimed_at."""
+    return func.coalesce(
         select(func.min(wish_events.c.at))
         .where(
             wish_events.c.wish_id == wishes.c.id,
             wish_events.c.kind == WishEventKind.CLAIMED.value,
         )
-        .scalar_subquery()
+        .scalar_subquery(),
+        wishes.c.claimed_at,
     )
 
 
@@ -131,7 +134,7 @@ async def wish_rows(
             wishes.c.category,
             wishes.c.urgent,
             wishes.c.status,
-            func.coalesce(wishes.c.claimed_at, _first_claim()),
+            _first_claim(),
             wishes.c.done_at,
             case(
                 (wishes.c.status == WishStatus.CONFIRMED.value, wishes.c.closed_at),
@@ -218,18 +221,6 @@ async def visit_rows(
 # --- patrol ---------------------------------------------------------------------------------
 
 
-def _covers_building(building_id: int | None) -> list[ColumnElement[bool]]:
-    """A building's coordinator sees the shifts of the posts that cover their building."""
-    if building_id is None:
-        return []
-    return [
-        exists().where(
-            patrol_post_buildings.c.post_id == patrol_shifts.c.post_id,
-            patrol_post_buildings.c.building_id == building_id,
-        )
-    ]
-
-
 async def shift_rows(
     conn: AsyncConnection,
     *,
@@ -239,35 +230,36 @@ async def shift_rows(
     after: datetime,
     now: datetime,
 ) -> AsyncIterator[list[ShiftRow]]:
-    """The patrol shifts that started in [start, after) — by `now` — and were not cancelled:
-    places held, time served (checked in to checked out, summed) and places never checked
-    in to."""
+    """The patrol shifts started in [start, after) and not cancelled, as `/stats` counts
+    them: places held (or served), minutes served (within the shift, as the passbook counts
+    them), places held and never checked in to once the shift has ended. A building's
+    coordinator: the shifts its members took part in, and their places only."""
     holding = slot_signups.c.status.in_(_HOLDING)
-    served = seconds_between(conn, slot_signups.c.checked_out_at, slot_signups.c.checked_in_at)
+    took_part = or_(holding, slot_signups.c.checked_in_at.is_not(None))
+    missed = and_(holding, slot_signups.c.checked_in_at.is_(None), slots.c.ends_at <= now)
+    signers: list[ColumnElement[bool]] = []
+    if building_id is not None:
+        signers.append(
+            slot_signups.c.user_id.in_(
+                select(users.c.id).where(users.c.building_id == building_id)
+            )
+        )
     per_slot = (
         select(
             slot_signups.c.slot_id,
-            func.sum(
-                case((or_(holding, slot_signups.c.checked_in_at.is_not(None)), 1), else_=0)
-            ).label("members"),
-            func.sum(
-                case(
-                    (
-                        and_(
-                            slot_signups.c.checked_in_at.is_not(None),
-                            slot_signups.c.checked_out_at.is_not(None),
-                        ),
-                        served,
-                    ),
-                    else_=0,
-                )
-            ).label("served"),
-            func.sum(
-                case((and_(holding, slot_signups.c.checked_in_at.is_(None)), 1), else_=0)
-            ).label("missed"),
+            func.sum(case((took_part, 1), else_=0)).label("members"),
+            func.sum(served_minutes(conn)).label("minutes"),
+            func.sum(case((missed, 1), else_=0)).label("missed"),
         )
+        .select_from(slot_signups.join(slots, slots.c.id == slot_signups.c.slot_id))
+        .where(*signers)
         .group_by(slot_signups.c.slot_id)
-        .subquery()
+        .subquery("per_slot")
+    )
+    joined = (
+        slots.join(patrol_shifts, patrol_shifts.c.slot_id == slots.c.id)
+        .join(patrol_posts, patrol_posts.c.id == patrol_shifts.c.post_id)
+        .outerjoin(per_slot, per_slot.c.slot_id == slots.c.id)
     )
     query = (
         select(
@@ -275,21 +267,17 @@ async def shift_rows(
             slots.c.starts_at,
             slots.c.ends_at,
             func.coalesce(per_slot.c.members, 0),
-            func.coalesce(per_slot.c.served, 0),
+            func.coalesce(per_slot.c.minutes, 0),
             func.coalesce(per_slot.c.missed, 0),
         )
-        .select_from(
-            slots.join(patrol_shifts, patrol_shifts.c.slot_id == slots.c.id)
-            .join(patrol_posts, patrol_posts.c.id == patrol_shifts.c.post_id)
-            .outerjoin(per_slot, per_slot.c.slot_id == slots.c.id)
-        )
+        .select_from(joined)
         .where(
             slots.c.community_id.in_(sorted(community_ids)),
             slots.c.kind == SlotKind.PATROL.value,
-            slots.c.status != SlotStatus.CANCELLED.value,
+            slots.c.status == SlotStatus.OPEN.value,
             slots.c.starts_at >= start,
-            slots.c.starts_at < min(after, now),
-            *_covers_building(building_id),
+            slots.c.starts_at < after,
+            *([per_slot.c.members > 0] if building_id is not None else []),
         )
         .order_by(slots.c.starts_at, slots.c.id)
     )
@@ -339,35 +327,29 @@ async def finding_rows(
 # --- study ----------------------------------------------------------------------------------
 
 
-def _audience_count(building_id: int | None) -> Any:
-    """How many of a session's audience neither checked in nor were excused (a correlated
-    count over `users`); a building's coordinator counts their building's people only."""
-    member = users.c.id.in_(select(user_roles.c.user_id).where(user_roles.c.role == Role.MEMBER))
-    audience = study_sessions.c.audience
-    answered = exists().where(
-        slot_signups.c.slot_id == slots.c.id,
-        slot_signups.c.user_id == users.c.id,
-        or_(
-            slot_signups.c.checked_in_at.is_not(None),
-            slot_signups.c.status == SignupStatus.EXCUSED.value,
-        ),
+def _in_audience(person: Any) -> ColumnElement[bool]:
+    """`person` (a `users` alias) is in the session's audience (a condition correlated with
+    `slots` and `study_sessions`): its community's people, its members, or its building's."""
+    member = exists().where(
+        user_roles.c.user_id == person.c.id, user_roles.c.role == Role.MEMBER.value
     )
-    where: list[ColumnElement[bool]] = [
-        users.c.community_id == slots.c.community_id,
+    audience = study_sessions.c.audience
+    return and_(
+        person.c.community_id == slots.c.community_id,
         or_(
             audience == StudyAudience.EVERYONE.value,
-            and_(audience == StudyAudience.MEMBERS.value, member),
             and_(
-                audience == StudyAudience.BUILDING.value,
-                users.c.building_id == slots.c.building_id,
                 member,
+                or_(
+                    audience == StudyAudience.MEMBERS.value,
+                    and_(
+                        audience == StudyAudience.BUILDING.value,
+                        person.c.building_id == slots.c.building_id,
+                    ),
+                ),
             ),
         ),
-        ~answered,
-    ]
-    if building_id is not None:
-        where.append(users.c.building_id == building_id)
-    return select(func.count()).select_from(users).where(*where).scalar_subquery()
+    )
 
 
 async def session_rows(
@@ -379,52 +361,44 @@ async def session_rows(
     after: datetime,
     now: datetime,
 ) -> AsyncIterator[list[SessionRow]]:
-    """The study sessions held: started in [start, after), ended by `now`, not cancelled.
-    Attended: checked in; excused: excused and not checked in; absent: the rest of the
-    audience. A building's coordinator: its members' sessions and the community's, counting
-    the building's people only."""
-    signer = users.alias("signer")
-    counted: list[ColumnElement[bool]] = [slot_signups.c.slot_id == slots.c.id]
+    """The study sessions held (started in [start, after), ended by `now`, not cancelled)
+    and their attendance as `/stats` counts it: each person in the audience, and anyone else
+    who answered, attended (checked in), was excused (and did not check in) or is absent. A
+    building's coordinator: the sessions for its members and for the whole community, and
+    the building's people in their audience only."""
+    signer, person = users.alias("signer"), users.alias("person")
+    answers: list[ColumnElement[bool]] = [slot_signups.c.slot_id == slots.c.id]
+    people: list[ColumnElement[bool]] = [_in_audience(person)]
     if building_id is not None:
-        counted.append(
-            slot_signups.c.user_id.in_(
-                select(signer.c.id).where(signer.c.building_id == building_id)
-            )
-        )
+        answers += [signer.c.building_id == building_id, _in_audience(signer)]
+        people.append(person.c.building_id == building_id)
 
-    def tally(condition: ColumnElement[bool]) -> Any:
+    def tally(*condition: ColumnElement[bool]) -> Any:
         return (
-            select(func.count()).select_from(slot_signups).where(*counted, condition)
-        ).scalar_subquery()
+            select(func.count())
+            .select_from(slot_signups.join(signer, signer.c.id == slot_signups.c.user_id))
+            .where(*answers, *condition)
+            .scalar_subquery()
+        )
 
     attended = tally(slot_signups.c.checked_in_at.is_not(None))
     excused = tally(
-        and_(
-            slot_signups.c.status == SignupStatus.EXCUSED.value,
-            slot_signups.c.checked_in_at.is_(None),
-        )
+        slot_signups.c.status == SignupStatus.EXCUSED.value,
+        slot_signups.c.checked_in_at.is_(None),
     )
+    audience = select(func.count()).select_from(person).where(*people).scalar_subquery()
+    # Those who answered from outside the audience (moved away since): counted as well.
+    outside = tally(~_in_audience(signer)) if building_id is None else literal(0)
     place: list[ColumnElement[bool]] = [slots.c.community_id.in_(sorted(community_ids))]
     if building_id is not None:
-        place.append(
-            or_(
-                slots.c.building_id == building_id,
-                study_sessions.c.audience != StudyAudience.BUILDING.value,
-            )
-        )
+        place.append(or_(slots.c.building_id.is_(None), slots.c.building_id == building_id))
     query = (
-        select(
-            study_sessions.c.title,
-            slots.c.starts_at,
-            attended,
-            excused,
-            _audience_count(building_id),
-        )
+        select(study_sessions.c.title, slots.c.starts_at, attended, excused, audience, outside)
         .select_from(slots.join(study_sessions, study_sessions.c.slot_id == slots.c.id))
         .where(
             *place,
             slots.c.kind == SlotKind.STUDY.value,
-            slots.c.status != SlotStatus.CANCELLED.value,
+            slots.c.status == SlotStatus.OPEN.value,
             slots.c.starts_at >= start,
             slots.c.starts_at < after,
             slots.c.ends_at <= now,
@@ -432,7 +406,12 @@ async def session_rows(
         .order_by(slots.c.starts_at, slots.c.id)
     )
     async for rows in _batches(conn, query, 500):
-        yield [SessionRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+        yield [
+            SessionRow(
+                r[0], r[1], int(r[2]), int(r[3]), max(0, int(r[4]) + int(r[5]) - r[2] - r[3])
+            )
+            for r in rows
+        ]
 
 
 # --- suggestions ----------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from bot.services.patrol import PatrolService
 from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.slots import SlotEngine
-from bot.services.stats.reports import ReportsService
 from bot.services.stats import StatsService
+from bot.services.stats.reports import ReportsService
 from bot.services.study import StudyService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService

@@ -80,7 +80,7 @@ async def export_file(
     """The file of `period` at `node` (None: the coordinator's own) for `user`. Refused
     (NotAllowed, NotFound) as `services.reports.plan` refuses."""
     plan = await services.reports.plan(user, node, period)
-    figures = await _figures(services, user, plan)
+    figures = await services.stats.figures(user, plan.node, plan.period)
     language = user.language
     t = translator(language)
     extension = "xlsx" if fmt is ExportFormat.XLSX else "zip"
@@ -109,14 +109,6 @@ async def export_file(
     return ExportFile(
         path=path, filename=file_name(t, plan.node_name, period, extension), rows=rows
     )
-
-
-async def _figures(services: Services, user: User, plan: ReportPlan) -> Figures | None:
-    stats = getattr(services, "stats", None)
-    if stats is None:
-        return None
-    figures: Figures = await stats.figures(user, plan.node, plan.period)
-    return figures
 
 
 def write_apart(

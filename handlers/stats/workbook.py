@@ -115,7 +115,7 @@ COLUMNS: dict[ReportArea, list[Column]] = {
         Column(N_("Post"), 16),
         Column(N_("Start"), 19),
         Column(N_("End"), 19),
-        Column(N_("Members"), 9),
+        Column(N_("Members on the shift"), 9),
         Column(N_("Hours served"), 10),
         Column(N_("Missed"), 8),
     ],
@@ -202,7 +202,7 @@ def cells_of(area: ReportArea, t: Translate, zone: ZoneInfo, contacts: bool) -> 
         return [v.visited_on, v.member, v.household, v.building, v.help_fen / 100]
 
     def shift(s: ShiftRow) -> list[Value]:
-        hours = round(s.seconds_served / 3600, 2)
+        hours = s.minutes_served / 60  # not rounded: the column adds up to the figures' hours
         return [s.post, local(s.starts_at), local(s.ends_at), s.members, hours, s.missed]
 
     def finding(f: FindingRow) -> list[Value]:
@@ -437,7 +437,7 @@ def summary_rows(
     """The summary sheet: what the file covers, then the figures `/stats` shows for the same
     place and period (the detail sheets add up to them)."""
     rows: list[list[Value]] = [
-        [t("Place"), place],
+        [t("Covering"), place],
         [t("Period"), f"{period.first_day.isoformat()} – {period.last_day.isoformat()}"],
         [t("Time zone"), str(zone)],
         [t("Made at"), made_at.astimezone(zone).replace(tzinfo=None)],
