@@ -28,6 +28,10 @@
    by the real bot process against the fake enforcing the cap, on SQLite and on PostgreSQL:
    sweep time, the last delivery, the rate against the cap, lost and duplicated
    (bench/reminders.py).
+10. Export: /export's workbook of a year of a community on the scale database (a million
+   wishes), with the writer in a thread of the bot's process and in a process of its own,
+   while other people's requests are answered: time, rows, file size, peak memory, and the
+   requests' latency p99 (target < 100 ms), on SQLite and on PostgreSQL (bench/export.py).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bench import passbook, reminders, scale, twinning
+from bench import export, passbook, reminders, scale, twinning
 from bench.faults import fault_table
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
@@ -174,6 +178,7 @@ def main() -> None:
             "passbook",
             "twinning",
             "reminders",
+            "export",
         ],
     )
     parser.add_argument("--scale-wishes", type=int, default=scale.WISHES)
@@ -211,7 +216,7 @@ def main() -> None:
     postgres = (
         TestPostgres()
         if args.only
-        in (None, "postgresql", "updates", "scale", "passbook", "twinning", "reminders")
+        in (None, "postgresql", "updates", "scale", "passbook", "twinning", "reminders", "export")
         else None
     )
     try:
@@ -276,6 +281,14 @@ def main() -> None:
                 args.databases,
                 postgres,
                 lambda url, folder: reminders.run(args.reminders, args.rate, url),
+            )
+        if args.only in (None, "export"):
+            gc.enable()  # the bot runs in this process here, as in production
+            print(f"\nExport: a year of a community at {args.scale_wishes:,} wishes")
+            on_each_database(
+                args.databases,
+                postgres,
+                lambda url, folder: export.run(url, folder, wishes_count=args.scale_wishes),
             )
     finally:
         if postgres is not None:

@@ -15,19 +15,19 @@ start-up of a fresh interpreter (about a second) and runs on the other core.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
+import sys
 import tempfile
 import weakref
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.clock import SystemClock
-from bot.config import Settings
+from pydantic import BaseModel
+
+import handlers
 from bot.i18n import translator
 from bot.models import Figures, Node, Period, ReportArea, ReportPlan, User
 from bot.services import Services
@@ -59,8 +59,8 @@ class ExportFile:
     rows: int  # detail rows written, the summary's not counted
 
 
-# Where the writing runs: "process" (the bot's choice, see above); "thread" and "loop" are
-# for the benchmark's comparison and the tests.
+# Where the writing runs: "process" (the bot's choice, see above); "thread" (the benchmark's
+# comparison) and "loop" (the tests: the service's own connection, on the caller's loop).
 Runner = Literal["process", "thread", "loop"]
 
 _one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -87,22 +87,23 @@ async def export_file(
     handle, name = tempfile.mkstemp(prefix="linli-export-", suffix="." + extension)
     os.close(handle)
     path = Path(name)
+    job = Job(
+        database_url=services.settings.database_url,
+        plan=plan,
+        figures=figures,
+        fmt=fmt,
+        language=language,
+        path=str(path),
+    )
     try:
-        loop = asyncio.get_running_loop()
-        lock = _one_at_a_time.setdefault(loop, asyncio.Lock())
+        lock = _one_at_a_time.setdefault(asyncio.get_running_loop(), asyncio.Lock())
         async with lock:
             if runner == "loop":
                 rows = await write(services.reports, plan, figures, fmt, language, path)
             elif runner == "thread":
-                rows = await asyncio.to_thread(
-                    write_apart, services.settings, plan, figures, fmt, language, path
-                )
+                rows = await asyncio.to_thread(write_apart, job)
             else:
-                context = multiprocessing.get_context("spawn")  # never fork a running loop
-                with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                    rows = await loop.run_in_executor(
-                        pool, write_apart, services.settings, plan, figures, fmt, language, path
-                    )
+                rows = await _in_process(job)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -111,20 +112,59 @@ async def export_file(
     )
 
 
-def write_apart(
-    settings: Settings,
-    plan: ReportPlan,
-    figures: Figures | None,
-    fmt: ExportFormat,
-    language: str,
-    path: Path,
-) -> int:
-    """`write` on a connection of its own, in this thread or process (its own event loop)."""
+class Job(BaseModel):
+    """What the writer needs, as data (sent to the writer process as JSON)."""
+
+    database_url: str
+    plan: ReportPlan
+    figures: Figures | None
+    fmt: ExportFormat
+    language: str
+    path: str
+
+
+class ExportFailed(RuntimeError):
+    """The writer process failed (its last line of error output says how)."""
+
+
+async def _in_process(job: Job) -> int:
+    """Run `write_apart(job)` in a fresh interpreter (`python -m handlers.stats.export`);
+    cancelled, the process is killed: nothing of it outlives the export."""
+    root = str(Path(handlers.__file__).resolve().parent.parent)
+    paths = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "handlers.stats.export",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    try:
+        out, err = await process.communicate(job.model_dump_json().encode())
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
+    if process.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines()
+        raise ExportFailed(lines[-1] if lines else f"exit status {process.returncode}")
+    return int(out.decode().strip().splitlines()[-1])
+
+
+def write_apart(job: Job) -> int:
+    """`write` on a connection of its own, on an event loop of its own (this thread's, or
+    the writer process's)."""
 
     async def run() -> int:
-        reports = await ReportsService.open(settings, SystemClock())
+        reports = await ReportsService.open(job.database_url)
         try:
-            return await write(reports, plan, figures, fmt, language, path)
+            return await write(
+                reports, job.plan, job.figures, job.fmt, job.language, Path(job.path)
+            )
         finally:
             await reports.close()
 
@@ -158,3 +198,12 @@ async def write(
                 total += write_rows(sheet, batch, cells)
     writer.close()
     return total
+
+
+def main() -> None:
+    """The writer process: a `Job` as JSON on standard input, the rows written on output."""
+    print(write_apart(Job.model_validate_json(sys.stdin.buffer.read())))
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -84,20 +83,21 @@ class ReportReader:
 class ReportsService:
     """`/export`'s data: the plan (checked) and the rows (streamed)."""
 
-    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: Store, settings: Settings | None, clock: Clock | None) -> None:
         self.store = store
-        self.settings = settings
-        self.clock = clock
+        self._settings = settings  # None: a reader only (`open`), which plans nothing
+        self._clock = clock
 
     async def plan(self, actor: User, node: Node | None, period: Period) -> ReportPlan:
         """What `actor` may export of `node` (None: their own) over `period`. Refused
         (NotAllowed) for anyone but a coordinator, and as NotFound for a node outside their
         reach or one that does not exist."""
         require_coordinator(actor)
+        assert self._settings is not None and self._clock is not None, "a reader plans nothing"
         async with self.store.read() as conn:
             reach = await reach_within(conn, actor, node)
             name = await org.node_name(conn, reach.node)
-        start, after = bounds(period, self.settings.zone)
+        start, after = bounds(period, self._settings.zone)
         return ReportPlan(
             node=reach.node,
             node_name=name,
@@ -105,8 +105,8 @@ class ReportsService:
             period=period,
             start=start,
             after=after,
-            now=self.clock.now(),
-            zone=self.settings.timezone,
+            now=self._clock.now(),
+            zone=self._settings.timezone,
         )
 
     @asynccontextmanager
@@ -117,14 +117,10 @@ class ReportsService:
             yield ReportReader(conn, plan)
 
     @classmethod
-    async def open(cls, settings: Settings, clock: Clock) -> ReportsService:
-        """A service on a connection of its own to the settings' database (for a writer in
-        another process); `close` it after."""
-        return cls(await Store.open(settings.database_url, migrate=False), settings, clock)
+    async def open(cls, database_url: str) -> ReportsService:
+        """A reader of checked plans on connections of its own to the database (for a
+        writer in another thread or process); `close` it after."""
+        return cls(await Store.open(database_url, migrate=False), None, None)
 
     async def close(self) -> None:
         await self.store.close()
-
-
-def zone_of(plan: ReportPlan) -> ZoneInfo:
-    return ZoneInfo(plan.zone)

@@ -47,6 +47,7 @@ from bot.services.stats.period import month_of
 from bot.services.study.service import SessionDraft
 from bot.services.twinning.service import HouseholdDraft, VisitDraft
 from bot.services.wishes import WishDraft
+from handlers.stats import workbook
 from handlers.stats.export import ExportFile, ExportFormat, export_file
 from handlers.stats.workbook import AREA_TITLES, SUMMARY_TITLE, columns, csv_text
 from storage import users as users_repo
@@ -600,3 +601,21 @@ async def test_the_file_made_in_a_process_of_its_own_is_the_same(
     for title in mine:
         if title != "概况":
             assert mine[title] == theirs[title]
+
+
+def test_a_sheet_longer_than_excel_allows_goes_on_in_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workbook, "MAX_ROWS", 3)  # the header and two rows a sheet
+    path = tmp_path / "long.xlsx"
+    writer = workbook.XlsxWriter(path)
+    sheet = writer.sheet("Wishes", columns(ReportArea.PASSBOOK, contacts=False), translator("en"))
+    for n in range(5):
+        sheet.append([f"=member {n}", n])
+    writer.close()
+    sheets = _read(path)
+    assert list(sheets) == ["Wishes", "Wishes (2)", "Wishes (3)"]
+    assert all(rows[0] == ["Member", "Points"] for rows in sheets.values())
+    assert [r for rows in sheets.values() for r in rows[1:]] == [
+        [f"=member {n}", n] for n in range(5)
+    ]
