@@ -10,8 +10,10 @@ in a coordinator's export; residents and members refused, an unknown node not fo
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -619,3 +621,36 @@ def test_a_sheet_longer_than_excel_allows_goes_on_in_the_next(
     assert [r for rows in sheets.values() for r in rows[1:]] == [
         [f"=member {n}", n] for n in range(5)
     ]
+
+
+async def test_a_cancelled_export_leaves_no_process_and_no_file(
+    services: Services, world: World
+) -> None:
+    folder = Path(tempfile.gettempdir())
+    before = set(folder.glob("linli-export-*"))
+    task = asyncio.ensure_future(
+        export_file(
+            services, world.district, _node(world), NOVEMBER, ExportFormat.XLSX, runner="process"
+        )
+    )
+    while not _writers():  # the writer process has started
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _writers()
+    assert set(folder.glob("linli-export-*")) == before
+
+
+def _writers() -> list[int]:
+    """This process's children that are the export's writer."""
+    found = []
+    for task_dir in Path("/proc/self/task").iterdir():
+        for pid in (task_dir / "children").read_text().split():
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"handlers.stats.export" in command and b"(zombie)" not in command:
+                found.append(int(pid))
+    return found
