@@ -32,6 +32,10 @@
    twinning and passbook seeds (1,000,000 wishes, 2,000,000 ledger rows) with a year of
    patrol, study and suggestions, on SQLite and on PostgreSQL: median time and memory (in a
    fresh process), with query plans (bench/stats.py). Targets: < 2 s and < 300 MB.
+11. Export: /export's workbook of a year of a community on the scale database (a million
+   wishes), with the writer in a thread of the bot's process and in a process of its own,
+   while other people's requests are answered: time, rows, file size, peak memory, and the
+   requests' latency p99 (target < 100 ms), on SQLite and on PostgreSQL (bench/export.py).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bench import passbook, reminders, scale, stats, twinning
+from bench import export, passbook, reminders, scale, stats, twinning
 from bench.faults import fault_table
 from bot.models import OutboxStatus
 from tests.support.delivery_rig import (
@@ -179,6 +183,7 @@ def main() -> None:
             "twinning",
             "reminders",
             "stats",
+            "export",
         ],
     )
     parser.add_argument("--scale-wishes", type=int, default=scale.WISHES)
@@ -218,7 +223,17 @@ def main() -> None:
     postgres = (
         TestPostgres()
         if args.only
-        in (None, "postgresql", "updates", "scale", "passbook", "twinning", "reminders", "stats")
+        in (
+            None,
+            "postgresql",
+            "updates",
+            "scale",
+            "passbook",
+            "twinning",
+            "reminders",
+            "stats",
+            "export",
+        )
         else None
     )
     try:
@@ -293,6 +308,14 @@ def main() -> None:
                 lambda url, folder: stats.run(
                     url, folder, runs=args.stats_runs, wishes_count=args.stats_wishes
                 ),
+            )
+        if args.only in (None, "export"):
+            gc.enable()  # the bot runs in this process here, as in production
+            print(f"\nExport: a year of a community at {args.scale_wishes:,} wishes")
+            on_each_database(
+                args.databases,
+                postgres,
+                lambda url, folder: export.run(url, folder, wishes_count=args.scale_wishes),
             )
     finally:
         if postgres is not None:
