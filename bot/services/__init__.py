@@ -16,6 +16,7 @@ from bot.services.patrol import PatrolService
 from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.slots import SlotEngine
+from bot.services.stats import StatsService
 from bot.services.study import StudyService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
@@ -49,6 +50,7 @@ class Services:
     patrol: PatrolService
     findings: FindingsService
     study: StudyService
+    stats: StatsService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -103,4 +105,5 @@ class Services:
             patrol=patrol,
             findings=findings,
             study=study,
+            stats=StatsService(store, settings, clock),
         )
