@@ -92,14 +92,14 @@ def render_charts(figures: Figures, language: str) -> list[bytes]:
 
 def _png(draw: Callable[[Axes, Translate, Figures], None], t: Translate, f: Figures) -> bytes:
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
-    canvas = FigureCanvasAgg(figure)
+    FigureCanvasAgg(figure)  # its own canvas: nothing shared with pyplot
     ax = figure.add_subplot()
     draw(ax, t, f)
     for label in (*ax.get_xticklabels(), *ax.get_yticklabels()):
         label.set_fontproperties(font(TICK_SIZE))
     ax.spines[["top", "right"]].set_visible(False)
     out = io.BytesIO()
-    canvas.print_png(out)
+    figure.savefig(out, format="png")
     return out.getvalue()
 
 

@@ -25,7 +25,7 @@ from bot.services.errors import LinliError
 from bot.services.stats.period import month_of, parse
 from handlers.common import ack, answer, keyboard
 from handlers.context import LinliContext
-from handlers.dialogue import END, DialogueDraft, Handlers, Next, dialogue, step
+from handlers.dialogue import END, Callback, DialogueDraft, Handlers, Next, dialogue, step
 from handlers.stats.buttons import (
     ExportCsv,
     ExportExcel,
@@ -214,7 +214,7 @@ async def export_command(update: Update, context: LinliContext, user: User, t: T
     return END
 
 
-def _exporter(kind: type[StatsButton], fmt: str) -> object:
+def _exporter(kind: type[StatsButton], fmt: str) -> Callback:
     @coordinator_step
     async def pressed_export(
         update: Update, context: LinliContext, user: User, t: Translate

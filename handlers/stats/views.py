@@ -104,7 +104,7 @@ def figures_text(t: Translate, language: str, f: Figures) -> str:
 
     def with_rate(line: str, part: int, whole: int) -> str:
         share = rate(part, whole, language)
-        return line if share is None else f"{line} ({share})"
+        return line if share is None else t("{figures} ({rate})").format(figures=line, rate=share)
 
     w, u, p, s, tw = f.wishes, f.urgent, f.patrol, f.study, f.twinning
     head = t("📊 <b>Statistics: {place}</b>").format(place=esc(f.node_name))
