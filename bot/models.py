@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -1227,3 +1227,101 @@ class Figures(Model):
     study: StudyFigures = Field(default_factory=StudyFigures)
     suggestions: SuggestionFigures = Field(default_factory=SuggestionFigures)
     leaders: list[Leader] = Field(default_factory=list)
+
+
+# --- reports: the /export workbook ---------------------------------------------------------
+
+
+class ReportArea(StrEnum):
+    """The detail sheets of an export, in their order."""
+
+    WISHES = "wishes"
+    VISITS = "visits"
+    PATROL = "patrol"
+    FINDINGS = "findings"
+    STUDY = "study"
+    SUGGESTIONS = "suggestions"
+    PASSBOOK = "passbook"
+
+
+class ReportPlan(Model):
+    """What one export covers, checked by `ReportsService.plan` (role, node in reach): the
+    place, the period as instants, and the moment it was asked for. Plain data, so the writer
+    may run in a process of its own."""
+
+    node: Node
+    node_name: str
+    reach: Reach
+    period: Period
+    start: datetime  # the period's first instant
+    after: datetime  # the instant after its last day
+    now: datetime
+    zone: str
+    contacts: bool = True  # a coordinator's export shows the resident's phone and room
+
+
+class WishRow(NamedTuple):
+    id: int
+    posted_at: datetime
+    building: str | None
+    category: str  # WishCategory
+    urgent: bool
+    status: str  # WishStatus
+    claimed_at: datetime | None
+    done_at: datetime | None
+    confirmed_at: datetime | None
+    helper: str | None  # the member, or the team that took it
+    resident: str | None  # contact details: only with ReportPlan.contacts
+    room: str | None
+    phone: str | None
+
+
+class VisitRow(NamedTuple):
+    visited_on: date
+    member: str
+    household: str
+    building: str | None
+    help_fen: int
+
+
+class ShiftRow(NamedTuple):
+    post: str
+    starts_at: datetime
+    ends_at: datetime
+    members: int  # places held or served
+    minutes_served: int  # within the shift, checked in to checked out, summed over members
+    missed: int  # places held, never checked in to, once the shift ended
+
+
+class FindingRow(NamedTuple):
+    id: int
+    reported_at: datetime
+    post: str | None
+    building: str | None
+    reporter: str | None
+    status: str  # FindingStatus
+    handled_at: datetime | None
+    wish_id: int | None
+
+
+class SessionRow(NamedTuple):
+    title: str
+    starts_at: datetime
+    attended: int
+    excused: int
+    absent: int
+
+
+class SuggestionRow(NamedTuple):
+    id: int
+    topic: str  # SuggestionTopic
+    created_at: datetime
+    status: str  # SuggestionStatus
+    answered_at: datetime | None
+    replies: int
+    author: str | None  # None when anonymous: nothing in a report names its author
+
+
+class PassbookRow(NamedTuple):
+    member: str
+    points: int

@@ -1,8 +1,9 @@
 """Micro-wishes: rows, their life-cycle events, team assignments and credited participants.
 
 Contact details of the resident (room, phone) never travel in `Wish`; only `get_contact` reads
-them, so a caller has to ask for them on purpose. The same for the handshake code the resident
-gives the helper at the door: only `handshake_of` reads it.
+them (and `contacts_of`, the same for many wishes at once), so a caller has to ask for them on
+purpose. The same for the handshake code the resident gives the helper at the door: only
+`handshake_of` reads it.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ async def get_wish(conn: AsyncConnection, wish_id: int) -> Wish | None:
     return _wish(row) if row is not None else None
 
 
-_CONTACT = (  # built once, like _WISH_BY_ID; read only by get_contact
+_CONTACT_QUERY = (  # built once, like _WISH_BY_ID; read only by get_contact and contacts_of
     select(
         wishes.c.id,
         wishes.c.for_name,
@@ -144,14 +145,13 @@ _CONTACT = (  # built once, like _WISH_BY_ID; read only by get_contact
         _poster.c.room,
         _poster.c.phone,
         buildings.c.name.label("building_name"),
-    )
-    .select_from(
+    ).select_from(
         wishes.join(_poster, _poster.c.id == wishes.c.posted_by).outerjoin(
             buildings, buildings.c.id == wishes.c.building_id
         )
     )
-    .where(wishes.c.id == bindparam("wish_id"))
 )
+_CONTACT = _CONTACT_QUERY.where(wishes.c.id == bindparam("wish_id"))
 
 
 async def get_contact(conn: AsyncConnection, wish_id: int) -> WishContact | None:
@@ -174,6 +174,27 @@ async def get_contact(conn: AsyncConnection, wish_id: int) -> WishContact | None
         room=row["room"],
         phone=row["phone"],
     )
+
+
+_CONTACTS = _CONTACT_QUERY.where(wishes.c.id.in_(bindparam("wish_ids", expanding=True)))
+
+
+async def contacts_of(conn: AsyncConnection, wish_ids: Sequence[int]) -> dict[int, WishContact]:
+    """`get_contact` for many wishes at once (a coordinator's export, a batch at a time): the
+    only other reader of the contact columns, by wish id."""
+    if not wish_ids:
+        return {}
+    found: dict[int, WishContact] = {}
+    for row in (await conn.execute(_CONTACTS, {"wish_ids": list(wish_ids)})).mappings():
+        proxy = row["for_name"] is not None
+        found[int(row["id"])] = WishContact(
+            wish_id=int(row["id"]),
+            name=row["for_name"] if proxy else row["display_name"],
+            building_name=row["building_name"],
+            room=row["for_room"] if proxy else row["room"],
+            phone=row["for_phone"] if proxy else row["phone"],
+        )
+    return found
 
 
 async def count_unfinished_own(conn: AsyncConnection, user_id: int) -> int:

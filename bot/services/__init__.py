@@ -17,6 +17,7 @@ from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.slots import SlotEngine
 from bot.services.stats import StatsService
+from bot.services.stats.reports import ReportsService
 from bot.services.study import StudyService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
@@ -50,6 +51,7 @@ class Services:
     patrol: PatrolService
     findings: FindingsService
     study: StudyService
+    reports: ReportsService
     stats: StatsService
 
     @classmethod
@@ -105,5 +107,6 @@ class Services:
             patrol=patrol,
             findings=findings,
             study=study,
+            reports=ReportsService(store, settings, clock),
             stats=StatsService(store, settings, clock),
         )

@@ -1,0 +1,1 @@
+"""Statistics and reports: /stats, its charts, and /export."""

@@ -1,0 +1,160 @@
+"""`/export`'s file: a period of a node as an Excel workbook (a summary sheet with the
+`/stats` figures, then one sheet per area) or as a .zip of CSV files, written to a temporary
+file the caller sends and deletes.
+
+The service checks who asks and for what (`services.reports.plan`) on the event loop; the
+rows are then read and written in a separate process, on a connection of its own, one
+export at a time per bot process. Why a process: writing a year of a district (a million
+wishes) is tens of seconds of openpyxl, pure Python holding the GIL. In a thread of the bot's
+process it starves the event loop of the GIL (other people's answers wait up to a switch
+interval, 5 ms, at every step of their update); measured with `python -m bench --only
+export` (bench/export.py) at a million wishes, see the figures there. A process costs the
+start-up of a fresh interpreter (about a second) and runs on the other core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import tempfile
+import weakref
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.i18n import translator
+from bot.models import Figures, Node, Period, ReportArea, ReportPlan, User
+from bot.services import Services
+from bot.services.stats.reports import ReportsService
+from handlers.stats.workbook import (
+    AREA_TITLES,
+    SUMMARY_COLUMNS,
+    SUMMARY_TITLE,
+    CsvWriter,
+    Writer,
+    XlsxWriter,
+    cells_of,
+    columns,
+    file_name,
+    summary_rows,
+    write_rows,
+)
+
+
+class ExportFormat(StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"  # a .zip of one CSV per sheet
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path  # a temporary file: the caller deletes it
+    filename: str  # 统计_南关社区_2026-11.xlsx
+    rows: int  # detail rows written, the summary's not counted
+
+
+# Where the writing runs: "process" (the bot's choice, see above); "thread" and "loop" are
+# for the benchmark's comparison and the tests.
+Runner = Literal["process", "thread", "loop"]
+
+_one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def export_file(
+    services: Services,
+    user: User,
+    node: Node | None,
+    period: Period,
+    fmt: ExportFormat,
+    *,
+    runner: Runner = "process",
+) -> ExportFile:
+    """The file of `period` at `node` (None: the coordinator's own) for `user`. Refused
+    (NotAllowed, NotFound) as `services.reports.plan` refuses."""
+    plan = await services.reports.plan(user, node, period)
+    figures = await services.stats.figures(user, plan.node, plan.period)
+    language = user.language
+    t = translator(language)
+    extension = "xlsx" if fmt is ExportFormat.XLSX else "zip"
+    handle, name = tempfile.mkstemp(prefix="linli-export-", suffix="." + extension)
+    os.close(handle)
+    path = Path(name)
+    try:
+        loop = asyncio.get_running_loop()
+        lock = _one_at_a_time.setdefault(loop, asyncio.Lock())
+        async with lock:
+            if runner == "loop":
+                rows = await write(services.reports, plan, figures, fmt, language, path)
+            elif runner == "thread":
+                rows = await asyncio.to_thread(
+                    write_apart, services.settings, plan, figures, fmt, language, path
+                )
+            else:
+                context = multiprocessing.get_context("spawn")  # never fork a running loop
+                with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+                    rows = await loop.run_in_executor(
+                        pool, write_apart, services.settings, plan, figures, fmt, language, path
+                    )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return ExportFile(
+        path=path, filename=file_name(t, plan.node_name, period, extension), rows=rows
+    )
+
+
+def write_apart(
+    settings: Settings,
+    plan: ReportPlan,
+    figures: Figures | None,
+    fmt: ExportFormat,
+    language: str,
+    path: Path,
+) -> int:
+    """`write` on a connection of its own, in this thread or process (its own event loop)."""
+
+    async def run() -> int:
+        reports = await ReportsService.open(settings, SystemClock())
+        try:
+            return await write(reports, plan, figures, fmt, language, path)
+        finally:
+            await reports.close()
+
+    return asyncio.run(run())
+
+
+async def write(
+    reports: ReportsService,
+    plan: ReportPlan,
+    figures: Figures | None,
+    fmt: ExportFormat,
+    language: str,
+    path: Path,
+) -> int:
+    """Write the plan's file at `path`, the rows streamed from one snapshot; the number of
+    detail rows."""
+    t = translator(language)
+    zone = ZoneInfo(plan.zone)
+    writer: Writer = XlsxWriter(path) if fmt is ExportFormat.XLSX else CsvWriter(path)
+    summary = writer.sheet(t(SUMMARY_TITLE), SUMMARY_COLUMNS, t)
+    for values in summary_rows(
+        t, place=plan.node_name, period=plan.period, zone=zone, made_at=plan.now, figures=figures
+    ):
+        summary.append(values)
+    total = 0
+    async with reports.reading(plan) as reader:
+        for area in ReportArea:
+            sheet = writer.sheet(t(AREA_TITLES[area]), columns(area, plan.contacts), t)
+            cells = cells_of(area, t, zone, plan.contacts)
+            async for batch in reader.rows(area):
+                total += write_rows(sheet, batch, cells)
+    writer.close()
+    return total
