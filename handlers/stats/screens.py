@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from telegram import InputFile, Message, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
@@ -36,8 +36,10 @@ from handlers.stats.buttons import (
     period_of,
 )
 from handlers.stats.charts import render_charts
+from handlers.stats.export import ExportFormat, export_file
 from handlers.stats.views import (
     figures_text,
+    number,
     period_label,
     places_buttons,
     stats_buttons,
@@ -179,21 +181,24 @@ async def send_export(
     t: Translate,
     node: Node | None,
     period: Period,
-    fmt: str,
+    fmt: ExportFormat,
 ) -> None:
-    """The figures of a place and period as a file (an Excel workbook or CSV), as a document."""
-    from handlers.stats.export import export_file
-
+    """The figures of a place and period as a file (an Excel workbook, or a .zip of CSV
+    files), sent as a document; the temporary file is deleted once sent (or not)."""
+    if update.callback_query is None:
+        await context.bot.send_chat_action(user.id, ChatAction.UPLOAD_DOCUMENT)
     exported = await export_file(context.services, user, node, period, fmt)
-    await ack(update, t("Preparing the file…"))
     try:
+        await ack(update, t("Preparing the file…"))
+        caption = t("📥 The statistics of {period}: {rows} rows of detail.").format(
+            period=esc(period_label(t, user.language, period)),
+            rows=number(exported.rows, user.language),
+        )
         with exported.path.open("rb") as handle:
             await context.bot.send_document(
                 user.id,
                 document=InputFile(handle, filename=exported.filename),
-                caption=exported.caption(t)
-                if callable(getattr(exported, "caption", None))
-                else None,
+                caption=caption,
                 parse_mode=ParseMode.HTML,
             )
     finally:
@@ -204,9 +209,9 @@ async def send_export(
 async def export_command(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     """/export, /export 2026-11, /export 2026Q4 csv: this month's workbook by default."""
     words = list(context.args or ())
-    fmt = "xlsx"
+    fmt = ExportFormat.XLSX
     if words and words[-1].lower() in ("csv", "xlsx", "excel"):
-        fmt = "csv" if words.pop().lower() == "csv" else "xlsx"
+        fmt = ExportFormat.CSV if words.pop().lower() == "csv" else ExportFormat.XLSX
     today = today_of(context)
     typed = " ".join(words).strip()
     period = parse(typed, today) if typed else month_of(today)
@@ -214,7 +219,7 @@ async def export_command(update: Update, context: LinliContext, user: User, t: T
     return END
 
 
-def _exporter(kind: type[StatsButton], fmt: str) -> Callback:
+def _exporter(kind: type[StatsButton], fmt: ExportFormat) -> Callback:
     @coordinator_step
     async def pressed_export(
         update: Update, context: LinliContext, user: User, t: Translate
@@ -230,11 +235,13 @@ def _exporter(kind: type[StatsButton], fmt: str) -> Callback:
 def handlers() -> Handlers:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private
+    excel = _exporter(ExportExcel, ExportFormat.XLSX)
+    csv = _exporter(ExportCsv, ExportFormat.CSV)
     buttons: Handlers = [
         CallbackQueryHandler(pressed_show, pattern=ShowStats.pattern()),
         CallbackQueryHandler(pick_place, pattern=PickPlace.pattern()),
-        CallbackQueryHandler(_exporter(ExportExcel, "xlsx"), pattern=ExportExcel.pattern()),
-        CallbackQueryHandler(_exporter(ExportCsv, "csv"), pattern=ExportCsv.pattern()),
+        CallbackQueryHandler(excel, pattern=ExportExcel.pattern()),
+        CallbackQueryHandler(csv, pattern=ExportCsv.pattern()),
     ]
     typed = dialogue(
         "stats_period",

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from PIL import Image
 
 from bot.clock import ManualClock
+from bot.i18n import translator
 from bot.models import Figures, Node, NodeKind, Role, WishCategory
 from bot.services import Services
 from bot.services.wishes import WishDraft
@@ -213,3 +217,45 @@ async def test_the_bot_answers_others_while_the_charts_are_drawn(
     finally:
         release.set()
     await coordinator.wait_for("发布 2 · 认领 2")
+
+
+async def _all_handled(person: FakeUser) -> None:
+    """One person's updates are handled in order: once /help is answered, the update before
+    it (sending the file, then deleting it) is over."""
+    await person.send("/help")
+    await person.wait_for("请点一个按钮")
+
+
+def _document(fake: FakeBotApi, message: FakeMessage) -> tuple[str, bytes]:
+    assert message.document is not None
+    file = fake.file(message.document)
+    assert file is not None and file.content is not None and file.file_name is not None
+    return file.file_name, file.content
+
+
+async def test_export_gives_the_workbook_and_the_buttons_the_files(
+    fake: FakeBotApi, place: Place, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the file is written
+    coordinator = place.coordinator
+    t = translator("zh")
+    await coordinator.send("/export")
+    sent = await coordinator.wait_for(lambda m: m.document is not None, timeout=60)
+    name, data = _document(fake, sent)
+    assert name.endswith(".xlsx") and "2026" in name
+    assert "2026年11月的统计表" in (sent.caption or "")
+    book = load_workbook(io.BytesIO(data))
+    summary = {row[0]: row[1] for row in book.worksheets[0].iter_rows(values_only=True)}
+    assert summary[t("Wishes posted")] == 2 and summary[t("Wishes confirmed")] == 1
+    await _all_handled(coordinator)
+    assert not list(tmp_path.glob("linli-export-*"))  # deleted once sent
+
+    await coordinator.send("/stats 2026-10")
+    october = await coordinator.wait_for("发布 1 · 认领 0")
+    await coordinator.press(october, "📥 导出纯文本表格")
+    zipped = await coordinator.wait_for(lambda m: m.document is not None, timeout=60)
+    name, data = _document(fake, zipped)
+    assert name.endswith(".zip") and data.startswith(b"PK")
+    assert "2026年10月" in (zipped.caption or "")
+    await _all_handled(coordinator)
+    assert not list(tmp_path.glob("linli-export-*"))
