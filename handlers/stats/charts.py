@@ -42,7 +42,7 @@ from bot.models import (
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 WIDTH, HEIGHT, DPI = 9.0, 6.75, 120  # 1080 × 810 pixels: a phone's width, sharp
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE = 24, 18, 16
-POSTED, DONE, EXTRA = "#4C78A8", "#54A24B", "#F58518"
+POSTED, DONE = "#4C78A8", "#54A24B"
 LEADERS_SHOWN = 8
 NAME_MAX = 12  # characters of a member's name on the leaders' chart
 
@@ -78,7 +78,7 @@ def render_charts(figures: Figures, language: str) -> list[bytes]:
     files, in `language`. Blocking: call it in a thread."""
     t = translator(language)
     drawings: list[Callable[[Axes, Translate, Figures], None]] = []
-    if figures.wishes.posted or figures.urgent.posted:
+    if figures.wishes.posted:  # urgent requests are wishes too
         drawings.append(_funnel)
     if any(c.posted or c.done for c in figures.wishes.by_category):
         drawings.append(_categories)
@@ -128,18 +128,18 @@ def _bars(
     ax.spines[["bottom"]].set_visible(False)
     ax.margins(x=0.15)
     if count > 1:
-        ax.legend(prop=font(LABEL_SIZE), loc="lower right", frameon=False)
+        figure = ax.get_figure()
+        assert isinstance(figure, Figure)
+        figure.legend(
+            prop=font(LABEL_SIZE), loc="outside lower center", ncols=count, frameon=False
+        )
 
 
 def _funnel(ax: Axes, t: Translate, f: Figures) -> None:
     wishes = f.wishes
     labels = [t("Posted"), t("Claimed"), t("Done"), t("Confirmed by the resident")]
     counts = [wishes.posted, wishes.claimed, wishes.done, wishes.confirmed]
-    series = [(t("Micro-wishes"), counts, POSTED)]
-    if f.urgent.posted:
-        urgent = [f.urgent.posted, f.urgent.claimed, 0, 0]
-        series.append((t("Urgent help"), urgent, EXTRA))
-    _bars(ax, labels, series)
+    _bars(ax, labels, [(t("Micro-wishes"), counts, POSTED)])
     _title(ax, t("From posted to confirmed"))
 
 

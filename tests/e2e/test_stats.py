@@ -259,3 +259,16 @@ async def test_export_gives_the_workbook_and_the_buttons_the_files(
     assert "2026年10月" in (zipped.caption or "")
     await _all_handled(coordinator)
     assert not list(tmp_path.glob("linli-export-*"))
+
+
+async def test_a_typed_period_from_the_button(fake: FakeBotApi, place: Place) -> None:
+    coordinator = place.coordinator
+    await coordinator.send("/stats")
+    shown = await coordinator.wait_for("发布 2 · 认领 2")
+    await coordinator.press(shown, "自定义…")
+    await coordinator.wait_for("统计哪段时间？")
+    await coordinator.send("2026-11-30 2026-10-01")
+    await coordinator.wait_for("结束日期早于开始日期了")  # asked again
+    await coordinator.send("2026-10-01 至 2026-11-25")
+    both = await coordinator.wait_for("发布 3 · 认领 2 · 完成 1 · 居民确认 1")
+    assert "2026年10月1日至2026年11月25日" in (both.text or "")
