@@ -38,6 +38,7 @@ from bot.models import (
     WISH_CATEGORY_LABELS,
     Figures,
 )
+from handlers.stats.views import period_label
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 WIDTH, HEIGHT, DPI = 9.0, 6.75, 120  # 1080 × 810 pixels: a phone's width, sharp
@@ -68,9 +69,12 @@ def _drawable() -> frozenset[int]:
 
 
 def drawable(text: str) -> str:
-    """`text` without the characters the font cannot draw (they would come out as boxes)."""
+    """`text` without the characters the font cannot draw (they would come out as boxes),
+    its dollar signs escaped: matplotlib reads "$…$" as a formula (a name like "$$" would
+    not draw at all)."""
     known = _drawable()
-    return "".join(ch for ch in text if ord(ch) in known or ch.isspace()).strip()
+    kept = "".join(ch for ch in text if ord(ch) in known or ch.isspace()).strip()
+    return kept.replace("$", r"\$")
 
 
 def render_charts(figures: Figures, language: str) -> list[bytes]:
@@ -86,13 +90,18 @@ def render_charts(figures: Figures, language: str) -> list[bytes]:
         drawings.append(_suggestions)
     if any(leader.points for leader in figures.leaders):
         drawings.append(_leaders)
+    # Which place and period, above each chart: a picture passed on keeps its context.
+    heading = drawable(f"{figures.node_name} · {period_label(t, language, figures.period)}")
     with _LOCK:
-        return [_png(draw, t, figures) for draw in drawings]
+        return [_png(draw, t, figures, heading) for draw in drawings]
 
 
-def _png(draw: Callable[[Axes, Translate, Figures], None], t: Translate, f: Figures) -> bytes:
+def _png(
+    draw: Callable[[Axes, Translate, Figures], None], t: Translate, f: Figures, heading: str
+) -> bytes:
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)  # its own canvas: nothing shared with pyplot
+    figure.suptitle(heading, fontproperties=font(LABEL_SIZE), color="#555555")
     ax = figure.add_subplot()
     draw(ax, t, f)
     for label in (*ax.get_xticklabels(), *ax.get_yticklabels()):

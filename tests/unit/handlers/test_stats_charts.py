@@ -127,6 +127,14 @@ def test_nothing_happened_no_charts() -> None:
     assert len(charts.render_charts(only_wishes, "zh")) == 1
 
 
-def test_characters_the_font_lacks_are_left_out() -> None:
+def test_characters_the_font_lacks_are_left_out_and_dollars_are_not_formulas() -> None:
     assert charts.drawable("小赵😀") == "小赵"
     assert charts.drawable("Zhao 小赵") == "Zhao 小赵"
+    assert charts.drawable("$x^2$") == r"\$x^2\$"
+    odd = busy_month().model_copy(
+        update={
+            "node_name": "$$ \\frac{",
+            "leaders": [Leader(member_id=1, display_name="$\\frac{$", points=3)],
+        }
+    )
+    assert len(charts.render_charts(odd, "zh")) == 4  # a name that is a broken formula draws
