@@ -25,7 +25,7 @@ from bot.models import Figures, Node, NodeKind, Role, WishCategory
 from bot.services import Services
 from bot.services.wishes import WishDraft
 from handlers.stats import screens
-from handlers.stats.buttons import ShowStats
+from handlers.stats.buttons import ExportCsv, ExportExcel, ShowStats
 from storage import org
 from storage import users as users_repo
 from tests.conftest import COORDINATOR_ID
@@ -147,11 +147,15 @@ async def test_a_coordinator_sees_the_figures_and_charts_and_moves_to_last_month
 
 
 async def test_residents_and_members_are_refused(fake: FakeBotApi, place: Place) -> None:
+    own = ShowStats(
+        node_kind=NodeKind.COMMUNITY, node_id=place.community_id, period="m2026110120261130"
+    )
     for person in (place.member, place.resident):
         for command in ("/stats", "/export", "/stats 2026-11"):
             await person.send(command)
             refused = await person.wait_for(NOT_ALLOWED)
             assert refused.text == NOT_ALLOWED
+        assert await person.press_data(None, own.pack()) == NOT_ALLOWED
     await fake.wait_idle(quiet=0.3)
     assert not fake.calls_to("sendPhoto") and not fake.calls_to("sendDocument")
 
@@ -179,13 +183,14 @@ async def test_bad_periods_and_a_forged_button_get_a_clear_answer_and_nothing_el
     elsewhere = (await services.admin.add_community(district, street.id, "河畔社区")).id
     district = await services.users.require(COORDINATOR_ID)  # its reach now holds both
     there = (await services.admin.add_building(district, "1号楼", elsewhere)).id
-    forged = ShowStats(node_kind=NodeKind.BUILDING, node_id=there, period="m2026110120261130")
-    calls = len(fake.calls)
-    assert await staff.press_data(None, forged.pack()) == "该内容已不存在。"
-    await fake.wait_idle(quiet=0.3)
     shows = ("send", "edit", "delete", "answer", "copy", "forward")
-    made = [c.method for c in fake.calls[calls:] if c.method.startswith(shows)]
-    assert made == ["answerCallbackQuery"], made
+    for kind in (ShowStats, ExportExcel, ExportCsv):
+        forged = kind(node_kind=NodeKind.BUILDING, node_id=there, period="m2026110120261130")
+        calls = len(fake.calls)
+        assert await staff.press_data(None, forged.pack()) == "该内容已不存在。"
+        await fake.wait_idle(quiet=0.3)
+        made = [c.method for c in fake.calls[calls:] if c.method.startswith(shows)]
+        assert made == ["answerCallbackQuery"], (kind, made)
     # A forged period (not a real month) is refused as a stale button.
     odd = ShowStats(
         node_kind=NodeKind.COMMUNITY, node_id=place.community_id, period="m2026111520261130"
