@@ -50,6 +50,7 @@ from handlers.patrol import findings as patrol_findings
 from handlers.patrol import findings_views as patrol_findings_views
 from handlers.patrol import member as patrol_member
 from handlers.patrol import views as patrol_views
+from handlers.stats import screens as stats_screens
 from handlers.study import admin as study_admin
 from handlers.study import qr as study_qr
 from handlers.study import sessions as study_sessions
@@ -86,6 +87,7 @@ FEATURES = (
     broadcast,
     news,
     quarter,
+    stats_screens,
     presence,
     help,
 )

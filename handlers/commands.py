@@ -158,6 +158,18 @@ COMMANDS: tuple[Command, ...] = (
         label=N_("🎖 Close a quarter"),
     ),
     Command(
+        "stats",
+        Role.COORDINATOR,
+        N_("Statistics of a month, quarter or year, with charts: /stats 2026-11"),
+        label=N_("📊 Statistics"),
+        home=True,
+    ),
+    Command(
+        "export",
+        Role.COORDINATOR,
+        N_("The statistics as a file (Excel or CSV): /export 2026Q4"),
+    ),
+    Command(
         "profile",
         Role.RESIDENT,
         N_("Your name, building, language and notifications"),

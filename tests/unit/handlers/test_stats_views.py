@@ -1,0 +1,149 @@
+"""The /stats message: every figure of `Figures` is in it, numbers in the reader's style
+(thousands separators, ¥ with two decimals, medians in hours and minutes, rates in percent),
+names escaped, HTML Telegram accepts, in both languages; the buttons carry place and period."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.i18n import translator
+from bot.models import (
+    Attendance,
+    CategoryFigures,
+    Figures,
+    Leader,
+    Node,
+    NodeKind,
+    PatrolFigures,
+    Period,
+    PeriodKind,
+    StudyFigures,
+    SuggestionFigures,
+    TwinningTotals,
+    UrgentFigures,
+    WishCategory,
+    WishFigures,
+)
+from bot.services.stats.period import PeriodInFuture, PeriodTooLong
+from handlers.buttons import StaleButton
+from handlers.stats.buttons import ShowStats, period_of, period_word
+from handlers.stats.views import duration, figures_text, money, period_label, stats_buttons
+from tests.support.fake_bot_api import parse_html
+
+YEAR = Period(kind=PeriodKind.YEAR, first_day=date(2026, 1, 1), last_day=date(2026, 12, 31))
+TODAY = date(2026, 11, 25)
+
+
+def big_year() -> Figures:
+    return Figures(
+        node=Node(kind=NodeKind.STREET, id=3),
+        node_name="<幸福> & 街道",
+        period=YEAR,
+        zone="Asia/Shanghai",
+        wishes=WishFigures(
+            posted=12345,
+            claimed=11001,
+            done=9876,
+            confirmed=8765,
+            median_minutes_to_claim=42,
+            median_minutes_to_done=125,
+            by_category=[CategoryFigures(category=WishCategory.HEALTH, posted=2345, done=1234)],
+        ),
+        urgent=UrgentFigures(posted=321, claimed=320, median_minutes_to_claim=7),
+        active_members=4321,
+        twinning=TwinningTotals(
+            start=YEAR.first_day,
+            end=YEAR.last_day,
+            households=1111,
+            pairs_active=2222,
+            pairs_formed=333,
+            visits=5555,
+            funds_fen=12345600,
+            materials_fen=78,
+        ),
+        patrol=PatrolFigures(
+            shifts=6666, hours=7777.5, missed=88, findings=999, findings_handled=990
+        ),
+        study=StudyFigures(
+            sessions=44, attendance=Attendance(attended=3000, excused=500, absent=500)
+        ),
+        suggestions=SuggestionFigures(received=1500, answered=1200),
+        leaders=[Leader(member_id=7, display_name="<b>小赵</b>", points=13579)],
+    )
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_figure_is_in_the_message_as_valid_html(language: str) -> None:
+    text = figures_text(translator(language), language, big_year())
+    visible, _ = parse_html(text)  # raises on HTML Telegram would refuse
+    for shown in (
+        "12,345", "11,001", "9,876", "8,765", "2,345", "1,234",  # wishes, a kind
+        "321", "320", "4,321",  # urgent, members active
+        "1,111", "2,222", "333", "5,555", "¥123,456.78",  # twinning; help in RMB
+        "6,666", "7,777.5", "88", "999", "990",  # patrol
+        "44", "3,000", "4,000", "500", "75%",  # study: attended of expected
+        "1,500", "1,200", "80%",  # suggestions, answered
+        "80%",  # done of posted
+        "13,579",  # the leader's points
+    ):  # fmt: skip
+        assert shown in visible, (shown, visible)
+    assert "<幸福> & 街道" in visible and "<b>小赵</b>" in visible  # escaped, shown as typed
+    if language == "zh":
+        assert "2026年" in visible and "42分钟" in visible and "2小时5分钟" in visible
+        assert "统计" in visible and "爱心储蓄" in visible
+    else:
+        assert "42 min" in visible and "2 h 5 min" in visible
+
+
+def test_nothing_yet_reads_as_zeros_and_dashes() -> None:
+    empty = Figures(
+        node=Node(kind=NodeKind.COMMUNITY, id=1),
+        node_name="幸福社区",
+        period=YEAR,
+        zone="Asia/Shanghai",
+        twinning=TwinningTotals(start=YEAR.first_day, end=YEAR.last_day),
+    )
+    visible, _ = parse_html(figures_text(translator("zh"), "zh", empty))
+    assert "—" in visible and "¥0.00" in visible and "%" not in visible
+
+
+def test_numbers_money_and_medians() -> None:
+    t = translator("zh")
+    assert money(5, "zh") == "¥0.05" and money(123456789, "en") == "¥1,234,567.89"
+    assert duration(t, None) == "—" and duration(t, 59.6) == "1 小时"
+    assert duration(t, 60 * 50) == "2天2小时"
+
+
+def test_periods_in_words() -> None:
+    t = translator("zh")
+    november = Period(
+        kind=PeriodKind.MONTH, first_day=date(2026, 11, 1), last_day=date(2026, 11, 30)
+    )
+    q4 = Period(kind=PeriodKind.QUARTER, first_day=date(2026, 10, 1), last_day=date(2026, 12, 31))
+    assert period_label(t, "zh", november) == "2026年11月"
+    assert period_label(t, "zh", q4) == "2026年第4季度"
+    assert period_label(translator("en"), "en", q4) == "Q4 2026"
+
+
+def test_buttons_carry_the_place_and_a_checked_period() -> None:
+    november = period_of("m2026110120261130", TODAY)
+    assert period_word(november) == "m2026110120261130"
+    rows = stats_buttons(translator("zh"), Node(kind=NodeKind.BUILDING, id=9), november, TODAY)
+    labels = [label for row in rows for label, _ in row]
+    assert labels[:5] == ["本月", "上月", "本季度", "本年", "自定义…"]
+    assert "◀" in labels and "▶" not in labels  # December has not begun
+    pressed = [
+        ShowStats.unpack(data) for row in rows for _, data in row if data.startswith("sv:show")
+    ]
+    assert {p.node for p in pressed} == {Node(kind=NodeKind.BUILDING, id=9)}
+    back = next(p for p in pressed if p.period.startswith("m20261001"))  # ◀: October
+    assert period_of(back.period, TODAY).last_day == date(2026, 10, 31)
+    for forged in ("m2026111520261130", "m2026113020261101", "x1", "m2026023020260331"):
+        with pytest.raises(StaleButton):
+            period_of(forged, TODAY)
+    with pytest.raises(PeriodInFuture):
+        period_of("m2026120120261231", TODAY)
+    with pytest.raises(PeriodTooLong):
+        period_of("c2016010120261031", TODAY)
