@@ -17,6 +17,7 @@ from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.slots import SlotEngine
 from bot.services.study import StudyService
+from bot.services.suggestions import SuggestionsService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
 from bot.services.users import UsersService
@@ -49,6 +50,7 @@ class Services:
     patrol: PatrolService
     findings: FindingsService
     study: StudyService
+    suggestions: SuggestionsService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -103,4 +105,5 @@ class Services:
             patrol=patrol,
             findings=findings,
             study=study,
+            suggestions=SuggestionsService(store, settings, clock, notifier),
         )
