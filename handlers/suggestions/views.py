@@ -299,9 +299,9 @@ def coordinator_list(
 
 def _who(t: Translate, card: SuggestionCard) -> str:
     if card.anonymous:
-        return t("From: 🙈 anonymous")
+        return t("Left by: 🙈 anonymous")
     where = f" · {esc(card.building_name)}" if card.building_name else ""
-    return t("From: {name}").format(name=esc(card.author_name or "")) + where
+    return t("Left by: {name}").format(name=esc(card.author_name or "")) + where
 
 
 def coordinator_card(
@@ -436,10 +436,10 @@ async def received(notice: SuggestionReceived, env: ViewEnv) -> Shown:
         )
     ]
     if notice.author_name is None:
-        lines.append(t("From: 🙈 anonymous"))
+        lines.append(t("Left by: 🙈 anonymous"))
     else:
         where = f" · {esc(notice.building_name)}" if notice.building_name else ""
-        lines.append(t("From: {name}").format(name=esc(notice.author_name)) + where)
+        lines.append(t("Left by: {name}").format(name=esc(notice.author_name)) + where)
     if notice.heard_from:
         lines.append(
             t("Heard face to face from: {who} (written down by a member)").format(
