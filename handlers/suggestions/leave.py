@@ -86,9 +86,10 @@ async def start(update: Update, context: LinliContext, user: User, t: Translate)
 async def begin(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     face = SuggestNew.of(update).face
     form = SuggestForm(token=secrets.token_hex(8))
+    if face:
+        context.services.suggestions.check_can_record(user)  # refused in a pop-up
     await ack(update)
     if face:
-        context.services.suggestions.check_can_record(user)
         form.save(context)
         await answer(update, *heard_from_prompt(t))
         return SuggestDialogue.HEARD_FROM
