@@ -14,6 +14,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
+    BroadcastStatus,
     Reach,
     Suggestion,
     SuggestionLink,
@@ -37,6 +38,13 @@ from storage.schema import (
 
 # Row ids are 32-bit integers on PostgreSQL: a forged id (up to 15 digits) is no row.
 ID_MAX = 2**31 - 1
+
+
+ANSWERING = [
+    BroadcastStatus.SCHEDULED.value,
+    BroadcastStatus.SENDING.value,
+    BroadcastStatus.DONE.value,
+]
 
 
 def is_row_id(value: int) -> bool:
@@ -303,13 +311,15 @@ async def place_of(
 
 
 async def broadcast_within(conn: AsyncConnection, broadcast_id: int, reach: Reach) -> bool:
-    """An announcement that went (or goes) to the coordinator's node or one below it."""
+    """An announcement sent (or being sent, or scheduled) to the coordinator's node or one
+    below it; a draft or a cancelled one answered nothing."""
     if not is_row_id(broadcast_id):
         return False
     found = await conn.scalar(
         select(broadcasts.c.id).where(
             and_(
                 broadcasts.c.id == broadcast_id,
+                broadcasts.c.status.in_(ANSWERING),
                 at_or_below(broadcasts.c.node_kind, broadcasts.c.node_id, reach),
             )
         )

@@ -53,7 +53,8 @@ SNIPPET = 40  # a suggestion's words in a list line
 REPLY_SHOWN = 300  # a reply's characters on a coordinator's card
 REPLIES_SHOWN = 3  # the newest replies on a card; older ones are counted
 MINE_REPLY = 200  # a reply's characters in "my suggestions"
-MINE_REPLIES = 2
+MINE_REPLIES = 1  # the newest; the reply notices brought each in full
+LINKS_SHOWN = 8
 TEXT_LIMIT = 4000  # below Telegram's 4,096 characters
 
 EVENT_LABELS: dict[SuggestionEvent, str] = {
@@ -82,7 +83,9 @@ def link_label(t: Translate, kind: SuggestionLinkKind, ref_id: int) -> str:
 def links_line(t: Translate, links: list[SuggestionLink]) -> list[str]:
     if not links:
         return []
-    done = ", ".join(link_label(t, link.kind, link.ref_id) for link in links)
+    done = ", ".join(link_label(t, link.kind, link.ref_id) for link in links[:LINKS_SHOWN])
+    if len(links) > LINKS_SHOWN:
+        done += " …"
     return [t("🔗 What was done: {links}").format(links=done)]
 
 
@@ -96,7 +99,11 @@ def media_lines(t: Translate, *, photo: bool, voice: bool) -> list[str]:
 
 
 def _fit(text: str) -> str:
-    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+    """At most TEXT_LIMIT characters, cut at a line's end (each line's tags are closed in it:
+    a cut inside one could leave a tag open)."""
+    if len(text) <= TEXT_LIMIT:
+        return text
+    return text[: text.rfind("\n", 0, TEXT_LIMIT - 1)] + "\n…"
 
 
 # --- the author's dialogue -------------------------------------------------------------------

@@ -142,15 +142,23 @@ async def test_an_anonymous_suggestion_with_a_photo_is_answered_in_the_residents
     mine = await granny.wait_for("(newest first)")
     assert "Answered" in (mine.text or "") and ANSWER in (mine.text or "")
 
-    # The coordinator closes it; the resident is told.
-    await coordinator.send("/suggestions")
-    section = await coordinator.wait_for("社区智囊团")
+    # From /admin, the coordinator finds it among the answered ones and closes it.
+    await coordinator.send("/admin")
+    admin = await coordinator.wait_for(lambda m: "💬 社区智囊团" in str(m.buttons))
+    await coordinator.press(admin, "💬 社区智囊团")
+    section = await coordinator.wait_for(lambda m: "已答复 (1)" in str(m.buttons))
     assert "已答复 (1)" in str(section.buttons)
     await coordinator.press(section, "已答复 (1)")
     listed = await coordinator.wait_for(
         lambda m: "居民建议" in (m.text or "") and "已答复" in (m.text or "")
     )
     assert LAMP[:10] in (listed.text or "")
+    (label,) = [label for label, _ in listed.buttons if label.startswith("#")]
+    await coordinator.press(listed, label)
+    again = await coordinator.wait_for(lambda m: m is not opened and "✅ 办结" in str(m.buttons))
+    await coordinator.press(again, "✅ 办结")
+    await granny.wait_for("Your suggestion is now: Closed")
+    assert (await _status(services))[0] == SuggestionStatus.CLOSED.value
 
     everything = _to_coordinator(fake)
     assert ANSWER in everything and LAMP in everything  # what the coordinator saw is there ...
@@ -163,7 +171,7 @@ async def test_a_member_records_one_heard_face_to_face_and_passes_the_reply_on(
     fake: FakeBotApi, place: Place
 ) -> None:
     member, coordinator = place.member, place.coordinator
-    await member.send("/suggest")
+    await member.send("💬 提建议")  # the home keyboard's button
     menu = await member.wait_for("社区智囊团")
     await member.press(menu, "📝 代居民记录建议")
     await member.wait_for("是哪位居民说的")

@@ -24,7 +24,10 @@ from bot.models import (
     NodeKind,
     Role,
     Skill,
+    Suggestion,
+    SuggestionLink,
     SuggestionLinkKind,
+    SuggestionReply,
     SuggestionStatus,
     SuggestionTopic,
     User,
@@ -35,9 +38,14 @@ from bot.services.errors import InvalidInput, LinliError, NotAllowed, NotFound
 from bot.services.lifecycle import Party
 from bot.services.suggestions import (
     SUGGESTION_LIFECYCLE,
+    CardPage,
+    Mine,
+    MinePage,
+    SuggestionCard,
     SuggestionDraft,
     SuggestionEvent,
     SuggestionReceived,
+    moves_from,
 )
 from bot.services.suggestions.rules import (
     AlreadyLinked,
@@ -52,10 +60,13 @@ from bot.services.suggestions.rules import (
     SuggestionTooLong,
     WrongState,
 )
+from bot.services.suggestions.service import ReplyShown
 from bot.services.wishes import WishDraft
+from handlers.buttons import REGISTRY
 from storage import users as users_repo
 from storage.schema import audit_log, outbox, suggestion_links, suggestion_replies, suggestions
 from tests.conftest import COORDINATOR_ID, DAYTIME
+from tests.support.fake_bot_api import parse_html
 
 S, E = SuggestionStatus, SuggestionEvent
 GRANNY_ID, GRANNY = 7_654_321, "匿名测试奶奶"
@@ -423,6 +434,9 @@ async def test_a_link_must_exist_in_reach_and_the_author_sees_it(
     with pytest.raises(AlreadyLinked):
         await svc.link(coordinator, made.id, SuggestionLinkKind.WISH, wish_a.id)
     own = await services.broadcasts.create_draft(coordinator, text="路灯已修好")
+    with pytest.raises(NoBroadcastToLink):  # a draft answered nothing yet
+        await svc.link(coordinator, made.id, SuggestionLinkKind.BROADCAST, own.broadcast.id)
+    await services.broadcasts.send_now(coordinator, own.broadcast.id)
     await svc.link(coordinator, made.id, SuggestionLinkKind.BROADCAST, own.broadcast.id)
     (mine,) = (await svc.mine(world.granny)).items
     assert [link.kind for link in mine.links] == [
@@ -495,3 +509,102 @@ async def test_a_signed_suggestion_shows_its_authors_name_to_coordinators(
     assert not hasattr(card, "author_id")
     with pytest.raises(NotFound):
         await services.suggestions.card(world.coordinator_b, made.id)
+
+
+# --- the screens stay within Telegram's limits -----------------------------------------------
+
+HOSTILE = "<b>王 & Co</b>"
+
+
+def _long_card(suggestion_id: int, status: SuggestionStatus) -> SuggestionCard:
+    return SuggestionCard(
+        id=suggestion_id,
+        community_name=HOSTILE,
+        anonymous=False,
+        author_name=HOSTILE * 5,
+        building_name=HOSTILE,
+        heard_from="张" * 64,
+        topic=SuggestionTopic.NEIGHBOURS,
+        text=(HOSTILE + "长") * 90,  # about 1,000 characters
+        photo=True,
+        voice=True,
+        status=status,
+        created_at=DAYTIME,
+        answered_at=DAYTIME,
+        replies=[
+            ReplyShown(replier_name=HOSTILE, text="答" * 1000, created_at=DAYTIME)
+            for _ in range(12)
+        ],
+        links=[
+            SuggestionLink(
+                id=i, suggestion_id=suggestion_id, kind=kind, ref_id=10**9 + i, linked_at=DAYTIME
+            )
+            for i, kind in enumerate(list(SuggestionLinkKind) * 10)
+        ],
+        moves=moves_from(status),
+    )
+
+
+def _fits(text: str, rows: object) -> None:
+    visible, _ = parse_html(text)  # raises on HTML Telegram would refuse
+    assert len(visible) <= 4096 and len(text) <= 4096
+    buttons = [data for row in rows for _, data in row]  # type: ignore[attr-defined]
+    assert len(buttons) <= 100
+    assert all(len(data.encode()) <= 64 for data in buttons)
+    assert all(any(b.pattern().match(data) for b in REGISTRY.values()) for data in buttons)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_the_longest_card_list_and_my_suggestions_fit_one_message(
+    services: Services, language: str
+) -> None:
+    from handlers.suggestions.views import coordinator_card, coordinator_list, mine_view
+
+    t, zone = translator(language), services.settings.zone
+    for status in SuggestionStatus:
+        _fits(*coordinator_card(t, _long_card(123_456_789, status), language, zone))
+    page = CardPage(
+        status=S.NEW,
+        page=3,
+        cards=[_long_card(10**9 + i, S.NEW) for i in range(10)],
+        more=True,
+        counts={s: 10**6 for s in SuggestionStatus},
+    )
+    _fits(*coordinator_list(t, page, language, zone))
+    mine = MinePage(
+        page=2,
+        more=True,
+        items=[
+            Mine(
+                suggestion=Suggestion(
+                    id=10**9 + i,
+                    community_id=1,
+                    author_id=1,
+                    anonymous=bool(i % 2),
+                    heard_from="张" * 64,
+                    topic=SuggestionTopic.OTHER,
+                    text="建" * 1000,
+                    status=S.ANSWERED,
+                    created_at=DAYTIME,
+                    updated_at=DAYTIME,
+                ),
+                replies=[
+                    SuggestionReply(
+                        id=r,
+                        suggestion_id=1,
+                        replied_by=1,
+                        replier_name=HOSTILE,
+                        text="答" * 1000,
+                        created_at=DAYTIME,
+                    )
+                    for r in range(12)
+                ],
+                links=_long_card(1, S.NEW).links,
+            )
+            for i in range(5)
+        ],
+    )
+    text, rows = mine_view(t, mine, language, zone)
+    _fits(text, rows)
+    assert ("建" * 80) in text
+    assert text.count("<b>#") == 5 and f"<b>#{10**9 + 4}</b>" in text  # none cut off
