@@ -6,7 +6,15 @@ in their own language."""
 
 from __future__ import annotations
 
-from bot.models import Notice, SuggestionLinkKind, SuggestionStatus, SuggestionTopic
+from datetime import timedelta
+
+from bot.models import (
+    DeliveryPolicy,
+    Notice,
+    SuggestionLinkKind,
+    SuggestionStatus,
+    SuggestionTopic,
+)
 
 
 class SuggestionReceived(Notice):
@@ -39,6 +47,9 @@ class AuthorNotice(Notice):
 
 class SuggestionReplied(AuthorNotice):
     KIND = "suggestion.replied"
+    # The answer itself: still worth sending after a long outage (it is in "my suggestions"
+    # too, but the author was promised it).
+    POLICY = DeliveryPolicy(stale_after=timedelta(days=7))
     coordinator_name: str
     reply: str
 

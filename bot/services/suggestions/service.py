@@ -40,7 +40,7 @@ from bot.models import (
     User,
 )
 from bot.services.lifecycle import Party
-from bot.services.notify import Notifier, coordinators_above
+from bot.services.notify import Notifier, coordinators_above, quiet_until
 from bot.services.scope import require_coordinator
 from bot.services.suggestions.notices import (
     AuthorNotice,
@@ -230,7 +230,13 @@ class SuggestionsService:
             )
             ids = await coordinators_above(conn, fresh.community_id, fresh.building_id)
             coordinators = await users_repo.get_users(conn, [i for i in ids if i != author.id])
-            await self.notifier.tell_all(conn, coordinators, notice)
+            # Nothing here is urgent: it waits out each coordinator's quiet hours.
+            await self.notifier.tell_all(
+                conn,
+                coordinators,
+                notice,
+                not_before=lambda u: quiet_until(u, now, self.settings.zone),
+            )
             made = await repo.get_suggestion(conn, suggestion_id)
             assert made is not None
         self.notifier.wake()
@@ -360,8 +366,9 @@ class SuggestionsService:
         self, conn: AsyncConnection, found: Suggestion, notice: AuthorNotice
     ) -> None:
         author = await users_repo.get_user(conn, found.author_id)
-        if author is not None:
-            await self.notifier.tell(conn, author, notice)
+        if author is not None:  # after their quiet hours: many authors are elderly
+            wait = quiet_until(author, self.clock.now(), self.settings.zone)
+            await self.notifier.tell(conn, author, notice, not_before=wait)
 
     def _about(self, found: Suggestion) -> dict[str, Any]:
         return {

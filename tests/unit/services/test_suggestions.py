@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -347,6 +347,19 @@ async def test_the_first_reply_answers_it_and_the_author_gets_each_in_their_lang
     told = await _queued(services, "suggestion.replied")
     assert [(chat, language) for chat, language, _ in told] == [(GRANNY_ID, "en")] * 2
     assert told[1][2]["reply"] == "今晚已亮" and told[1][2]["coordinator_name"] == "A书记"
+
+
+async def test_a_reply_late_at_night_waits_for_the_authors_morning(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    made = await services.suggestions.submit(world.granny, _draft(), token="t")
+    clock.current = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+    await services.suggestions.reply(world.coordinator_a, made.id, "明天一早就修")
+    async with services.store.read() as conn:
+        waits = await conn.scalar(
+            select(outbox.c.not_before).where(outbox.c.kind == "suggestion.replied")
+        )
+    assert waits == datetime(2026, 11, 25, 23, 0, tzinfo=UTC)  # 07:00 in Shanghai
 
 
 # --- scope ---------------------------------------------------------------------------------
