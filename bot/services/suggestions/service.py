@@ -378,21 +378,32 @@ class SuggestionsService:
             "heard_from": found.heard_from,
         }
 
-    async def _moved(
+    async def _step(
         self,
         conn: AsyncConnection,
         found: Suggestion,
-        target: SuggestionStatus,
+        event: SuggestionEvent,
         *,
         answered: bool = False,
-    ) -> None:
-        now = self.clock.now()
-        if not await repo.move(
-            conn, found.id, source=found.status, target=target, now=now, answered=answered
-        ):
+    ) -> tuple[SuggestionStatus, SuggestionStatus]:
+        """Make the move by a guarded UPDATE: (from, to). When another coordinator moved it
+        meanwhile, the move is looked up again from where it is now (two replies at once are
+        both made; a close after a close is refused)."""
+        for _ in range(3):
+            target = self._move(found, event)
+            if await repo.move(
+                conn,
+                found.id,
+                source=found.status,
+                target=target,
+                now=self.clock.now(),
+                answered=answered,
+            ):
+                return found.status, target
             latest = await repo.get_suggestion(conn, found.id)
-            status = latest.status if latest else found.status
-            raise WrongState(status=SUGGESTION_STATUS_LABELS[status])
+            assert latest is not None  # suggestions are never deleted
+            found = latest
+        raise WrongState(status=SUGGESTION_STATUS_LABELS[found.status])
 
     async def reply(self, actor: User, suggestion_id: int, text: str) -> SuggestionCard:
         """A coordinator in reach answers; the author receives it (whoever they are: the
@@ -404,8 +415,7 @@ class SuggestionsService:
             raise EmptyReply()
         async with self.store.transaction() as conn:
             found = await self._in_reach(conn, actor, suggestion_id)
-            target = self._move(found, SuggestionEvent.REPLY)
-            await self._moved(conn, found, target, answered=True)
+            source, target = await self._step(conn, found, SuggestionEvent.REPLY, answered=True)
             now = self.clock.now()
             await repo.insert_reply(conn, found.id, by=actor.id, text=words, now=now)
             await audit.record(
@@ -415,7 +425,7 @@ class SuggestionsService:
                 subject=f"suggestion:{found.id}",
                 now=now,
                 community_id=found.community_id,
-                before={"status": found.status.value},
+                before={"status": source.value},
                 after={"status": target.value},
             )
             notice = SuggestionReplied(
@@ -435,8 +445,7 @@ class SuggestionsService:
             raise ValueError("a reply is made with `reply`")
         async with self.store.transaction() as conn:
             found = await self._in_reach(conn, actor, suggestion_id)
-            target = self._move(found, event)
-            await self._moved(conn, found, target)
+            source, target = await self._step(conn, found, event)
             await audit.record(
                 conn,
                 actor_id=actor.id,
@@ -444,7 +453,7 @@ class SuggestionsService:
                 subject=f"suggestion:{found.id}",
                 now=self.clock.now(),
                 community_id=found.community_id,
-                before={"status": found.status.value},
+                before={"status": source.value},
                 after={"status": target.value, "event": event.value},
             )
             await self._tell_author(

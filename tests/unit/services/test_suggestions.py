@@ -349,6 +349,26 @@ async def test_the_first_reply_answers_it_and_the_author_gets_each_in_their_lang
     assert told[1][2]["reply"] == "今晚已亮" and told[1][2]["coordinator_name"] == "A书记"
 
 
+async def test_two_coordinators_at_once_both_reply_but_only_one_closes(
+    services: Services, world: World
+) -> None:
+    made = await services.suggestions.submit(world.granny, _draft(), token="t")
+    svc = services.suggestions
+    cards = await asyncio.gather(
+        svc.reply(world.coordinator_a, made.id, "第一条答复"),
+        svc.reply(world.keeper_a1, made.id, "第二条答复"),
+    )
+    assert {c.status for c in cards} == {S.ANSWERED}
+    assert await _count(services, suggestion_replies) == 2
+    closed = await asyncio.gather(
+        svc.change(world.coordinator_a, made.id, E.CLOSE),
+        svc.change(world.keeper_a1, made.id, E.CLOSE),
+        return_exceptions=True,
+    )
+    assert sorted(type(c).__name__ for c in closed) == ["SuggestionCard", "WrongState"]
+    assert len(await _queued(services, "suggestion.moved")) == 1
+
+
 async def test_a_reply_late_at_night_waits_for_the_authors_morning(
     services: Services, world: World, clock: ManualClock
 ) -> None:
