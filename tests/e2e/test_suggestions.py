@@ -103,6 +103,8 @@ async def test_an_anonymous_suggestion_with_a_photo_is_answered_in_the_residents
     await granny.wait_for("please type your view")
     await granny.send_sticker()
     await granny.wait_for("I can take words, a photo or a voice note")
+    await granny.send_document("DOC-1", "plan.pdf")
+    await granny.wait_for("I can take words, a photo or a voice note")
     await granny.send("长" * 1001)
     await granny.wait_for("That text is too long (at most 1000 characters).")
     await granny.send_photo("PHOTO-LAMP", caption=LAMP)
