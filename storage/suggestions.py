@@ -327,6 +327,15 @@ async def broadcast_within(conn: AsyncConnection, broadcast_id: int, reach: Reac
     return found is not None
 
 
+async def building_names(conn: AsyncConnection, building_ids: Collection[int]) -> dict[int, str]:
+    if not building_ids:
+        return {}
+    found = await conn.execute(
+        select(buildings.c.id, buildings.c.name).where(buildings.c.id.in_(sorted(building_ids)))
+    )
+    return {int(row.id): str(row.name) for row in found}
+
+
 async def building_name(conn: AsyncConnection, building_id: int | None) -> str | None:
     if building_id is None:
         return None

@@ -273,6 +273,10 @@ class SuggestionsService:
         replies = await repo.replies_of(conn, ids)
         links = await repo.links_of(conn, ids)
         names: dict[int, str] = {}
+        # Only a signed suggestion's building is read: an anonymous one's is never shown.
+        buildings = await repo.building_names(
+            conn, {s.building_id for s in found if not s.anonymous and s.building_id}
+        )
         cards = []
         for s in found:
             if s.community_id not in names:
@@ -285,8 +289,8 @@ class SuggestionsService:
                     community_name=names[s.community_id],
                     anonymous=s.anonymous,
                     author_name=s.author_name if signed else None,
-                    building_name=await repo.building_name(conn, s.building_id)
-                    if signed
+                    building_name=buildings.get(s.building_id)
+                    if signed and s.building_id
                     else None,
                     heard_from=s.heard_from,
                     topic=s.topic,
@@ -344,7 +348,8 @@ class SuggestionsService:
         """One suggestion for a coordinator in reach (else NoSuchSuggestion)."""
         async with self.store.read() as conn:
             found = await self._in_reach(conn, actor, suggestion_id)
-            return await self._card(conn, found.id)
+            (card,) = await self._cards(conn, [found])
+            return card
 
     async def media(self, actor: User, suggestion_id: int, what: Media) -> str | None:
         """The photo's or voice note's file id, for a coordinator in reach to see it."""
