@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import Role, SuggestionStatus, SuggestionTopic
+from bot.models import Role, SuggestionStatus, SuggestionTopic, WishCategory
 from bot.services import Services
 from bot.services.suggestions import SuggestionDraft, SuggestionEvent
+from bot.services.wishes import WishDraft
 from handlers.suggestions.buttons import SuggestionMove, SuggestionOpen, SuggestNew
 from storage import org
 from storage import users as users_repo
@@ -202,6 +203,30 @@ async def test_a_member_records_one_heard_face_to_face_and_passes_the_reply_on(
     reply = await member.wait_for("社区答复")
     assert "下周加放两个垃圾桶" in (reply.text or "")
     assert "这是您代 李大爷 5-302 记录的建议，请转告。" in (reply.text or "")
+
+    # The wish posted for it answered it: linked by its number, the member told.
+    services = place.services
+    poster = await services.users.require(MEMBER_ID)
+    wish = await services.wishes.post(
+        poster, WishDraft(category=WishCategory.OTHER, text="搬两个垃圾桶到5号楼")
+    )
+    card = await coordinator.wait_for(lambda m: "答复已发出" in (m.text or ""), since=0)
+    await coordinator.press(card, "🔗 关联办理结果")
+    kinds = await coordinator.wait_for(lambda m: "🙋 微心愿" in str(m.buttons))
+    await coordinator.press(kinds, "🙋 微心愿")
+    await coordinator.wait_for("请输入微心愿的编号")
+    await coordinator.send("第二个")
+    await coordinator.wait_for("请只输入编号，例如 12。")
+    await coordinator.send(str(wish.id + 1000))
+    await coordinator.wait_for(f"您负责的范围内没有 {wish.id + 1000} 号微心愿。")
+    await coordinator.send(f"#{wish.id}")
+    linked = await coordinator.wait_for("已关联")
+    assert f"办理结果：{wish.id} 号微心愿" in (linked.text or "")
+    await member.wait_for(f"您的建议已这样办理：{wish.id} 号微心愿")
+    await member.send("/suggest")
+    await member.press(await member.wait_for("社区智囊团"), "📋 我的建议")
+    mine = await member.wait_for("最新的在前")
+    assert f"{wish.id} 号微心愿" in (mine.text or "") and "已答复" in (mine.text or "")
 
 
 async def test_forged_buttons_are_refused_with_nothing_changed(

@@ -89,15 +89,15 @@ class WrongState(Conflict):
     message = N_("This suggestion is {status} now, so that cannot be done.")
 
 
-class NoWishToLink(NotFound):
+class NoWishToLink(InvalidInput):  # a number typed wrong: the dialogue asks again
     message = N_("There is no micro-wish #{id} in your area.")
 
 
-class NoFindingToLink(NotFound):
+class NoFindingToLink(InvalidInput):
     message = N_("There is no patrol finding #{id} in your area.")
 
 
-class NoBroadcastToLink(NotFound):
+class NoBroadcastToLink(InvalidInput):
     message = N_("There is no announcement #{id} sent in your area.")
 
 
