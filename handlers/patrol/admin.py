@@ -20,17 +20,18 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.i18n import Translate
 from bot.models import N_, Building, Recurrence, Role, User
+from bot.services.days import read_day
 from bot.services.errors import InvalidInput
-from bot.services.patrol import ROSTER_VIEW, parse_day, parse_times, roster_thing
+from bot.services.patrol import ROSTER_VIEW, parse_times, roster_thing
 from bot.services.patrol.rules import (
     AREA_MAX,
     POST_NAME_MAX,
     BadCapacity,
     check_capacity,
-    clean_text,
     local_day,
 )
 from bot.services.slots import SlotInPast
+from bot.services.text import fold_text
 from handlers.building_picker import BuildingPicker, page_button, page_of
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
@@ -193,7 +194,7 @@ async def new_post(update: Update, context: LinliContext, user: User, t: Transla
 @coordinator_step
 async def typed_name(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    name = clean_text(update.message.text, POST_NAME_MAX)
+    name = fold_text(update.message.text, POST_NAME_MAX)
     if name is None:
         raise InvalidInput(N_("Please give the post a name."))
     PatrolAdminForm.change(context, name=name)
@@ -241,7 +242,7 @@ async def _area(
 @coordinator_step
 async def typed_area(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    return await _area(update, context, user, t, clean_text(update.message.text, AREA_MAX))
+    return await _area(update, context, user, t, fold_text(update.message.text, AREA_MAX))
 
 
 @coordinator_step
@@ -342,7 +343,7 @@ async def pressed_day(update: Update, context: LinliContext, user: User, t: Tran
 @coordinator_step
 async def typed_day(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    day = parse_day(update.message.text or "", _today(context))
+    day = read_day(update.message.text or "", _today(context), ahead=True)
     if day < _today(context):  # "2026-11-01" typed with its year: refused now, not at Save
         raise SlotInPast()
     return await _chose_day(update, context, user, t, day)

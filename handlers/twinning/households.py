@@ -25,8 +25,9 @@ from bot.i18n import Translate, esc
 from bot.models import N_, Building, Cadence, Circumstance, Household, Role, User
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.passbook import clean_reason
+from bot.services.text import fold_text
 from bot.services.twinning import HouseholdDraft
-from bot.services.twinning.rules import NOTES_MAX, clean_text
+from bot.services.twinning.rules import NOTES_MAX
 from bot.services.users import clean_phone, clean_room
 from handlers.building_picker import BuildingPicker, page_button
 from handlers.buttons import Button, StaleButton
@@ -261,7 +262,7 @@ async def _ask_resident(update: Update, t: Translate) -> Next:
 @coordinator_step
 async def typed_notes(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    HouseholdForm.change(context, notes=clean_text(update.message.text, NOTES_MAX))
+    HouseholdForm.change(context, notes=fold_text(update.message.text, NOTES_MAX))
     return await _ask_resident(update, t)
 
 
@@ -733,7 +734,7 @@ async def typed_change(update: Update, context: LinliContext, user: User, t: Tra
     elif field == "phone":
         value = clean_phone(text)
     else:
-        value = clean_text(text, NOTES_MAX)
+        value = fold_text(text, NOTES_MAX)
     return await _changed(update, context, user, t, value)
 
 

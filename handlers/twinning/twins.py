@@ -10,9 +10,7 @@ The draft's token names the one visit, so a save pressed twice logs it once."""
 
 from __future__ import annotations
 
-import re
 import secrets
-import unicodedata
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import ClassVar
@@ -23,7 +21,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import Translate
 from bot.models import N_, HelpKind, Pair, Role, User, VisitCategory
+from bot.services import days
+from bot.services.days import BadDay, NoSuchDay
 from bot.services.errors import InvalidInput
+from bot.services.text import fold_text
 from bot.services.twinning import (
     VISIT_MAX_AGE,
     NeedsConfirmation,
@@ -35,7 +36,6 @@ from bot.services.twinning.rules import (
     VISIT_TEXT_MAX,
     WELLBEING_NOTE_MAX,
     check_help,
-    clean_text,
     due_moment,
     local_today,
 )
@@ -83,10 +83,6 @@ from handlers.twinning.visit_views import (
 
 Handlers = list[BaseHandler[Update, LinliContext, object]]
 member_step = step(Role.MEMBER)
-# 12-01, 12/1, 12月1日, 11月9号, 2026-12-01, 2026年12月1日. The wishes' "needed by" reader
-# takes the same shapes but also a time, and refuses a day already past; a visit's day is a
-# past one, without a time, so it is read here (the same date shapes, checked by a test).
-TYPED_DAY = re.compile(r"(?:(\d{4})\s*[-./年]\s*)?(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*[日号]?")
 
 
 class VisitDialogue(StrEnum):
@@ -119,12 +115,8 @@ class VisitForm(DialogueDraft):
     token: str = ""  # names this one visit: the service logs it once
 
 
-class BadDay(InvalidInput):
+class TypeOrPressDay(BadDay):
     message = N_("Please type the date like 12-01 or 2026-12-01, or press a button.")
-
-
-class NoSuchDay(BadDay):
-    message = N_("There is no such day in the calendar. Please check the month and the day.")
 
 
 # --- the households --------------------------------------------------------------------------
@@ -220,25 +212,14 @@ def _today(context: LinliContext) -> date:
 
 
 def read_day(text: str, today: date) -> date:
-    """A typed date; without a year, this year's (last year's when that is just past).
-    Raises BadDay for what is not a date, NoSuchDay for one the calendar lacks (2-30)."""
-    # NFKC: digits and dashes typed full-width on a Chinese keyboard ("１２－０１") read as ASCII.
-    match = TYPED_DAY.fullmatch(unicodedata.normalize("NFKC", text).strip())
-    if match is None:
-        raise BadDay()
-    year, month, day = match.groups()
+    """A visit's typed day: without a year, this year's (last year's when that is just past).
+    Raises TypeOrPressDay for what is not a date, NoSuchDay for one the calendar lacks."""
     try:
-        found = date(int(year) if year else today.year, int(month), int(day))
-    except ValueError:
-        raise NoSuchDay() from None
-    if not year and found > today:
-        try:
-            earlier = found.replace(year=today.year - 1)
-        except ValueError:  # 2-29, last year
-            return found
-        if today - earlier <= VISIT_MAX_AGE:
-            found = earlier  # "12-20" typed on 5 January
-    return found
+        return days.read_day(text, today, ahead=False, recent_within=VISIT_MAX_AGE)
+    except NoSuchDay:
+        raise
+    except BadDay:
+        raise TypeOrPressDay() from None
 
 
 async def _chose_day(
@@ -299,10 +280,10 @@ async def typed_words(update: Update, context: LinliContext, user: User, t: Tran
     assert message is not None
     _form(context)
     if message.voice:
-        text = clean_text(message.caption, VISIT_TEXT_MAX)
+        text = fold_text(message.caption, VISIT_TEXT_MAX)
         VisitForm.change(context, text=text, voice_file_id=message.voice.file_id)
     else:
-        VisitForm.change(context, text=clean_text(message.text, VISIT_TEXT_MAX))
+        VisitForm.change(context, text=fold_text(message.text, VISIT_TEXT_MAX))
     return await _ask_help(update, t)
 
 
@@ -437,7 +418,7 @@ async def _show_confirm(update: Update, t: Translate, form: VisitForm) -> Next:
 async def typed_note(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
     _form(context)
-    note = clean_text(update.message.text, WELLBEING_NOTE_MAX)
+    note = fold_text(update.message.text, WELLBEING_NOTE_MAX)
     return await _show_confirm(update, t, VisitForm.change(context, wellbeing_note=note))
 
 

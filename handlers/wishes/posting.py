@@ -16,10 +16,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.i18n import Translate, esc, format_local
 from bot.models import User, WishCategory
+from bot.services.text import trim_text
 from bot.services.wishes import (
     TEXT_MAX,
     WishDraft,
-    clean_text,
     needed_by_choice,
     parse_needed_by,
     suggest_category,
@@ -176,7 +176,7 @@ async def begin_with_content(
     offered as a wish in one tap): straight to the card to check and post."""
     await context.services.wishes.check_can_post(user)
     PostingDraft(
-        text=clean_text(text, TEXT_MAX, required=False),
+        text=trim_text(text, TEXT_MAX, required=False),
         photo=photo,
         voice=voice,
         category=suggest_category(text) or WishCategory.OTHER,
@@ -260,11 +260,11 @@ async def typed_content(update: Update, context: LinliContext, user: User, t: Tr
     draft = PostingDraft.load(context)
     if message.photo:
         draft.photo = message.photo[-1].file_id
-        draft.text = clean_text(message.caption, TEXT_MAX, required=False)
+        draft.text = trim_text(message.caption, TEXT_MAX, required=False)
     elif message.voice:
         draft.voice = message.voice.file_id
     else:
-        draft.text = clean_text(message.text, TEXT_MAX)
+        draft.text = trim_text(message.text, TEXT_MAX, required=True)
     if not draft.urgent and draft.category is WishCategory.OTHER:
         draft.category = suggest_category(draft.text) or WishCategory.OTHER
     draft.save(context)
@@ -286,7 +286,7 @@ async def more_content(update: Update, context: LinliContext, user: User, t: Tra
     added = message.caption if message.photo else message.text
     if added and added.strip():
         joined = "\n".join(part for part in (draft.text, added.strip()) if part)
-        draft.text = clean_text(joined, TEXT_MAX)
+        draft.text = trim_text(joined, TEXT_MAX, required=True)
     draft.save(context)
     return await _show_card(update, context, user, t)
 

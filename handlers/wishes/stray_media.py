@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.i18n import Translate
 from bot.models import User
-from bot.services.wishes.drafts import clean_text
+from bot.services.text import trim_text
 from bot.services.wishes.rules import TEXT_MAX
 from handlers.buttons import StaleButton
 from handlers.common import ack, answer
@@ -54,7 +54,7 @@ async def offer_as_wish(update: Update, context: LinliContext, user: User, t: Tr
         question = t("Post this photo as a wish?")
     # Checked now, while the words can still be sent again shorter: the offer keeps only the
     # file, and a refusal after "Post as a wish" would leave nothing to post.
-    caption = clean_text(message.caption, TEXT_MAX, required=False)
+    caption = trim_text(message.caption, TEXT_MAX, required=False)
     StrayMedia(
         kind=kind,
         file_id=file_id,

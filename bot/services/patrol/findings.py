@@ -45,6 +45,7 @@ from bot.services.patrol.finding_notices import (
     FindingWishedNotice,
 )
 from bot.services.scope import require_coordinator, require_covers
+from bot.services.text import trim_text
 from bot.services.users import NAME_MAX
 from bot.services.wishes import WishDraft, WishesService, suggest_category
 from storage import audit
@@ -84,10 +85,6 @@ class ReportingClosed(Conflict):
 
 class EmptyFinding(InvalidInput):
     message = N_("Please tell what you saw: a few words, a photo or a voice note.")
-
-
-class FindingTooLong(InvalidInput):
-    message = N_("That text is too long (at most {limit} characters).")
 
 
 class BadLocation(InvalidInput):
@@ -134,12 +131,8 @@ class PatrolSpot(Model):
 
 
 def clean_words(text: str | None) -> str | None:
-    words = (text or "").strip()
-    if not words:
-        return None
-    if len(words) > TEXT_MAX:
-        raise FindingTooLong(limit=TEXT_MAX)
-    return words
+    """A finding's words as written (line breaks kept)."""
+    return trim_text(text, TEXT_MAX)
 
 
 def check_location(latitude: float | None, longitude: float | None) -> None:
@@ -221,7 +214,7 @@ class FindingsService:
         """Report a finding from a shift the member is checked in to; the coordinators above
         its place are told in the same transaction. `token` names this one finding: sent
         twice, it is made once and returned again. Raises NotOnShift, NotCheckedIn,
-        ReportingClosed, EmptyFinding, FindingTooLong, BadLocation."""
+        ReportingClosed, EmptyFinding, TextTooLong, BadLocation."""
         token = token.strip()
         if not token or len(token) > TOKEN_MAX:
             raise ValueError("a finding's token is 1 to 64 characters")

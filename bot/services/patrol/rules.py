@@ -56,20 +56,12 @@ class PostNameRequired(InvalidInput):
     message = N_("Please give the post a name.")
 
 
-class TooLong(InvalidInput):
-    message = N_("That is too long: at most {limit} characters, please.")
-
-
 class BadCapacity(InvalidInput):
     message = N_("Please give a number of members from 1 to {most}.")
 
 
 class BadTimes(InvalidInput):
     message = N_("Please type the start and end like 19:00-21:00.")
-
-
-class BadDay(InvalidInput):
-    message = N_("Please type the date like 12-01 or 2026-12-01.")
 
 
 class EndsBeforeItStarts(EndBeforeStart):
@@ -123,18 +115,6 @@ class SwapOpenAlready(Conflict):
     message = N_("You have already offered this shift to others.")
 
 
-def clean_text(text: str | None, limit: int) -> str | None:
-    """Trimmed text (None when empty); TooLong past `limit` characters."""
-    if text is None:
-        return None
-    cleaned = " ".join(text.split())
-    if not cleaned:
-        return None
-    if len(cleaned) > limit:
-        raise TooLong(limit=limit)
-    return cleaned
-
-
 def check_capacity(capacity: int) -> int:
     if not 1 <= capacity <= CAPACITY_MAX:
         raise BadCapacity(most=CAPACITY_MAX)
@@ -156,25 +136,6 @@ def parse_times(text: str) -> tuple[time, time]:
         return time(int(h1), int(m1 or 0)), time(int(h2), int(m2 or 0))
     except ValueError:
         raise BadTimes() from None
-
-
-_DAY = re.compile(r"^(?:(\d{4})\s*[-./年]\s*)?(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*[日号]?$")
-
-
-def parse_day(text: str, today: date) -> date:
-    """A typed local day: "12-01", "2026-12-01", "12月1日"; without a year, the next such day
-    from today on."""
-    match = _DAY.match(unicodedata.normalize("NFKC", text).strip())
-    if match is None:
-        raise BadDay()
-    year, month, day = match.groups()
-    try:
-        found = date(int(year) if year else today.year, int(month), int(day))
-        if not year and found < today:
-            found = found.replace(year=today.year + 1)
-    except ValueError:
-        raise BadDay() from None
-    return found
 
 
 def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:

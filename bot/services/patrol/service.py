@@ -76,7 +76,6 @@ from bot.services.patrol.rules import (
     SwapOpenAlready,
     SwapOwn,
     check_capacity,
-    clean_text,
     day_before_moment,
     hours_served,
     local_day,
@@ -95,6 +94,7 @@ from bot.services.slots import (
     repeat,
     slot_subject,
 )
+from bot.services.text import fold_text
 from storage import audit, org
 from storage import patrol as repo
 from storage import slots as slots_repo
@@ -167,10 +167,10 @@ class PatrolService:
         """A coordinator of the community makes a post (name, area in words, its buildings,
         which must be the community's own); audited."""
         community = working_community(actor, community_id)
-        cleaned = clean_text(name, POST_NAME_MAX)
+        cleaned = fold_text(name, POST_NAME_MAX)
         if cleaned is None:
             raise PostNameRequired()
-        where = clean_text(area, AREA_MAX)
+        where = fold_text(area, AREA_MAX)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             for building_id in building_ids:

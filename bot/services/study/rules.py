@@ -38,23 +38,9 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-def clean(text: str | None, limit: int) -> str | None:
-    """The text on one line of single spaces, None when empty; too long is refused."""
-    value = " ".join((text or "").split())
-    if not value:
-        return None
-    if len(value) > limit:
-        raise TextTooLong(limit=limit)
-    return value
-
-
 def study_ref(slot_id: int) -> str:
     """The passbook's reference of attending a session."""
     return f"study:{slot_id}"
-
-
-class TextTooLong(InvalidInput):
-    message = N_("That text is too long (at most {limit} characters).")
 
 
 class TitleRequired(InvalidInput):

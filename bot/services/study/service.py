@@ -81,10 +81,10 @@ from bot.services.study.rules import (
     TooManyTries,
     WhereRequired,
     WrongCode,
-    clean,
     new_code,
     study_ref,
 )
+from bot.services.text import fold_text
 from storage import audit, org
 from storage import slots as slots_repo
 from storage import study as repo
@@ -144,7 +144,7 @@ class AttendanceReport(Model):
 
 
 def _link(text: str | None) -> str | None:
-    link = clean(text, LINK_MAX)
+    link = fold_text(text, LINK_MAX)
     if link is not None and not link.lower().startswith(("http://", "https://")):
         raise BadLink()
     return link
@@ -173,10 +173,10 @@ class StudyService:
         Raises TitleRequired, WhereRequired, BadLink, BuildingRequired, TextTooLong and the
         engine's SlotInPast, EndBeforeStart, SlotTooLong; NotFound outside the reach."""
         require_coordinator(actor)
-        title = clean(draft.title, TITLE_MAX)
+        title = fold_text(draft.title, TITLE_MAX)
         if title is None:
             raise TitleRequired()
-        place, link = clean(draft.place, PLACE_MAX), _link(draft.link)
+        place, link = fold_text(draft.place, PLACE_MAX), _link(draft.link)
         if place is None and link is None:
             raise WhereRequired()
         recurrence = Recurrence(draft.recurrence)
@@ -201,11 +201,11 @@ class StudyService:
                 conn,
                 [(slot.id, new_code()) for slot in made],
                 title=title,
-                topic=clean(draft.topic, TOPIC_MAX),
+                topic=fold_text(draft.topic, TOPIC_MAX),
                 place=place,
                 link=link,
                 material_file_id=draft.material_file_id,
-                material_name=clean(draft.material_name, PLACE_MAX),
+                material_name=fold_text(draft.material_name, PLACE_MAX),
                 material_link=_link(draft.material_link),
                 audience=draft.audience,
                 recurrence=recurrence,
@@ -430,7 +430,7 @@ class StudyService:
         until the session begins."""
         why = None
         if not going:
-            why = clean(reason, REASON_MAX)
+            why = fold_text(reason, REASON_MAX)
             if why is None:
                 raise ExcuseReasonRequired()
         now = self.clock.now()

@@ -98,22 +98,10 @@ class BadWellbeing(InvalidInput):
     message = N_("Please give a mark from 1 (poorly) to 5 (well).")
 
 
-class TooLong(InvalidInput):
-    message = N_("That text is too long (at most {limit} characters).")
-
-
 # Yuan as typed: digits (a dozen at most; `check_help` answers a large amount) and two
 # decimals; commas only between thousands.
 _YUAN = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,2}))?")
 _THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-
-
-def clean_text(text: str | None, limit: int) -> str | None:
-    """Whitespace folded; None for nothing typed; refused when longer than `limit`."""
-    cleaned = " ".join((text or "").split())
-    if len(cleaned) > limit:
-        raise TooLong(limit=limit)
-    return cleaned or None
 
 
 def parse_yuan(text: str) -> int:

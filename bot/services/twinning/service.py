@@ -42,6 +42,7 @@ from bot.models import (
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.passbook import PassbookService, clean_reason, quarter_bounds
 from bot.services.scope import require_coordinator, require_covers
+from bot.services.text import fold_text
 from bot.services.twinning.cadence import TwinningCadence
 from bot.services.twinning.notices import (
     PairEndedForHousehold,
@@ -73,7 +74,6 @@ from bot.services.twinning.rules import (
     check_help,
     check_visit_date,
     check_wellbeing,
-    clean_text,
     is_behind,
     local_today,
     visit_ref,
@@ -153,7 +153,7 @@ class TwinningService(TwinningCadence):
         if building is None or building.archived:
             raise NotFound()
         require_covers(actor, building.community_id, building.id)
-        name = clean_text(draft.name, NAME_MAX)
+        name = fold_text(draft.name, NAME_MAX)
         if name is None:
             raise NameRequired()
         if draft.resident_id is not None:
@@ -166,7 +166,7 @@ class TwinningService(TwinningCadence):
             # The residents' own rules for a room and a phone: one meaning of "a phone number".
             "room": clean_room(draft.room) if draft.room and draft.room.strip() else None,
             "phone": clean_phone(draft.phone) if draft.phone and draft.phone.strip() else None,
-            "notes": clean_text(draft.notes, NOTES_MAX),
+            "notes": fold_text(draft.notes, NOTES_MAX),
             "resident_id": draft.resident_id,
         }
 
@@ -455,7 +455,7 @@ class TwinningService(TwinningCadence):
         this one visit (the dialogue's): sent twice, the visit is made once and returned
         again. Help over RMB 100,000 needs `confirmed=True` (else NeedsConfirmation).
         Raises NotPaired, FutureVisit, VisitTooOld, BadAmount, AmountTooLarge,
-        HelpKindRequired, BadWellbeing, EmptyVisit, TooLong."""
+        HelpKindRequired, BadWellbeing, EmptyVisit, TextTooLong."""
         token = token.strip()
         if not token or len(token) > TOKEN_MAX:
             raise ValueError("a visit's token is 1 to 64 characters")
@@ -466,8 +466,8 @@ class TwinningService(TwinningCadence):
         if fen and draft.help_kind is None:
             raise HelpKindRequired()
         wellbeing = check_wellbeing(draft.wellbeing)
-        text = clean_text(draft.text, VISIT_TEXT_MAX)
-        note = clean_text(draft.wellbeing_note, WELLBEING_NOTE_MAX)
+        text = fold_text(draft.text, VISIT_TEXT_MAX)
+        note = fold_text(draft.wellbeing_note, WELLBEING_NOTE_MAX)
         if not (draft.categories or text or draft.voice_file_id):
             raise EmptyVisit()
         async with self.store.transaction() as conn:

@@ -32,7 +32,6 @@ from bot.services.wishes.drafts import (
     WishDraft,
     WishFilter,
     check_needed_by,
-    clean_text,
     needed_by_choice,
     parse_needed_by,
 )
@@ -127,7 +126,6 @@ __all__ = [
     "WishesService",
     "categories_for",
     "check_needed_by",
-    "clean_text",
     "may_see_contact",
     "needed_by_choice",
     "parse_needed_by",

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from bot.models import N_, Team, User, Wish, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput, NotFound
+from bot.services.text import trim_text
 from bot.services.wishes.core import taken_by
-from bot.services.wishes.drafts import clean_text
 from bot.services.wishes.handshake import fresh_code
 from bot.services.wishes.notices import (
     HelperAddedForYou,
@@ -107,7 +107,7 @@ class WishClaiming(WishNudges):
     ) -> Wish:
         """Give a claimed wish back (why: in words or a voice note): it reopens and is offered
         again."""
-        reason_text = clean_text(reason, REASON_MAX, required=voice_file_id is None) or ""
+        reason_text = trim_text(reason, REASON_MAX, required=voice_file_id is None) or ""
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)

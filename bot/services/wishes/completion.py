@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import N_, User, Wish, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput
+from bot.services.text import trim_text
 from bot.services.wishes.core import Move
-from bot.services.wishes.drafts import clean_text
 from bot.services.wishes.notices import (
     WishCancelledForHelper,
     WishCancelledForOwner,
@@ -50,7 +50,7 @@ class WishCompletion(WishNudges):
     ) -> Wish:
         """The helper says it is done (a note, a photo or a voice note, or nothing); the
         resident is asked to confirm."""
-        note_text = clean_text(note, NOTE_MAX, required=False)
+        note_text = trim_text(note, NOTE_MAX, required=False)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
@@ -181,7 +181,7 @@ class WishCompletion(WishNudges):
     ) -> Wish:
         """The resident says it is not done: back to the helper, with the resident's words or
         voice note."""
-        words_text = clean_text(words, NOTE_MAX, required=voice_file_id is None)
+        words_text = trim_text(words, NOTE_MAX, required=voice_file_id is None)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
@@ -239,7 +239,7 @@ class WishCompletion(WishNudges):
     ) -> Wish:
         """A thank-you (words or a voice note) for a confirmed wish, once; every helper
         receives it."""
-        words_text = clean_text(words, NOTE_MAX, required=voice_file_id is None)
+        words_text = trim_text(words, NOTE_MAX, required=voice_file_id is None)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)
@@ -264,7 +264,7 @@ class WishCompletion(WishNudges):
     async def cancel(self, actor: User, wish_id: int, reason: str = "") -> Wish:
         """The poster (or a coordinator) withdraws an open wish; a coordinator also one in
         hand. Whoever did not cancel it themself is told, with the coordinator's reason."""
-        reason_text = clean_text(reason, REASON_MAX, required=False) or ""
+        reason_text = trim_text(reason, REASON_MAX, required=False) or ""
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)

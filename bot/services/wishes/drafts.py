@@ -17,18 +17,6 @@ WhenChoice = Literal["today", "tomorrow", "3days", "week"]
 WHEN_DAYS: dict[str, int] = {"today": 0, "tomorrow": 1, "3days": 3, "week": 7}
 
 
-def clean_text(text: str | None, limit: int, *, required: bool = True) -> str | None:
-    """Trimmed text within `limit` characters; empty is refused when `required`."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        if required:
-            raise InvalidInput(N_("Please write a few words."))
-        return None
-    if len(cleaned) > limit:
-        raise InvalidInput(N_("That text is too long (at most {limit} characters)."), limit=limit)
-    return cleaned
-
-
 _DATE = re.compile(
     r"^(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?"
     r"(?:\s*(?P<H>\d{1,2})\s*[:：点时]\s*(?P<M>\d{1,2})?\s*分?)?$"

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.models import N_, Handshake, User, Wish, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput
 from bot.services.lifecycle import Party
+from bot.services.text import trim_text
 from bot.services.wishes.completion import WishCompletion
-from bot.services.wishes.drafts import clean_text
 from bot.services.wishes.notices import HandshakeLocked, WishConfirmed, WishConfirmedByCode
 from bot.services.wishes.rules import (
     HANDSHAKE_DIGITS,
@@ -131,7 +131,7 @@ class WishHandshake(WishCompletion):
         first (CODE_NEXT). A note that is a code on its own is taken as the code (never kept
         as a note): the outcome of `done_with_code`."""
         typed = _as_code(note) if photo_file_id is None and voice_file_id is None else None
-        note_text = clean_text(note, NOTE_MAX, required=False)
+        note_text = trim_text(note, NOTE_MAX, required=False)
         now = self.clock.now()
         async with self.store.transaction() as conn:
             wish = await self._get(conn, wish_id, actor)

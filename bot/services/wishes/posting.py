@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import N_, User, Wish, WishEventKind, WishStatus
 from bot.services.errors import InvalidInput, NotRegistered
+from bot.services.text import trim_text
 from bot.services.users import clean_name, clean_phone, clean_room
-from bot.services.wishes.drafts import WishDraft, check_needed_by, clean_text
+from bot.services.wishes.drafts import WishDraft, check_needed_by
 from bot.services.wishes.offers import WishOffers
 from bot.services.wishes.rules import TEXT_MAX, TooManyOpenWishes, WishChanged
 from storage import org
@@ -72,7 +73,7 @@ class WishPosting(WishOffers):
 
     async def _checked(self, actor: User, draft: WishDraft) -> dict[str, Any]:
         """The draft's values, checked (before any transaction: the checks only read)."""
-        text = clean_text(draft.text, TEXT_MAX, required=False)
+        text = trim_text(draft.text, TEXT_MAX, required=False)
         if text is None and not draft.photo_file_id and not draft.voice_file_id:
             raise InvalidInput(N_("Please tell us the wish: some words, a photo or a voice note."))
         now = self.clock.now()

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import translator
+from bot.services.days import BadDay, NoSuchDay
 from bot.services.wishes.drafts import parse_needed_by
-from handlers.twinning.twins import BadDay, NoSuchDay, read_day
+from handlers.twinning.twins import TypeOrPressDay, read_day
 
 TODAY = date(2026, 11, 25)
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -49,7 +50,7 @@ def test_a_day_the_calendar_lacks_is_refused_in_so_many_words() -> None:
 def test_what_is_not_a_day_is_refused(typed: str) -> None:
     with pytest.raises(BadDay) as refused:
         read_day(typed, TODAY)
-    assert type(refused.value) is BadDay
+    assert type(refused.value) is TypeOrPressDay
 
 
 def test_last_years_leap_day_typed_without_a_year_is_not_an_error() -> None:
