@@ -8,6 +8,7 @@ from enum import StrEnum
 from bot.models import N_, SuggestionStatus
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.lifecycle import Lifecycle, Party, Transition
+from bot.services.text import fold_text, trim_text
 
 TEXT_MAX = 1000  # a suggestion's words, or a reply; a card must stay readable
 HEARD_FROM_MAX = 64  # the resident's name or room, as the member typed it (the column's size)
@@ -53,16 +54,8 @@ class EmptySuggestion(InvalidInput):
     message = N_("Please write a few words, or send a photo or a voice note.")
 
 
-class SuggestionTooLong(InvalidInput):
-    message = N_("That text is too long (at most {limit} characters).")
-
-
 class EmptyReply(InvalidInput):
     message = N_("Please type your reply in words.")
-
-
-class HeardFromTooLong(InvalidInput):
-    message = N_("Please keep it short: a name or a room, at most {limit} characters.")
 
 
 class EmptyHeardFrom(InvalidInput):
@@ -110,19 +103,13 @@ class BadNumber(InvalidInput):
 
 
 def clean_words(text: str | None, *, limit: int = TEXT_MAX) -> str | None:
-    """The words without surrounding space; None when there are none; refused when too long."""
-    words = (text or "").strip()
-    if not words:
-        return None
-    if len(words) > limit:
-        raise SuggestionTooLong(limit=limit)
-    return words
+    """The words as written, trimmed; None when there are none; TextTooLong past `limit`."""
+    return trim_text(text, limit)
 
 
 def clean_heard_from(text: str | None) -> str:
-    words = " ".join((text or "").split())
-    if not words:
+    """The resident's name or room on one line; EmptyHeardFrom, or TextTooLong past 64."""
+    words = fold_text(text, HEARD_FROM_MAX)
+    if words is None:
         raise EmptyHeardFrom()
-    if len(words) > HEARD_FROM_MAX:
-        raise HeardFromTooLong(limit=HEARD_FROM_MAX)
     return words

@@ -173,8 +173,8 @@ class SuggestionsService:
     async def submit(self, author: User, draft: SuggestionDraft, *, token: str) -> Suggestion:
         """Leave a suggestion in the author's community and building; the coordinators over
         it are told in the same transaction. `token` names this one suggestion: sent twice,
-        it is made once and returned again. Raises EmptySuggestion, SuggestionTooLong,
-        OnlyMembersRecord, HeardFromTooLong, NoCommunity."""
+        it is made once and returned again. Raises EmptySuggestion, TextTooLong,
+        OnlyMembersRecord, EmptyHeardFrom, NoCommunity."""
         token = token.strip()
         if not token or len(token) > TOKEN_MAX:
             raise ValueError("a suggestion's token is 1 to 64 characters")
@@ -413,7 +413,7 @@ class SuggestionsService:
     async def reply(self, actor: User, suggestion_id: int, text: str) -> SuggestionCard:
         """A coordinator in reach answers; the author receives it (whoever they are: the
         coordinator never learns who). The first reply makes it 已答复 and sets answered_at.
-        Audited. Raises NoSuchSuggestion, NotStaff, EmptyReply, SuggestionTooLong,
+        Audited. Raises NoSuchSuggestion, NotStaff, EmptyReply, TextTooLong,
         WrongState."""
         words = clean_words(text)
         if words is None:

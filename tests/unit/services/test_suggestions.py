@@ -50,17 +50,16 @@ from bot.services.suggestions import (
 from bot.services.suggestions.rules import (
     AlreadyLinked,
     EmptySuggestion,
-    HeardFromTooLong,
     NoBroadcastToLink,
     NoFindingToLink,
     NoSuchSuggestion,
     NotStaff,
     NoWishToLink,
     OnlyMembersRecord,
-    SuggestionTooLong,
     WrongState,
 )
 from bot.services.suggestions.service import ReplyShown
+from bot.services.text import TextTooLong
 from bot.services.wishes import WishDraft
 from handlers.buttons import REGISTRY
 from storage import users as users_repo
@@ -220,7 +219,7 @@ async def test_a_double_send_makes_one_suggestion(services: Services, world: Wor
     [
         (_draft(None), EmptySuggestion),
         (_draft("   \n "), EmptySuggestion),
-        (_draft("长" * 1001), SuggestionTooLong),
+        (_draft("长" * 1001), TextTooLong),
     ],
 )
 async def test_empty_or_over_long_words_are_refused_with_nothing_made(
@@ -249,7 +248,7 @@ async def test_only_members_record_one_heard_face_to_face(
 ) -> None:
     with pytest.raises(OnlyMembersRecord):
         await services.suggestions.submit(world.granny, _draft(heard_from="张奶奶"), token="x")
-    with pytest.raises(HeardFromTooLong):
+    with pytest.raises(TextTooLong):
         await services.suggestions.submit(world.member_a, _draft(heard_from="张" * 65), token="x")
     made = await services.suggestions.submit(
         world.member_a, _draft(heard_from="  张奶奶  5-302 "), token="x"
