@@ -55,6 +55,9 @@ from handlers.study import admin as study_admin
 from handlers.study import qr as study_qr
 from handlers.study import sessions as study_sessions
 from handlers.study import views as study_views
+from handlers.suggestions import admin as suggestions_admin
+from handlers.suggestions import leave as suggestions_leave
+from handlers.suggestions import views as suggestions_views
 from handlers.twinning import households as twinning_households
 from handlers.twinning import twins
 from handlers.twinning import views as twinning_views
@@ -84,6 +87,8 @@ FEATURES = (
     patrol_findings,
     study_admin,
     study_sessions,
+    suggestions_leave,
+    suggestions_admin,
     broadcast,
     news,
     quarter,
@@ -102,6 +107,7 @@ VIEWS = (
     patrol_views,
     patrol_findings_views,
     study_views,
+    suggestions_views,
     quarter,
     reminders,
     errors,

@@ -1327,3 +1327,45 @@ class SuggestionRow(NamedTuple):
 class PassbookRow(NamedTuple):
     member: str
     points: int
+# --- suggestions: what the suggestions feature reads and writes -------------------------------
+
+
+class Suggestion(Model):
+    """A view or suggestion as stored. `author_id` and `author_name` are read only to address
+    the author's own notices and their "my suggestions"; what coordinators see is built from
+    it by the suggestions service, without them when `anonymous`."""
+
+    id: int
+    community_id: int
+    building_id: int | None = None
+    author_id: int = Field(repr=False)
+    author_name: str | None = Field(default=None, repr=False)
+    anonymous: bool
+    heard_from: str | None = None
+    topic: SuggestionTopic
+    text: str | None = None
+    photo_file_id: str | None = None
+    voice_file_id: str | None = None
+    status: SuggestionStatus
+    created_at: datetime
+    updated_at: datetime
+    answered_at: datetime | None = None
+
+
+class SuggestionReply(Model):
+    id: int
+    suggestion_id: int
+    replied_by: int
+    replier_name: str | None = None
+    text: str
+    created_at: datetime
+
+
+class SuggestionLink(Model):
+    """What answered a suggestion: a wish, a patrol finding or an announcement, by its id."""
+
+    id: int
+    suggestion_id: int
+    kind: SuggestionLinkKind
+    ref_id: int
+    linked_at: datetime

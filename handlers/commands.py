@@ -62,6 +62,13 @@ COMMANDS: tuple[Command, ...] = (
         home_for=Role.MEMBER,
     ),
     Command(
+        "suggest",
+        Role.RESIDENT,
+        N_("Leave a view or suggestion for the community; your suggestions and replies"),
+        label=N_("💬 Suggestions"),
+        home=True,
+    ),
+    Command(
         "attend", Role.RESIDENT, N_("Check in to a study session with its code: /attend 1234")
     ),
     Command(
@@ -144,6 +151,11 @@ COMMANDS: tuple[Command, ...] = (
         "findings",
         Role.COORDINATOR,
         N_("Patrol findings not yet handled: handle, or turn into a wish"),
+    ),
+    Command(
+        "suggestions",
+        Role.COORDINATOR,
+        N_("Community think-tank: read, answer and mark the suggestions"),
     ),
     Command(
         "teams",

@@ -19,6 +19,7 @@ from bot.services.slots import SlotEngine
 from bot.services.stats import StatsService
 from bot.services.stats.reports import ReportsService
 from bot.services.study import StudyService
+from bot.services.suggestions import SuggestionsService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
 from bot.services.users import UsersService
@@ -53,6 +54,7 @@ class Services:
     study: StudyService
     reports: ReportsService
     stats: StatsService
+    suggestions: SuggestionsService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -109,4 +111,5 @@ class Services:
             study=study,
             reports=ReportsService(store, settings, clock),
             stats=StatsService(store, settings, clock),
+            suggestions=SuggestionsService(store, settings, clock, notifier),
         )

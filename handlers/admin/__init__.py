@@ -54,6 +54,7 @@ from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogu
 from handlers.passbook.buttons import PointsMenu
 from handlers.patrol.admin_buttons import PatrolMenu
 from handlers.study.buttons import StudyMenu
+from handlers.suggestions.views import menu_row as suggestions_row
 from handlers.teams import ListTeams
 from handlers.twinning.admin_buttons import TwinningMenu
 
@@ -129,6 +130,7 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
         rows.append([(t("💝 Points"), PointsMenu().pack())])
     rows.append([(t("🤝 Twinning"), TwinningMenu().pack())])
     rows.append([(t("🚓 Patrol duty"), PatrolMenu().pack()), (t("📚 Study"), StudyMenu().pack())])
+    rows.append(suggestions_row(t))
     if _above_several(user):
         rows.append([(t("Communities"), Communities().pack())])
     title = t("<b>Administration</b> — {community}").format(

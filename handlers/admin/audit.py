@@ -68,6 +68,9 @@ ACTION_LABELS: dict[str, str] = {
     "finding.wish": N_("Patrol finding turned into a wish"),
     "study.schedule": N_("Study session scheduled"),
     "study.cancel": N_("Study session cancelled"),
+    "suggestion.reply": N_("Suggestion answered"),
+    "suggestion.status": N_("Suggestion's status changed"),
+    "suggestion.link": N_("Suggestion linked to what answered it"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -87,6 +90,7 @@ SUBJECT_LABELS: dict[str, str] = {
     "slot": N_("Shift or session #{id}"),
     "finding": N_("Patrol finding #{id}"),
     "study": N_("Study session #{id}"),
+    "suggestion": N_("Suggestion #{id}"),
 }
 SOMEONE = N_("someone who has left")
 

@@ -49,6 +49,7 @@ async def test_onboarding_in_chinese(fake: FakeBotApi, bot: RunningBot) -> None:
         "🆘 紧急求助",
         "📋 我的心愿",
         "📰 社区通知",
+        "💬 提建议",
         "👤 我的资料",
         "❓ 帮助",
     ]

@@ -277,3 +277,25 @@ def test_the_delivery_report_says_how_many_were_not_confirmed(language: str, wor
     text = report_text(translator(language), report)
     assert words in text
     assert "未确认" not in report_text(translator("zh"), DeliveryReport.from_counts(counts))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_an_anonymous_suggestions_notice_to_coordinators_names_nobody(
+    services: Services, language: str
+) -> None:
+    from bot.models import SuggestionTopic
+    from bot.services.suggestions import SuggestionReceived
+
+    notice = SuggestionReceived(
+        suggestion_id=4,
+        community_id=1,
+        community_name="北气象巷社区",
+        topic=SuggestionTopic.SAFETY,
+        words=HOSTILE,
+        photo=True,
+    )
+    shown = await notices.render_notice(services, notice, language)
+    assert shown is not None
+    visible, _ = parse_html(shown.text)
+    assert HOSTILE in visible and ("匿名" in visible or "anonymous" in visible)
+    assert [[data for _, data in row] for row in shown.buttons] == [["sg:open:4"]]
