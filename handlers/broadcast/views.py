@@ -3,6 +3,8 @@ preview), the audience in words, the live progress message and the delivery repo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.i18n import Translate, esc
 from bot.models import AudienceKind, Broadcast, LiveMessage
 from bot.services.broadcast import (
@@ -16,9 +18,28 @@ from bot.services.broadcast import (
 from bot.services.errors import LinliError
 from handlers.notices import Shown, ViewEnv, live_view, notice_view
 
+# The renderers of announcements whose body is data (`Broadcast.content_kind`), by kind: each
+# feature that sends one registers its own with `@content_view(kind)` in its views module.
+ContentView = Callable[[Translate, Broadcast, str], Shown]
+CONTENT_VIEWS: dict[str, ContentView] = {}
+
+
+def content_view(kind: str) -> Callable[[ContentView], ContentView]:
+    """Register the renderer of announcements of this content kind."""
+
+    def register(render: ContentView) -> ContentView:
+        if kind in CONTENT_VIEWS:
+            raise TypeError(f"content kind {kind!r} has two views")
+        CONTENT_VIEWS[kind] = render
+        return render
+
+    return register
+
 
 def announcement(t: Translate, broadcast: Broadcast, community_name: str) -> Shown:
     """The message exactly as a recipient reading `t`'s language gets it."""
+    if broadcast.content_kind is not None:
+        return CONTENT_VIEWS[broadcast.content_kind](t, broadcast, community_name)
     community = esc(community_name)
     header = (
         "❗ <b>" + t("Urgent announcement from {community}").format(community=community)
