@@ -19,7 +19,7 @@ from bot.models import FindingStatus, StoryKind, SuggestionStatus, WishStatus
 from storage.common import insert_ignoring_conflicts
 from storage.schema import digests, patrol_findings, suggestion_replies, suggestions, teams, wishes
 
-CANDIDATES_EACH = 8  # newest of each kind offered: a screenful of buttons
+CANDIDATES_EACH = 6  # newest of each kind offered: a screenful of buttons
 
 
 @dataclass(frozen=True, slots=True)

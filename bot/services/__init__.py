@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.admin import AdminService
 from bot.services.broadcast import BroadcastService
+from bot.services.digest import DigestService
 from bot.services.membership import MembershipService
 from bot.services.notify import LiveMessages, Notifier
 from bot.services.passbook import PassbookService
@@ -49,6 +50,13 @@ class Services:
     patrol: PatrolService
     findings: FindingsService
     study: StudyService
+    # Made from the others once they exist (its counts are the statistics').
+    digest: DigestService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.digest = DigestService(
+            self.store, self.settings, self.clock, self.notifier, self.broadcasts, self.stats
+        )
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
