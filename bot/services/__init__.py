@@ -17,6 +17,7 @@ from bot.services.patrol import PatrolService
 from bot.services.patrol.findings import FindingsService
 from bot.services.reminders import ReminderService
 from bot.services.slots import SlotEngine
+from bot.services.stats import StatsService
 from bot.services.study import StudyService
 from bot.services.teams import TeamsService
 from bot.services.twinning import TwinningService
@@ -50,6 +51,7 @@ class Services:
     patrol: PatrolService
     findings: FindingsService
     study: StudyService
+    stats: StatsService
     # Made from the others once they exist (its counts are the statistics').
     digest: DigestService = field(init=False)
 
@@ -111,4 +113,5 @@ class Services:
             patrol=patrol,
             findings=findings,
             study=study,
+            stats=StatsService(store, settings, clock),
         )
