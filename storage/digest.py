@@ -1,4 +1,4 @@
-""" "You said, we did" (你说我做): the month's candidate stories of one community, read from
+"""你说我做 ("you said, we did"): the month's candidate stories of one community, read from
 the suggestions, wishes and patrol findings; and the digests sent, one per community and
 month.
 

@@ -1,4 +1,4 @@
-""" "You said, we did" (你说我做): a community's monthly digest to its residents — what they
+"""你说我做 ("you said, we did"): a community's monthly digest to its residents — what they
 asked for (suggestions by topic, wishes by kind of help) and what was done about it (answered,
 done, fixed), with counts from the statistics and up to three short stories a coordinator
 chose; previewed, then sent as an announcement rendered in each reader's language.

@@ -1,4 +1,4 @@
-""""you said, we did" (你说我做): the monthly digests sent, one per community and month; and
+"""The monthly digests ("you said, we did", 你说我做) sent, one per community and month; and
 announcements whose body is data rendered in each reader's language
 
 Revision ID: 0013
