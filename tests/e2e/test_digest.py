@@ -99,8 +99,8 @@ async def test_a_coordinator_picks_previews_and_sends_and_residents_read_their_l
     await li.press(await li.wait_for("管理"), "📰 你说我做")
     screen = await li.wait_for("你说我做 — ")
     assert "2026年11月" in screen.text
-    assert "意见建议：2 条" in screen.text and "办好的微心愿：1 个" in screen.text
-    assert "已答复的意见建议：1 条" in screen.text
+    assert "建议：2 条" in screen.text and "办好的微心愿：1 个" in screen.text
+    assert "已答复的建议：1 条" in screen.text
     assert "刘大爷" not in screen.text and "张奶奶" not in screen.text
 
     # A member forges the coordinator's buttons: refused, nothing sent.

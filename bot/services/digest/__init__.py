@@ -174,6 +174,10 @@ class DigestService:
         """The month's digest as it would be sent with these stories, and the candidates."""
         community = self._community(actor, community_id)
         period = self.month(first_day)
+        firsts: dict[str, StoryChoice] = {}
+        for choice in choices:  # each story once, where it was first chosen
+            firsts.setdefault(choice.key, choice)
+        choices = list(firsts.values())
         if len(choices) > STORIES_MAX:
             raise TooManyStories(most=STORIES_MAX)
         figures = await self.stats.figures(

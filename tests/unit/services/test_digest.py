@@ -486,6 +486,11 @@ async def test_at_most_three_stories_and_only_the_month_candidates(
     for key in [f"s{foreign[0]}", f"s{foreign[1]}", "w3", "x1", "s99999999"]:
         with pytest.raises(StoryGone):
             await services.digest.screen(world.coordinator, NOVEMBER, [StoryChoice(key)])
+    twice = await services.digest.screen(
+        world.coordinator, NOVEMBER, [four[0], four[1], StoryChoice(four[0].key, "别的话")]
+    )
+    assert [s.key for s in twice.digest.stories] == [four[0].key, four[1].key]
+    assert not twice.digest.stories[0].rewritten
     with pytest.raises(RewriteTooLong):
         await services.digest.screen(
             world.coordinator, NOVEMBER, [StoryChoice(screen.candidates[0].key, "字" * 201)]
