@@ -59,6 +59,7 @@ class Services:
         self.digest = DigestService(
             self.store, self.settings, self.clock, self.notifier, self.broadcasts, self.stats
         )
+        self.digest.register_reminders(self.reminders)
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:

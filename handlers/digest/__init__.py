@@ -108,7 +108,10 @@ async def _screen(
 @coordinator_step
 async def opened(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
-    return await _show(update, context, user, t, None, edit=True)
+    shown = await _show(update, context, user, t, None, edit=True)
+    # Once a coordinator has looked, the community's coordinators are reminded each 1st.
+    await context.services.digest.keep_reminding(user, community_id=context.working_community)
+    return shown
 
 
 @coordinator_step

@@ -18,7 +18,7 @@ from bot.models import (
     Story,
     StoryKind,
 )
-from bot.services.digest import CONTENT_KIND, STORIES_MAX
+from bot.services.digest import CONTENT_KIND, STORIES_MAX, DigestReady
 from handlers.broadcast.views import content_view
 from handlers.common import Buttons, clipped
 from handlers.digest.buttons import (
@@ -29,7 +29,7 @@ from handlers.digest.buttons import (
     SendDigest,
     ToggleStory,
 )
-from handlers.notices import Shown
+from handlers.notices import Shown, ViewEnv, notice_view
 
 LISTED_WORDS = 40  # characters of a candidate's words on the coordinator's list
 ICONS = {StoryKind.SUGGESTION: "💬", StoryKind.WISH: "🙋", StoryKind.FINDING: "🔦"}
@@ -136,6 +136,17 @@ def digest_text(t: Translate, digest: Digest) -> str:
 def digest_announcement(t: Translate, broadcast: Broadcast, _community_name: str) -> Shown:
     """The announcement of a digest, rendered from the data stored with it."""
     return Shown(digest_text(t, Digest.model_validate(broadcast.content)))
+
+
+@notice_view(DigestReady)
+async def ready_view(notice: DigestReady, env: ViewEnv) -> Shown:
+    """The reminder on the 1st: last month's digest is ready; one press opens it."""
+    t = env.t
+    text = "📰 " + t(
+        "Last month's “You said, we did” for {community} ({month}) is ready to preview: the "
+        "counts are in; choose two or three stories and send it to the residents."
+    ).format(community=esc(notice.community_name), month=month_label(t, notice.month))
+    return Shown(text, buttons=[[(t("📰 Open it"), DigestMonth(month_code(notice.month)).pack())]])
 
 
 # --- the coordinator's screen ----------------------------------------------------------------

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,7 +26,9 @@ from bot.models import (
     Figures,
     Node,
     NodeKind,
+    Notice,
     Period,
+    Reminder,
     Story,
     StoryKind,
     User,
@@ -34,10 +36,12 @@ from bot.models import (
 from bot.services.broadcast import BroadcastService
 from bot.services.errors import Conflict, InvalidInput, NotAllowed
 from bot.services.notify import Notifier
+from bot.services.reminders import ReminderService
 from bot.services.scope import require_coordinator, working_community
 from bot.services.stats.period import PeriodInFuture, bounds, month_of, shifted
 from storage import audit, org
 from storage import digest as digest_repo
+from storage import users as users_repo
 from storage.digest import Candidate
 from storage.store import Store
 
@@ -47,6 +51,23 @@ WORDS_MAX = 60  # characters of a resident's words in a story
 REPLY_MAX = 100  # characters of a suggestion's answer
 REWRITE_MAX = 200  # characters of a story the coordinator types
 MONTHS_BACK = 24  # how far back a digest may be made
+# The coordinators are reminded on the 1st of each month, in the morning, that last month's
+# digest is ready (unless it was sent); a reminder found days late is dropped.
+REMIND_KIND = "digest.ready"
+REMIND_AT = time(10, 0)
+REMIND_STALE = timedelta(days=3)
+
+
+class DigestReady(Notice):
+    """To a community's coordinators on the 1st: last month's digest is ready to preview."""
+
+    KIND = "digest.ready"
+    community_id: int
+    community_name: str
+    month: date  # its first day
+
+    def place(self) -> tuple[int | None, int | None]:
+        return self.community_id, None
 
 
 class TooManyStories(InvalidInput):
@@ -146,6 +167,7 @@ class DigestService:
     notifier: Notifier
     broadcasts: BroadcastService
     stats: FiguresSource
+    _reminders: ReminderService = field(init=False)
 
     def this_month(self) -> Period:
         return month_of(self.clock.now().astimezone(self.settings.zone).date())
@@ -224,6 +246,63 @@ class DigestService:
             latest=this.first_day,
         )
 
+    async def keep_reminding(self, actor: User, *, community_id: int | None = None) -> None:
+        """From now on, remind the community's coordinators on each 1st (the coordinator who
+        opened the screen asks for it; the next month's reminder is set whenever one runs)."""
+        community = self._community(actor, community_id)
+        async with self.store.transaction() as conn:
+            await self._remind_next(conn, community, self.clock.now())
+
+    def register_reminders(self, reminders: ReminderService) -> None:
+        self._reminders = reminders
+        reminders.on(REMIND_KIND, self.on_reminder)
+
+    async def on_reminder(self, conn: AsyncConnection, reminder: Reminder, late: bool) -> None:
+        """The 1st has come: the community's coordinators (or, where it has none, the nearest
+        above it) are told that last month's digest is ready, unless it was sent already; the
+        next month's reminder is set."""
+        community = int(reminder.payload["community_id"])
+        await self._remind_next(conn, community, reminder.due_at)
+        day = reminder.due_at.astimezone(self.settings.zone).date()
+        month = shifted(month_of(day), -1).first_day
+        if await digest_repo.sent_digest(conn, community, month) is not None:
+            return
+        place = await org.get_community(conn, community)
+        if place is None:
+            return
+        # The community's own coordinators; where it has none yet, those of its street, else
+        # of its district (a building's coordinator does not send community announcements).
+        chain = [
+            Node(kind=NodeKind.COMMUNITY, id=community),
+            Node(kind=NodeKind.STREET, id=place.street_id),
+            Node(kind=NodeKind.DISTRICT, id=place.district_id),
+        ]
+        found = await users_repo.coordinators_at(conn, chain)
+        name = place.name
+        for uid in next((found[node] for node in chain if found[node]), []):
+            user = await users_repo.get_user(conn, uid)
+            if user is not None:
+                await self.notifier.tell(
+                    conn,
+                    user,
+                    DigestReady(community_id=community, community_name=name, month=month),
+                    dedupe_key=f"digest.ready:{community}:{month:%Y%m}:{uid}",
+                )
+
+    async def _remind_next(self, conn: AsyncConnection, community: int, after: datetime) -> None:
+        """The reminder on the 1st after `after` (once per community and month)."""
+        day = after.astimezone(self.settings.zone).date()
+        first = shifted(month_of(day), 1).first_day
+        await self._reminders.schedule(
+            conn,
+            subject=f"digest:{community}",
+            kind=REMIND_KIND,
+            due_at=datetime.combine(first, REMIND_AT, tzinfo=self.settings.zone),
+            payload={"community_id": community},
+            stale_after=REMIND_STALE,
+            dedupe_key=f"digest.ready:{community}:{first:%Y%m}",
+        )
+
     async def send(
         self,
         actor: User,
@@ -257,6 +336,7 @@ class DigestService:
                 now=now,
             ):
                 raise DigestAlreadySent()  # someone else's went first: this one rolls back
+            await self._remind_next(conn, digest.community_id, now)
             await audit.record(
                 conn,
                 actor_id=actor.id,

@@ -31,6 +31,7 @@ from bot.models import (
 from bot.services import Services
 from bot.services.digest import (
     CONTENT_KIND,
+    REMIND_KIND,
     DigestAlreadySent,
     RewriteTooLong,
     StoryChoice,
@@ -40,12 +41,14 @@ from bot.services.digest import (
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.stats.period import PeriodInFuture, month_of
 from storage import org
+from storage import outbox as outbox_repo
 from storage.schema import (
     audit_log,
     broadcasts,
     digests,
     outbox,
     patrol_findings,
+    reminders,
     slots,
     suggestion_replies,
     suggestions,
@@ -562,3 +565,63 @@ async def test_two_sends_of_the_same_month_at_once_make_one(
     async with services.store.read() as conn:
         assert len((await conn.execute(select(digests.c.id))).all()) == 1
         assert len((await conn.execute(select(broadcasts.c.id))).all()) == 1
+
+
+async def _kinds_for(services: Services, chat_id: int) -> list[str | None]:
+    async with services.store.read() as conn:
+        return [row.kind for row in await outbox_repo.rows_for_chat(conn, chat_id)]
+
+
+async def test_the_coordinators_are_reminded_on_the_first_at_ten_unless_it_was_sent(
+    services: Services, world: World, clock: ManualClock
+) -> None:
+    await services.digest.keep_reminding(world.coordinator)
+    await services.digest.keep_reminding(world.coordinator)  # once per month, however often
+    async with services.store.read() as conn:
+        due = sorted(
+            row.due_at
+            for row in await conn.execute(
+                select(reminders.c.due_at).where(reminders.c.kind == REMIND_KIND)
+            )
+        )
+    assert due == [datetime(2027, 1, 1, 2, 0, tzinfo=UTC)]  # 1 January, 10:00 in Shanghai
+    clock.current = datetime(2027, 1, 1, 1, 59, tzinfo=UTC)
+    await services.reminders.run_due()
+    assert "digest.ready" not in await _kinds_for(services, COORDINATOR_ID)
+    clock.current = datetime(2027, 1, 1, 2, 0, tzinfo=UTC)
+    await services.reminders.run_due()
+    assert (await _kinds_for(services, COORDINATOR_ID)).count("digest.ready") == 1
+    # Nobody else: not the building's coordinator, members or residents.
+    for other in (world.keeper.id, world.member.id, world.resident.id):
+        assert "digest.ready" not in await _kinds_for(services, other)
+    async with services.store.read() as conn:
+        rows = await outbox_repo.rows_for_chat(conn, COORDINATOR_ID)
+        params = next(r for r in rows if r.kind == "digest.ready").params
+        due = sorted(
+            row.due_at
+            for row in await conn.execute(
+                select(reminders.c.due_at).where(reminders.c.kind == REMIND_KIND)
+            )
+        )
+    assert params is not None and params["month"] == "2026-12-01"
+    assert due[-1] == datetime(2027, 2, 1, 2, 0, tzinfo=UTC)  # and the next month's is set
+    # January's digest sent before the 1st of February: no reminder that day.
+    clock.current = datetime(2027, 1, 31, 2, 0, tzinfo=UTC)
+    await services.digest.send(world.coordinator, date(2027, 1, 1), [])
+    clock.current = datetime(2027, 2, 1, 2, 0, tzinfo=UTC)
+    await services.reminders.run_due()
+    assert (await _kinds_for(services, COORDINATOR_ID)).count("digest.ready") == 1
+
+
+async def test_the_community_own_coordinators_are_reminded_before_those_above(
+    services: Services, world: World, register: RegisterUser, clock: ManualClock
+) -> None:
+    await register(500, "社区书记", building_id=world.building)
+    await services.admin.appoint(
+        world.coordinator, 500, Node(kind=NodeKind.COMMUNITY, id=world.community)
+    )
+    await services.digest.keep_reminding(world.coordinator)
+    clock.current = datetime(2027, 1, 1, 2, 5, tzinfo=UTC)
+    await services.reminders.run_due()
+    assert (await _kinds_for(services, 500)).count("digest.ready") == 1
+    assert "digest.ready" not in await _kinds_for(services, COORDINATOR_ID)
