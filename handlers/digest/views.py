@@ -114,16 +114,19 @@ def story_text(t: Translate, story: Story) -> str:
     )
 
 
-def digest_text(t: Translate, digest: Digest) -> str:
-    """The digest exactly as a resident reading `t`'s language gets it."""
-    head = (
+def _title(t: Translate, digest: Digest) -> str:
+    return (
         "📰 <b>"
         + t("You said, we did — {community}, {month}").format(
             community=esc(digest.community_name), month=month_label(t, digest.month)
         )
         + "</b>"
     )
-    parts = [head, counts_text(t, digest)]
+
+
+def digest_text(t: Translate, digest: Digest) -> str:
+    """The digest exactly as a resident reading `t`'s language gets it."""
+    parts = [_title(t, digest), counts_text(t, digest)]
     if digest.stories:
         parts.append(
             "<b>" + t("Stories") + "</b>\n" + "\n".join(story_text(t, s) for s in digest.stories)
@@ -132,10 +135,17 @@ def digest_text(t: Translate, digest: Digest) -> str:
     return "\n\n".join(parts)
 
 
-@content_view(CONTENT_KIND)
 def digest_announcement(t: Translate, broadcast: Broadcast, _community_name: str) -> Shown:
     """The announcement of a digest, rendered from the data stored with it."""
     return Shown(digest_text(t, Digest.model_validate(broadcast.content)))
+
+
+def digest_heading(t: Translate, broadcast: Broadcast, _community_name: str) -> str:
+    """A digest in a list of announcements (/news): its title."""
+    return _title(t, Digest.model_validate(broadcast.content))
+
+
+content_view(CONTENT_KIND, digest_announcement, digest_heading)
 
 
 @notice_view(DigestReady)
@@ -154,13 +164,7 @@ async def ready_view(notice: DigestReady, env: ViewEnv) -> Shown:
 
 def screen_text(t: Translate, screen: DigestScreen) -> str:
     digest = screen.digest
-    lines = [
-        "📰 <b>"
-        + t("You said, we did — {community}, {month}").format(
-            community=esc(digest.community_name), month=month_label(t, digest.month)
-        )
-        + "</b>"
-    ]
+    lines = [_title(t, digest)]
     if screen.sent_broadcast_id is not None:
         lines.append(
             t("✅ This month's digest was sent (announcement #{id}).").format(

@@ -139,6 +139,14 @@ async def test_a_coordinator_picks_previews_and_sends_and_residents_read_their_l
     report = await li.wait_for("已送达：", timeout=10)
     assert "发送失败：0" in report.text
 
+    # In the announcements archive: listed by its title, read in full in the reader's language.
+    await tom.send("/news")
+    listed = await tom.wait_for("Community announcements")
+    assert "You said, we did — " in listed.text and "Our answer" not in listed.text
+    await tom.press(listed, listed.buttons[0][0])
+    full = await tom.wait_for("Our answer: ")
+    assert "You said, we did — " in full.text
+
     # The month's digest is sent: the screen says so and there is no second one.
     await li.send("/admin")
     await li.press(await li.wait_for("管理"), "📰 你说我做")
