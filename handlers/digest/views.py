@@ -19,6 +19,7 @@ from bot.models import (
     StoryKind,
 )
 from bot.services.digest import CONTENT_KIND, STORIES_MAX, DigestReady
+from handlers.admin.buttons import AdminMenu
 from handlers.broadcast.views import content_view
 from handlers.common import Buttons, clipped
 from handlers.digest.buttons import (
@@ -239,7 +240,7 @@ def screen_buttons(t: Translate, screen: DigestScreen) -> Buttons:
         nav.append(("▶", DigestMonth(month_code(_next(digest.month))).pack()))
     if nav:
         rows.append(nav)
-    rows.append([(t("👁 Preview"), PreviewDigest(code).pack())])
+    rows.append([(t("👁 Preview"), PreviewDigest(code).pack()), (t("« Back"), AdminMenu().pack())])
     return rows
 
 
