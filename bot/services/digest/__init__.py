@@ -295,7 +295,7 @@ class DigestService:
         first = shifted(month_of(day), 1).first_day
         await self._reminders.schedule(
             conn,
-            subject=f"digest:{community}",
+            subject=f"community:{community}:digest",
             kind=REMIND_KIND,
             due_at=datetime.combine(first, REMIND_AT, tzinfo=self.settings.zone),
             payload={"community_id": community},
