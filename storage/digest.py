@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, Table, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import FindingStatus, StoryKind, SuggestionStatus, WishStatus
@@ -39,6 +39,25 @@ def _has_words(column: Any) -> Any:
     return and_(column.is_not(None), func.length(func.trim(column)) > 0)
 
 
+def _of_month(
+    query: Select[Any],
+    table: Table,
+    at: Any,
+    start: datetime,
+    after: datetime,
+    limit: int,
+    ids: list[int] | None,
+) -> Select[Any]:
+    """The rows whose moment `at` lies in [start, after) and that have words, newest first
+    (only those of `ids`, when given: a story chosen from an earlier screen)."""
+    query = (
+        query.where(at >= start, at < after, _has_words(table.c.text))
+        .order_by(at.desc(), table.c.id.desc())
+        .limit(limit)
+    )
+    return query if ids is None else query.where(table.c.id.in_(ids))
+
+
 async def answered_suggestions(
     conn: AsyncConnection,
     community_id: int,
@@ -48,8 +67,7 @@ async def answered_suggestions(
     limit: int = CANDIDATES_EACH,
     ids: list[int] | None = None,
 ) -> list[Candidate]:
-    """Suggestions with words first answered in [start, after), newest first, each with its
-    first reply (or those of `ids`, if they qualify)."""
+    """Suggestions with words first answered in [start, after), each with its first reply."""
     first_reply = (
         select(suggestion_replies.c.text)
         .where(suggestion_replies.c.suggestion_id == suggestions.c.id)
@@ -57,31 +75,18 @@ async def answered_suggestions(
         .limit(1)
         .scalar_subquery()
     )
-    query = (
-        select(
-            suggestions.c.id,
-            suggestions.c.text,
-            suggestions.c.answered_at,
-            first_reply.label("reply"),
-        )
-        .where(
-            suggestions.c.community_id == community_id,
-            suggestions.c.status.in_(
-                [SuggestionStatus.ANSWERED.value, SuggestionStatus.CLOSED.value]
-            ),
-            suggestions.c.answered_at >= start,
-            suggestions.c.answered_at < after,
-            _has_words(suggestions.c.text),
-        )
-        .order_by(suggestions.c.answered_at.desc(), suggestions.c.id.desc())
-        .limit(limit)
+    answered = [SuggestionStatus.ANSWERED.value, SuggestionStatus.CLOSED.value]
+    query = select(
+        suggestions.c.id, suggestions.c.text, suggestions.c.answered_at, first_reply.label("r")
+    ).where(
+        suggestions.c.community_id == community_id,
+        suggestions.c.status.in_(answered),
+        first_reply.is_not(None),
     )
-    if ids is not None:
-        query = query.where(suggestions.c.id.in_(ids))
+    at = suggestions.c.answered_at
     return [
-        Candidate(StoryKind.SUGGESTION, row.id, row.text, row.answered_at, reply=row.reply)
-        for row in await conn.execute(query)
-        if row.reply
+        Candidate(StoryKind.SUGGESTION, row.id, row.text, row.answered_at, reply=row.r)
+        for row in await conn.execute(_of_month(query, suggestions, at, start, after, limit, ids))
     ]
 
 
@@ -94,26 +99,19 @@ async def wishes_done(
     limit: int = CANDIDATES_EACH,
     ids: list[int] | None = None,
 ) -> list[Candidate]:
-    """Wishes with words reported done in [start, after) (confirmed or not), newest first,
-    with the name of the team that did it, if a team did."""
+    """Wishes with words reported done in [start, after) (confirmed or not), with the name
+    of the team that did it, if a team did."""
+    done = [WishStatus.DONE.value, WishStatus.CONFIRMED.value]
     query = (
         select(wishes.c.id, wishes.c.text, wishes.c.done_at, teams.c.name.label("team"))
         .select_from(wishes.outerjoin(teams, teams.c.id == wishes.c.team_id))
-        .where(
-            wishes.c.community_id == community_id,
-            wishes.c.status.in_([WishStatus.DONE.value, WishStatus.CONFIRMED.value]),
-            wishes.c.done_at >= start,
-            wishes.c.done_at < after,
-            _has_words(wishes.c.text),
-        )
-        .order_by(wishes.c.done_at.desc(), wishes.c.id.desc())
-        .limit(limit)
+        .where(wishes.c.community_id == community_id, wishes.c.status.in_(done))
     )
-    if ids is not None:
-        query = query.where(wishes.c.id.in_(ids))
     return [
         Candidate(StoryKind.WISH, row.id, row.text, row.done_at, team_name=row.team)
-        for row in await conn.execute(query)
+        for row in await conn.execute(
+            _of_month(query, wishes, wishes.c.done_at, start, after, limit, ids)
+        )
     ]
 
 
@@ -126,28 +124,12 @@ async def findings_handled(
     limit: int = CANDIDATES_EACH,
     ids: list[int] | None = None,
 ) -> list[Candidate]:
-    """Patrol findings with words handled (or made a wish) in [start, after), newest first."""
-    query = (
-        select(
-            patrol_findings.c.id,
-            patrol_findings.c.text,
-            patrol_findings.c.handled_at,
-            patrol_findings.c.status,
-        )
-        .where(
-            patrol_findings.c.community_id == community_id,
-            patrol_findings.c.status.in_(
-                [FindingStatus.HANDLED.value, FindingStatus.WISHED.value]
-            ),
-            patrol_findings.c.handled_at >= start,
-            patrol_findings.c.handled_at < after,
-            _has_words(patrol_findings.c.text),
-        )
-        .order_by(patrol_findings.c.handled_at.desc(), patrol_findings.c.id.desc())
-        .limit(limit)
+    """Patrol findings with words handled (or made a wish) in [start, after)."""
+    handled = [FindingStatus.HANDLED.value, FindingStatus.WISHED.value]
+    table = patrol_findings
+    query = select(table.c.id, table.c.text, table.c.handled_at, table.c.status).where(
+        table.c.community_id == community_id, table.c.status.in_(handled)
     )
-    if ids is not None:
-        query = query.where(patrol_findings.c.id.in_(ids))
     return [
         Candidate(
             StoryKind.FINDING,
@@ -156,7 +138,9 @@ async def findings_handled(
             row.handled_at,
             made_wish=row.status == FindingStatus.WISHED.value,
         )
-        for row in await conn.execute(query)
+        for row in await conn.execute(
+            _of_month(query, table, table.c.handled_at, start, after, limit, ids)
+        )
     ]
 
 

@@ -42,6 +42,7 @@ from bot.services.errors import NotAllowed, NotFound
 from bot.services.stats.period import PeriodInFuture, month_of
 from storage import org
 from storage import outbox as outbox_repo
+from storage.digest import CANDIDATES_EACH
 from storage.schema import (
     audit_log,
     broadcasts,
@@ -625,3 +626,27 @@ async def test_the_community_own_coordinators_are_reminded_before_those_above(
     await services.reminders.run_due()
     assert (await _kinds_for(services, 500)).count("digest.ready") == 1
     assert "digest.ready" not in await _kinds_for(services, COORDINATOR_ID)
+
+
+async def test_a_story_chosen_beyond_the_newest_few_is_still_told(
+    services: Services, world: World
+) -> None:
+    async with services.store.transaction() as conn:
+        made = [
+            await _wish(
+                conn,
+                community=world.community,
+                posted_by=300,
+                text=f"第{n}件事",
+                status=WishStatus.DONE,
+                created=at(12),
+                done=at(13 + n),
+                claimed_by=201,
+            )
+            for n in range(CANDIDATES_EACH)
+        ]
+    screen = await services.digest.screen(world.coordinator, NOVEMBER)
+    shown = {s.key for s in screen.candidates}
+    assert {f"w{i}" for i in made} <= shown and "w1" not in shown  # the first wish, older
+    chosen = await services.digest.screen(world.coordinator, NOVEMBER, [StoryChoice("w1")])
+    assert [s.words for s in chosen.digest.stories] == ["帮忙去医院取药"]
