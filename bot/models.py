@@ -1175,8 +1175,10 @@ class PatrolFigures(Model):
 
 
 class StudyFigures(Model):
-    """Study sessions held (started and ended in the period, not cancelled) and their
-    attendance over the audience."""
+    """Study sessions held (started in the period and over by the time the figures are read,
+    not cancelled) and their attendance over the audience, counted as the study attendance
+    report counts it. (Not "ended in the period": a session from 20:00 to 01:00 on the last
+    day would be held in no period at all, and the report would disagree with /stats.)"""
 
     sessions: int = 0
     attendance: Attendance = Field(default_factory=Attendance)
