@@ -18,7 +18,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.i18n import Translate, esc
 from bot.models import N_, DigestScreen, Role, User
-from bot.services.digest import STORIES_MAX, StoryChoice, TooManyStories, check_rewrite
+from bot.services.digest import (
+    STORIES_MAX,
+    StoryChoice,
+    StoryGone,
+    TooManyStories,
+    check_rewrite,
+)
 from bot.services.errors import InvalidInput
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
@@ -82,15 +88,22 @@ async def _show(
     context: LinliContext,
     user: User,
     t: Translate,
-    month: date | None,
+    month: date,
     form: DigestForm | None = None,
     *,
     edit: bool,
 ) -> Next:
     """The screen for the month with the form's stories; the form is kept once they passed."""
-    if form is None:
-        form = _form(context, month_code(month)) if month is not None else DigestForm()
-    screen = await _screen(context, user, month, form)
+    kept = _form(context, month_code(month))
+    try:
+        screen = await _screen(context, user, month, form or kept)
+    except StoryGone:
+        if form is not None:
+            raise  # the press that chose it is refused
+        # Chosen earlier, no longer this month's (or another community's now): start afresh.
+        form = DigestForm(month=month_code(month))
+        screen = await _screen(context, user, month, form)
+    form = form or kept
     form.month = month_code(screen.digest.month)
     form.save(context)
     await answer(update, screen_text(t, screen), screen_buttons(t, screen), edit=edit)
@@ -108,7 +121,8 @@ async def _screen(
 @coordinator_step
 async def opened(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     await ack(update)
-    shown = await _show(update, context, user, t, None, edit=True)
+    last_month = context.services.digest.month(None).first_day  # the choice made so far kept
+    shown = await _show(update, context, user, t, last_month, edit=True)
     # Once a coordinator has looked, the community's coordinators are reminded each 1st.
     await context.services.digest.keep_reminding(user, community_id=context.working_community)
     return shown
