@@ -157,3 +157,47 @@ async def test_a_coordinator_picks_previews_and_sends_and_residents_read_their_l
     async with services.store.read() as conn:
         assert await conn.scalar(select(func.count()).select_from(digests)) == 1
     assert len([m for m in zhang.inbox if "你说我做 — " in (m.text or "")]) == 1
+
+
+async def test_a_story_in_the_coordinator_own_words_is_shown_as_typed_and_a_fourth_refused(
+    bot: RunningBot, fake: FakeBotApi
+) -> None:
+    assert bot.services is not None
+    services = bot.services
+    community = services.default_community_id
+    await services.users.register(
+        COORDINATOR_ID, display_name="李书记", language="zh", building_id=None
+    )
+    async with services.store.transaction() as conn:
+        for n in range(4):
+            await _wish(
+                conn,
+                community=community,
+                posted_by=COORDINATOR_ID,
+                text=f"第{n + 1}件小事",
+                status=WishStatus.DONE,
+                created=at(3),
+                done=at(4 + n),
+                claimed_by=COORDINATOR_ID,
+            )
+    li = fake.user(COORDINATOR_ID, "Li", language_code="zh")
+    await li.send("/admin")
+    await li.press(await li.wait_for("管理"), "📰 你说我做")
+    screen = await li.wait_for("你说我做 — ")
+    for n in (1, 2, 3):
+        await li.press(screen, f"☐ {n}")
+        screen = await li.wait_for(f"已选 {n} 个")
+    refused = await li.press(screen, "☐ 4")
+    assert refused is not None and "最多讲 3 个" in refused
+    await li.press(screen, "✏️ 2")
+    await li.wait_for("请用您自己的话")
+    await li.send("字" * 201)
+    await li.wait_for("控制在 200 个字以内")
+    await li.send("<b>王阿姨</b>家的灯修好了 & 亮了")
+    screen = await li.wait_for("已选 3 个")
+    assert "↩ 2：用原话" in str(screen.buttons)
+    await li.press(screen, "👁 预览")
+    preview = await li.wait_for("你说我做 — ")
+    # Typed words are shown as typed (escaped, never markup), nothing added to them.
+    assert "🙋 <b>王阿姨</b>家的灯修好了 & 亮了\n" in preview.text
+    assert preview.text.count("由一位党员志愿者办好了") == 2
