@@ -25,6 +25,7 @@ from bot.services import Services
 from handlers import (
     admin,
     broadcast,
+    digest,
     errors,
     help,
     home,
@@ -44,6 +45,7 @@ from handlers import (
 from handlers.broadcast import views as broadcast_views
 from handlers.commands import commands_for
 from handlers.context import LinliApplication, LinliContext
+from handlers.digest import views as digest_views
 from handlers.passbook import views as passbook_views
 from handlers.patrol import admin as patrol_admin
 from handlers.patrol import findings as patrol_findings
@@ -89,6 +91,7 @@ FEATURES = (
     study_sessions,
     suggestions_leave,
     suggestions_admin,
+    digest,
     broadcast,
     news,
     quarter,
@@ -108,6 +111,7 @@ VIEWS = (
     patrol_findings_views,
     study_views,
     suggestions_views,
+    digest_views,
     quarter,
     reminders,
     errors,

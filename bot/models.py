@@ -429,6 +429,10 @@ class Broadcast(Model):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     node: Node | None = None  # whose people it goes to: its coordinator's node
+    # A body that is data, rendered in each reader's language by the view registered for the
+    # kind (a monthly digest); None: `text` is the body.
+    content_kind: str | None = None
+    content: dict[str, Any] | None = None
 
 
 class ReceivedBroadcast(Model):
@@ -1327,6 +1331,8 @@ class SuggestionRow(NamedTuple):
 class PassbookRow(NamedTuple):
     member: str
     points: int
+
+
 # --- suggestions: what the suggestions feature reads and writes -------------------------------
 
 
@@ -1369,3 +1375,68 @@ class SuggestionLink(Model):
     kind: SuggestionLinkKind
     ref_id: int
     linked_at: datetime
+
+
+# --- "you said, we did" (你说我做): the monthly digest to residents ------------------------
+
+
+class StoryKind(StrEnum):
+    """What a story of the digest tells: a suggestion answered, a wish done, a patrol finding
+    handled (or made a wish)."""
+
+    SUGGESTION = "s"
+    WISH = "w"
+    FINDING = "f"
+
+
+class Story(Model):
+    """One short story of the digest as residents read it. `words` are the resident's (or
+    patrol member's) words shortened, or the coordinator's own when they rewrote the story
+    (`rewritten`: then the story is shown as typed, nothing added). Never a resident's name,
+    room, contact or an author: the helper is "a Party member" or a team's name."""
+
+    kind: StoryKind
+    ref_id: int
+    words: str
+    reply: str | None = None  # a suggestion's answer, shortened
+    team_name: str | None = None  # a wish done by a team
+    made_wish: bool = False  # a finding turned into a wish
+    rewritten: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}{self.ref_id}"
+
+
+class DigestCounts(Model):
+    """The digest's figures, as residents read them: `Figures` of the month, the few shown."""
+
+    suggestions: int = 0
+    by_topic: list[TopicFigures] = Field(default_factory=list)  # topics with any, largest first
+    wishes: int = 0
+    by_category: list[CategoryFigures] = Field(default_factory=list)
+    suggestions_answered: int = 0
+    wishes_done: int = 0
+    findings_handled: int = 0
+
+
+class Digest(Model):
+    """What a digest holds: the month, the community, its counts and its stories. Stored with
+    the announcement (`Broadcast.content`) and rendered in each reader's language."""
+
+    community_id: int
+    community_name: str
+    month: date  # its first day
+    counts: DigestCounts
+    stories: list[Story] = Field(default_factory=list)
+
+
+class DigestScreen(Model):
+    """The coordinator's screen for one month: what would be sent, the candidates to choose
+    from, and the announcement if it was sent already."""
+
+    digest: Digest
+    candidates: list[Story]
+    sent_broadcast_id: int | None = None
+    earliest: date  # the first month one may go back to
+    latest: date  # this month

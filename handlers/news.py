@@ -13,6 +13,7 @@ from bot.i18n import Translate, format_local
 from bot.models import User
 from bot.services.broadcast import NewsItem
 from handlers.broadcast.views import announcement
+from handlers.broadcast.views import heading as announcement_heading
 from handlers.buttons import Button, button
 from handlers.common import ack, answer, clipped
 from handlers.context import LinliContext
@@ -53,9 +54,10 @@ def _preview(env: ViewEnv, item: NewsItem) -> tuple[str, bool]:
     """One announcement on a page: its time, its heading, its text cut short (as plain text,
     escaped again: cutting the coordinator's HTML could break a tag); whether it was cut."""
     t, broadcast = env.t, item.received.broadcast
-    heading = announcement(t, broadcast.model_copy(update={"text": None}), item.sender).text
+    heading = announcement_heading(t, broadcast, item.sender)
     plain = html.unescape(_TAG.sub("", broadcast.text or "")).strip()
-    cut = len(plain) > PREVIEW_MAX
+    # An announcement whose body is data (a monthly digest) is listed by its heading alone.
+    cut = len(plain) > PREVIEW_MAX or broadcast.content_kind is not None
     body = clipped(plain, PREVIEW_MAX)
     lines = [f"<i>{_when(env, item)}</i>", heading]
     if body:

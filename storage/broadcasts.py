@@ -51,6 +51,8 @@ def _broadcast(row: RowMapping) -> Broadcast:
         node=Node(kind=NodeKind(row["node_kind"]), id=row["node_id"])
         if row["node_kind"]
         else None,
+        content_kind=row["content_kind"],
+        content=row["content"],
     )
 
 
@@ -63,6 +65,8 @@ async def insert_draft(
     document_file_id: str | None,
     now: datetime,
     node: Node | None = None,
+    content_kind: str | None = None,
+    content: dict[str, Any] | None = None,
 ) -> Broadcast:
     row = (
         (
@@ -80,6 +84,8 @@ async def insert_draft(
                     created_at=now,
                     node_kind=node.kind.value if node else None,
                     node_id=node.id if node else None,
+                    content_kind=content_kind,
+                    content=content,
                 )
                 .returning(broadcasts)
             )

@@ -200,6 +200,10 @@ broadcasts = Table(
     # The node it goes to (its coordinator's): the audience is counted below it when it sends.
     Column("node_kind", String(16), nullable=True),
     Column("node_id", Integer, nullable=True),
+    # An announcement whose body is data rendered in each reader's language (a monthly
+    # digest): the kind names its renderer; None: the coordinator's text above.
+    Column("content_kind", String(16), nullable=True),
+    Column("content", JSON, nullable=True),
     Index("ix_broadcasts_status", "status", "scheduled_at"),
 )
 
@@ -762,4 +766,19 @@ live_messages = Table(
     Index("ix_live_messages_pending", "pending_outbox_id"),
     # Ids are never reused: a follow-up that names an id must not land on a newer row.
     sqlite_autoincrement=True,
+)
+
+# --- "you said, we did" (你说我做): the monthly digests sent ----------------------------------
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("month", Date, nullable=False),  # its first day
+    Column("broadcast_id", ForeignKey("broadcasts.id"), nullable=False),
+    Column("sent_by", BigInteger, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    # One digest per community and month, whoever presses send and however often.
+    UniqueConstraint("community_id", "month", name="uq_digests_community_month"),
 )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.admin import AdminService
 from bot.services.broadcast import BroadcastService
+from bot.services.digest import DigestService
 from bot.services.membership import MembershipService
 from bot.services.notify import LiveMessages, Notifier
 from bot.services.passbook import PassbookService
@@ -55,6 +56,7 @@ class Services:
     reports: ReportsService
     stats: StatsService
     suggestions: SuggestionsService
+    digest: DigestService
 
     @classmethod
     async def build(cls, settings: Settings, store: Store, clock: Clock) -> Services:
@@ -89,6 +91,11 @@ class Services:
         patrol.register_reminders(reminders)
         study = StudyService(store, settings, clock, notifier, reminders, passbook, engine)
         study.register_reminders(reminders)
+        broadcasts = BroadcastService(store, clock, notifier, settings)
+        stats = StatsService(store, settings, clock)
+        # Its counts are the statistics'; it is sent as an announcement.
+        digest = DigestService(store, settings, clock, notifier, broadcasts, stats)
+        digest.register_reminders(reminders)
         return cls(
             settings=settings,
             store=store,
@@ -100,7 +107,7 @@ class Services:
             membership=MembershipService(store, clock, notifier),
             admin=AdminService(store, clock, notifier),
             reminders=reminders,
-            broadcasts=BroadcastService(store, clock, notifier, settings),
+            broadcasts=broadcasts,
             teams=TeamsService(store, clock),
             wishes=wishes,
             passbook=passbook,
@@ -110,6 +117,7 @@ class Services:
             findings=findings,
             study=study,
             reports=ReportsService(store, settings, clock),
-            stats=StatsService(store, settings, clock),
+            stats=stats,
             suggestions=SuggestionsService(store, settings, clock, notifier),
+            digest=digest,
         )

@@ -51,6 +51,7 @@ from handlers.buttons import Button
 from handlers.common import ack, answer
 from handlers.context import LinliContext
 from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
+from handlers.digest.buttons import DigestMenu
 from handlers.passbook.buttons import PointsMenu
 from handlers.patrol.admin_buttons import PatrolMenu
 from handlers.study.buttons import StudyMenu
@@ -131,6 +132,8 @@ async def menu(update: Update, context: LinliContext, user: User, t: Translate) 
     rows.append([(t("🤝 Twinning"), TwinningMenu().pack())])
     rows.append([(t("🚓 Patrol duty"), PatrolMenu().pack()), (t("📚 Study"), StudyMenu().pack())])
     rows.append(suggestions_row(t))
+    if community is not None:
+        rows.append([(t("📰 You said, we did"), DigestMenu().pack())])
     if _above_several(user):
         rows.append([(t("Communities"), Communities().pack())])
     title = t("<b>Administration</b> — {community}").format(

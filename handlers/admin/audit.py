@@ -30,6 +30,7 @@ ACTION_LABELS: dict[str, str] = {
     "team.archive": N_("Team archived"),
     "team.restore": N_("Team restored"),
     "broadcast.send": N_("Announcement sent"),
+    "digest.send": N_("“You said, we did” sent"),
     "broadcast.schedule": N_("Announcement scheduled"),
     "broadcast.stop": N_("Announcement stopped"),
     "broadcast.cancel": N_("Announcement cancelled"),

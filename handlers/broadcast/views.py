@@ -3,6 +3,8 @@ preview), the audience in words, the live progress message and the delivery repo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.i18n import Translate, esc
 from bot.models import AudienceKind, Broadcast, LiveMessage
 from bot.services.broadcast import (
@@ -16,9 +18,25 @@ from bot.services.broadcast import (
 from bot.services.errors import LinliError
 from handlers.notices import Shown, ViewEnv, live_view, notice_view
 
+# The renderers of announcements whose body is data (`Broadcast.content_kind`), by kind: the
+# whole message, and its heading for lists (/news); each feature that sends one registers its
+# own with `content_view` from its views module.
+ContentView = Callable[[Translate, Broadcast, str], Shown]
+ContentHeading = Callable[[Translate, Broadcast, str], str]
+CONTENT_VIEWS: dict[str, tuple[ContentView, ContentHeading]] = {}
+
+
+def content_view(kind: str, render: ContentView, heading: ContentHeading) -> None:
+    """Register how announcements of this content kind are shown, whole and as a heading."""
+    if kind in CONTENT_VIEWS:
+        raise TypeError(f"content kind {kind!r} has two views")
+    CONTENT_VIEWS[kind] = (render, heading)
+
 
 def announcement(t: Translate, broadcast: Broadcast, community_name: str) -> Shown:
     """The message exactly as a recipient reading `t`'s language gets it."""
+    if broadcast.content_kind is not None:
+        return CONTENT_VIEWS[broadcast.content_kind][0](t, broadcast, community_name)
     community = esc(community_name)
     header = (
         "❗ <b>" + t("Urgent announcement from {community}").format(community=community)
@@ -30,6 +48,13 @@ def announcement(t: Translate, broadcast: Broadcast, community_name: str) -> Sho
     return Shown(
         text, photo_file_id=broadcast.photo_file_id, document_file_id=broadcast.document_file_id
     )
+
+
+def heading(t: Translate, broadcast: Broadcast, community_name: str) -> str:
+    """The announcement's first line, for a list of them."""
+    if broadcast.content_kind is not None:
+        return CONTENT_VIEWS[broadcast.content_kind][1](t, broadcast, community_name)
+    return announcement(t, broadcast.model_copy(update={"text": None}), community_name).text
 
 
 def report_text(t: Translate, report: DeliveryReport) -> str:

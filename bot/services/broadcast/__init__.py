@@ -245,6 +245,53 @@ class BroadcastService:
         self.notifier.wake()
         return queued
 
+    async def send_content(
+        self,
+        conn: AsyncConnection,
+        actor: User,
+        *,
+        node: Node,
+        kind: str,
+        content: dict[str, object],
+        now: datetime,
+    ) -> tuple[int, int]:
+        """Queue now, inside the caller's transaction, an announcement to everyone below
+        `node` whose body is data (`kind`, `content`: a monthly digest) rendered in each
+        reader's language by the view registered for the kind; sent, paced, reported and
+        audited as any announcement. The caller has checked the role and the node. Returns
+        (the broadcast's id, how many it goes to); NoRecipients when nobody would get it."""
+        broadcast = await broadcasts_repo.insert_draft(
+            conn,
+            created_by=actor.id,
+            text=None,
+            photo_file_id=None,
+            document_file_id=None,
+            node=node,
+            now=now,
+            content_kind=kind,
+            content=content,
+        )
+        await broadcasts_repo.transition(
+            conn,
+            broadcast.id,
+            from_statuses=[BroadcastStatus.DRAFT],
+            to_status=BroadcastStatus.SENDING,
+            started_at=now,
+        )
+        queued = await self._enqueue(conn, broadcast, now)
+        if queued == 0:
+            raise NoRecipients()  # rolls the caller's transaction back
+        await audit.record(
+            conn,
+            actor_id=actor.id,
+            action="broadcast.send",
+            subject=f"broadcast:{broadcast.id}",
+            now=now,
+            community_id=(await self._reach(conn, broadcast)).only_community,
+            after=self._audit_values(broadcast, recipients=queued, content=kind),
+        )
+        return broadcast.id, queued
+
     async def schedule(self, actor: User, broadcast_id: int, at: datetime) -> Draft:
         """Send the draft at `at` (aware); refused in the past or more than a year ahead."""
         broadcast = await self._own_draft(actor, broadcast_id)

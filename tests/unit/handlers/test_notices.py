@@ -124,6 +124,8 @@ def sample(kind: type[Notice], broadcast_id: int) -> Notice:
             values[name] = next(iter(hint))
         elif hint == date | None:  # a reminder's anchor day: set from a real pair
             values[name] = None
+        elif hint is date:  # a digest's month
+            values[name] = date(2026, 11, 1)
         else:
             values[name] = HOSTILE
     return kind(**values)
