@@ -344,7 +344,9 @@ async def seed(services: Services, wishes_count: int) -> dict[str, Any]:
         scale_buildings = [
             int(b)
             for b in await conn.scalars(
-                select(buildings.c.id).where(buildings.c.community_id == community)
+                select(buildings.c.id)
+                .where(buildings.c.community_id == community)
+                .order_by(buildings.c.id)
             )
         ]
     await _rename_buildings(store, community)
