@@ -15,9 +15,9 @@ Then, in a fresh process (so that its memory is the figures' and not the seeding
 district's coordinator asks `StatsService.figures` for the year 2026, for the community and
 for the district, `--stats-runs` times each: the median and the slowest time are printed,
 the query plan of each statement once, and the memory — Python's own allocations at their
-peak during one call (tracemalloc) and the process's peak resident size (ru_maxrss) before
-and after the calls, whose difference is what the calls added to the process (the SQLite
-page cache included; PostgreSQL's server is another process and not counted).
+peak during one call (tracemalloc) and the process's peak resident size (VmHWM) before and
+after the calls, whose difference is what the calls added to the process (the SQLite page
+cache and sorter included; PostgreSQL's server is another process and not counted).
 
 Targets (issue 22): a year's figures < 2 s and < 300 MB.
 """
@@ -344,7 +344,9 @@ async def seed(services: Services, wishes_count: int) -> dict[str, Any]:
         scale_buildings = [
             int(b)
             for b in await conn.scalars(
-                select(buildings.c.id).where(buildings.c.community_id == community)
+                select(buildings.c.id)
+                .where(buildings.c.community_id == community)
+                .order_by(buildings.c.id)
             )
         ]
     await _rename_buildings(store, community)
@@ -412,7 +414,15 @@ async def run(database_url: str | None, folder: Path, *, runs: int, wishes_count
         print(measured.stderr, end="")
 
 
-def _maxrss_mb() -> float:
+def _peak_mb() -> float:
+    """This process's peak resident size: VmHWM (Linux) — ru_maxrss would also count the
+    parent's size at the fork that started this process, which Linux carries across exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
@@ -428,7 +438,7 @@ async def measure(url: str, runs: int, community_id: int) -> None:
             ("community", Node(kind=NodeKind.COMMUNITY, id=community_id)),
             ("district", None),
         ]
-        before = _maxrss_mb()
+        before = _peak_mb()
         results: dict[str, Any] = {}
         for name, node in places:
             with scale.statements(store) as seen:
@@ -444,7 +454,7 @@ async def measure(url: str, runs: int, community_id: int) -> None:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             results[name] = (times, peak, plans, figures)
-        after = _maxrss_mb()
+        after = _peak_mb()
     finally:
         await store.close()
     db = store.engine.dialect.name
@@ -456,7 +466,7 @@ async def measure(url: str, runs: int, community_id: int) -> None:
             f"{peak / 2**20:>20.1f}"
         )
     print(
-        f"  process peak resident size (ru_maxrss): {before:.0f} MB before the figures, "
+        f"  process peak resident size (VmHWM): {before:.0f} MB before the figures, "
         f"{after:.0f} MB after: the calls added {after - before:.0f} MB"
     )
     for name, (_, _, _, figures) in results.items():

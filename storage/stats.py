@@ -25,6 +25,7 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
+    literal_column,
     null,
     or_,
     select,
@@ -128,8 +129,11 @@ def _first_claim() -> ColumnElement[Any]:
     never given back nor handed to someone else (the partial index of those events says
     which, a set small enough to look up once) was claimed then or never; the others' first
     claim is their earliest CLAIMED event (a wish given back has no `claimed_at` at all)."""
+    # The kinds written out, not bound: a partial index serves only a query whose condition
+    # the planner can see implies the index's, and a parameter's value it cannot see.
+    given_back = (WishEventKind.RELEASED.value, WishEventKind.REASSIGNED.value)
     moved = select(wish_events.c.wish_id).where(
-        wish_events.c.kind.in_((WishEventKind.RELEASED.value, WishEventKind.REASSIGNED.value))
+        wish_events.c.kind.in_([literal_column(f"'{kind}'") for kind in given_back])
     )
     earliest = (
         select(func.min(wish_events.c.at))
