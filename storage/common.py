@@ -9,6 +9,14 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+# Row ids are 32-bit integers on PostgreSQL: an id from a forged button or typed by a person (up
+# to 15 digits) that no row can have is "no such row", not a database error.
+ROW_ID_MAX = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    return 0 < value <= ROW_ID_MAX
+
 
 def insert_ignoring_conflicts(conn: AsyncConnection, table: Table, **values: Any) -> Any:
     """`INSERT … ON CONFLICT DO NOTHING RETURNING id` for the connection's dialect."""

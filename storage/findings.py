@@ -13,7 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Finding, FindingStatus
-from storage.common import insert_ignoring_conflicts
+from storage.common import insert_ignoring_conflicts, is_row_id
 from storage.schema import (
     buildings,
     patrol_findings,
@@ -22,14 +22,6 @@ from storage.schema import (
     patrol_shifts,
     users,
 )
-
-# Row ids are 32-bit integers on PostgreSQL: a forged id from a button (up to 15 digits) is
-# no row, not a database error.
-ID_MAX = 2**31 - 1
-
-
-def is_row_id(value: int) -> bool:
-    return 0 < value <= ID_MAX
 
 
 def _query() -> Select[Any]:

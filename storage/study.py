@@ -22,13 +22,11 @@ from bot.models import (
     User,
 )
 from storage import bot_state
+from storage.common import is_row_id
 from storage.schema import slot_signups, slots, study_sessions, user_roles, users
 from storage.slots import slot_from_row
 
 TRIES_KIND = "study_tries"  # bot_state rows: wrong check-in codes per session and person
-# Row ids are 32-bit integers on PostgreSQL: a forged id from a button or a typed one (up to
-# 15 digits) is no session, not a database error.
-ID_MAX = 2**31 - 1
 
 
 def _session(row: Mapping[Any, Any]) -> StudySession:
@@ -89,7 +87,7 @@ async def insert_sessions(
 
 
 async def get_session(conn: AsyncConnection, slot_id: int) -> StudySession | None:
-    if not 0 < slot_id <= ID_MAX:
+    if not is_row_id(slot_id):
         return None
     row = (await conn.execute(_query().where(slots.c.id == slot_id))).mappings().first()
     return _session(row) if row else None

@@ -23,7 +23,7 @@ from bot.models import (
     SuggestionStatus,
     SuggestionTopic,
 )
-from storage.common import insert_ignoring_conflicts
+from storage.common import insert_ignoring_conflicts, is_row_id
 from storage.org import at_or_below
 from storage.schema import (
     broadcasts,
@@ -36,19 +36,11 @@ from storage.schema import (
     wishes,
 )
 
-# Row ids are 32-bit integers on PostgreSQL: a forged id (up to 15 digits) is no row.
-ID_MAX = 2**31 - 1
-
-
 ANSWERING = [
     BroadcastStatus.SCHEDULED.value,
     BroadcastStatus.SENDING.value,
     BroadcastStatus.DONE.value,
 ]
-
-
-def is_row_id(value: int) -> bool:
-    return 0 < value <= ID_MAX
 
 
 def _query() -> Select[Any]:

@@ -52,6 +52,7 @@ from storage import audit
 from storage import findings as repo
 from storage import slots as slots_repo
 from storage import users as users_repo
+from storage.common import is_row_id
 from storage.store import Store
 
 REPORT_AFTER = timedelta(hours=2)  # after the shift's end, a finding may still be reported
@@ -165,7 +166,7 @@ class FindingsService:
 
     async def _spot(self, conn: AsyncConnection, member: User, slot_id: int) -> PatrolSpot:
         """The shift, when the member may report from it now; else why not."""
-        if not repo.is_row_id(slot_id):
+        if not is_row_id(slot_id):
             raise NotOnShift()  # a forged id
         slot = await slots_repo.get_slot(conn, slot_id)
         post = await repo.post_of_shift(conn, slot_id) if slot is not None else None
