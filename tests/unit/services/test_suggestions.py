@@ -336,7 +336,7 @@ async def test_every_move_of_the_table_and_none_other(
 async def test_the_first_reply_answers_it_and_the_author_gets_each_in_their_language(
     services: Services, world: World, clock: ManualClock
 ) -> None:
-    made = await services.suggestions.submit(world.granny, _draft(anonymous=True), token="t")
+    made = await services.suggestions.submit(world.granny, _draft(), token="t")
     card = await services.suggestions.reply(world.keeper_a1, made.id, "  已请物业修好  ")
     assert card.status is S.ANSWERED and card.answered_at == DAYTIME
     assert [r.text for r in card.replies] == ["已请物业修好"]
@@ -530,6 +530,44 @@ async def test_an_anonymous_authors_id_and_name_are_in_nothing_a_coordinator_rea
     assert GRANNY not in everything  # ... and the author is not
     assert str(GRANNY_ID) not in everything
     assert "A1号楼" not in everything  # nor their building
+
+
+async def test_an_anonymous_suggestion_is_tied_to_no_building(
+    services: Services, world: World
+) -> None:
+    """The author was promised the staff see not their building: a building's coordinator
+    who received it, listed it or exported their building would know it. An anonymous
+    suggestion lies in the community alone, told to and read by its coordinators."""
+    made = await services.suggestions.submit(world.granny, _draft(anonymous=True), token="t")
+    assert made.building_id is None and made.community_id == world.a.id
+    told = {chat for chat, _, _ in await _queued(services, SuggestionReceived.KIND)}
+    assert told == {world.coordinator_a.id}
+    with pytest.raises(NoSuchSuggestion):
+        await services.suggestions.card(world.keeper_a1, made.id)
+    page = await services.suggestions.listing(world.keeper_a1, S.NEW)
+    assert page.cards == [] and page.counts[S.NEW] == 0
+    assert (await services.suggestions.card(world.coordinator_a, made.id)).id == made.id
+
+
+async def test_an_anonymous_record_hides_whom_the_member_heard_it_from(
+    services: Services, world: World
+) -> None:
+    """A member writing down a resident's suggestion anonymously: the resident's name and
+    room reach the member (to pass replies on), never the staff."""
+    made = await services.suggestions.submit(
+        world.member_a, _draft(heard_from="张奶奶 5-302", anonymous=True), token="x"
+    )
+    received = await _queued(services, SuggestionReceived.KIND)
+    assert received
+    for _, _, params in received:
+        assert params.get("heard_from") is None and params.get("author_name") is None
+    card = await services.suggestions.card(world.coordinator_a, made.id)
+    assert card.heard_from is None
+    page = await services.suggestions.listing(world.coordinator_a, S.NEW)
+    assert "张奶奶" not in page.model_dump_json()
+    await services.suggestions.reply(world.coordinator_a, made.id, "好的")
+    ((chat, _, told),) = await _queued(services, "suggestion.replied")
+    assert chat == world.member_a.id and told["heard_from"] == "张奶奶 5-302"
 
 
 async def test_a_signed_suggestion_shows_its_authors_name_to_coordinators(
