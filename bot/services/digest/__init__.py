@@ -110,6 +110,7 @@ class StoryChoice:
 
 
 _SPACES = re.compile(r"\s+")
+_ROW_ID = re.compile(r"[1-9][0-9]{0,9}")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -372,7 +373,9 @@ class DigestService:
         wanted: dict[StoryKind, list[int]] = {kind: [] for kind in StoryKind}
         for key in keys:
             kind = next((k for k in StoryKind if key[:1] == k.value), None)
-            if kind is not None and key[1:].isdigit() and len(key) <= 16:
+            # ASCII digits only (str.isdigit takes "²", which int() refuses) and a row id
+            # (past 2**31 - 1 PostgreSQL refuses the query).
+            if kind is not None and _ROW_ID.fullmatch(key[1:]) and int(key[1:]) < 2**31:
                 wanted[kind].append(int(key[1:]))
         readers = {
             StoryKind.SUGGESTION: digest_repo.answered_suggestions,

@@ -487,7 +487,10 @@ async def test_at_most_three_stories_and_only_the_month_candidates(
                 select(suggestions.c.id).where(suggestions.c.token.in_(["s4", "s5"]))
             )
         ]
-    for key in [f"s{foreign[0]}", f"s{foreign[1]}", "w3", "x1", "s99999999"]:
+    # A forged button's key past PostgreSQL's 32-bit ids, or of digits int() refuses ("²"),
+    # or of other scripts' digits: no story either, not a database error.
+    forged = ["s99999999999", "w999999999999999", "s²", "f١٢", "s-1", "s0", "s 1"]
+    for key in [f"s{foreign[0]}", f"s{foreign[1]}", "w3", "x1", "s99999999", *forged]:
         with pytest.raises(StoryGone):
             await services.digest.screen(world.coordinator, NOVEMBER, [StoryChoice(key)])
     twice = await services.digest.screen(
