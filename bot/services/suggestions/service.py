@@ -482,11 +482,15 @@ class SuggestionsService:
         async with self.store.transaction() as conn:
             found = await self._in_reach(conn, actor, suggestion_id)
             reach = require_coordinator(actor)
+            # In the coordinator's reach, and in (or reaching) the suggestion's community: a
+            # coordinator over several may not link another community's.
             if kind is SuggestionLinkKind.BROADCAST:
-                exists = await repo.broadcast_within(conn, ref_id, reach)
+                exists = await repo.broadcast_within(conn, ref_id, reach, found.community_id)
             else:
                 place = await repo.place_of(conn, kind, ref_id)
-                exists = place is not None and actor.covers(*place)
+                exists = (
+                    place is not None and place[0] == found.community_id and actor.covers(*place)
+                )
             if not exists:
                 raise NOTHING_TO_LINK[kind](id=ref_id)
             now = self.clock.now()

@@ -479,6 +479,33 @@ async def test_a_link_must_exist_in_reach_and_the_author_sees_it(
     assert [chat for chat, _, _ in told] == [GRANNY_ID, GRANNY_ID]
 
 
+async def test_what_answered_it_lies_in_the_suggestions_community(
+    services: Services, world: World
+) -> None:
+    """A coordinator over two communities (the district's) may not link another community's
+    wish, finding or announcement to a suggestion: it answered nothing there, and the author
+    would be told of it."""
+    made = await services.suggestions.submit(world.granny, _draft(), token="t")
+    wish_b = await services.wishes.post(
+        world.resident_b, WishDraft(category=WishCategory.REPAIRS, text="B的")
+    )
+    to_b = await services.broadcasts.create_draft(world.coordinator_b, text="B社区停水")
+    await services.broadcasts.send_now(world.coordinator_b, to_b.broadcast.id)
+    svc, district = services.suggestions, world.district
+    before = await _state(services, made.id)
+    with pytest.raises(NoWishToLink):
+        await svc.link(district, made.id, SuggestionLinkKind.WISH, wish_b.id)
+    with pytest.raises(NoBroadcastToLink):
+        await svc.link(district, made.id, SuggestionLinkKind.BROADCAST, to_b.broadcast.id)
+    assert await _state(services, made.id) == before
+    assert await _queued(services, "suggestion.linked") == []
+    # An announcement to the whole district reached the suggestion's community: it may.
+    to_all = await services.broadcasts.create_draft(district, text="全区路灯检修")
+    await services.broadcasts.send_now(district, to_all.broadcast.id)
+    card = await svc.link(district, made.id, SuggestionLinkKind.BROADCAST, to_all.broadcast.id)
+    assert [link.ref_id for link in card.links] == [to_all.broadcast.id]
+
+
 # --- anonymity -----------------------------------------------------------------------------
 
 
