@@ -39,6 +39,7 @@ from bot.services.notify import Notifier
 from bot.services.reminders import ReminderService
 from bot.services.scope import require_coordinator, working_community
 from bot.services.stats.period import PeriodInFuture, bounds, month_of, shifted
+from bot.services.suggestions.rules import visible
 from storage import audit, org
 from storage import digest as digest_repo
 from storage import users as users_repo
@@ -153,7 +154,7 @@ def story_of(candidate: Candidate) -> Story:
 def check_rewrite(text: str) -> str:
     """A story the coordinator typed, trimmed; refused when empty or too long."""
     words = text.strip()
-    if not words:
+    if not visible(words):  # zero-width characters alone show nothing
         raise RewriteEmpty()
     if len(words) > REWRITE_MAX:
         raise RewriteTooLong(most=REWRITE_MAX, count=len(words))

@@ -33,6 +33,7 @@ from bot.services.digest import (
     CONTENT_KIND,
     REMIND_KIND,
     DigestAlreadySent,
+    RewriteEmpty,
     RewriteTooLong,
     StoryChoice,
     StoryGone,
@@ -501,6 +502,10 @@ async def test_at_most_three_stories_and_only_the_month_candidates(
     with pytest.raises(RewriteTooLong):
         await services.digest.screen(
             world.coordinator, NOVEMBER, [StoryChoice(screen.candidates[0].key, "字" * 201)]
+        )
+    with pytest.raises(RewriteEmpty):  # zero-width characters alone: residents read nothing
+        await services.digest.screen(
+            world.coordinator, NOVEMBER, [StoryChoice(screen.candidates[0].key, "\u200b\u2060")]
         )
 
 

@@ -219,6 +219,7 @@ async def test_a_double_send_makes_one_suggestion(services: Services, world: Wor
     [
         (_draft(None), EmptySuggestion),
         (_draft("   \n "), EmptySuggestion),
+        (_draft("\u200b \u2060\ufeff\u200d"), EmptySuggestion),  # nothing visible
         (_draft("长" * 1001), TextTooLong),
     ],
 )
@@ -229,6 +230,20 @@ async def test_empty_or_over_long_words_are_refused_with_nothing_made(
         await services.suggestions.submit(world.granny, draft, token="x")
     assert await _count(services, suggestions) == 0
     assert await _count(services, outbox) == 0
+
+
+async def test_an_invisible_reply_or_name_is_none(services: Services, world: World) -> None:
+    """Zero-width characters alone are no reply: it would mark the suggestion answered (and
+    count it so) while the author reads nothing; nor a resident's name."""
+    made = await services.suggestions.submit(world.granny, _draft(), token="t")
+    before = await _state(services, made.id)
+    with pytest.raises(InvalidInput):
+        await services.suggestions.reply(world.coordinator_a, made.id, "\u200b\u200c \u2060")
+    assert await _state(services, made.id) == before
+    with pytest.raises(InvalidInput):
+        await services.suggestions.submit(
+            world.member_a, _draft(heard_from="\u200b\ufeff"), token="x"
+        )
 
 
 async def test_a_photo_or_a_voice_note_alone_is_a_suggestion(
