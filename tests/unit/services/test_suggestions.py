@@ -720,3 +720,17 @@ async def test_the_longest_card_list_and_my_suggestions_fit_one_message(
     _fits(text, rows)
     assert ("建" * 80) in text
     assert text.count("<b>#") == 5 and f"<b>#{10**9 + 4}</b>" in text  # none cut off
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_an_anonymous_voice_note_is_not_promised_to_hide_who_speaks(language: str) -> None:
+    """The promise "the staff see neither your name nor your building" leaves a voice note:
+    heard as it is, it may tell who left it; the prompt says so when the suggestion is one."""
+    from handlers.suggestions.views import sign_prompt
+
+    t = translator(language)
+    plain, _ = sign_prompt(t, "张奶奶")
+    spoken, _ = sign_prompt(t, "张奶奶", voice=True)
+    assert "🔊" not in plain
+    assert spoken.startswith(plain) and "🔊" in spoken[len(plain) :]
+    assert ("原声" in spoken) == (language == "zh")
