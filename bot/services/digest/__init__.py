@@ -112,6 +112,13 @@ class StoryChoice:
 
 _SPACES = re.compile(r"\s+")
 _ROW_ID = re.compile(r"[1-9][0-9]{0,9}")
+# A phone number in a resident's words (a mobile, a landline with its area code, or any seven
+# digits and more): the digest goes to every resident, so a story never tells one.
+_PHONE = re.compile(
+    r"(?<![0-9])(?:(?:\+?86[ -]?)?1[0-9]{2}[ -]?[0-9]{4}[ -]?[0-9]{4}"
+    r"|0[0-9]{2,3}[ -]?[0-9]{7,8}|[0-9]{7,})(?![0-9])"
+)
+HIDDEN = "***"
 
 
 def shorten(text: str, limit: int) -> str:
@@ -140,11 +147,12 @@ def counts_of(figures: Figures) -> DigestCounts:
 
 
 def story_of(candidate: Candidate) -> Story:
-    """A candidate as a story: the words shortened, the answer shortened, nothing else."""
+    """A candidate as a story: the words shortened (phone numbers hidden), the answer
+    shortened, nothing else."""
     return Story(
         kind=candidate.kind,
         ref_id=candidate.ref_id,
-        words=shorten(candidate.words, WORDS_MAX),
+        words=shorten(_PHONE.sub(HIDDEN, candidate.words), WORDS_MAX),
         reply=shorten(candidate.reply, REPLY_MAX) if candidate.reply else None,
         team_name=candidate.team_name,
         made_wish=candidate.made_wish,

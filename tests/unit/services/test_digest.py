@@ -448,6 +448,33 @@ async def test_long_words_are_shortened(services: Services, world: World) -> Non
     assert len(long.words) <= 60 and long.words.endswith("…")
 
 
+async def test_a_phone_number_in_a_residents_words_is_not_told(
+    services: Services, world: World
+) -> None:
+    """The digest goes to every resident: a phone number a resident put in their wish (for
+    the member who came) is hidden in its story; a day and a room stay."""
+    async with services.store.transaction() as conn:
+        for text in [
+            "修水管 电话13800000001",
+            "12月1日 3-201 请回电 138 0000 0002",
+            "座机0971-8123456",
+        ]:
+            await _wish(
+                conn,
+                community=world.community,
+                posted_by=300,
+                text=text,
+                status=WishStatus.DONE,
+                created=at(12),
+                done=at(13),
+                claimed_by=201,
+            )
+    screen = await services.digest.screen(world.coordinator, NOVEMBER)
+    words = {s.words for s in screen.candidates if s.kind is StoryKind.WISH}
+    assert {"修水管 电话***", "12月1日 3-201 请回电 ***", "座机***"} <= words
+    assert not any(digit in "".join(words) for digit in ["13800000001", "8123456", "0002"])
+
+
 async def test_residents_members_and_a_building_coordinator_may_not(
     services: Services, world: World
 ) -> None:
