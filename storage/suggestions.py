@@ -9,12 +9,13 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
     BroadcastStatus,
+    NodeKind,
     Reach,
     Suggestion,
     SuggestionLink,
@@ -24,7 +25,7 @@ from bot.models import (
     SuggestionTopic,
 )
 from storage.common import insert_ignoring_conflicts, is_row_id
-from storage.org import at_or_below
+from storage.org import at_or_below, nodes_above
 from storage.schema import (
     broadcasts,
     buildings,
@@ -302,17 +303,32 @@ async def place_of(
     return (int(row.community_id), row.building_id) if row is not None else None
 
 
-async def broadcast_within(conn: AsyncConnection, broadcast_id: int, reach: Reach) -> bool:
+async def broadcast_within(
+    conn: AsyncConnection, broadcast_id: int, reach: Reach, community_id: int
+) -> bool:
     """An announcement sent (or being sent, or scheduled) to the coordinator's node or one
-    below it; a draft or a cancelled one answered nothing."""
+    below it, that reached the community (sent to it, to one of its buildings, or to the
+    street or district it lies in); a draft or a cancelled one answered nothing."""
     if not is_row_id(broadcast_id):
         return False
+    kind, node_id = broadcasts.c.node_kind, broadcasts.c.node_id
+    reached = [
+        and_(kind == node.kind.value, node_id == node.id)
+        for node in await nodes_above(conn, community_id)
+    ]
+    reached.append(
+        and_(
+            kind == NodeKind.BUILDING.value,
+            node_id.in_(select(buildings.c.id).where(buildings.c.community_id == community_id)),
+        )
+    )
     found = await conn.scalar(
         select(broadcasts.c.id).where(
             and_(
                 broadcasts.c.id == broadcast_id,
                 broadcasts.c.status.in_(ANSWERING),
-                at_or_below(broadcasts.c.node_kind, broadcasts.c.node_id, reach),
+                at_or_below(kind, node_id, reach),
+                or_(*reached),
             )
         )
     )

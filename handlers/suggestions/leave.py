@@ -138,7 +138,8 @@ async def content(update: Update, context: LinliContext, user: User, t: Translat
         form.photo_file_id = form.voice_file_id = None
     form.text = words
     form.save(context)
-    await answer(update, *sign_prompt(t, user.display_name))
+    voice = form.voice_file_id is not None
+    await answer(update, *sign_prompt(t, user.display_name, voice=voice))
     return SuggestDialogue.SIGN
 
 

@@ -157,11 +157,13 @@ def content_prompt(t: Translate, topic: SuggestionTopic) -> tuple[str, Rows]:
     return text, cancel_rows(t)
 
 
-def sign_prompt(t: Translate, name: str) -> tuple[str, Rows]:
+def sign_prompt(t: Translate, name: str, *, voice: bool = False) -> tuple[str, Rows]:
     text = t(
         "Sign it with your name, or leave it anonymous? When anonymous, the staff see neither "
         "your name nor your building, but their replies still come to you."
     )
+    if voice:  # the promise above does not cover a voice the staff may know
+        text += "\n" + t("🔊 The staff will hear your voice note as it is.")
     rows = [
         [(t("👤 Sign as {name}").format(name=name)[:60], SuggestSign(anonymous=False).pack())],
         [(t("🙈 Anonymous"), SuggestSign(anonymous=True).pack())],

@@ -39,6 +39,7 @@ from bot.services.notify import Notifier
 from bot.services.reminders import ReminderService
 from bot.services.scope import require_coordinator, working_community
 from bot.services.stats.period import PeriodInFuture, bounds, month_of, shifted
+from bot.services.suggestions.rules import visible
 from storage import audit, org
 from storage import digest as digest_repo
 from storage import users as users_repo
@@ -110,6 +111,14 @@ class StoryChoice:
 
 
 _SPACES = re.compile(r"\s+")
+_ROW_ID = re.compile(r"[1-9][0-9]{0,9}")
+# A phone number in a resident's words (a mobile, a landline with its area code, or any seven
+# digits and more): the digest goes to every resident, so a story never tells one.
+_PHONE = re.compile(
+    r"(?<![0-9])(?:(?:\+?86[ -]?)?1[0-9]{2}[ -]?[0-9]{4}[ -]?[0-9]{4}"
+    r"|0[0-9]{2,3}[ -]?[0-9]{7,8}|[0-9]{7,})(?![0-9])"
+)
+HIDDEN = "***"
 
 
 def shorten(text: str, limit: int) -> str:
@@ -138,11 +147,12 @@ def counts_of(figures: Figures) -> DigestCounts:
 
 
 def story_of(candidate: Candidate) -> Story:
-    """A candidate as a story: the words shortened, the answer shortened, nothing else."""
+    """A candidate as a story: the words shortened (phone numbers hidden), the answer
+    shortened, nothing else."""
     return Story(
         kind=candidate.kind,
         ref_id=candidate.ref_id,
-        words=shorten(candidate.words, WORDS_MAX),
+        words=shorten(_PHONE.sub(HIDDEN, candidate.words), WORDS_MAX),
         reply=shorten(candidate.reply, REPLY_MAX) if candidate.reply else None,
         team_name=candidate.team_name,
         made_wish=candidate.made_wish,
@@ -152,7 +162,7 @@ def story_of(candidate: Candidate) -> Story:
 def check_rewrite(text: str) -> str:
     """A story the coordinator typed, trimmed; refused when empty or too long."""
     words = text.strip()
-    if not words:
+    if not visible(words):  # zero-width characters alone show nothing
         raise RewriteEmpty()
     if len(words) > REWRITE_MAX:
         raise RewriteTooLong(most=REWRITE_MAX, count=len(words))
@@ -372,7 +382,9 @@ class DigestService:
         wanted: dict[StoryKind, list[int]] = {kind: [] for kind in StoryKind}
         for key in keys:
             kind = next((k for k in StoryKind if key[:1] == k.value), None)
-            if kind is not None and key[1:].isdigit() and len(key) <= 16:
+            # ASCII digits only (str.isdigit takes "²", which int() refuses) and a row id
+            # (past 2**31 - 1 PostgreSQL refuses the query).
+            if kind is not None and _ROW_ID.fullmatch(key[1:]) and int(key[1:]) < 2**31:
                 wanted[kind].append(int(key[1:]))
         readers = {
             StoryKind.SUGGESTION: digest_repo.answered_suggestions,

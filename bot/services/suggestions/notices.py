@@ -18,7 +18,8 @@ from bot.models import (
 
 
 class SuggestionReceived(Notice):
-    """To the coordinators over the community (and the author's building): a new suggestion."""
+    """To the coordinators over the community (and, when signed, the author's building): a new
+    suggestion."""
 
     KIND = "suggestion.received"
     suggestion_id: int
@@ -28,7 +29,7 @@ class SuggestionReceived(Notice):
     words: str | None = None
     photo: bool = False
     voice: bool = False
-    heard_from: str | None = None
+    heard_from: str | None = None  # None when anonymous
     author_name: str | None = None  # None when anonymous
     building_name: str | None = None  # None when anonymous
 

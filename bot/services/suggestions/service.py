@@ -13,7 +13,9 @@ Who may do what, checked here whatever the buttons showed:
   guarded UPDATE, each audited; anything else is "no such suggestion".
 
 Anonymity: what a coordinator reads (`SuggestionCard`, the `SuggestionReceived` notice, the
-audit rows) never holds the author's id, and holds their name and building only when signed.
+audit rows) never holds the author's id, and holds their name, their building and whom a member
+heard it from only when signed; an anonymous suggestion is stored without a building at all, so
+no building's coordinator, list, figure or export places it.
 """
 
 from __future__ import annotations
@@ -195,10 +197,15 @@ class SuggestionsService:
                 raise NoCommunity()
             community = await org.get_community(conn, fresh.community_id)
             assert community is not None
+            signed = not draft.anonymous
+            # An anonymous suggestion lies in the community alone: tied to the author's
+            # building, that building's coordinator (and a building's list, figures or
+            # export) would tell where the author lives.
+            building_id = fresh.building_id if signed else None
             suggestion_id = await repo.insert_suggestion(
                 conn,
                 community_id=fresh.community_id,
-                building_id=fresh.building_id,
+                building_id=building_id,
                 author_id=author.id,
                 anonymous=draft.anonymous,
                 heard_from=heard_from,
@@ -213,7 +220,6 @@ class SuggestionsService:
                 raced = await repo.suggestion_by_token(conn, author.id, token)
                 assert raced is not None
                 return raced
-            signed = not draft.anonymous
             notice = SuggestionReceived(
                 suggestion_id=suggestion_id,
                 community_id=fresh.community_id,
@@ -222,13 +228,12 @@ class SuggestionsService:
                 words=words,
                 photo=draft.photo_file_id is not None,
                 voice=draft.voice_file_id is not None,
-                heard_from=heard_from,
+                # Whom a member heard it from names the resident: not when anonymous.
+                heard_from=heard_from if signed else None,
                 author_name=fresh.display_name if signed else None,
-                building_name=await repo.building_name(conn, fresh.building_id)
-                if signed
-                else None,
+                building_name=await repo.building_name(conn, building_id) if signed else None,
             )
-            ids = await coordinators_above(conn, fresh.community_id, fresh.building_id)
+            ids = await coordinators_above(conn, fresh.community_id, building_id)
             coordinators = await users_repo.get_users(conn, [i for i in ids if i != author.id])
             # Nothing here is urgent: it waits out each coordinator's quiet hours.
             await self.notifier.tell_all(
@@ -292,7 +297,7 @@ class SuggestionsService:
                     building_name=buildings.get(s.building_id)
                     if signed and s.building_id
                     else None,
-                    heard_from=s.heard_from,
+                    heard_from=s.heard_from if signed else None,
                     topic=s.topic,
                     text=s.text,
                     photo=s.photo_file_id is not None,
@@ -477,11 +482,15 @@ class SuggestionsService:
         async with self.store.transaction() as conn:
             found = await self._in_reach(conn, actor, suggestion_id)
             reach = require_coordinator(actor)
+            # In the coordinator's reach, and in (or reaching) the suggestion's community: a
+            # coordinator over several may not link another community's.
             if kind is SuggestionLinkKind.BROADCAST:
-                exists = await repo.broadcast_within(conn, ref_id, reach)
+                exists = await repo.broadcast_within(conn, ref_id, reach, found.community_id)
             else:
                 place = await repo.place_of(conn, kind, ref_id)
-                exists = place is not None and actor.covers(*place)
+                exists = (
+                    place is not None and place[0] == found.community_id and actor.covers(*place)
+                )
             if not exists:
                 raise NOTHING_TO_LINK[kind](id=ref_id)
             now = self.clock.now()

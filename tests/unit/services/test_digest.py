@@ -33,6 +33,7 @@ from bot.services.digest import (
     CONTENT_KIND,
     REMIND_KIND,
     DigestAlreadySent,
+    RewriteEmpty,
     RewriteTooLong,
     StoryChoice,
     StoryGone,
@@ -447,6 +448,33 @@ async def test_long_words_are_shortened(services: Services, world: World) -> Non
     assert len(long.words) <= 60 and long.words.endswith("…")
 
 
+async def test_a_phone_number_in_a_residents_words_is_not_told(
+    services: Services, world: World
+) -> None:
+    """The digest goes to every resident: a phone number a resident put in their wish (for
+    the member who came) is hidden in its story; a day and a room stay."""
+    async with services.store.transaction() as conn:
+        for text in [
+            "修水管 电话13800000001",
+            "12月1日 3-201 请回电 138 0000 0002",
+            "座机0971-8123456",
+        ]:
+            await _wish(
+                conn,
+                community=world.community,
+                posted_by=300,
+                text=text,
+                status=WishStatus.DONE,
+                created=at(12),
+                done=at(13),
+                claimed_by=201,
+            )
+    screen = await services.digest.screen(world.coordinator, NOVEMBER)
+    words = {s.words for s in screen.candidates if s.kind is StoryKind.WISH}
+    assert {"修水管 电话***", "12月1日 3-201 请回电 ***", "座机***"} <= words
+    assert not any(digit in "".join(words) for digit in ["13800000001", "8123456", "0002"])
+
+
 async def test_residents_members_and_a_building_coordinator_may_not(
     services: Services, world: World
 ) -> None:
@@ -487,7 +515,10 @@ async def test_at_most_three_stories_and_only_the_month_candidates(
                 select(suggestions.c.id).where(suggestions.c.token.in_(["s4", "s5"]))
             )
         ]
-    for key in [f"s{foreign[0]}", f"s{foreign[1]}", "w3", "x1", "s99999999"]:
+    # A forged button's key past PostgreSQL's 32-bit ids, or of digits int() refuses ("²"),
+    # or of other scripts' digits: no story either, not a database error.
+    forged = ["s99999999999", "w999999999999999", "s²", "f١٢", "s-1", "s0", "s 1"]
+    for key in [f"s{foreign[0]}", f"s{foreign[1]}", "w3", "x1", "s99999999", *forged]:
         with pytest.raises(StoryGone):
             await services.digest.screen(world.coordinator, NOVEMBER, [StoryChoice(key)])
     twice = await services.digest.screen(
@@ -498,6 +529,10 @@ async def test_at_most_three_stories_and_only_the_month_candidates(
     with pytest.raises(RewriteTooLong):
         await services.digest.screen(
             world.coordinator, NOVEMBER, [StoryChoice(screen.candidates[0].key, "字" * 201)]
+        )
+    with pytest.raises(RewriteEmpty):  # zero-width characters alone: residents read nothing
+        await services.digest.screen(
+            world.coordinator, NOVEMBER, [StoryChoice(screen.candidates[0].key, "\u200b\u2060")]
         )
 
 

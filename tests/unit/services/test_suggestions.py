@@ -219,6 +219,7 @@ async def test_a_double_send_makes_one_suggestion(services: Services, world: Wor
     [
         (_draft(None), EmptySuggestion),
         (_draft("   \n "), EmptySuggestion),
+        (_draft("\u200b \u2060\ufeff\u200d"), EmptySuggestion),  # nothing visible
         (_draft("长" * 1001), TextTooLong),
     ],
 )
@@ -229,6 +230,20 @@ async def test_empty_or_over_long_words_are_refused_with_nothing_made(
         await services.suggestions.submit(world.granny, draft, token="x")
     assert await _count(services, suggestions) == 0
     assert await _count(services, outbox) == 0
+
+
+async def test_an_invisible_reply_or_name_is_none(services: Services, world: World) -> None:
+    """Zero-width characters alone are no reply: it would mark the suggestion answered (and
+    count it so) while the author reads nothing; nor a resident's name."""
+    made = await services.suggestions.submit(world.granny, _draft(), token="t")
+    before = await _state(services, made.id)
+    with pytest.raises(InvalidInput):
+        await services.suggestions.reply(world.coordinator_a, made.id, "\u200b\u200c \u2060")
+    assert await _state(services, made.id) == before
+    with pytest.raises(InvalidInput):
+        await services.suggestions.submit(
+            world.member_a, _draft(heard_from="\u200b\ufeff"), token="x"
+        )
 
 
 async def test_a_photo_or_a_voice_note_alone_is_a_suggestion(
@@ -336,7 +351,7 @@ async def test_every_move_of_the_table_and_none_other(
 async def test_the_first_reply_answers_it_and_the_author_gets_each_in_their_language(
     services: Services, world: World, clock: ManualClock
 ) -> None:
-    made = await services.suggestions.submit(world.granny, _draft(anonymous=True), token="t")
+    made = await services.suggestions.submit(world.granny, _draft(), token="t")
     card = await services.suggestions.reply(world.keeper_a1, made.id, "  已请物业修好  ")
     assert card.status is S.ANSWERED and card.answered_at == DAYTIME
     assert [r.text for r in card.replies] == ["已请物业修好"]
@@ -479,6 +494,33 @@ async def test_a_link_must_exist_in_reach_and_the_author_sees_it(
     assert [chat for chat, _, _ in told] == [GRANNY_ID, GRANNY_ID]
 
 
+async def test_what_answered_it_lies_in_the_suggestions_community(
+    services: Services, world: World
+) -> None:
+    """A coordinator over two communities (the district's) may not link another community's
+    wish, finding or announcement to a suggestion: it answered nothing there, and the author
+    would be told of it."""
+    made = await services.suggestions.submit(world.granny, _draft(), token="t")
+    wish_b = await services.wishes.post(
+        world.resident_b, WishDraft(category=WishCategory.REPAIRS, text="B的")
+    )
+    to_b = await services.broadcasts.create_draft(world.coordinator_b, text="B社区停水")
+    await services.broadcasts.send_now(world.coordinator_b, to_b.broadcast.id)
+    svc, district = services.suggestions, world.district
+    before = await _state(services, made.id)
+    with pytest.raises(NoWishToLink):
+        await svc.link(district, made.id, SuggestionLinkKind.WISH, wish_b.id)
+    with pytest.raises(NoBroadcastToLink):
+        await svc.link(district, made.id, SuggestionLinkKind.BROADCAST, to_b.broadcast.id)
+    assert await _state(services, made.id) == before
+    assert await _queued(services, "suggestion.linked") == []
+    # An announcement to the whole district reached the suggestion's community: it may.
+    to_all = await services.broadcasts.create_draft(district, text="全区路灯检修")
+    await services.broadcasts.send_now(district, to_all.broadcast.id)
+    card = await svc.link(district, made.id, SuggestionLinkKind.BROADCAST, to_all.broadcast.id)
+    assert [link.ref_id for link in card.links] == [to_all.broadcast.id]
+
+
 # --- anonymity -----------------------------------------------------------------------------
 
 
@@ -530,6 +572,44 @@ async def test_an_anonymous_authors_id_and_name_are_in_nothing_a_coordinator_rea
     assert GRANNY not in everything  # ... and the author is not
     assert str(GRANNY_ID) not in everything
     assert "A1号楼" not in everything  # nor their building
+
+
+async def test_an_anonymous_suggestion_is_tied_to_no_building(
+    services: Services, world: World
+) -> None:
+    """The author was promised the staff see not their building: a building's coordinator
+    who received it, listed it or exported their building would know it. An anonymous
+    suggestion lies in the community alone, told to and read by its coordinators."""
+    made = await services.suggestions.submit(world.granny, _draft(anonymous=True), token="t")
+    assert made.building_id is None and made.community_id == world.a.id
+    told = {chat for chat, _, _ in await _queued(services, SuggestionReceived.KIND)}
+    assert told == {world.coordinator_a.id}
+    with pytest.raises(NoSuchSuggestion):
+        await services.suggestions.card(world.keeper_a1, made.id)
+    page = await services.suggestions.listing(world.keeper_a1, S.NEW)
+    assert page.cards == [] and page.counts[S.NEW] == 0
+    assert (await services.suggestions.card(world.coordinator_a, made.id)).id == made.id
+
+
+async def test_an_anonymous_record_hides_whom_the_member_heard_it_from(
+    services: Services, world: World
+) -> None:
+    """A member writing down a resident's suggestion anonymously: the resident's name and
+    room reach the member (to pass replies on), never the staff."""
+    made = await services.suggestions.submit(
+        world.member_a, _draft(heard_from="张奶奶 5-302", anonymous=True), token="x"
+    )
+    received = await _queued(services, SuggestionReceived.KIND)
+    assert received
+    for _, _, params in received:
+        assert params.get("heard_from") is None and params.get("author_name") is None
+    card = await services.suggestions.card(world.coordinator_a, made.id)
+    assert card.heard_from is None
+    page = await services.suggestions.listing(world.coordinator_a, S.NEW)
+    assert "张奶奶" not in page.model_dump_json()
+    await services.suggestions.reply(world.coordinator_a, made.id, "好的")
+    ((chat, _, told),) = await _queued(services, "suggestion.replied")
+    assert chat == world.member_a.id and told["heard_from"] == "张奶奶 5-302"
 
 
 async def test_a_signed_suggestion_shows_its_authors_name_to_coordinators(
@@ -640,3 +720,17 @@ async def test_the_longest_card_list_and_my_suggestions_fit_one_message(
     _fits(text, rows)
     assert ("建" * 80) in text
     assert text.count("<b>#") == 5 and f"<b>#{10**9 + 4}</b>" in text  # none cut off
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_an_anonymous_voice_note_is_not_promised_to_hide_who_speaks(language: str) -> None:
+    """The promise "the staff see neither your name nor your building" leaves a voice note:
+    heard as it is, it may tell who left it; the prompt says so when the suggestion is one."""
+    from handlers.suggestions.views import sign_prompt
+
+    t = translator(language)
+    plain, _ = sign_prompt(t, "张奶奶")
+    spoken, _ = sign_prompt(t, "张奶奶", voice=True)
+    assert "🔊" not in plain
+    assert spoken.startswith(plain) and "🔊" in spoken[len(plain) :]
+    assert ("原声" in spoken) == (language == "zh")
