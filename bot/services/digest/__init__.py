@@ -39,7 +39,7 @@ from bot.services.notify import Notifier
 from bot.services.reminders import ReminderService
 from bot.services.scope import require_coordinator, working_community
 from bot.services.stats.period import PeriodInFuture, bounds, month_of, shifted
-from bot.services.suggestions.rules import visible
+from bot.services.text import visible
 from storage import audit, org
 from storage import digest as digest_repo
 from storage import users as users_repo

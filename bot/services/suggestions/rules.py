@@ -3,7 +3,6 @@ is typed, and the refusals people read."""
 
 from __future__ import annotations
 
-import unicodedata
 from enum import StrEnum
 
 from bot.models import N_, SuggestionStatus
@@ -103,25 +102,15 @@ class BadNumber(InvalidInput):
     message = N_("Please type the number only, for example 12.")
 
 
-def visible(text: str) -> bool:
-    """Whether anything in `text` shows: zero-width spaces, joiners and other format or
-    control characters alone (str.strip keeps them) are no words."""
-    return any(
-        not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs", "Zl", "Zp")
-        for ch in text
-    )
-
-
 def clean_words(text: str | None, *, limit: int = TEXT_MAX) -> str | None:
     """The words as written, trimmed; None when there are none (or none that show);
     TextTooLong past `limit`."""
-    words = trim_text(text, limit)
-    return words if words is not None and visible(words) else None
+    return trim_text(text, limit)
 
 
 def clean_heard_from(text: str | None) -> str:
     """The resident's name or room on one line; EmptyHeardFrom, or TextTooLong past 64."""
     words = fold_text(text, HEARD_FROM_MAX)
-    if words is None or not visible(words):
+    if words is None:
         raise EmptyHeardFrom()
     return words

@@ -28,3 +28,12 @@ def test_past_the_limit_is_refused_with_the_limit_named(clean: object) -> None:
     with pytest.raises(TextTooLong) as refused:
         clean("字" * 6, 5)
     assert refused.value.values == {"limit": 5}
+
+
+@pytest.mark.parametrize("clean", [fold_text, trim_text])
+def test_zero_width_characters_alone_are_no_words(clean: object) -> None:
+    assert callable(clean)
+    assert clean("\u200b\u200d \ufeff", 20) is None
+    assert clean("好\u200b", 20) == "好\u200b"  # what shows keeps its own characters
+    with pytest.raises(TextRequired):
+        trim_text("\u200b\u200b", 20, required=True)
