@@ -9,12 +9,12 @@ process; cancelled, the process is killed.
 
 Why a process, measured (`python -m bench --only export`, bench/export.py: a year of a
 community, 242,220 of the seeded million wishes, while other people send 20 requests a
-second to the running bot; on a 2-core machine shared with other work): writing is openpyxl,
-pure Python per cell that holds the GIL. In a thread of the bot's process the others'
-answers took p99 893 ms on SQLite and 1,016 ms on PostgreSQL (baseline p99 23 and 14 ms);
-with the writer in its own process, p99 75 and 32 ms (target < 100 ms). The process costs a
-fresh interpreter's start (about a second) and about 120 MB at its peak, the same for a
-year as for a million rows (write-only sheets stream to disk).
+second to the running bot; a 2-core machine shared with other work): writing is openpyxl,
+pure Python per cell that holds the GIL. With the writer in a thread of the bot's process
+the others' answers took p99 128-893 ms on SQLite and 908-1,016 ms on PostgreSQL (baseline
+p99 9-24 ms); in a process of its own (niced), p99 18 ms and 77 ms (target < 100 ms). The
+process costs a fresh interpreter's start (about a second) and about 120 MB at its peak,
+the same for a year as for a million rows (write-only sheets stream to disk).
 """
 
 from __future__ import annotations
