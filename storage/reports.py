@@ -57,7 +57,7 @@ from storage.schema import (
 )
 
 # The figures' own count of a sign-up's minutes: the sheet adds up to `/stats` by construction.
-from storage.stats import _served_minutes as served_minutes
+from storage.stats import served_minutes
 
 BATCH = 2_000  # rows per batch: a contact look-up's IN list stays well under both limits
 

@@ -325,7 +325,7 @@ async def passbook_figures(
 # --- patrol ----------------------------------------------------------------------------------
 
 
-def _served_minutes(conn: AsyncConnection) -> ColumnElement[Any]:
+def served_minutes(conn: AsyncConnection) -> ColumnElement[Any]:
     """Whole minutes on duty within the shift, per sign-up, as the passbook counts them
     (bot.services.slots.minutes_served): from the later of check-in and start to the earlier
     of check-out and end; none before both were recorded."""
@@ -367,7 +367,7 @@ async def patrol_figures(
     ]
     held = slot_signups.c.status.in_(_HOLDING)
     missed = _count_if(and_(held, slot_signups.c.checked_in_at.is_(None), slots.c.ends_at <= now))
-    minutes = func.coalesce(func.sum(_served_minutes(conn)), 0)
+    minutes = func.coalesce(func.sum(served_minutes(conn)), 0)
     signups = select(minutes, missed).select_from(
         slot_signups.join(slots, slots.c.id == slot_signups.c.slot_id)
     )
