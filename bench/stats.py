@@ -316,12 +316,13 @@ async def _suggestions(services: Services, residents: list[int], buildings_: lis
         for n in range(SUGGESTIONS_A_DAY):
             created = _local(day, 8) + timedelta(minutes=30 * n)
             answered = rng.random() < 0.7
+            anonymous = rng.random() < 0.2  # kept without a building, as the service keeps it
             rows.append(
                 {
                     "community_id": services.default_community_id,
-                    "building_id": rng.choice(buildings_),
+                    "building_id": None if anonymous else rng.choice(buildings_),
                     "author_id": rng.choice(residents),
-                    "anonymous": rng.random() < 0.2,
+                    "anonymous": anonymous,
                     "topic": topics[n % len(topics)],
                     "text": "建议加装路灯",
                     "status": "answered" if answered else "new",
