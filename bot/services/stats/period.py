@@ -22,6 +22,9 @@ from storage import org
 
 # Two years and a leap day: a year compared with the one before it fits, ten years do not.
 MAX_DAYS = 731
+# The earliest year a period may lie in: nothing was recorded before it, and near the year 1
+# (or 9999) a period's edges and its neighbours fall off the calendar (OverflowError).
+FIRST_YEAR = 2000
 
 
 class PeriodEndsBeforeStart(InvalidInput):
@@ -34,6 +37,10 @@ class PeriodTooLong(InvalidInput):
 
 class PeriodInFuture(InvalidInput):
     message = N_("That period has not begun yet. Please choose days up to today.")
+
+
+class PeriodTooEarly(InvalidInput):
+    message = N_("That period is too early: please choose days from the year {year} on.")
 
 
 class PeriodUnreadable(InvalidInput):
@@ -61,12 +68,22 @@ def year_of(day: date) -> Period:
     )
 
 
+def check_year(year: int, today: date) -> None:
+    """Refused: a period starting in a year still to come, or before `FIRST_YEAR`."""
+    if year > today.year:
+        raise PeriodInFuture()
+    if year < FIRST_YEAR:
+        raise PeriodTooEarly(year=FIRST_YEAR)
+
+
 def custom(first_day: date, last_day: date, today: date) -> Period:
-    """A typed range, checked: in order, begun, not longer than `MAX_DAYS`."""
+    """A typed range, checked: in order, begun, not before `FIRST_YEAR`, not longer than
+    `MAX_DAYS`."""
     if last_day < first_day:
         raise PeriodEndsBeforeStart()
     if first_day > today:
         raise PeriodInFuture()
+    check_year(first_day.year, today)
     if (last_day - first_day).days + 1 > MAX_DAYS:
         raise PeriodTooLong(most=MAX_DAYS)
     return Period(kind=PeriodKind.CUSTOM, first_day=first_day, last_day=last_day)
@@ -123,6 +140,8 @@ def parse(text: str, today: date) -> Period:
         if match := _RANGE.match(typed):
             y1, m1, d1, y2, m2, d2 = (int(part) for part in match.groups())
             return custom(date(y1, m1, d1), date(y2, m2, d2), today)
+        if match := _MONTH.match(typed) or _QUARTER.match(typed) or _YEAR.match(typed):
+            check_year(int(match[1]), today)  # before a date near the calendar's end is made
         if match := _MONTH.match(typed):
             period = month_of(date(int(match[1]), int(match[2]), 1))
         elif match := _QUARTER.match(typed):
