@@ -158,6 +158,9 @@ def parse(text: str, today: date) -> Period:
     return period
 
 
+_LEVELS = list(NodeKind)  # from the bottom up
+
+
 async def reach_within(conn: AsyncConnection, actor: User, node: Node | None) -> Reach:
     """What `node` covers, refused unless it lies at or below the coordinator's own node
     (None: their own). A building's coordinator may ask about their building only. Refused
@@ -166,6 +169,9 @@ async def reach_within(conn: AsyncConnection, actor: User, node: Node | None) ->
     if node is None or node == own.node:
         return own
     if own.building_id is not None:
+        raise NotFound()
+    if _LEVELS.index(node.kind) >= _LEVELS.index(own.node.kind):
+        # Not below theirs: a street holding only their community is still not theirs.
         raise NotFound()
     reach = await org.reach_of(conn, node)
     if reach is None or not reach.community_ids <= own.community_ids:
