@@ -51,7 +51,14 @@ from bot.services.twinning.service import HouseholdDraft, VisitDraft
 from bot.services.wishes import WishDraft
 from handlers.stats import workbook
 from handlers.stats.export import ExportFile, ExportFormat, export_file
-from handlers.stats.workbook import AREA_TITLES, SUMMARY_TITLE, columns, csv_text
+from handlers.stats.workbook import (
+    AREA_TITLES,
+    SUMMARY_TITLE,
+    Column,
+    CsvWriter,
+    columns,
+    csv_text,
+)
 from storage import users as users_repo
 from storage.schema import suggestion_replies, suggestions
 from tests.conftest import COORDINATOR_ID
@@ -654,3 +661,21 @@ def _writers() -> list[int]:
             if b"handlers.stats.export" in command and b"(zombie)" not in command:
                 found.append(int(pid))
     return found
+
+
+def test_a_csv_text_a_spreadsheet_could_read_as_a_formula_is_marked_and_kept_in_its_cell(
+    tmp_path: Path,
+) -> None:
+    """Behind spaces or a line break, or in full-width letters, "=" still starts a formula for
+    some spreadsheet programs; a ";" is the field separator where the list separator is one."""
+    for text in (' =HYPERLINK("x")', "\n=1+1", "＝1+1", "　+1", "－1", "＠SUM(A1)"):
+        assert csv_text(text).startswith("'"), text
+    assert csv_text("王 = 王") == "王 = 王" and csv_text("A-1") == "A-1"
+    zipped = tmp_path / "t.zip"
+    writer = CsvWriter(zipped)
+    writer.sheet("表", [Column("名字", 10), Column("分", 5)], lambda s: s).append(["a;=1+1", 3])
+    writer.close()
+    with zipfile.ZipFile(zipped) as archive:
+        (name,) = archive.namelist()
+        body = archive.read(name).decode("utf-8-sig")
+    assert body.splitlines()[1] == '"a;=1+1","3"'
