@@ -123,6 +123,7 @@ def bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, after
 
 
+TYPED_MAX = 40  # "2026年10月01日 至 2026年12月31日" is 25 characters
 _DAY = r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?"
 _RANGE = re.compile(rf"^{_DAY}\s*(?:\.\.|~|-|至|到|\s)\s*{_DAY}$")
 _MONTH = re.compile(r"^(\d{4})[-./年](\d{1,2})月?$")
@@ -135,7 +136,11 @@ def parse(text: str, today: date) -> Period:
     """A period typed by a coordinator: "2026-11", "2026年11月", "2026Q4", "2026年第四季度",
     "2026", or two days "2026-10-01 2026-12-31" (also with 至, ~ or ..). Full-width digits
     are read as digits. A range is checked as `custom` checks it."""
-    typed = unicodedata.normalize("NFKC", text).strip()
+    # Runs of spaces as one: the patterns' `\s*` would take quadratic time over a page of
+    # them, on the event loop; and nothing longer than TYPED_MAX is a period.
+    typed = " ".join(unicodedata.normalize("NFKC", text).split())
+    if len(typed) > TYPED_MAX:
+        raise PeriodUnreadable()
     try:
         if match := _RANGE.match(typed):
             y1, m1, d1, y2, m2, d2 = (int(part) for part in match.groups())

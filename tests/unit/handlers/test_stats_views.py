@@ -4,6 +4,7 @@ names escaped, HTML Telegram accepts, in both languages; the buttons carry place
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -26,6 +27,7 @@ from bot.models import (
     WishCategory,
     WishFigures,
 )
+from bot.services.stats import period
 from bot.services.stats.period import (
     FIRST_YEAR,
     PeriodInFuture,
@@ -186,3 +188,32 @@ def test_no_back_button_before_the_first_year() -> None:
     rows = stats_buttons(translator("zh"), Node(kind=NodeKind.COMMUNITY, id=1), first, TODAY)
     labels = [label for row in rows for label, _ in row]
     assert "◀" not in labels and "▶" in labels
+
+
+def test_a_page_of_spaces_never_reaches_the_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their `\\s*` would take quadratic time over it, on the event loop."""
+    seen: list[int] = []
+
+    class Watched:
+        def __init__(self, pattern: re.Pattern[str]) -> None:
+            self.pattern = pattern
+
+        def match(self, text: str) -> re.Match[str] | None:
+            seen.append(len(text))
+            return self.pattern.match(text)
+
+    for name in ("_RANGE", "_MONTH", "_QUARTER", "_YEAR"):
+        monkeypatch.setattr(period, name, Watched(getattr(period, name)))
+    for typed in (
+        "2026-10-01" + " " * 4000 + "x",
+        "2026-10-01" + "\u3000" * 4000 + "2026-10-0x",
+        "2026" + " " * 100 + "whatever",
+    ):
+        with pytest.raises(PeriodUnreadable):
+            parse(typed, TODAY)
+    assert max(seen, default=0) <= 100
+    # Spaces of any kind and number between the words are one space.
+    far = parse("2026-10-01" + "\u3000" * 4000 + "2026-10-02", TODAY)
+    assert (far.first_day, far.last_day) == (date(2026, 10, 1), date(2026, 10, 2))
+    spaced = parse(" 2026-10-01 \n\n  至   2026年12月31日 ", TODAY)
+    assert (spaced.first_day, spaced.last_day) == (date(2026, 10, 1), date(2026, 12, 31))
