@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -287,10 +288,15 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
+# What XML cannot hold besides openpyxl's control characters: U+FFFE and U+FFFF (lxml
+# refuses the whole file), and lone surrogates (UTF-8 cannot encode them).
+_NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
+
+
 def clean(text: str) -> str:
-    """A text without the control characters XML cannot hold (they mean nothing in a cell)."""
-    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return cleaned
+    """A text without the characters XML cannot hold (they mean nothing in a cell): one in a
+    name would fail every export that name is in."""
+    return _NOT_XML.sub("", ILLEGAL_CHARACTERS_RE.sub("", text))
 
 
 class _XlsxSheet:

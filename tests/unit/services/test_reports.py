@@ -679,3 +679,23 @@ def test_a_csv_text_a_spreadsheet_could_read_as_a_formula_is_marked_and_kept_in_
         (name,) = archive.namelist()
         body = archive.read(name).decode("utf-8-sig")
     assert body.splitlines()[1] == '"a;=1+1","3"'
+
+
+@pytest.mark.parametrize("odd", ["\uffff", "\ufffe", "\ud800", "\x00", "\x1b"])
+def test_a_name_with_a_character_xml_cannot_hold_is_written_without_it(
+    tmp_path: Path, odd: str
+) -> None:
+    """One such name (a household's, a member's) would otherwise fail every export of the
+    community: lxml refuses U+FFFE and U+FFFF, UTF-8 a lone surrogate."""
+    name = f"王{odd}阿姨"
+    book = workbook.XlsxWriter(tmp_path / "t.xlsx")
+    book.sheet("表", [Column("名字", 10)], lambda s: s).append([name, f"={odd}1"])
+    book.close()
+    (sheet,) = load_workbook(tmp_path / "t.xlsx")
+    assert [c.value for c in sheet[2]] == ["王阿姨", "=1"]
+    zipped = CsvWriter(tmp_path / "t.zip")
+    zipped.sheet("表", [Column("名字", 10)], lambda s: s).append([name])
+    zipped.close()
+    with zipfile.ZipFile(tmp_path / "t.zip") as archive:
+        (entry,) = archive.namelist()
+        assert archive.read(entry).decode("utf-8-sig").splitlines()[1] == '"王阿姨"'
