@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import weakref
@@ -132,23 +133,29 @@ async def _in_process(job: Job) -> int:
     cancelled, the process is killed: nothing of it outlives the export."""
     root = str(Path(handlers.__file__).resolve().parent.parent)
     paths = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "handlers.stats.export",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
+    # The writer's temporary files (openpyxl keeps each sheet in one, phones and all, until
+    # it saves) in a folder of its own, removed here: a killed writer cannot remove them.
+    work = tempfile.mkdtemp(prefix="linli-export-")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "TMPDIR": work}
     try:
-        out, err = await process.communicate(job.model_dump_json().encode())
-    except BaseException:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        raise
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "handlers.stats.export",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        try:
+            out, err = await process.communicate(job.model_dump_json().encode())
+        except BaseException:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if process.returncode != 0:
         lines = err.decode(errors="replace").strip().splitlines()
         raise ExportFailed(lines[-1] if lines else f"exit status {process.returncode}")

@@ -699,3 +699,35 @@ def test_a_name_with_a_character_xml_cannot_hold_is_written_without_it(
     with zipfile.ZipFile(tmp_path / "t.zip") as archive:
         (entry,) = archive.namelist()
         assert archive.read(entry).decode("utf-8-sig").splitlines()[1] == '"王阿姨"'
+
+
+async def test_a_writer_killed_midway_leaves_none_of_its_sheets_behind(
+    services: Services, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openpyxl keeps each sheet in a temporary file (the residents' phones in it) and removes
+    them at the writer's exit, which a killed writer never reaches."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the writer would put them
+    folder = Path(tempfile.gettempdir())
+    before = set(folder.glob("linli-export-*"))
+
+    def sheets() -> list[Path]:
+        found = list(tmp_path.rglob("openpyxl.*"))
+        for work in set(folder.glob("linli-export-*")) - before:
+            if work.is_dir():
+                found += work.rglob("openpyxl.*")
+        return found
+
+    task = asyncio.ensure_future(
+        export_file(
+            services, world.district, _node(world), NOVEMBER, ExportFormat.XLSX, runner="process"
+        )
+    )
+    while not sheets() and not task.done():
+        await asyncio.sleep(0.002)
+    assert not task.done(), "the writer finished before it could be caught midway"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _writers()
+    assert sheets() == []
+    assert set(folder.glob("linli-export-*")) == before
