@@ -30,8 +30,9 @@ from pydantic import BaseModel
 
 import handlers
 from bot.i18n import translator
-from bot.models import Figures, Node, Period, ReportArea, ReportPlan, User
+from bot.models import N_, Figures, Node, Period, ReportArea, ReportPlan, User
 from bot.services import Services
+from bot.services.errors import InvalidInput
 from bot.services.stats.reports import ReportsService
 from handlers.stats.workbook import (
     AREA_TITLES,
@@ -67,6 +68,15 @@ Runner = Literal["process", "thread", "loop"]
 _one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
+# Whose export is under way: one at a time each (a second press is refused, not queued
+# behind the first and ahead of everyone else's).
+_writing_for: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[int]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class ExportUnderWay(InvalidInput):
+    message = N_("Your last file is still being made; it comes in a moment.")
 
 
 async def export_file(
@@ -79,8 +89,28 @@ async def export_file(
     runner: Runner = "process",
 ) -> ExportFile:
     """The file of `period` at `node` (None: the coordinator's own) for `user`. Refused
-    (NotAllowed, NotFound) as `services.reports.plan` refuses."""
+    (NotAllowed, NotFound) as `services.reports.plan` refuses, and while this user's last
+    export is still being made (ExportUnderWay)."""
     plan = await services.reports.plan(user, node, period)
+    loop = asyncio.get_running_loop()
+    writing = _writing_for.setdefault(loop, set())
+    if user.id in writing:
+        raise ExportUnderWay()
+    writing.add(user.id)
+    try:
+        return await _export_file(services, user, plan, period, fmt, runner)
+    finally:
+        writing.discard(user.id)
+
+
+async def _export_file(
+    services: Services,
+    user: User,
+    plan: ReportPlan,
+    period: Period,
+    fmt: ExportFormat,
+    runner: Runner,
+) -> ExportFile:
     figures = await services.stats.figures(user, plan.node, plan.period)
     language = user.language
     t = translator(language)

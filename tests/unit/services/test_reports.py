@@ -50,7 +50,7 @@ from bot.services.study.service import SessionDraft
 from bot.services.twinning.service import HouseholdDraft, VisitDraft
 from bot.services.wishes import WishDraft
 from handlers.stats import workbook
-from handlers.stats.export import ExportFile, ExportFormat, export_file
+from handlers.stats.export import ExportFile, ExportFormat, ExportUnderWay, export_file
 from handlers.stats.workbook import (
     AREA_TITLES,
     SUMMARY_TITLE,
@@ -731,3 +731,25 @@ async def test_a_writer_killed_midway_leaves_none_of_its_sheets_behind(
     assert not _writers()
     assert sheets() == []
     assert set(folder.glob("linli-export-*")) == before
+
+
+async def test_a_second_export_while_the_first_is_written_is_refused_not_queued(
+    services: Services, world: World, files: list[ExportFile]
+) -> None:
+    """Ten presses of 📥 would otherwise queue ten files of a district's year, one after the
+    other, ahead of every other coordinator's (one export at a time per bot)."""
+    first = asyncio.ensure_future(
+        export_file(
+            services, world.district, _node(world), NOVEMBER, ExportFormat.XLSX, runner="process"
+        )
+    )
+    while not _writers():
+        await asyncio.sleep(0.01)
+    with pytest.raises(ExportUnderWay):
+        await export_file(
+            services, world.district, _node(world), NOVEMBER, ExportFormat.CSV, runner="loop"
+        )
+    files.append(await first)
+    assert first.result().rows > 0
+    again = await _export(services, world.district, _node(world), files, ExportFormat.CSV)
+    assert again.rows == first.result().rows
