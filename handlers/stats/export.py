@@ -68,6 +68,11 @@ Runner = Literal["process", "thread", "loop"]
 _one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
+# The longest a writer may take (a year of a district at a million wishes takes well under a
+# minute): a writer stuck on its database connection would otherwise hold every later export
+# behind it, and its coordinator waiting, until the bot restarts.
+WRITE_TIMEOUT = 600.0
+
 # Whose export is under way: one at a time each (a second press is refused, not queued
 # behind the first and ahead of everyone else's).
 _writing_for: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[int]] = (
@@ -178,7 +183,12 @@ async def _in_process(job: Job) -> int:
             env=env,
         )
         try:
-            out, err = await process.communicate(job.model_dump_json().encode())
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                out, err = await process.communicate(job.model_dump_json().encode())
+        except TimeoutError as error:
+            process.kill()
+            await process.wait()
+            raise ExportFailed(f"the writer took more than {WRITE_TIMEOUT:.0f} s") from error
         except BaseException:
             if process.returncode is None:
                 process.kill()

@@ -49,6 +49,7 @@ from bot.services.stats.period import month_of
 from bot.services.study.service import SessionDraft
 from bot.services.twinning.service import HouseholdDraft, VisitDraft
 from bot.services.wishes import WishDraft
+from handlers.stats import export as export_module
 from handlers.stats import workbook
 from handlers.stats.export import ExportFile, ExportFormat, ExportUnderWay, export_file
 from handlers.stats.workbook import (
@@ -753,3 +754,23 @@ async def test_a_second_export_while_the_first_is_written_is_refused_not_queued(
     assert first.result().rows > 0
     again = await _export(services, world.district, _node(world), files, ExportFormat.CSV)
     assert again.rows == first.result().rows
+
+
+async def test_a_writer_that_takes_too_long_is_killed_and_the_next_export_runs(
+    services: Services, world: World, files: list[ExportFile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer stuck on its connection held the one-at-a-time lock, and every later export
+    behind it, for good."""
+    folder = Path(tempfile.gettempdir())
+    before = set(folder.glob("linli-export-*"))
+    monkeypatch.setattr(export_module, "WRITE_TIMEOUT", 0.05, raising=False)
+    with pytest.raises(export_module.ExportFailed):
+        await export_file(
+            services, world.district, _node(world), NOVEMBER, ExportFormat.XLSX, runner="process"
+        )
+    assert not _writers()
+    assert set(folder.glob("linli-export-*")) == before
+    made = await asyncio.wait_for(
+        _export(services, world.district, _node(world), files, ExportFormat.CSV), 60
+    )
+    assert made.rows > 0
