@@ -726,6 +726,18 @@ async def test_the_places_each_coordinator_may_pick(services: Services, world: W
         assert (await services.stats.figures(w.district, node, NOVEMBER)).node == node
 
 
+async def test_a_street_with_no_community_yet_is_not_offered(
+    services: Services, world: World
+) -> None:
+    """Its figures are refused (nothing below it): a button for it would only say so."""
+    await services.admin.add_street(world.district, "新街")
+    district = await services.users.require(world.district.id)
+    picked = await services.stats.nodes(district)
+    assert "新街" not in [name for _, name in picked]
+    for node, _name in picked:
+        assert (await services.stats.figures(district, node, NOVEMBER)).node == node
+
+
 async def test_whole_quarters_read_the_passbook_totals_and_agree_with_the_entries(
     services: Services, world: World
 ) -> None:
