@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass
 from enum import StrEnum
@@ -117,6 +118,7 @@ async def _export_file(
     runner: Runner,
 ) -> ExportFile:
     figures = await services.stats.figures(user, plan.node, plan.period)
+    _sweep()
     language = user.language
     t = translator(language)
     extension = "xlsx" if fmt is ExportFormat.XLSX else "zip"
@@ -146,6 +148,23 @@ async def _export_file(
     return ExportFile(
         path=path, filename=file_name(t, plan.node_name, period, extension), rows=rows
     )
+
+
+def _sweep() -> None:
+    """Remove what exports left in the temporary folder longer ago than any export takes: a
+    bot stopped hard mid-export (its file, its writer's folder: residents' phones in both)."""
+    folder = Path(tempfile.gettempdir())
+    oldest = time.time() - WRITE_TIMEOUT - 60
+    for left in folder.glob("linli-export-*"):
+        try:
+            if left.lstat().st_mtime >= oldest:
+                continue
+            if left.is_dir() and not left.is_symlink():
+                shutil.rmtree(left, ignore_errors=True)
+            else:
+                left.unlink(missing_ok=True)
+        except OSError:  # another's, or gone meanwhile
+            continue
 
 
 class Job(BaseModel):

@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
+import shutil
 import tempfile
+import time as time_module
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -774,3 +777,25 @@ async def test_a_writer_that_takes_too_long_is_killed_and_the_next_export_runs(
         _export(services, world.district, _node(world), files, ExportFormat.CSV), 60
     )
     assert made.rows > 0
+
+
+async def test_what_a_killed_bot_left_of_its_exports_goes_with_the_next_export(
+    services: Services, world: World, files: list[ExportFile]
+) -> None:
+    """A bot killed mid-export (a hard stop) leaves its file and its writer's folder, the
+    residents' phones in them; the next export removes what is older than any export."""
+    old = time_module.time() - export_module.WRITE_TIMEOUT - 60
+    left_file = Path(tempfile.mkstemp(prefix="linli-export-", suffix=".xlsx")[1])
+    left_folder = Path(tempfile.mkdtemp(prefix="linli-export-"))
+    (left_folder / "openpyxl.abc").write_text("13900000001")
+    fresh = Path(tempfile.mkstemp(prefix="linli-export-", suffix=".zip")[1])  # another's, now
+    for path in (left_file, left_folder / "openpyxl.abc", left_folder):
+        os.utime(path, (old, old))
+    try:
+        await _export(services, world.district, _node(world), files)
+        assert not left_file.exists() and not left_folder.exists()
+        assert fresh.exists()
+    finally:
+        fresh.unlink(missing_ok=True)
+        left_file.unlink(missing_ok=True)
+        shutil.rmtree(left_folder, ignore_errors=True)
