@@ -97,13 +97,12 @@ async def export_file(
     """The file of `period` at `node` (None: the coordinator's own) for `user`. Refused
     (NotAllowed, NotFound) as `services.reports.plan` refuses, and while this user's last
     export is still being made (ExportUnderWay)."""
-    plan = await services.reports.plan(user, node, period)
-    loop = asyncio.get_running_loop()
-    writing = _writing_for.setdefault(loop, set())
+    writing = _writing_for.setdefault(asyncio.get_running_loop(), set())
     if user.id in writing:
         raise ExportUnderWay()
     writing.add(user.id)
     try:
+        plan = await services.reports.plan(user, node, period, fmt=fmt.value)
         return await _export_file(services, user, plan, period, fmt, runner)
     finally:
         writing.discard(user.id)

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.i18n import translator
@@ -64,7 +65,7 @@ from handlers.stats.workbook import (
     csv_text,
 )
 from storage import users as users_repo
-from storage.schema import suggestion_replies, suggestions
+from storage.schema import audit_log, suggestion_replies, suggestions
 from tests.conftest import COORDINATOR_ID
 
 ZONE_HOURS = 8  # Asia/Shanghai
@@ -799,3 +800,27 @@ async def test_what_a_killed_bot_left_of_its_exports_goes_with_the_next_export(
         fresh.unlink(missing_ok=True)
         left_file.unlink(missing_ok=True)
         shutil.rmtree(left_folder, ignore_errors=True)
+
+
+async def test_an_export_with_the_residents_phones_is_in_the_audit_log(
+    services: Services, world: World, files: list[ExportFile]
+) -> None:
+    """Every coordinator action lands in the audit log: a file of a district's residents'
+    phones most of all (who, which place, which period, which format)."""
+    await _export(services, world.district, _node(world), files, ExportFormat.CSV)
+    async with services.store.read() as conn:
+        rows = (
+            await conn.execute(select(audit_log).where(audit_log.c.action == "report.export"))
+        ).all()
+    assert len(rows) == 1
+    (row,) = rows
+    assert row.actor_id == world.district.id
+    assert row.subject == f"{_node(world).kind.value}:{_node(world).id}"
+    assert row.after == {
+        "first_day": NOVEMBER.first_day.isoformat(),
+        "last_day": NOVEMBER.last_day.isoformat(),
+        "format": "csv",
+        "contacts": True,
+    }
+    log = await services.admin.audit_log(world.district)
+    assert any(entry.action == "report.export" for entry in log)
