@@ -72,6 +72,7 @@ ACTION_LABELS: dict[str, str] = {
     "suggestion.reply": N_("Suggestion answered"),
     "suggestion.status": N_("Suggestion's status changed"),
     "suggestion.link": N_("Suggestion linked to what answered it"),
+    "report.export": N_("Statistics exported as a file"),
 }
 OTHER_ACTION = N_("Other action")
 
@@ -85,6 +86,7 @@ SUBJECT_LABELS: dict[str, str] = {
     "team": N_("Team #{id}"),
     "community": N_("Community #{id}"),
     "street": N_("Street #{id}"),
+    "district": N_("District #{id}"),
     "household": N_("Household #{id}"),
     "pair": N_("Pair #{id}"),
     "patrol_post": N_("Patrol post #{id}"),

@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 from bot.models import Node, NodeKind, Period, PeriodKind
-from bot.services.stats.period import PeriodInFuture, custom, of_kind
+from bot.services.stats.period import PeriodInFuture, check_year, custom, of_kind
 from handlers.buttons import Button, StaleButton, button
 
 _KIND_LETTER = {
@@ -43,6 +43,7 @@ def period_of(word: str, today: date) -> Period:
     kind = _LETTER_KIND[match[1]]
     if kind is PeriodKind.CUSTOM:
         return custom(first, last, today)
+    check_year(first.year, today)  # before the period around it runs off the calendar
     period = of_kind(kind, first)
     if (period.first_day, period.last_day) != (first, last):
         raise StaleButton()

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,8 +36,9 @@ from pydantic import BaseModel
 
 import handlers
 from bot.i18n import translator
-from bot.models import Figures, Node, Period, ReportArea, ReportPlan, User
+from bot.models import N_, Figures, Node, Period, ReportArea, ReportPlan, User
 from bot.services import Services
+from bot.services.errors import InvalidInput
 from bot.services.stats.reports import ReportsService
 from handlers.stats.workbook import (
     AREA_TITLES,
@@ -71,6 +74,20 @@ Runner = Literal["process", "thread", "loop"]
 _one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
+# The longest a writer may take (a year of a district at a million wishes takes well under a
+# minute): a writer stuck on its database connection would otherwise hold every later export
+# behind it, and its coordinator waiting, until the bot restarts.
+WRITE_TIMEOUT = 600.0
+
+# Whose export is under way: one at a time each (a second press is refused, not queued
+# behind the first and ahead of everyone else's).
+_writing_for: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[int]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class ExportUnderWay(InvalidInput):
+    message = N_("Your last file is still being made; it comes in a moment.")
 
 
 async def export_file(
@@ -83,9 +100,29 @@ async def export_file(
     runner: Runner = "process",
 ) -> ExportFile:
     """The file of `period` at `node` (None: the coordinator's own) for `user`. Refused
-    (NotAllowed, NotFound) as `services.reports.plan` refuses."""
-    plan = await services.reports.plan(user, node, period)
+    (NotAllowed, NotFound) as `services.reports.plan` refuses, and while this user's last
+    export is still being made (ExportUnderWay)."""
+    writing = _writing_for.setdefault(asyncio.get_running_loop(), set())
+    if user.id in writing:
+        raise ExportUnderWay()
+    writing.add(user.id)
+    try:
+        plan = await services.reports.plan(user, node, period, fmt=fmt.value)
+        return await _export_file(services, user, plan, period, fmt, runner)
+    finally:
+        writing.discard(user.id)
+
+
+async def _export_file(
+    services: Services,
+    user: User,
+    plan: ReportPlan,
+    period: Period,
+    fmt: ExportFormat,
+    runner: Runner,
+) -> ExportFile:
     figures = await services.stats.figures(user, plan.node, plan.period)
+    _sweep()
     language = user.language
     t = translator(language)
     extension = "xlsx" if fmt is ExportFormat.XLSX else "zip"
@@ -117,6 +154,23 @@ async def export_file(
     )
 
 
+def _sweep() -> None:
+    """Remove what exports left in the temporary folder longer ago than any export takes: a
+    bot stopped hard mid-export (its file, its writer's folder: residents' phones in both)."""
+    folder = Path(tempfile.gettempdir())
+    oldest = time.time() - WRITE_TIMEOUT - 60
+    for left in folder.glob("linli-export-*"):
+        try:
+            if left.lstat().st_mtime >= oldest:
+                continue
+            if left.is_dir() and not left.is_symlink():
+                shutil.rmtree(left, ignore_errors=True)
+            else:
+                left.unlink(missing_ok=True)
+        except OSError:  # another's, or gone meanwhile
+            continue
+
+
 class Job(BaseModel):
     """What the writer needs, as data (sent to the writer process as JSON)."""
 
@@ -137,23 +191,34 @@ async def _in_process(job: Job) -> int:
     cancelled, the process is killed: nothing of it outlives the export."""
     root = str(Path(handlers.__file__).resolve().parent.parent)
     paths = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "handlers.stats.export",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
+    # The writer's temporary files (openpyxl keeps each sheet in one, phones and all, until
+    # it saves) in a folder of its own, removed here: a killed writer cannot remove them.
+    work = tempfile.mkdtemp(prefix="linli-export-")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "TMPDIR": work}
     try:
-        out, err = await process.communicate(job.model_dump_json().encode())
-    except BaseException:
-        if process.returncode is None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "handlers.stats.export",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                out, err = await process.communicate(job.model_dump_json().encode())
+        except TimeoutError as error:
             process.kill()
             await process.wait()
-        raise
+            raise ExportFailed(f"the writer took more than {WRITE_TIMEOUT:.0f} s") from error
+        except BaseException:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if process.returncode != 0:
         lines = err.decode(errors="replace").strip().splitlines()
         raise ExportFailed(lines[-1] if lines else f"exit status {process.returncode}")

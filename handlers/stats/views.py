@@ -18,7 +18,14 @@ from bot.models import (
     Period,
     PeriodKind,
 )
-from bot.services.stats.period import month_of, of_kind, quarter_of, shifted, year_of
+from bot.services.stats.period import (
+    FIRST_YEAR,
+    month_of,
+    of_kind,
+    quarter_of,
+    shifted,
+    year_of,
+)
 from handlers.common import Buttons
 from handlers.stats.buttons import (
     ExportCsv,
@@ -239,7 +246,10 @@ def stats_buttons(t: Translate, node: Node, period: Period, today: date) -> Butt
         show(t("This year"), year_of(today)),
     ]
     typed = (t("Other…"), TypePeriod(node_kind=node.kind, node_id=node.id).pack())
-    moves = [show("◀", shifted(period, -1))]
+    moves: list[tuple[str, str]] = []
+    previous = shifted(period, -1)
+    if previous.first_day.year >= FIRST_YEAR:
+        moves.append(show("◀", previous))
     following = shifted(period, 1)
     if following.first_day <= today:
         moves.append(show("▶", following))

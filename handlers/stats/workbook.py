@@ -5,15 +5,17 @@ headers, widths and cells in the coordinator's language; written as an .xlsx wor
 Every text cell is written as text: a name starting with "=" must never become a formula in
 the coordinator's spreadsheet program (in the workbook the cell's type says so; a CSV file
 has no types, so there a text that a spreadsheet would read as a formula — starting with =,
-+, -, @, a tab or a carriage return — gets a leading apostrophe, the usual mark for "this is
-text"). Characters XML cannot hold are removed. Times are the community's local time (Excel
-has no time zones); money is a number of yuan.
++, -, @, a tab or a carriage return, also behind spaces or full-width — gets a leading
+apostrophe, the usual mark for "this is text"). Characters XML cannot hold are removed.
+Times are the community's local time (Excel has no time zones); money is a number of yuan.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -286,10 +288,15 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
+# What XML cannot hold besides openpyxl's control characters: U+FFFE and U+FFFF (lxml
+# refuses the whole file), and lone surrogates (UTF-8 cannot encode them).
+_NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
+
+
 def clean(text: str) -> str:
-    """A text without the control characters XML cannot hold (they mean nothing in a cell)."""
-    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return cleaned
+    """A text without the characters XML cannot hold (they mean nothing in a cell): one in a
+    name would fail every export that name is in."""
+    return _NOT_XML.sub("", ILLEGAL_CHARACTERS_RE.sub("", text))
 
 
 class _XlsxSheet:
@@ -359,6 +366,15 @@ class XlsxWriter:
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _formula_like(text: str) -> bool:
+    """Whether a spreadsheet could read `text` as a formula: it starts with one of
+    `_FORMULA_STARTS`, also behind spaces or line breaks, or in full-width letters (＝, ＋)."""
+    if text.startswith(_FORMULA_STARTS):
+        return True
+    first = text.lstrip()[:1]
+    return unicodedata.normalize("NFKC", first).startswith(_FORMULA_STARTS)
+
+
 def csv_text(value: Value) -> str:
     """A cell as CSV text: the same values the workbook holds, in the same local time."""
     if value is None:
@@ -369,7 +385,7 @@ def csv_text(value: Value) -> str:
         return value.isoformat()
     if isinstance(value, str):
         value = clean(value)
-        return "'" + value if value.startswith(_FORMULA_STARTS) else value
+        return "'" + value if _formula_like(value) else value
     return str(value)
 
 
@@ -397,7 +413,8 @@ class CsvWriter:
         name = f"{self._count}_{sheet_title(title)}.csv"
         entry = self._zip.open(name, "w", force_zip64=True)
         self._open = io.TextIOWrapper(entry, encoding="utf-8-sig", newline="")
-        writer = csv.writer(self._open)
+        # Every field quoted: a ";" in a name stays in its cell where ";" separates fields.
+        writer = csv.writer(self._open, quoting=csv.QUOTE_ALL)
         writer.writerow([csv_text(t(c.title)) for c in headers])
         return _CsvSheet(writer)
 

@@ -170,6 +170,10 @@ async def test_bad_periods_and_a_forged_button_get_a_clear_answer_and_nothing_el
         "/stats 2016-01-01 2025-12-31": "时间段太长了：最多 731 天。",
         "/stats 2026-12": "这个时间段还没有开始，请选到今天为止的日子。",
         "/stats 下个月": "请这样写时间段：",
+        "/stats 9999-12": "这个时间段还没有开始，请选到今天为止的日子。",
+        "/export 9999Q4": "这个时间段还没有开始，请选到今天为止的日子。",
+        "/stats 0001": "这个时间段太早了，请选 2000 年及以后的日子。",
+        "/export 0001-01-01 0001-12-31": "这个时间段太早了，请选 2000 年及以后的日子。",
     }
     for typed, refusal in cases.items():
         before = len(coordinator.inbox)

@@ -22,6 +22,9 @@ from storage import org
 
 # Two years and a leap day: a year compared with the one before it fits, ten years do not.
 MAX_DAYS = 731
+# The earliest year a period may lie in: nothing was recorded before it, and near the year 1
+# (or 9999) a period's edges and its neighbours fall off the calendar (OverflowError).
+FIRST_YEAR = 2000
 
 
 class PeriodEndsBeforeStart(InvalidInput):
@@ -34,6 +37,10 @@ class PeriodTooLong(InvalidInput):
 
 class PeriodInFuture(InvalidInput):
     message = N_("That period has not begun yet. Please choose days up to today.")
+
+
+class PeriodTooEarly(InvalidInput):
+    message = N_("That period is too early: please choose days from the year {year} on.")
 
 
 class PeriodUnreadable(InvalidInput):
@@ -61,12 +68,22 @@ def year_of(day: date) -> Period:
     )
 
 
+def check_year(year: int, today: date) -> None:
+    """Refused: a period starting in a year still to come, or before `FIRST_YEAR`."""
+    if year > today.year:
+        raise PeriodInFuture()
+    if year < FIRST_YEAR:
+        raise PeriodTooEarly(year=FIRST_YEAR)
+
+
 def custom(first_day: date, last_day: date, today: date) -> Period:
-    """A typed range, checked: in order, begun, not longer than `MAX_DAYS`."""
+    """A typed range, checked: in order, begun, not before `FIRST_YEAR`, not longer than
+    `MAX_DAYS`."""
     if last_day < first_day:
         raise PeriodEndsBeforeStart()
     if first_day > today:
         raise PeriodInFuture()
+    check_year(first_day.year, today)
     if (last_day - first_day).days + 1 > MAX_DAYS:
         raise PeriodTooLong(most=MAX_DAYS)
     return Period(kind=PeriodKind.CUSTOM, first_day=first_day, last_day=last_day)
@@ -106,6 +123,7 @@ def bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, after
 
 
+TYPED_MAX = 40  # "2026年10月01日 至 2026年12月31日" is 25 characters
 _DAY = r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?"
 _RANGE = re.compile(rf"^{_DAY}\s*(?:\.\.|~|-|至|到|\s)\s*{_DAY}$")
 _MONTH = re.compile(r"^(\d{4})[-./年](\d{1,2})月?$")
@@ -118,11 +136,17 @@ def parse(text: str, today: date) -> Period:
     """A period typed by a coordinator: "2026-11", "2026年11月", "2026Q4", "2026年第四季度",
     "2026", or two days "2026-10-01 2026-12-31" (also with 至, ~ or ..). Full-width digits
     are read as digits. A range is checked as `custom` checks it."""
-    typed = unicodedata.normalize("NFKC", text).strip()
+    # Runs of spaces as one: the patterns' `\s*` would take quadratic time over a page of
+    # them, on the event loop; and nothing longer than TYPED_MAX is a period.
+    typed = " ".join(unicodedata.normalize("NFKC", text).split())
+    if len(typed) > TYPED_MAX:
+        raise PeriodUnreadable()
     try:
         if match := _RANGE.match(typed):
             y1, m1, d1, y2, m2, d2 = (int(part) for part in match.groups())
             return custom(date(y1, m1, d1), date(y2, m2, d2), today)
+        if match := _MONTH.match(typed) or _QUARTER.match(typed) or _YEAR.match(typed):
+            check_year(int(match[1]), today)  # before a date near the calendar's end is made
         if match := _MONTH.match(typed):
             period = month_of(date(int(match[1]), int(match[2]), 1))
         elif match := _QUARTER.match(typed):
@@ -139,6 +163,9 @@ def parse(text: str, today: date) -> Period:
     return period
 
 
+_LEVELS = list(NodeKind)  # from the bottom up
+
+
 async def reach_within(conn: AsyncConnection, actor: User, node: Node | None) -> Reach:
     """What `node` covers, refused unless it lies at or below the coordinator's own node
     (None: their own). A building's coordinator may ask about their building only. Refused
@@ -147,6 +174,9 @@ async def reach_within(conn: AsyncConnection, actor: User, node: Node | None) ->
     if node is None or node == own.node:
         return own
     if own.building_id is not None:
+        raise NotFound()
+    if _LEVELS.index(node.kind) >= _LEVELS.index(own.node.kind):
+        # Not below theirs: a street holding only their community is still not theirs.
         raise NotFound()
     reach = await org.reach_of(conn, node)
     if reach is None or not reach.community_ids <= own.community_ids:

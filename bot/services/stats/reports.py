@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.models import Node, Period, ReportArea, ReportPlan, User, WishRow
 from bot.services.scope import require_coordinator
 from bot.services.stats.period import bounds, reach_within
-from storage import org
+from storage import audit, org
 from storage import reports as repo
 from storage import wishes as wishes_repo
 from storage.store import Store
@@ -88,26 +88,45 @@ class ReportsService:
         self._settings = settings  # None: a reader only (`open`), which plans nothing
         self._clock = clock
 
-    async def plan(self, actor: User, node: Node | None, period: Period) -> ReportPlan:
-        """What `actor` may export of `node` (None: their own) over `period`. Refused
-        (NotAllowed) for anyone but a coordinator, and as NotFound for a node outside their
-        reach or one that does not exist."""
+    async def plan(
+        self, actor: User, node: Node | None, period: Period, *, fmt: str | None = None
+    ) -> ReportPlan:
+        """What `actor` may export of `node` (None: their own) over `period`, in the audit
+        log (the file holds the residents' phones: who asked for which place and period, in
+        which format `fmt`). Refused (NotAllowed) for anyone but a coordinator, and as NotFound
+        for a node outside their reach or one that does not exist."""
         require_coordinator(actor)
         assert self._settings is not None and self._clock is not None, "a reader plans nothing"
-        async with self.store.read() as conn:
+        now = self._clock.now()
+        async with self.store.transaction() as conn:
             reach = await reach_within(conn, actor, node)
             name = await org.node_name(conn, reach.node)
-        start, after = bounds(period, self._settings.zone)
-        return ReportPlan(
-            node=reach.node,
-            node_name=name,
-            reach=reach,
-            period=period,
-            start=start,
-            after=after,
-            now=self._clock.now(),
-            zone=self._settings.timezone,
-        )
+            start, after = bounds(period, self._settings.zone)
+            plan = ReportPlan(
+                node=reach.node,
+                node_name=name,
+                reach=reach,
+                period=period,
+                start=start,
+                after=after,
+                now=now,
+                zone=self._settings.timezone,
+            )
+            await audit.record(
+                conn,
+                actor_id=actor.id,
+                action="report.export",
+                subject=f"{reach.node.kind.value}:{reach.node.id}",
+                now=now,
+                community_id=reach.only_community,
+                after={
+                    "first_day": period.first_day.isoformat(),
+                    "last_day": period.last_day.isoformat(),
+                    "format": fmt,
+                    "contacts": plan.contacts,
+                },
+            )
+        return plan
 
     @asynccontextmanager
     async def reading(self, plan: ReportPlan) -> AsyncIterator[ReportReader]:

@@ -88,8 +88,10 @@ class StatsService:
                 return found
             communities = await org.list_communities(conn, reach.community_ids)
             if reach.node.kind is NodeKind.DISTRICT:
+                peopled = {community.street_id for community in communities}
                 for street in await org.list_streets(conn, reach.node.id):
-                    found.append((Node(kind=NodeKind.STREET, id=street.id), street.name))
+                    if street.id in peopled:  # an empty street has no figures to show
+                        found.append((Node(kind=NodeKind.STREET, id=street.id), street.name))
             if reach.node.kind is not NodeKind.COMMUNITY:
                 for community in communities:
                     found.append((Node(kind=NodeKind.COMMUNITY, id=community.id), community.name))

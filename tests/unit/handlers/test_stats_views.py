@@ -4,6 +4,7 @@ names escaped, HTML Telegram accepts, in both languages; the buttons carry place
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -26,7 +27,15 @@ from bot.models import (
     WishCategory,
     WishFigures,
 )
-from bot.services.stats.period import PeriodInFuture, PeriodTooLong
+from bot.services.stats import period
+from bot.services.stats.period import (
+    FIRST_YEAR,
+    PeriodInFuture,
+    PeriodTooEarly,
+    PeriodTooLong,
+    PeriodUnreadable,
+    parse,
+)
 from handlers.buttons import StaleButton
 from handlers.stats.buttons import ShowStats, period_of, period_word
 from handlers.stats.views import duration, figures_text, money, period_label, stats_buttons
@@ -147,3 +156,64 @@ def test_buttons_carry_the_place_and_a_checked_period() -> None:
         period_of("m2026120120261231", TODAY)
     with pytest.raises(PeriodTooLong):
         period_of("c2016010120261031", TODAY)
+
+
+@pytest.mark.parametrize(
+    "typed", ["9999-12", "9999Q4", "9999年第四季度", "9999", "9999-12-01 9999-12-31"]
+)
+def test_a_typed_period_at_the_end_of_the_calendar_is_refused_as_to_come(typed: str) -> None:
+    with pytest.raises(PeriodInFuture):
+        parse(typed, TODAY)
+
+
+@pytest.mark.parametrize(
+    "typed", ["0001", "0001-01", "0001Q1", "1999-12", "0001-01-01 0001-12-31", "1000-01-01 1000"]
+)
+def test_a_typed_period_before_any_record_is_refused_as_too_early(typed: str) -> None:
+    with pytest.raises((PeriodTooEarly, PeriodUnreadable)):
+        parse(typed, TODAY)
+
+
+def test_a_forged_button_at_either_end_of_the_calendar_gets_an_answer_not_a_crash() -> None:
+    for word in ("m9999120199991231", "q9999100199991231", "y9999010199991231"):
+        with pytest.raises((StaleButton, PeriodInFuture)):
+            period_of(word, TODAY)
+    for word in ("y0001010100011231", "m0001010100010131", "c0001010100011231"):
+        with pytest.raises((StaleButton, PeriodTooEarly)):
+            period_of(word, TODAY)
+
+
+def test_no_back_button_before_the_first_year() -> None:
+    first = period_of(f"y{FIRST_YEAR}0101{FIRST_YEAR}1231", TODAY)
+    rows = stats_buttons(translator("zh"), Node(kind=NodeKind.COMMUNITY, id=1), first, TODAY)
+    labels = [label for row in rows for label, _ in row]
+    assert "◀" not in labels and "▶" in labels
+
+
+def test_a_page_of_spaces_never_reaches_the_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their `\\s*` would take quadratic time over it, on the event loop."""
+    seen: list[int] = []
+
+    class Watched:
+        def __init__(self, pattern: re.Pattern[str]) -> None:
+            self.pattern = pattern
+
+        def match(self, text: str) -> re.Match[str] | None:
+            seen.append(len(text))
+            return self.pattern.match(text)
+
+    for name in ("_RANGE", "_MONTH", "_QUARTER", "_YEAR"):
+        monkeypatch.setattr(period, name, Watched(getattr(period, name)))
+    for typed in (
+        "2026-10-01" + " " * 4000 + "x",
+        "2026-10-01" + "\u3000" * 4000 + "2026-10-0x",
+        "2026" + " " * 100 + "whatever",
+    ):
+        with pytest.raises(PeriodUnreadable):
+            parse(typed, TODAY)
+    assert max(seen, default=0) <= 100
+    # Spaces of any kind and number between the words are one space.
+    far = parse("2026-10-01" + "\u3000" * 4000 + "2026-10-02", TODAY)
+    assert (far.first_day, far.last_day) == (date(2026, 10, 1), date(2026, 10, 2))
+    spaced = parse(" 2026-10-01 \n\n  至   2026年12月31日 ", TODAY)
+    assert (spaced.first_day, spaced.last_day) == (date(2026, 10, 1), date(2026, 12, 31))

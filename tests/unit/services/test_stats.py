@@ -673,6 +673,36 @@ async def test_a_place_outside_the_reach_is_not_found(services: Services, world:
     assert mine.wishes.posted == 2  # W2 and W5
 
 
+async def test_a_place_above_the_coordinators_own_is_not_found_even_when_it_holds_only_theirs(
+    services: Services, world: World
+) -> None:
+    """A street of one community is not that community's coordinator's to ask about, nor
+    the district its street's: "at or below their own node", whatever it holds today."""
+    admin, district = services.admin, world.district
+    street = await admin.add_street(district, "独街")
+    district = await services.users.require(district.id)
+    lone = await admin.add_community(district, street.id, "独社区")
+    district = await services.users.require(district.id)
+    await _person(services, 105, "独书记", lone, None)
+    own = await admin.appoint(district, 105, Node(kind=NodeKind.COMMUNITY, id=lone.id))
+    for node in (_node(NodeKind.STREET, street.id), _node(NodeKind.DISTRICT, lone.district_id)):
+        with pytest.raises(NotFound):
+            await services.stats.figures(own, node, NOVEMBER)
+        with pytest.raises(NotFound):
+            await services.reports.plan(own, node, NOVEMBER)
+    await _person(services, 106, "街书记", lone, None)
+    street_coordinator = await admin.appoint(district, 106, _node(NodeKind.STREET, street.id))
+    with pytest.raises(NotFound):
+        await services.stats.figures(
+            street_coordinator, _node(NodeKind.DISTRICT, lone.district_id), NOVEMBER
+        )
+    assert (await services.stats.figures(own, None, NOVEMBER)).node_name == "独社区"
+    below = await services.stats.figures(
+        street_coordinator, _node(NodeKind.COMMUNITY, lone.id), NOVEMBER
+    )
+    assert below.node_name == "独社区"
+
+
 async def test_the_places_each_coordinator_may_pick(services: Services, world: World) -> None:
     w = world
     assert await services.stats.nodes(w.keeper_a1) == [
@@ -694,6 +724,18 @@ async def test_the_places_each_coordinator_may_pick(services: Services, world: W
     assert len(picked) == 4
     for node, _name in picked:  # each of them may be asked about
         assert (await services.stats.figures(w.district, node, NOVEMBER)).node == node
+
+
+async def test_a_street_with_no_community_yet_is_not_offered(
+    services: Services, world: World
+) -> None:
+    """Its figures are refused (nothing below it): a button for it would only say so."""
+    await services.admin.add_street(world.district, "新街")
+    district = await services.users.require(world.district.id)
+    picked = await services.stats.nodes(district)
+    assert "新街" not in [name for _, name in picked]
+    for node, _name in picked:
+        assert (await services.stats.figures(district, node, NOVEMBER)).node == node
 
 
 async def test_whole_quarters_read_the_passbook_totals_and_agree_with_the_entries(
