@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -28,6 +27,7 @@ from bot.services.passbook.quarter import (
     QuarterReport,
     SheetEntry,
 )
+from handlers.stats.workbook import xml_safe
 
 WISH_TEXT_SHOWN = 40  # characters of a wish's words in "what for"
 WIDEST = 60  # a column's width at most, in characters
@@ -119,9 +119,9 @@ def _sheet(
 
 def _cell(sheet: Any, value: Cell, *, bold: bool = False) -> WriteOnlyCell:
     if isinstance(value, str):
-        # Control characters a name or a wish may carry have no place in the file's XML
-        # (openpyxl refuses the whole sheet for one); they mean nothing in a cell anyway.
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        # Control characters, U+FFFE/U+FFFF and lone surrogates a name or a wish may carry
+        # have no place in the file's XML (the whole sheet is refused for one).
+        value = xml_safe(value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # never a formula, whatever the text starts with

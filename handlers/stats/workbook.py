@@ -293,7 +293,7 @@ class Writer(Protocol):
 _NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
 
 
-def clean(text: str) -> str:
+def xml_safe(text: str) -> str:
     """A text without the characters XML cannot hold (they mean nothing in a cell): one in a
     name would fail every export that name is in."""
     return _NOT_XML.sub("", ILLEGAL_CHARACTERS_RE.sub("", text))
@@ -317,7 +317,7 @@ class _XlsxSheet:
         self._sheet.freeze_panes = "A2"
         header = []
         for text in self._headers:
-            cell = WriteOnlyCell(self._sheet, value=clean(text))
+            cell = WriteOnlyCell(self._sheet, value=xml_safe(text))
             cell.data_type = "s"
             cell.font = Font(bold=True)
             header.append(cell)
@@ -330,7 +330,7 @@ class _XlsxSheet:
         row: list[Any] = list(values)
         for n, value in enumerate(row):
             if isinstance(value, str):
-                value = clean(value)
+                value = xml_safe(value)
                 if value.startswith("="):
                     # openpyxl takes a text starting with "=" for a formula; a typed cell
                     # is text whatever it says.
@@ -384,7 +384,7 @@ def csv_text(value: Value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
-        value = clean(value)
+        value = xml_safe(value)
         return "'" + value if _formula_like(value) else value
     return str(value)
 

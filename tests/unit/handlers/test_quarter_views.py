@@ -62,8 +62,9 @@ def test_a_busy_quarters_summary_fits_one_message(language: str) -> None:
 
 def test_control_characters_typed_by_people_do_not_break_the_sheet() -> None:
     book = Workbook(write_only=True)
-    _sheet(book, "明细", ["姓名", "内容"], [["小\x07赵", "修水龙头\x1b[0m\x00"], ["=1+1", 3]])
+    rows_in = [["小\x07赵", "修水龙头\x1b[0m\x00"], ["=1+1", 3], ["老\ufffe王\uffff\ud800", 1]]
+    _sheet(book, "明细", ["姓名", "内容"], rows_in)
     out = BytesIO()
     book.save(out)
     rows = list(load_workbook(BytesIO(out.getvalue()))["明细"].iter_rows(values_only=True))
-    assert rows == [("姓名", "内容"), ("小赵", "修水龙头[0m"), ("=1+1", 3)]
+    assert rows == [("姓名", "内容"), ("小赵", "修水龙头[0m"), ("=1+1", 3), ("老王", 1)]
