@@ -99,18 +99,51 @@ async def export_file(
     *,
     runner: Runner = "process",
 ) -> ExportFile:
-    """The file of `period` at `node` (None: the coordinator's own) for `user`. Refused
-    (NotAllowed, NotFound) as `services.reports.plan` refuses, and while this user's last
-    export is still being made (ExportUnderWay)."""
+    """The file of `period` at `node` (None: the coordinator's own) for `user`: `begin_export`
+    then `finish_export`."""
+    begun = await begin_export(services, user, node, period, fmt)
+    return await finish_export(services, begun, runner=runner)
+
+
+@dataclass(frozen=True)
+class BegunExport:
+    """An export checked and recorded, its file not yet made."""
+
+    user: User
+    plan: ReportPlan
+    period: Period
+    fmt: ExportFormat
+
+
+async def begin_export(
+    services: Services, user: User, node: Node | None, period: Period, fmt: ExportFormat
+) -> BegunExport:
+    """Check and record an export (quick: the caller answers the coordinator at once).
+    Refused (NotAllowed, NotFound) as `services.reports.plan` refuses, and while this user's
+    last export is still being made (ExportUnderWay). Every BegunExport must be finished
+    (`finish_export`), which lets the user export again."""
     writing = _writing_for.setdefault(asyncio.get_running_loop(), set())
     if user.id in writing:
         raise ExportUnderWay()
     writing.add(user.id)
     try:
         plan = await services.reports.plan(user, node, period, fmt=fmt.value)
-        return await _export_file(services, user, plan, period, fmt, runner)
-    finally:
+    except BaseException:
         writing.discard(user.id)
+        raise
+    return BegunExport(user=user, plan=plan, period=period, fmt=fmt)
+
+
+async def finish_export(
+    services: Services, begun: BegunExport, *, runner: Runner = "process"
+) -> ExportFile:
+    """Make the file of a begun export (seconds to minutes: a year of a district)."""
+    try:
+        return await _export_file(
+            services, begun.user, begun.plan, begun.period, begun.fmt, runner
+        )
+    finally:
+        _writing_for.setdefault(asyncio.get_running_loop(), set()).discard(begun.user.id)
 
 
 async def _export_file(

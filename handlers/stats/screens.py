@@ -36,7 +36,7 @@ from handlers.stats.buttons import (
     period_of,
 )
 from handlers.stats.charts import render_charts
-from handlers.stats.export import ExportFormat, export_file
+from handlers.stats.export import BegunExport, ExportFormat, begin_export, finish_export
 from handlers.stats.views import (
     figures_text,
     number,
@@ -183,15 +183,24 @@ async def send_export(
     period: Period,
     fmt: ExportFormat,
 ) -> None:
-    """The figures of a place and period as a file (an Excel workbook, or a .zip of CSV
-    files), sent as a document; the temporary file is deleted once sent (or not)."""
-    if update.callback_query is None:
-        await context.bot.send_chat_action(user.id, ChatAction.UPLOAD_DOCUMENT)
-    exported = await export_file(context.services, user, node, period, fmt)
+    """Check the export and answer at once (a refusal is the answer); the file is made in
+    the background and sent as a document when ready. Made inline, a year of a district
+    (minutes) would hold this person's later updates, which go one by one, and one of the few
+    updates handled at once. A failure in the background reaches the error handlers with the
+    update, so the coordinator is answered as for any refusal or fault."""
+    begun = await begin_export(context.services, user, node, period, fmt)
+    await ack(update, t("Preparing the file…"))
+    await answer(update, t("⏳ Making the file; it comes here when it is ready."))
+    context.application.create_task(_deliver(context, user, t, begun), update=update)
+
+
+async def _deliver(context: LinliContext, user: User, t: Translate, begun: BegunExport) -> None:
+    """Make the file and send it; the temporary file is deleted once sent (or not)."""
+    await context.bot.send_chat_action(user.id, ChatAction.UPLOAD_DOCUMENT)
+    exported = await finish_export(context.services, begun)
     try:
-        await ack(update, t("Preparing the file…"))
         caption = t("📥 The statistics of {period}: {rows} rows of detail.").format(
-            period=esc(period_label(t, user.language, period)),
+            period=esc(period_label(t, user.language, begun.period)),
             rows=number(exported.rows, user.language),
         )
         with exported.path.open("rb") as handle:

@@ -26,6 +26,7 @@ from bot.services import Services
 from bot.services.wishes import WishDraft
 from handlers.stats import screens
 from handlers.stats.buttons import ExportCsv, ExportExcel, ShowStats
+from handlers.stats.export import BegunExport, ExportFile
 from storage import org
 from storage import users as users_repo
 from tests.conftest import COORDINATOR_ID
@@ -228,11 +229,13 @@ async def test_the_bot_answers_others_while_the_charts_are_drawn(
     await coordinator.wait_for("发布 2 · 认领 2")
 
 
-async def _all_handled(person: FakeUser) -> None:
-    """One person's updates are handled in order: once /help is answered, the update before
-    it (sending the file, then deleting it) is over."""
-    await person.send("/help")
-    await person.wait_for("请点一个按钮")
+async def _no_file_left(folder: Path) -> None:
+    """The file is deleted right after it is sent, in the background task that sent it."""
+    for _ in range(100):
+        if not list(folder.glob("linli-export-*")):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"left in {folder}: {list(folder.glob('linli-export-*'))}")
 
 
 def _document(fake: FakeBotApi, message: FakeMessage) -> tuple[str, bytes]:
@@ -256,8 +259,7 @@ async def test_export_gives_the_workbook_and_the_buttons_the_files(
     book = load_workbook(io.BytesIO(data))
     summary = {row[0]: row[1] for row in book.worksheets[0].iter_rows(values_only=True)}
     assert summary[t("Wishes posted")] == 2 and summary[t("Wishes confirmed")] == 1
-    await _all_handled(coordinator)
-    assert not list(tmp_path.glob("linli-export-*"))  # deleted once sent
+    await _no_file_left(tmp_path)
 
     await coordinator.send("/stats 2026-10")
     october = await coordinator.wait_for("发布 1 · 认领 0")
@@ -266,8 +268,7 @@ async def test_export_gives_the_workbook_and_the_buttons_the_files(
     name, data = _document(fake, zipped)
     assert name.endswith(".zip") and data.startswith(b"PK")
     assert "2026年10月" in (zipped.caption or "")
-    await _all_handled(coordinator)
-    assert not list(tmp_path.glob("linli-export-*"))
+    await _no_file_left(tmp_path)
 
 
 async def test_a_typed_period_from_the_button(fake: FakeBotApi, place: Place) -> None:
@@ -281,3 +282,33 @@ async def test_a_typed_period_from_the_button(fake: FakeBotApi, place: Place) ->
     await coordinator.send("2026-10-01 至 2026-11-25")
     both = await coordinator.wait_for("发布 3 · 认领 2 · 完成 1 · 居民确认 1")
     assert "2026年10月1日至2026年11月25日" in (both.text or "")
+
+
+async def test_the_coordinator_is_answered_while_their_file_is_being_made(
+    fake: FakeBotApi, place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year of a district takes minutes to write: the export is made in the background, so
+    the coordinator's own later updates (which go one by one) are not held behind it."""
+    making, release = asyncio.Event(), asyncio.Event()
+    real = screens.finish_export
+
+    async def slow(services: Services, begun: BegunExport) -> ExportFile:
+        making.set()
+        await release.wait()
+        return await real(services, begun)
+
+    monkeypatch.setattr(screens, "finish_export", slow)
+    coordinator = place.coordinator
+    try:
+        await coordinator.send("/export")
+        await coordinator.wait_for("正在生成文件")
+        await asyncio.wait_for(making.wait(), 10)
+        await coordinator.send("/help")
+        await coordinator.wait_for("请点一个按钮")  # answered while the file is being made
+        await coordinator.send("/export 2026-10")  # a second while the first is made: refused
+        await coordinator.wait_for("上一个文件还在生成中")
+        assert not [m for m in coordinator.inbox if m.document is not None]
+    finally:
+        release.set()
+    sent = await coordinator.wait_for(lambda m: m.document is not None, timeout=60)
+    assert "2026年11月" in (sent.caption or "")
