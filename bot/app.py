@@ -169,7 +169,7 @@ async def set_command_menus(app: LinliApplication) -> None:
 WANTED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 STARTUP: list[Hook] = [set_command_menus, start_delivery]
-SHUTDOWN: list[Hook] = [stop_delivery]
+SHUTDOWN: list[Hook] = [stats_screens.stop_exports, stop_delivery]
 WEBHOOK_PATH = "telegram"
 
 

@@ -24,7 +24,7 @@ from bot.models import Node, NodeKind, Period, Role, User
 from bot.services.errors import LinliError
 from bot.services.stats.period import month_of, parse
 from handlers.common import ack, answer, keyboard
-from handlers.context import LinliContext
+from handlers.context import LinliApplication, LinliContext
 from handlers.dialogue import END, Callback, DialogueDraft, Handlers, Next, dialogue, step
 from handlers.stats.buttons import (
     ExportCsv,
@@ -48,6 +48,9 @@ from handlers.stats.views import (
 )
 
 coordinator_step = step(Role.COORDINATOR)
+
+
+EXPORTS_KEY = "stats.exports"  # bot_data: the files being made, for `stop_exports`
 
 
 class StatsDialogue(StrEnum):
@@ -191,13 +194,23 @@ async def send_export(
     begun = await begin_export(context.services, user, node, period, fmt)
     await ack(update, t("Preparing the file…"))
     await answer(update, t("⏳ Making the file; it comes here when it is ready."))
-    context.application.create_task(_deliver(context, user, t, begun), update=update)
+    making: set[asyncio.Task[None]] = context.bot_data.setdefault(EXPORTS_KEY, set())
+    task = context.application.create_task(_deliver(context, user, t, begun), update=update)
+    making.add(task)
+    task.add_done_callback(making.discard)
 
 
 async def _deliver(context: LinliContext, user: User, t: Translate, begun: BegunExport) -> None:
     """Make the file and send it; the temporary file is deleted once sent (or not)."""
     await context.bot.send_chat_action(user.id, ChatAction.UPLOAD_DOCUMENT)
-    exported = await finish_export(context.services, begun)
+    try:
+        exported = await finish_export(context.services, begun)
+    except asyncio.CancelledError:
+        # The bot is stopping (`stop_exports`): the writer is killed and its file removed.
+        await context.bot.send_message(
+            user.id, t("The bot is restarting and your file was not finished. Please ask again.")
+        )
+        raise
     try:
         caption = t("📥 The statistics of {period}: {rows} rows of detail.").format(
             period=esc(period_label(t, user.language, begun.period)),
@@ -212,6 +225,16 @@ async def _deliver(context: LinliContext, user: User, t: Translate, begun: Begun
             )
     finally:
         exported.path.unlink(missing_ok=True)
+
+
+async def stop_exports(app: LinliApplication) -> None:
+    """At a stop: the files still being made are given up (their writers killed, the
+    coordinators told), instead of holding the stop for minutes — the Application waits for
+    the tasks it started before it stops."""
+    making: set[asyncio.Task[None]] = app.bot_data.get(EXPORTS_KEY, set())
+    for task in list(making):
+        task.cancel()
+    await asyncio.gather(*making, return_exceptions=True)
 
 
 @coordinator_step

@@ -312,3 +312,25 @@ async def test_the_coordinator_is_answered_while_their_file_is_being_made(
         release.set()
     sent = await coordinator.wait_for(lambda m: m.document is not None, timeout=60)
     assert "2026年11月" in (sent.caption or "")
+
+
+async def test_a_stop_gives_up_a_file_being_made_and_says_so(
+    bot: RunningBot, fake: FakeBotApi, place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Application waits for what it started before it stops: a file being made would
+    hold a restart for minutes. It is given up instead, and the coordinator told."""
+    making = asyncio.Event()
+    never = asyncio.Event()
+
+    async def stuck(services: Services, begun: BegunExport) -> ExportFile:
+        making.set()
+        await never.wait()
+        raise AssertionError("never released")
+
+    monkeypatch.setattr(screens, "finish_export", stuck)
+    coordinator = place.coordinator
+    await coordinator.send("/export")
+    await asyncio.wait_for(making.wait(), 10)
+    await asyncio.wait_for(bot.stop(), 20)
+    told = [m.text for m in coordinator.inbox if "没有做完" in (m.text or "")]
+    assert told == ["系统正在重新启动，您的文件没有做完，请稍后再导出一次。"]
