@@ -75,6 +75,15 @@ class PickPlace(StatsButton):
     """The places the coordinator may look at, a button each (keeping the period)."""
 
 
+@button("sv:plp")
+class PlacesPage(Button):
+    """Another page of the places (a community of many 楼院); the place the picker was opened
+    from does not fit beside it in 64 bytes, so « back goes to the coordinator's own."""
+
+    period: str
+    page: int
+
+
 @button("sv:typed")
 class TypePeriod(Button):
     """自定义: the period is typed next (for this place)."""

@@ -30,6 +30,7 @@ from handlers.stats.buttons import (
     ExportCsv,
     ExportExcel,
     PickPlace,
+    PlacesPage,
     ShowStats,
     StatsButton,
     TypePeriod,
@@ -137,14 +138,21 @@ async def pressed_show(update: Update, context: LinliContext, user: User, t: Tra
 @coordinator_step
 async def pick_place(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     """The places this coordinator may look at (their own and those below it)."""
-    pressed = PickPlace.of(update)
-    period = period_of(pressed.period, today_of(context))
+    chosen: Node | None = None
+    data = update.callback_query.data if update.callback_query is not None else None
+    if PickPlace.pattern().fullmatch(data or ""):
+        pressed = PickPlace.of(update)
+        chosen, word, page = pressed.node, pressed.period, 0
+    else:
+        turned = PlacesPage.of(update)
+        word, page = turned.period, turned.page
+    period = period_of(word, today_of(context))
     places = await context.services.stats.nodes(user)
     await ack(update)
     text = t("Which place? The figures of {period} for:").format(
         period=esc(period_label(t, user.language, period))
     )
-    await answer(update, text, places_buttons(t, places, period, pressed.node), edit=True)
+    await answer(update, text, places_buttons(t, places, period, chosen, page), edit=True)
     return END
 
 
@@ -272,6 +280,7 @@ def handlers() -> Handlers:
     buttons: Handlers = [
         CallbackQueryHandler(pressed_show, pattern=ShowStats.pattern()),
         CallbackQueryHandler(pick_place, pattern=PickPlace.pattern()),
+        CallbackQueryHandler(pick_place, pattern=PlacesPage.pattern()),
         CallbackQueryHandler(excel, pattern=ExportExcel.pattern()),
         CallbackQueryHandler(csv, pattern=ExportCsv.pattern()),
     ]

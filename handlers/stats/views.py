@@ -31,6 +31,7 @@ from handlers.stats.buttons import (
     ExportCsv,
     ExportExcel,
     PickPlace,
+    PlacesPage,
     ShowStats,
     TypePeriod,
     period_word,
@@ -254,7 +255,10 @@ def stats_buttons(t: Translate, node: Node, period: Period, today: date) -> Butt
     if following.first_day <= today:
         moves.append(show("▶", following))
     word = period_word(period)
-    place = (t("🏘 Another place"), PickPlace(node_kind=node.kind, node_id=node.id, period=word))
+    place = (
+        t("🏘 Another place"),
+        PickPlace(node_kind=node.kind, node_id=node.id, period=word),
+    )
     exports = [
         (t("📥 Export Excel"), ExportExcel(node_kind=node.kind, node_id=node.id, period=word)),
         (t("📥 Export CSV"), ExportCsv(node_kind=node.kind, node_id=node.id, period=word)),
@@ -268,15 +272,38 @@ def stats_buttons(t: Translate, node: Node, period: Period, today: date) -> Butt
     ]
 
 
+# Places on one page of the picker: a community of many 楼院 (or a district of many
+# communities) must stay within Telegram's 100 buttons of a message.
+PLACES_PER_PAGE = 30
+
+
 def places_buttons(
-    t: Translate, places: list[tuple[Node, str]], period: Period, chosen: Node
+    t: Translate,
+    places: list[tuple[Node, str]],
+    period: Period,
+    chosen: Node | None,
+    page: int = 0,
 ) -> Buttons:
-    """A button a place (its level and name), keeping the period; « back to the figures."""
+    """A button a place (its level and name), keeping the period, a page at a time with
+    ‹ › between pages; « back to the figures of `chosen` (None: the first place, the
+    coordinator's own)."""
     word = period_word(period)
+    last = max(0, (len(places) - 1) // PLACES_PER_PAGE)
+    page = min(max(page, 0), last)
+    shown = places[page * PLACES_PER_PAGE : (page + 1) * PLACES_PER_PAGE]
     rows: list[list[tuple[str, str]]] = []
-    for node, name in places:
+    for node, name in shown:
         label = f"{t(NODE_LABELS[node.kind])}: {name}"
         rows.append([(label, ShowStats(node_kind=node.kind, node_id=node.id, period=word).pack())])
-    back = ShowStats(node_kind=chosen.kind, node_id=chosen.id, period=word)
+
+    def turn(to: int) -> str:
+        return PlacesPage(period=word, page=to).pack()
+
+    pages = [("‹", turn(page - 1))] if page > 0 else []
+    pages += [("›", turn(page + 1))] if page < last else []
+    if pages:
+        rows.append(pages)
+    home = chosen or places[0][0]
+    back = ShowStats(node_kind=home.kind, node_id=home.id, period=word)
     rows.append([(t("« Back"), back.pack())])
     return rows

@@ -37,8 +37,15 @@ from bot.services.stats.period import (
     parse,
 )
 from handlers.buttons import StaleButton
-from handlers.stats.buttons import ShowStats, period_of, period_word
-from handlers.stats.views import duration, figures_text, money, period_label, stats_buttons
+from handlers.stats.buttons import PlacesPage, ShowStats, period_of, period_word
+from handlers.stats.views import (
+    duration,
+    figures_text,
+    money,
+    period_label,
+    places_buttons,
+    stats_buttons,
+)
 from tests.support.fake_bot_api import parse_html
 
 YEAR = Period(kind=PeriodKind.YEAR, first_day=date(2026, 1, 1), last_day=date(2026, 12, 31))
@@ -217,3 +224,30 @@ def test_a_page_of_spaces_never_reaches_the_patterns(monkeypatch: pytest.MonkeyP
     assert (far.first_day, far.last_day) == (date(2026, 10, 1), date(2026, 10, 2))
     spaced = parse(" 2026-10-01 \n\n  至   2026年12月31日 ", TODAY)
     assert (spaced.first_day, spaced.last_day) == (date(2026, 10, 1), date(2026, 12, 31))
+
+
+def test_a_community_of_many_buildings_is_picked_a_page_at_a_time() -> None:
+    """Telegram refuses a message of more than 100 buttons: a community of 100 楼院 is shown
+    30 places a page, with ‹ › between pages, every press keeping the period."""
+    t = translator("zh")
+    community = Node(kind=NodeKind.COMMUNITY, id=7)
+    places = [(community, "北气象巷社区")] + [
+        (Node(kind=NodeKind.BUILDING, id=1000 + n), f"{n}号院") for n in range(100)
+    ]
+    month = Period(kind=PeriodKind.MONTH, first_day=date(2026, 11, 1), last_day=date(2026, 11, 30))
+
+    def pages_of(page: int) -> list[list[tuple[str, str]]]:
+        return [list(row) for row in places_buttons(t, places, month, community, page)]
+
+    first, last = pages_of(0), pages_of(3)
+    assert [label for label, _ in first[-2]] == ["›"]
+    assert [label for label, _ in last[-2]] == ["‹"]
+    assert sum(len(row) for row in first) == 30 + 2
+    assert [label for row in last[:-2] for label, _ in row][-1] == f"{t('Building')}: 99号院"
+    assert pages_of(99) == last  # a forged page beyond the last shows the last
+    turned = PlacesPage.unpack(first[-2][0][1])
+    assert turned.page == 1 and turned.period == period_word(month)
+    home = ShowStats(node_kind=NodeKind.COMMUNITY, node_id=7, period=turned.period)
+    assert first[-1][0][1] == home.pack()
+    shown = [label for page in range(4) for row in pages_of(page)[:-2] for label, _ in row]
+    assert len(shown) == len(places) == len(set(shown))
