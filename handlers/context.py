@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services import Services
+from bot.services.days import local_day
 
 Data = dict[Any, Any]
 WORKING_COMMUNITY = "admin.community"
@@ -26,6 +28,12 @@ class LinliContext(CallbackContext[ExtBot[None], Data, Data, Data]):
         application = self.application
         assert isinstance(application, LinliApplication)
         return application.services
+
+    @property
+    def today(self) -> date:
+        """Today in the community's time zone."""
+        services = self.services
+        return local_day(services.clock.now(), services.settings.zone)
 
     @property
     def working_community(self) -> int | None:

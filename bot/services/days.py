@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.models import N_
 from bot.services.errors import InvalidInput
 
 _DAY = re.compile(r"(?:(\d{4})\s*[-./年]\s*)?(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*[日号]?")
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The community's calendar day of a moment (stored in UTC)."""
+    return moment.astimezone(zone).date()
 
 
 class BadDay(InvalidInput):

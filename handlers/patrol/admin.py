@@ -28,7 +28,6 @@ from bot.services.patrol.rules import (
     POST_NAME_MAX,
     BadCapacity,
     check_capacity,
-    local_day,
 )
 from bot.services.slots import SlotInPast
 from bot.services.text import fold_text
@@ -302,16 +301,12 @@ async def buildings_done(update: Update, context: LinliContext, user: User, t: T
 # --- defining shifts -------------------------------------------------------------------------
 
 
-def _today(context: LinliContext) -> date:
-    return local_day(context.services.clock.now(), context.services.settings.zone)
-
-
 @coordinator_step
 async def define(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     post = await context.services.patrol.post(user, DefineShifts.of(update).post_id)
     await ack(update)
     PatrolAdminForm(post_id=post.id, post_name=post.name, token=secrets.token_hex(8)).save(context)
-    await answer(update, *day_prompt(t, user.language, post.name, _today(context)))
+    await answer(update, *day_prompt(t, user.language, post.name, context.today))
     return PatrolAdminDialogue.DAY
 
 
@@ -337,14 +332,14 @@ async def pressed_day(update: Update, context: LinliContext, user: User, t: Tran
     offset = ShiftDay.of(update).offset
     if not 0 <= offset <= 31:
         raise StaleButton()
-    return await _chose_day(update, context, user, t, _today(context) + timedelta(days=offset))
+    return await _chose_day(update, context, user, t, context.today + timedelta(days=offset))
 
 
 @coordinator_step
 async def typed_day(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     assert update.message is not None
-    day = read_day(update.message.text or "", _today(context), ahead=True)
-    if day < _today(context):  # "2026-11-01" typed with its year: refused now, not at Save
+    day = read_day(update.message.text or "", context.today, ahead=True)
+    if day < context.today:  # "2026-11-01" typed with its year: refused now, not at Save
         raise SlotInPast()
     return await _chose_day(update, context, user, t, day)
 

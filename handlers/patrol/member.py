@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import Translate, esc
 from bot.models import Role, SignupStatus, User
-from bot.services.patrol.rules import OPEN_DAYS_AHEAD, local_day
+from bot.services.patrol.rules import OPEN_DAYS_AHEAD
 from handlers.buttons import StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
@@ -63,7 +63,7 @@ async def _screen(
     services = context.services
     zone = services.settings.zone
     offset = min(max(offset, 0), OPEN_DAYS_AHEAD - 1)
-    day = local_day(services.clock.now(), zone) + timedelta(days=offset)
+    day = context.today + timedelta(days=offset)
     mine = await services.patrol.my_shifts(user)
     shifts = await services.patrol.open_shifts(user, day)
     text, rows = patrol_screen(t, user.language, zone, offset, day, mine, shifts)

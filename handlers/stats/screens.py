@@ -11,7 +11,6 @@ the bot; the charts are drawn in a worker thread, so others are answered meanwhi
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
@@ -66,11 +65,6 @@ class TypedFor(DialogueDraft):
     node_id: int | None = None
 
 
-def today_of(context: LinliContext) -> date:
-    services = context.services
-    return services.clock.now().astimezone(services.settings.zone).date()
-
-
 # --- the figures -----------------------------------------------------------------------------
 
 
@@ -103,7 +97,7 @@ async def show(
             raise error
     charts = await asyncio.to_thread(render_charts, figures, user.language)
     text = figures_text(t, user.language, figures)
-    buttons = stats_buttons(t, figures.node, figures.period, today_of(context))
+    buttons = stats_buttons(t, figures.node, figures.period, context.today)
     if working is not None:
         await working.edit_text(
             text,
@@ -121,7 +115,7 @@ async def show(
 async def stats_command(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     """/stats, /stats 2026-11, /stats 2026Q4, /stats 2026-10-01 2026-12-31."""
     typed = " ".join(context.args or ()).strip()
-    today = today_of(context)
+    today = context.today
     period = parse(typed, today) if typed else month_of(today)
     await show(update, context, user, t, None, period)
     return END
@@ -130,7 +124,7 @@ async def stats_command(update: Update, context: LinliContext, user: User, t: Tr
 @coordinator_step
 async def pressed_show(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     pressed = ShowStats.of(update)
-    period = period_of(pressed.period, today_of(context))
+    period = period_of(pressed.period, context.today)
     await show(update, context, user, t, pressed.node, period)
     return END
 
@@ -146,7 +140,7 @@ async def pick_place(update: Update, context: LinliContext, user: User, t: Trans
     else:
         turned = PlacesPage.of(update)
         word, page = turned.period, turned.page
-    period = period_of(word, today_of(context))
+    period = period_of(word, context.today)
     places = await context.services.stats.nodes(user)
     await ack(update)
     text = t("Which place? The figures of {period} for:").format(
@@ -173,7 +167,7 @@ async def typed_period(update: Update, context: LinliContext, user: User, t: Tra
     """The typed period: refused (and asked again) when unreadable, too long, to come."""
     message = update.effective_message
     text = message.text if message is not None and message.text else ""
-    period = parse(text, today_of(context))
+    period = parse(text, context.today)
     draft = TypedFor.load(context)
     node = None
     if draft.node_kind is not None and draft.node_id is not None:
@@ -252,7 +246,7 @@ async def export_command(update: Update, context: LinliContext, user: User, t: T
     fmt = ExportFormat.XLSX
     if words and words[-1].lower() in ("csv", "xlsx", "excel"):
         fmt = ExportFormat.CSV if words.pop().lower() == "csv" else ExportFormat.XLSX
-    today = today_of(context)
+    today = context.today
     typed = " ".join(words).strip()
     period = parse(typed, today) if typed else month_of(today)
     await send_export(update, context, user, t, None, period, fmt)
@@ -265,7 +259,7 @@ def _exporter(kind: type[StatsButton], fmt: ExportFormat) -> Callback:
         update: Update, context: LinliContext, user: User, t: Translate
     ) -> Next:
         pressed = kind.of(update)
-        period = period_of(pressed.period, today_of(context))
+        period = period_of(pressed.period, context.today)
         await send_export(update, context, user, t, pressed.node, period, fmt)
         return END
 

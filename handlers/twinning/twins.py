@@ -37,7 +37,6 @@ from bot.services.twinning.rules import (
     WELLBEING_NOTE_MAX,
     check_help,
     due_moment,
-    local_today,
 )
 from handlers.buttons import StaleButton
 from handlers.common import ack, answer
@@ -207,10 +206,6 @@ def _form(context: LinliContext) -> VisitForm:
     return form
 
 
-def _today(context: LinliContext) -> date:
-    return local_today(context.services.clock.now(), context.services.settings.zone)
-
-
 def read_day(text: str, today: date) -> date:
     """A visit's typed day: without a year, this year's (last year's when that is just past).
     Raises TypeOrPressDay for what is not a date, NoSuchDay for one the calendar lacks."""
@@ -237,7 +232,7 @@ async def _chose_day(
 @member_step
 async def pressed_day(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     _form(context)
-    today = _today(context)
+    today = context.today
     day = today if VisitDay.of(update).day is Day.TODAY else today - timedelta(days=1)
     return await _chose_day(update, context, user, t, day)
 
@@ -247,7 +242,7 @@ async def typed_day(update: Update, context: LinliContext, user: User, t: Transl
     assert update.message is not None
     _form(context)
     return await _chose_day(
-        update, context, user, t, read_day(update.message.text or "", _today(context))
+        update, context, user, t, read_day(update.message.text or "", context.today)
     )
 
 

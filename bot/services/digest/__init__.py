@@ -34,6 +34,7 @@ from bot.models import (
     User,
 )
 from bot.services.broadcast import BroadcastService
+from bot.services.days import local_day
 from bot.services.errors import Conflict, InvalidInput, NotAllowed
 from bot.services.notify import Notifier
 from bot.services.reminders import ReminderService
@@ -180,7 +181,7 @@ class DigestService:
     _reminders: ReminderService = field(init=False)
 
     def this_month(self) -> Period:
-        return month_of(self.clock.now().astimezone(self.settings.zone).date())
+        return month_of(local_day(self.clock.now(), self.settings.zone))
 
     def month(self, first_day: date | None) -> Period:
         """The month starting on `first_day` (None: last month); not one to come, nor more

@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.models import N_
+from bot.services.days import local_day
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.slots import LONGEST, EndBeforeStart
 
@@ -153,10 +154,6 @@ def shift_moments(day: date, start: time, end: time, zone: ZoneInfo) -> tuple[da
     if end < start and ends_at - starts_at > LONGEST:
         raise EndsBeforeItStarts()
     return starts_at, ends_at
-
-
-def local_day(moment: datetime, zone: ZoneInfo) -> date:
-    return moment.astimezone(zone).date()
 
 
 def week_start(day: date) -> date:

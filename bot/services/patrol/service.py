@@ -39,6 +39,7 @@ from bot.models import (
     SwapStatus,
     User,
 )
+from bot.services.days import local_day
 from bot.services.errors import NotAllowed
 from bot.services.notify import Notifier, quiet_until
 from bot.services.passbook import PassbookService
@@ -78,7 +79,6 @@ from bot.services.patrol.rules import (
     check_capacity,
     day_before_moment,
     hours_served,
-    local_day,
     local_moment,
     shift_moments,
     shift_ref,

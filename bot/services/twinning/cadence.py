@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import Clock
 from bot.config import Settings
 from bot.models import Pair, Reminder
+from bot.services.days import local_day
 from bot.services.notify import Notifier, coordinators_above, quiet_until
 from bot.services.reminders import ReminderService
 from bot.services.twinning.notices import VisitDue, VisitsOverdue
-from bot.services.twinning.rules import anchor_of, due_moment, is_behind, local_today
+from bot.services.twinning.rules import anchor_of, due_moment, is_behind
 from storage import twinning as repo
 from storage import users as users_repo
 from storage.store import Store
@@ -97,7 +98,7 @@ class TwinningCadence:
         return pair if self.anchor(pair) == anchor else None
 
     def _days(self, pair: Pair) -> int:
-        today = local_today(self.clock.now(), self.settings.zone)
+        today = local_day(self.clock.now(), self.settings.zone)
         return (today - self.anchor(pair)).days
 
     async def on_behind(self, conn: AsyncConnection, reminder: Reminder, late: bool) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.models import N_, AttentionReason
+from bot.services.days import local_day
 from bot.services.errors import Conflict, InvalidInput, LinliError, NotAllowed, NotFound
 
 NAME_MAX = 64
@@ -156,13 +157,9 @@ def check_wellbeing(mark: int | None) -> int | None:
     return mark
 
 
-def local_today(now: datetime, zone: ZoneInfo) -> date:
-    return now.astimezone(zone).date()
-
-
 def anchor_of(started_at: datetime, last_visited_on: date | None, zone: ZoneInfo) -> date:
     """The day a pair's cadence counts from: its latest visit, else the day it started."""
-    start = local_today(started_at, zone)
+    start = local_day(started_at, zone)
     return max(last_visited_on, start) if last_visited_on is not None else start
 
 

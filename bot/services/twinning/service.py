@@ -39,6 +39,7 @@ from bot.models import (
     VisitCategory,
     WellbeingPoint,
 )
+from bot.services.days import local_day
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.passbook import PassbookService, clean_reason, quarter_bounds
 from bot.services.scope import require_coordinator, require_covers
@@ -75,7 +76,6 @@ from bot.services.twinning.rules import (
     check_visit_date,
     check_wellbeing,
     is_behind,
-    local_today,
     visit_ref,
 )
 from bot.services.users import clean_phone, clean_room
@@ -460,7 +460,7 @@ class TwinningService(TwinningCadence):
         if not token or len(token) > TOKEN_MAX:
             raise ValueError("a visit's token is 1 to 64 characters")
         now = self.clock.now()
-        today = local_today(now, self.settings.zone)
+        today = local_day(now, self.settings.zone)
         visited_on = check_visit_date(draft.visited_on or today, today)
         fen = check_help(draft.help_fen, confirmed=confirmed)
         if fen and draft.help_kind is None:
@@ -514,14 +514,14 @@ class TwinningService(TwinningCadence):
         return visit
 
     def _after_start(self, pair: Pair, day: date) -> None:
-        paired_on = local_today(pair.started_at, self.settings.zone)
+        paired_on = local_day(pair.started_at, self.settings.zone)
         if day < paired_on:
             raise VisitBeforePair(day=paired_on.isoformat())
 
     async def check_visit_day(self, member: User, household_id: int, day: date) -> date:
         """The day a member says they visited, checked as `log_visit` will check it (not in
         the future, not too old, not before the pair began), for the dialogue's first step."""
-        check_visit_date(day, local_today(self.clock.now(), self.settings.zone))
+        check_visit_date(day, local_day(self.clock.now(), self.settings.zone))
         async with self.store.read() as conn:
             pair = await repo.active_pair(conn, member.id, household_id)
         if pair is None or not member.is_member:
@@ -584,7 +584,7 @@ class TwinningService(TwinningCadence):
         lowest marks first, then the longest unvisited."""
         reach = require_coordinator(actor)
         zone = self.settings.zone
-        today = local_today(self.clock.now(), zone)
+        today = local_day(self.clock.now(), zone)
         # household → (why, latest mark, the one before, last visited)
         flagged: dict[int, tuple[frozenset[AttentionReason], int | None, int | None, date | None]]
         flagged = {}
@@ -603,7 +603,7 @@ class TwinningService(TwinningCadence):
                 for household_id, registered in batch:
                     latest, previous = marks.get(household_id, (None, None))
                     visited = last.get(household_id)
-                    registered_on = local_today(registered, zone)
+                    registered_on = local_day(registered, zone)
                     reasons = attention_reasons(latest, previous, visited, registered_on, today)
                     if reasons:
                         flagged[household_id] = (reasons, latest, previous, visited)
