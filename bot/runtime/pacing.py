@@ -2,7 +2,12 @@
 cannot be reached: the overall pace (evenly spaced, never over the
 cap in any sliding second, paused and slowed by flood waits), the per-chat limits (1/s to a
 private chat, 20/min to a group, back-off holds), how many requests are in flight, and the
-group commit that records what happened to each request."""
+group commit that records what happened to each request.
+
+The cap is kept on our clock; Telegram counts on its own, after the network's jitter. The margins
+below absorb tens of milliseconds of it; beyond that, the configured rate (default 25/s) sitting
+under Telegram's cap (about 30/s) is what keeps a busy machine clear of 429s, and a 429 that
+gets through anyway is honoured and slows the pace."""
 
 from __future__ import annotations
 

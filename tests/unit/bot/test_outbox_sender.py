@@ -212,17 +212,20 @@ async def test_a_flood_wait_for_one_group_delays_that_group_only(
 async def test_pacing_stays_under_the_cap_without_flood_waits(
     store: Store, clock: ManualClock, fake: FakeBotApi, bot: Bot
 ) -> None:
+    """The configured rate sits under Telegram's cap, as the default 25/s does under its ~30/s:
+    the margin absorbs the jitter between our clock and the server's. (An unpaced sender would
+    put 150 messages through 16 requests in flight and draw 429s at once.) The pace itself is
+    checked exactly on a simulated clock in test_pacing.py."""
     fake.enforce_limits(global_per_second=100)
     users = range(1, 151)
     for uid in users:
         fake.user(uid)
-    await queue(store, clock, *(OutgoingMessage(chat_id=u, text="x") for u in users))
-    sender = OutboxSender(store, bot, clock, send_rate=100)
+    ids = await queue(store, clock, *(OutgoingMessage(chat_id=u, text="x") for u in users))
+    sender = OutboxSender(store, bot, clock, send_rate=85)
     await run(sender)
-    sends = [c.at for c in fake.calls_to("sendMessage") if c.ok]
-    assert fake.count_429 == 0 and len(sends) == 150
-    rate = (len(sends) - 1) / (sends[-1] - sends[0])
-    assert 85 <= rate <= 100
+    assert fake.count_429 == 0 and sender.stats.flood_waits == 0
+    assert await statuses(store, ids) == [OutboxStatus.SENT] * 150
+    assert [len(fake.sent_to(u)) for u in users] == [1] * 150
 
 
 async def test_one_chat_gets_its_messages_in_order_at_most_one_per_second(
