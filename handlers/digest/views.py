@@ -9,7 +9,6 @@ from datetime import date
 
 from bot.i18n import Translate, esc
 from bot.models import (
-    N_,
     SUGGESTION_TOPIC_LABELS,
     WISH_CATEGORY_LABELS,
     Broadcast,
@@ -19,6 +18,7 @@ from bot.models import (
     StoryKind,
 )
 from bot.services.digest import CONTENT_KIND, STORIES_MAX, DigestReady
+from bot.services.stats.period import month_of, shifted
 from handlers.admin.buttons import AdminMenu
 from handlers.broadcast.views import content_view
 from handlers.common import Buttons, clipped
@@ -31,6 +31,7 @@ from handlers.digest.buttons import (
     ToggleStory,
 )
 from handlers.notices import Shown, ViewEnv, notice_view
+from handlers.stats.views import month_label
 
 LISTED_WORDS = 40  # characters of a candidate's words on the coordinator's list
 ICONS = {StoryKind.SUGGESTION: "💬", StoryKind.WISH: "🙋", StoryKind.FINDING: "🔦"}
@@ -47,12 +48,6 @@ def month_of_code(code: int) -> date | None:
     if not 2000 <= year <= 9999 or not 1 <= month <= 12:
         return None
     return date(year, month, 1)
-
-
-def month_label(t: Translate, month: date) -> str:
-    return t("{month_name} {year}").format(
-        month_name=t(MONTH_NAMES[month.month - 1]), year=month.year
-    )
 
 
 def counts_text(t: Translate, digest: Digest) -> str:
@@ -235,13 +230,17 @@ def screen_buttons(t: Translate, screen: DigestScreen) -> Buttons:
         rows.append(rewrites)
     nav = []
     if digest.month > screen.earliest:
-        nav.append(("◀", DigestMonth(month_code(_previous(digest.month))).pack()))
+        nav.append(("◀", DigestMonth(month_code(_month_after(digest.month, -1))).pack()))
     if digest.month < screen.latest:
-        nav.append(("▶", DigestMonth(month_code(_next(digest.month))).pack()))
+        nav.append(("▶", DigestMonth(month_code(_month_after(digest.month, 1))).pack()))
     if nav:
         rows.append(nav)
     rows.append([(t("👁 Preview"), PreviewDigest(code).pack()), (t("« Back"), AdminMenu().pack())])
     return rows
+
+
+def _month_after(month: date, steps: int) -> date:
+    return shifted(month_of(month), steps).first_day
 
 
 def preview_buttons(t: Translate, screen: DigestScreen) -> Buttons:
@@ -251,32 +250,3 @@ def preview_buttons(t: Translate, screen: DigestScreen) -> Buttons:
         rows.append([(t("📤 Send to the community"), SendDigest(code).pack())])
     rows.append([(t("« Back to the choice"), DigestMonth(code).pack())])
     return rows
-
-
-def _previous(month: date) -> date:
-    return (
-        date(month.year - 1, 12, 1) if month.month == 1 else date(month.year, month.month - 1, 1)
-    )
-
-
-def _next(month: date) -> date:
-    return (
-        date(month.year + 1, 1, 1) if month.month == 12 else date(month.year, month.month + 1, 1)
-    )
-
-
-# English month names; zh writes 2026年11月 through "{month_name} {year}" itself.
-MONTH_NAMES = (
-    N_("January"),
-    N_("February"),
-    N_("March"),
-    N_("April"),
-    N_("May"),
-    N_("June"),
-    N_("July"),
-    N_("August"),
-    N_("September"),
-    N_("October"),
-    N_("November"),
-    N_("December"),
-)

@@ -4,13 +4,14 @@ and the words for a period ("2026年11月", "2026年第4季度")."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 
 from bot.i18n import Translate, babel_locale, esc
 from bot.models import (
+    N_,
     NODE_LABELS,
     WISH_CATEGORY_LABELS,
     Figures,
@@ -85,7 +86,7 @@ def period_label(t: Translate, language: str, period: Period) -> str:
     locale = babel_locale(language)
     first, last = period.first_day, period.last_day
     if period.kind is PeriodKind.MONTH:
-        return format_skeleton("yMMMM", first, locale=locale)
+        return month_label(t, first)
     if period.kind is PeriodKind.QUARTER:
         quarter = (first.month - 1) // 3 + 1
         return t("Q{quarter} {year}").format(quarter=quarter, year=first.year)
@@ -98,7 +99,32 @@ def period_label(t: Translate, language: str, period: Period) -> str:
 
 
 def last_month(today: date) -> Period:
-    return month_of(today.replace(day=1) - timedelta(days=1))
+    return shifted(month_of(today), -1)
+
+
+def month_label(t: Translate, month: date) -> str:
+    """ "November 2026" / "2026年11月", from `t` alone: an announcement is rendered for each
+    reader with nothing but their translator."""
+    return t("{month_name} {year}").format(
+        month_name=t(MONTH_NAMES[month.month - 1]), year=month.year
+    )
+
+
+# English month names; zh writes 2026年11月 through "{month_name} {year}" itself.
+MONTH_NAMES = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
 
 
 # --- the message ---------------------------------------------------------------------------

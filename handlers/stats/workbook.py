@@ -251,7 +251,7 @@ def cells_of(area: ReportArea, t: Translate, zone: ZoneInfo, contacts: bool) -> 
 # --- names --------------------------------------------------------------------------------
 
 
-def period_label(t: Translate, period: Period) -> str:
+def period_in_file_name(t: Translate, period: Period) -> str:
     """2026-11, 2026年第4季度 / 2026Q4, 2026, 2026-10-01–2026-12-31."""
     first = period.first_day
     if period.kind is PeriodKind.MONTH:
@@ -266,7 +266,7 @@ def period_label(t: Translate, period: Period) -> str:
 def file_name(t: Translate, place: str, period: Period, extension: str) -> str:
     """统计_南关社区_2026-11.xlsx (the place's name without path characters)."""
     place = "".join(c for c in place if c not in '\\/:*?"<>|\0').strip()
-    parts: list[str] = [t("Statistics"), place, period_label(t, period)]
+    parts: list[str] = [t("Statistics"), place, period_in_file_name(t, period)]
     return "_".join(p.replace(" ", "_") for p in parts if p) + "." + extension
 
 
