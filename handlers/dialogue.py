@@ -33,11 +33,19 @@ from typing import Any, ClassVar, Self, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.i18n import Translate, translator
 from bot.models import N_, Role, User
 from bot.services.errors import Conflict, InvalidInput, LinliError, NotAllowed, NotRegistered
+from handlers.buttons import Button
 from handlers.common import answer, leave_for_command, refuse, viewer
 from handlers.context import LinliContext
 from handlers.home import HOME_KEY, MENU_KEY, show_home
@@ -57,6 +65,11 @@ LanguageOf = Callable[[Update, LinliContext], str]
 AnyHandler = BaseHandler[Update, LinliContext, Any]
 Handlers = list[AnyHandler]
 State = TypeVar("State", bound=StrEnum)
+
+
+def presses(routes: Iterable[tuple[Callback, type[Button]]]) -> Handlers:
+    """One handler per typed button: a press of `kind` goes to its callback."""
+    return [CallbackQueryHandler(callback, pattern=kind.pattern()) for callback, kind in routes]
 
 
 # --- the step wrapper ----------------------------------------------------------------------

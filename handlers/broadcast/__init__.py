@@ -416,18 +416,27 @@ async def send_now(update: Update, context: LinliContext, user: User, t: Transla
     broadcast_id = SendNow.of(update).broadcast_id
     count = await context.services.broadcasts.send_now(user, broadcast_id)
     await ack(update)
-    progress = await answer(
+    await show_progress(
         update,
+        context,
+        broadcast_id,
         t("Sending the announcement to {count} people. This message shows the progress.").format(
             count=count
         ),
-        edit=True,
     )
+    return END
+
+
+async def show_progress(
+    update: Update, context: LinliContext, broadcast_id: int, text: str
+) -> None:
+    """Put `text` in place of the pressed message and keep that message as the announcement's
+    progress, which the sender then edits as deliveries go out."""
+    progress = await answer(update, text, edit=True)
     if isinstance(progress, Message):
         await context.services.broadcasts.set_progress_message(
             broadcast_id, progress.chat_id, progress.message_id
         )
-    return END
 
 
 @coordinator_step

@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import Field
-from telegram import Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram import Update
+from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.i18n import Translate, esc
 from bot.models import N_, DigestScreen, Role, User
@@ -26,10 +26,20 @@ from bot.services.digest import (
     check_rewrite,
 )
 from bot.services.errors import InvalidInput
+from handlers.broadcast import show_progress
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.dialogue import END, AnyHandler, Callback, DialogueDraft, Next, dialogue, step
+from handlers.dialogue import (
+    END,
+    AnyHandler,
+    Callback,
+    DialogueDraft,
+    Next,
+    dialogue,
+    presses,
+    step,
+)
 from handlers.digest.buttons import (
     DigestMenu,
     DigestMonth,
@@ -229,17 +239,14 @@ async def sent(update: Update, context: LinliContext, user: User, t: Translate) 
     )
     await ack(update)
     DigestForm.clear(context)
-    progress = await answer(
+    await show_progress(
         update,
+        context,
+        broadcast_id,
         t("Sending “You said, we did” to {count} people. This message shows the progress.").format(
             count=count
         ),
-        edit=True,
     )
-    if isinstance(progress, Message):
-        await context.services.broadcasts.set_progress_message(
-            broadcast_id, progress.chat_id, progress.message_id
-        )
     return END
 
 
@@ -253,7 +260,7 @@ def _buttons() -> list[AnyHandler]:
         (previewed, PreviewDigest),
         (sent, SendDigest),
     ]
-    return [CallbackQueryHandler(c, pattern=b.pattern()) for c, b in routes]
+    return presses(routes)
 
 
 def handlers() -> Handlers:

@@ -35,7 +35,16 @@ from handlers.building_picker import BuildingPicker, page_button, page_of
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.dialogue import END, AnyHandler, Callback, DialogueDraft, Next, dialogue, step
+from handlers.dialogue import (
+    END,
+    AnyHandler,
+    Callback,
+    DialogueDraft,
+    Next,
+    dialogue,
+    presses,
+    step,
+)
 from handlers.patrol.admin_buttons import (
     AdminShift,
     ArchivePost,
@@ -580,7 +589,7 @@ def _buttons() -> list[AnyHandler]:
         (ask_cancel, CancelShift),
         (confirm_cancel, ConfirmCancelShift),
     ]
-    return [CallbackQueryHandler(c, pattern=b.pattern()) for c, b in routes]
+    return presses(routes)
 
 
 def handlers() -> Handlers:

@@ -29,7 +29,16 @@ from handlers.building_picker import BuildingPicker, page_button
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.dialogue import END, AnyHandler, Callback, DialogueDraft, Next, dialogue, step
+from handlers.dialogue import (
+    END,
+    AnyHandler,
+    Callback,
+    DialogueDraft,
+    Next,
+    dialogue,
+    presses,
+    step,
+)
 from handlers.study.buttons import (
     AdminCard,
     CancelConfirmed,
@@ -554,7 +563,7 @@ def _buttons() -> list[AnyHandler]:
         (cancel_asked, CancelSession),
         (cancel_confirmed, CancelConfirmed),
     ]
-    return [CallbackQueryHandler(c, pattern=b.pattern()) for c, b in routes]
+    return presses(routes)
 
 
 def handlers() -> Handlers:

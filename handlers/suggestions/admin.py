@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translate
 from bot.models import Role, SuggestionLinkKind, User
@@ -25,7 +25,7 @@ from bot.services.suggestions.rules import BadNumber
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, step
+from handlers.dialogue import AnyHandler, Callback, DialogueDraft, Next, dialogue, presses, step
 from handlers.suggestions.buttons import (
     SuggestionLinkAsk,
     SuggestionLinkMenu,
@@ -222,7 +222,7 @@ def _buttons() -> list[AnyHandler]:
         (ask_link_kind, SuggestionLinkMenu),
         (ask_link, SuggestionLinkAsk),
     ]
-    return [CallbackQueryHandler(c, pattern=b.pattern()) for c, b in routes]
+    return presses(routes)
 
 
 def handlers() -> Handlers:

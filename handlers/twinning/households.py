@@ -33,7 +33,16 @@ from handlers.building_picker import BuildingPicker, page_button
 from handlers.buttons import Button, StaleButton
 from handlers.common import ack, answer
 from handlers.context import LinliContext
-from handlers.dialogue import END, AnyHandler, Callback, DialogueDraft, Next, dialogue, step
+from handlers.dialogue import (
+    END,
+    AnyHandler,
+    Callback,
+    DialogueDraft,
+    Next,
+    dialogue,
+    presses,
+    step,
+)
 from handlers.person_steps import PersonSteps, Who
 from handlers.twinning.admin_buttons import (
     CircumstancesDone,
@@ -785,7 +794,7 @@ def _buttons() -> list[AnyHandler]:
         (end_pairs, EndPairs),
         (edit, EditHousehold),
     ]
-    return [CallbackQueryHandler(c, pattern=b.pattern()) for c, b in routes]
+    return presses(routes)
 
 
 def handlers() -> Handlers:
