@@ -40,7 +40,6 @@ from bot.models import (
     ReportArea,
     Role,
     StudyAudience,
-    SuggestionStatus,
     SuggestionTopic,
     User,
     VisitCategory,
@@ -51,6 +50,7 @@ from bot.services.errors import NotAllowed, NotFound
 from bot.services.patrol.findings import FindingDraft
 from bot.services.stats.period import month_of
 from bot.services.study.service import SessionDraft
+from bot.services.suggestions.service import SuggestionDraft
 from bot.services.twinning.service import HouseholdDraft, VisitDraft
 from bot.services.wishes import WishDraft
 from handlers.stats import export as export_module
@@ -65,7 +65,7 @@ from handlers.stats.workbook import (
     csv_text,
 )
 from storage import users as users_repo
-from storage.schema import audit_log, suggestion_replies, suggestions
+from storage.schema import audit_log
 from tests.conftest import COORDINATOR_ID
 
 ZONE_HOURS = 8  # Asia/Shanghai
@@ -121,44 +121,25 @@ async def _person(
 
 async def _suggestion(
     services: Services,
+    clock: ManualClock,
+    author: User,
     *,
-    community_id: int,
-    building_id: int,
-    author_id: int,
     anonymous: bool,
     topic: SuggestionTopic,
-    at: datetime,
     replies: int = 0,
+    replier: User | None = None,
     token: str,
 ) -> None:
-    # The suggestion service is another branch's; its rows are written as it writes them.
-    async with services.store.transaction() as conn:
-        suggestion_id = await conn.scalar(
-            suggestions.insert()
-            .values(
-                community_id=community_id,
-                building_id=building_id,
-                author_id=author_id,
-                anonymous=anonymous,
-                topic=topic.value,
-                text="楼道灯太暗",
-                status=(SuggestionStatus.ANSWERED if replies else SuggestionStatus.NEW).value,
-                token=token,
-                created_at=at,
-                updated_at=at,
-                answered_at=at + timedelta(hours=2) if replies else None,
-            )
-            .returning(suggestions.c.id)
-        )
-        for n in range(replies):
-            await conn.execute(
-                suggestion_replies.insert().values(
-                    suggestion_id=suggestion_id,
-                    replied_by=COORDINATOR_ID,
-                    text=f"答复{n}",
-                    created_at=at + timedelta(hours=2 + n),
-                )
-            )
+    """A suggestion left through the service at the clock's time, answered two hours later
+    and again an hour after each reply; the clock is put back."""
+    at = clock.current
+    draft = SuggestionDraft(topic=topic, text="楼道灯太暗", anonymous=anonymous)
+    suggestion = await services.suggestions.submit(author, draft, token=token)
+    for n in range(replies):
+        assert replier is not None
+        clock.current = at + timedelta(hours=2 + n)
+        await services.suggestions.reply(replier, suggestion.id, f"答复{n}")
+    clock.current = at
 
 
 @pytest.fixture
@@ -180,7 +161,7 @@ async def world(services: Services, clock: ManualClock) -> World:
 
     resident = await _person(services, 201, "=1+1", a, a1, phone="13900000001")
     neighbour = await _person(services, 202, "李奶奶", a, a2, phone="13900000002")
-    await _person(services, ANON_ID, ANON_NAME, a, a1, phone="13900000777")
+    anonymous = await _person(services, ANON_ID, ANON_NAME, a, a1, phone="13900000777")
     stranger = await _person(services, 203, "B居民", b, b1, phone="13900000003")
     member = await _person(services, 301, "王党员", a, a1, member=True)
     member_2 = await _person(services, 302, "赵党员", a, a2, member=True)
@@ -276,38 +257,23 @@ async def world(services: Services, clock: ManualClock) -> World:
         token="v1",
     )
 
-    # Suggestions: anonymous in A1, signed and answered twice in A2, one in B.
-    at = clock.current
+    # Suggestions: anonymous from A1 (kept in the community alone), signed and answered
+    # twice in A2, one in B.
     await _suggestion(
-        services,
-        community_id=a.id,
-        building_id=a1,
-        author_id=ANON_ID,
-        anonymous=True,
-        topic=SuggestionTopic.SAFETY,
-        at=at,
-        token="s1",
+        services, clock, anonymous, anonymous=True, topic=SuggestionTopic.SAFETY, token="s1"
     )
     await _suggestion(
         services,
-        community_id=a.id,
-        building_id=a2,
-        author_id=neighbour.id,
+        clock,
+        neighbour,
         anonymous=False,
         topic=SuggestionTopic.ENVIRONMENT,
-        at=at,
         replies=2,
+        replier=coordinator_a,
         token="s2",
     )
     await _suggestion(
-        services,
-        community_id=b.id,
-        building_id=b1,
-        author_id=stranger.id,
-        anonymous=False,
-        topic=SuggestionTopic.OTHER,
-        at=at,
-        token="s3",
+        services, clock, stranger, anonymous=False, topic=SuggestionTopic.OTHER, token="s3"
     )
     clock.current = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # the month is over
     return World(
@@ -500,8 +466,9 @@ async def test_a_buildings_coordinator_gets_their_buildings_rows_only(
     wishes = _area(sheets, ReportArea.WISHES, "en")
     assert [w["Building"] for w in wishes] == ["A1号楼", "A1号楼"]
     assert {w["Resident"] for w in wishes} == {"=1+1"}
-    suggestions_ = _area(sheets, ReportArea.SUGGESTIONS, "en")
-    assert [s["Author"] for s in suggestions_] == ["Anonymous"]
+    # The anonymous one from A1 lies in the community alone: a building's sheet would say
+    # where its author lives.
+    assert _area(sheets, ReportArea.SUGGESTIONS, "en") == []
     passbook = _area(sheets, ReportArea.PASSBOOK, "en")
     assert [p["Member"] for p in passbook] == ["王党员"]  # 赵党员 lives in A2
     cells = _all_cells(sheets)
