@@ -9,7 +9,7 @@ from sqlalchemy import select
 import bot.app  # noqa: F401  (imports every feature's views, so every notice kind renders)
 from bot.services import Services
 from handlers.notices import Drop, Edit, Later, Send, render
-from storage.outbox import _item
+from storage.outbox import _item, rows_for_chat
 from storage.schema import outbox
 
 
@@ -33,3 +33,9 @@ async def outbox_rows(services: Services, chat_id: int | None = None) -> list[di
             assert isinstance(action, Later | Drop)
             row["text"], row["buttons"] = None, None
     return rows
+
+
+async def outbox_kinds(services: Services, chat_id: int) -> list[str | None]:
+    """The kinds of the messages queued for one chat, oldest first."""
+    async with services.store.read() as conn:
+        return [row.kind for row in await rows_for_chat(conn, chat_id)]

@@ -58,6 +58,7 @@ from storage.schema import (
     wishes,
 )
 from tests.conftest import COORDINATOR_ID, RegisterUser, make_member
+from tests.support.rendering import outbox_kinds
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # 3 December, 10:00 in Shanghai
 NOVEMBER = date(2026, 11, 1)
@@ -603,11 +604,6 @@ async def test_two_sends_of_the_same_month_at_once_make_one(
         assert len((await conn.execute(select(broadcasts.c.id))).all()) == 1
 
 
-async def _kinds_for(services: Services, chat_id: int) -> list[str | None]:
-    async with services.store.read() as conn:
-        return [row.kind for row in await outbox_repo.rows_for_chat(conn, chat_id)]
-
-
 async def test_the_coordinators_are_reminded_on_the_first_at_ten_unless_it_was_sent(
     services: Services, world: World, clock: ManualClock
 ) -> None:
@@ -623,13 +619,13 @@ async def test_the_coordinators_are_reminded_on_the_first_at_ten_unless_it_was_s
     assert due == [datetime(2027, 1, 1, 2, 0, tzinfo=UTC)]  # 1 January, 10:00 in Shanghai
     clock.current = datetime(2027, 1, 1, 1, 59, tzinfo=UTC)
     await services.reminders.run_due()
-    assert "digest.ready" not in await _kinds_for(services, COORDINATOR_ID)
+    assert "digest.ready" not in await outbox_kinds(services, COORDINATOR_ID)
     clock.current = datetime(2027, 1, 1, 2, 0, tzinfo=UTC)
     await services.reminders.run_due()
-    assert (await _kinds_for(services, COORDINATOR_ID)).count("digest.ready") == 1
+    assert (await outbox_kinds(services, COORDINATOR_ID)).count("digest.ready") == 1
     # Nobody else: not the building's coordinator, members or residents.
     for other in (world.keeper.id, world.member.id, world.resident.id):
-        assert "digest.ready" not in await _kinds_for(services, other)
+        assert "digest.ready" not in await outbox_kinds(services, other)
     async with services.store.read() as conn:
         rows = await outbox_repo.rows_for_chat(conn, COORDINATOR_ID)
         params = next(r for r in rows if r.kind == "digest.ready").params
@@ -646,7 +642,7 @@ async def test_the_coordinators_are_reminded_on_the_first_at_ten_unless_it_was_s
     await services.digest.send(world.coordinator, date(2027, 1, 1), [])
     clock.current = datetime(2027, 2, 1, 2, 0, tzinfo=UTC)
     await services.reminders.run_due()
-    assert (await _kinds_for(services, COORDINATOR_ID)).count("digest.ready") == 1
+    assert (await outbox_kinds(services, COORDINATOR_ID)).count("digest.ready") == 1
 
 
 async def test_the_community_own_coordinators_are_reminded_before_those_above(
@@ -659,8 +655,8 @@ async def test_the_community_own_coordinators_are_reminded_before_those_above(
     await services.digest.keep_reminding(world.coordinator)
     clock.current = datetime(2027, 1, 1, 2, 5, tzinfo=UTC)
     await services.reminders.run_due()
-    assert (await _kinds_for(services, 500)).count("digest.ready") == 1
-    assert "digest.ready" not in await _kinds_for(services, COORDINATOR_ID)
+    assert (await outbox_kinds(services, 500)).count("digest.ready") == 1
+    assert "digest.ready" not in await outbox_kinds(services, COORDINATOR_ID)
 
 
 async def test_a_story_chosen_beyond_the_newest_few_is_still_told(

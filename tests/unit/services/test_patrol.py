@@ -60,6 +60,7 @@ from storage import ledger as ledger_repo
 from storage import outbox as outbox_repo
 from storage import slots as slots_repo
 from tests.conftest import COORDINATOR_ID, RegisterUser, make_member
+from tests.support.rendering import outbox_kinds
 
 # 10:00 in Shanghai on Tuesday 24 November 2026 (02:00 UTC).
 MORNING = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -124,11 +125,6 @@ async def _shift(
         world.coordinator, world.post_id, day=day, start=start, end=end, capacity=capacity
     )
     return shift
-
-
-async def _kinds_for(services: Services, chat_id: int) -> list[str | None]:
-    async with services.store.read() as conn:
-        return [row.kind for row in await outbox_repo.rows_for_chat(conn, chat_id)]
 
 
 async def _ledger(services: Services, member_id: int) -> list[tuple[LedgerKind, str, int]]:
@@ -309,13 +305,13 @@ async def test_cant_come_late_asks_the_coordinators_at_once_who_let_the_member_o
     with pytest.raises(AlreadyAsked):
         await services.patrol.cant_come(member, shift.slot.id)
     assert (await services.patrol.shift(member, shift.slot.id)).slot.taken == 1
-    assert "patrol.late_drop" in await _kinds_for(services, COORDINATOR_ID)
+    assert "patrol.late_drop" in await outbox_kinds(services, COORDINATOR_ID)
 
     with pytest.raises(NotAllowed):
         await services.patrol.let_off(world.members[1], shift.slot.id, member.id)
     await services.patrol.let_off(world.coordinator, shift.slot.id, member.id)
     assert (await services.patrol.shift(member, shift.slot.id)).slot.taken == 0
-    assert "patrol.let_off" in await _kinds_for(services, member.id)
+    assert "patrol.let_off" in await outbox_kinds(services, member.id)
     with pytest.raises(NotAsking):  # a second coordinator's press
         await services.patrol.let_off(world.coordinator, shift.slot.id, member.id)
 
@@ -332,8 +328,8 @@ async def test_a_swap_is_offered_to_free_members_and_taken_once_whatever_races(
     await services.patrol.take(partner, shift.slot.id)
     swap, told = await services.patrol.offer_swap(offerer, shift.slot.id)
     assert told == len(world.members) - 2  # not the offerer, not the one already on it
-    assert "patrol.swap_offered" in await _kinds_for(services, world.members[5].id)
-    assert "patrol.swap_offered" not in await _kinds_for(services, partner.id)
+    assert "patrol.swap_offered" in await outbox_kinds(services, world.members[5].id)
+    assert "patrol.swap_offered" not in await outbox_kinds(services, partner.id)
     with pytest.raises(SwapOwn):
         await services.patrol.accept_swap(offerer, swap.id)
 
@@ -348,7 +344,7 @@ async def test_a_swap_is_offered_to_free_members_and_taken_once_whatever_races(
     assert (await services.patrol.my_signup(taker, shift.slot.id)).status is SignupStatus.GOING  # type: ignore[union-attr]
     assert (await services.patrol.my_signup(offerer, shift.slot.id)).status is SignupStatus.DROPPED  # type: ignore[union-attr]
     assert (await services.patrol.shift(taker, shift.slot.id)).slot.taken == 2
-    assert "patrol.swap_taken" in await _kinds_for(services, offerer.id)
+    assert "patrol.swap_taken" in await outbox_kinds(services, offerer.id)
     # The reminders moved over with the place.
     assert not [
         r
@@ -431,7 +427,7 @@ async def test_a_member_who_forgot_to_check_out_is_checked_out_at_the_end_and_cr
     assert await _ledger(services, member.id) == [
         (LedgerKind.PATROL, f"patrol:{shift.slot.id}", 10)  # 1 h 30 rounds to 2 h
     ]
-    assert "patrol.auto_checked_out" in await _kinds_for(services, member.id)
+    assert "patrol.auto_checked_out" in await outbox_kinds(services, member.id)
 
 
 # --- reminders and alerts --------------------------------------------------------------------
@@ -445,14 +441,14 @@ async def test_reminders_fire_once_at_the_day_before_and_before_the_start(
     await services.patrol.take(member, shift.slot.id)
     clock.current = datetime(2026, 11, 24, 10, 59, tzinfo=UTC)  # 18:59 local, the day before
     await services.reminders.run_due()
-    assert "patrol.reminder" not in await _kinds_for(services, member.id)
+    assert "patrol.reminder" not in await outbox_kinds(services, member.id)
     clock.current = datetime(2026, 11, 24, 11, 0, 30, tzinfo=UTC)
     await services.reminders.run_due()
     await services.reminders.run_due()
-    assert (await _kinds_for(services, member.id)).count("patrol.reminder") == 1
+    assert (await outbox_kinds(services, member.id)).count("patrol.reminder") == 1
     clock.current = shift.slot.starts_at - timedelta(minutes=59)
     await services.reminders.run_due()
-    assert (await _kinds_for(services, member.id)).count("patrol.reminder") == 2
+    assert (await outbox_kinds(services, member.id)).count("patrol.reminder") == 2
 
 
 async def test_a_shift_short_of_members_alerts_the_coordinators_a_day_before(
@@ -499,7 +495,7 @@ async def test_a_cancelled_shift_tells_its_members_releases_them_and_its_reminde
     with pytest.raises(NotAllowed):
         await services.patrol.cancel_shift(member, shift.slot.id)
     await services.patrol.cancel_shift(world.coordinator, shift.slot.id)
-    assert "patrol.cancelled" in await _kinds_for(services, member.id)
+    assert "patrol.cancelled" in await outbox_kinds(services, member.id)
     assert await services.patrol.my_shifts(member) == []
     for subject in (slot_subject(shift.slot.id), person_subject(shift.slot.id, member.id)):
         assert {r.status for r in await services.reminders.about(subject)} == {
@@ -522,7 +518,7 @@ async def test_a_reminder_that_fires_after_the_place_was_given_up_does_nothing(
         )
     clock.current = shift.slot.starts_at - timedelta(minutes=59)
     assert await services.reminders.run_due() >= 2  # the day before and the soon one ran
-    assert "patrol.reminder" not in await _kinds_for(services, member.id)
+    assert "patrol.reminder" not in await outbox_kinds(services, member.id)
 
 
 # --- found in review -------------------------------------------------------------------------
@@ -607,8 +603,8 @@ async def test_after_checking_in_cant_come_and_offering_the_shift_are_refused(
         await services.patrol.cant_come(member, shift.slot.id)
     signup = await services.patrol.my_signup(member, shift.slot.id)
     assert signup is not None and signup.status is SignupStatus.GOING
-    assert "patrol.late_drop" not in await _kinds_for(services, COORDINATOR_ID)
-    assert "patrol.swap_offered" not in await _kinds_for(services, world.members[3].id)
+    assert "patrol.late_drop" not in await outbox_kinds(services, COORDINATOR_ID)
+    assert "patrol.swap_offered" not in await outbox_kinds(services, world.members[3].id)
 
 
 async def test_a_swap_taken_while_the_shift_is_cancelled_leaves_nobody_on_it(

@@ -44,10 +44,10 @@ from bot.services.study import (
     WrongCode,
     study_ref,
 )
-from storage import outbox as outbox_repo
 from storage import study as study_repo
 from storage.schema import ledger_entries, reminders, study_sessions
 from tests.conftest import COORDINATOR_ID, RegisterUser, make_member
+from tests.support.rendering import outbox_kinds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai
@@ -119,11 +119,6 @@ def _set(clock: ManualClock, moment: datetime) -> None:
     clock.current = moment.astimezone(UTC)
 
 
-async def _kinds_for(services: Services, chat_id: int) -> list[str | None]:
-    async with services.store.read() as conn:
-        return [row.kind for row in await outbox_repo.rows_for_chat(conn, chat_id)]
-
-
 async def _code(services: Services, world: World, slot_id: int) -> str:
     _session, code = await services.study.code(world.coordinator, slot_id)
     return code
@@ -183,13 +178,13 @@ async def test_the_audience_is_told_and_nobody_outside_it(
         world.coordinator, _draft(audience=StudyAudience.BUILDING, building_id=world.a)
     )
     for person in (world.m1, world.m2):
-        assert "study.announced" in await _kinds_for(services, person.id)
+        assert "study.announced" in await outbox_kinds(services, person.id)
     for person in (world.m3, world.resident, world.coordinator):
-        assert "study.announced" not in await _kinds_for(services, person.id)
+        assert "study.announced" not in await outbox_kinds(services, person.id)
     await services.study.schedule(
         world.coordinator, _draft(audience=StudyAudience.EVERYONE, title="主题党日")
     )
-    assert "study.announced" in await _kinds_for(services, world.resident.id)
+    assert "study.announced" in await outbox_kinds(services, world.resident.id)
 
 
 async def test_answers_attend_or_excused_with_a_reason_until_the_start(
@@ -225,15 +220,15 @@ async def test_reminders_go_to_those_attending_and_unanswered_only(
     # The day before, 19:00 in Shanghai (outside quiet hours).
     _set(clock, (START - timedelta(days=1)).astimezone(UTC) + timedelta(seconds=5))
     await services.reminders.run_due()
-    assert (await _kinds_for(services, world.m1.id)).count("study.reminder") == 1
-    assert (await _kinds_for(services, world.m3.id)).count("study.reminder") == 1  # unanswered
-    assert "study.reminder" not in await _kinds_for(services, world.m2.id)
-    assert "study.reminder" not in await _kinds_for(services, world.resident.id)
+    assert (await outbox_kinds(services, world.m1.id)).count("study.reminder") == 1
+    assert (await outbox_kinds(services, world.m3.id)).count("study.reminder") == 1  # unanswered
+    assert "study.reminder" not in await outbox_kinds(services, world.m2.id)
+    assert "study.reminder" not in await outbox_kinds(services, world.resident.id)
     _set(clock, (START - timedelta(hours=1)).astimezone(UTC) + timedelta(seconds=5))
     await services.reminders.run_due()
     await services.reminders.run_due()
-    assert (await _kinds_for(services, world.m1.id)).count("study.reminder") == 2
-    assert "study.reminder" not in await _kinds_for(services, world.m2.id)
+    assert (await outbox_kinds(services, world.m1.id)).count("study.reminder") == 2
+    assert "study.reminder" not in await outbox_kinds(services, world.m2.id)
 
 
 async def test_a_reminder_of_a_cancelled_session_does_nothing(
@@ -245,8 +240,8 @@ async def test_a_reminder_of_a_cancelled_session_does_nothing(
     await services.study.answer(world.m2, slot_id, going=False, reason="出差")
     cancelled = await services.study.cancel(world.coordinator, slot_id)
     assert not cancelled.slot.open
-    assert "study.cancelled" in await _kinds_for(services, world.m1.id)
-    assert "study.cancelled" not in await _kinds_for(services, world.m2.id)
+    assert "study.cancelled" in await outbox_kinds(services, world.m1.id)
+    assert "study.cancelled" not in await outbox_kinds(services, world.m2.id)
     # Even a reminder row left behind (cancelled after it was claimed) finds nothing to do.
     async with services.store.transaction() as conn:
         await services.reminders.schedule(
@@ -258,7 +253,7 @@ async def test_a_reminder_of_a_cancelled_session_does_nothing(
         )
     _set(clock, (START - timedelta(hours=1)).astimezone(UTC))
     await services.reminders.run_due()
-    assert "study.reminder" not in await _kinds_for(services, world.m1.id)
+    assert "study.reminder" not in await outbox_kinds(services, world.m1.id)
     with pytest.raises(SessionOver):
         await services.study.cancel(world.coordinator, slot_id)
 
@@ -369,7 +364,7 @@ async def test_a_monthly_theme_day_on_the_31st_clamps_to_the_months_end(
     ]
     assert len({s.slot.series_id for s in sessions}) == 1
     # Announced once now (the first), each later one a week before it.
-    assert (await _kinds_for(services, world.m1.id)).count("study.announced") == 1
+    assert (await outbox_kinds(services, world.m1.id)).count("study.announced") == 1
     async with services.store.read() as conn:
         query = select(func.count()).where(reminders.c.kind == "study.announce")
         assert await conn.scalar(query) == 11

@@ -52,9 +52,9 @@ from bot.services.twinning import (
 from bot.services.twinning import service as twinning_service
 from storage import audit
 from storage import ledger as ledger_repo
-from storage import outbox as outbox_repo
 from storage.schema import audit_log, visits
 from tests.conftest import COORDINATOR_ID, RegisterUser, make_member
+from tests.support.rendering import outbox_kinds
 
 # 10:00 in Shanghai, a Tuesday.
 MORNING = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
@@ -149,11 +149,6 @@ async def _visits_count(services: Services) -> int:
         return int(await conn.scalar(select(func.count()).select_from(visits)) or 0)
 
 
-async def _kinds_for(services: Services, chat_id: int) -> list[str | None]:
-    async with services.store.read() as conn:
-        return [row.kind for row in await outbox_repo.rows_for_chat(conn, chat_id)]
-
-
 async def test_a_household_without_telegram_is_registered_with_consent_and_audited(
     services: Services, world: World
 ) -> None:
@@ -215,8 +210,8 @@ async def test_pairing_tells_both_sides_and_refuses_a_second_active_pair(
 ) -> None:
     household_id, pair_id = await _paired(services, world, resident_id=world.resident.id)
 
-    assert "twinning.paired" in await _kinds_for(services, world.member.id)
-    assert "twinning.paired_household" in await _kinds_for(services, world.resident.id)
+    assert "twinning.paired" in await outbox_kinds(services, world.member.id)
+    assert "twinning.paired_household" in await outbox_kinds(services, world.resident.id)
     (mine,) = await services.twinning.my_pairs(world.member)
     assert mine.id == pair_id and mine.household_name == "张奶奶家" and mine.cadence_days == 7
     with pytest.raises(AlreadyPaired):
@@ -357,7 +352,7 @@ async def test_visits_to_a_household_not_mine_or_after_the_pair_ended_are_refuse
         await services.twinning.end_pair(world.coordinator, pair_id, " ")
     ended = await services.twinning.end_pair(world.coordinator, pair_id, "搬家了")
     assert not ended.active and ended.end_reason == "搬家了"
-    assert "twinning.ended" in await _kinds_for(services, world.member.id)
+    assert "twinning.ended" in await outbox_kinds(services, world.member.id)
     with pytest.raises(PairEnded):
         await services.twinning.end_pair(world.coordinator, pair_id, "再次")
     with pytest.raises(NotPaired):
@@ -388,19 +383,19 @@ async def test_the_cadence_reminds_the_member_then_the_coordinators_without_pili
 
     clock.advance(days=6)
     await services.reminders.run_due()
-    assert "twinning.visit_due" not in await _kinds_for(services, world.member.id)
+    assert "twinning.visit_due" not in await outbox_kinds(services, world.member.id)
 
     clock.advance(days=1, minutes=1)  # a week on: the member is behind
     await services.reminders.run_due()
     await services.reminders.run_due()
-    assert (await _kinds_for(services, world.member.id)).count("twinning.visit_due") == 1
-    assert "twinning.overdue" not in await _kinds_for(services, COORDINATOR_ID)
+    assert (await outbox_kinds(services, world.member.id)).count("twinning.visit_due") == 1
+    assert "twinning.overdue" not in await outbox_kinds(services, COORDINATOR_ID)
     assert services.twinning.is_behind(pair)
 
     clock.advance(days=7)  # twice the cadence: the coordinators are told
     await services.reminders.run_due()
-    assert (await _kinds_for(services, COORDINATOR_ID)).count("twinning.overdue") == 1
-    assert "twinning.overdue" not in await _kinds_for(services, world.keeper_b.id)  # not theirs
+    assert (await outbox_kinds(services, COORDINATOR_ID)).count("twinning.overdue") == 1
+    assert "twinning.overdue" not in await outbox_kinds(services, world.keeper_b.id)  # not theirs
 
     # A visit re-arms: the old rows are done, two new ones wait from the visit's day.
     await services.twinning.log_visit(world.member, _visit(household_id), token="v1")
@@ -425,10 +420,10 @@ async def test_a_reminder_due_after_a_visit_does_nothing(
     await services.twinning.log_visit(world.member, _visit(household_id), token="v")
     clock.advance(days=5)  # past the first anchor's week, not the visit's
     await services.reminders.run_due()
-    assert "twinning.visit_due" not in await _kinds_for(services, world.member.id)
+    assert "twinning.visit_due" not in await outbox_kinds(services, world.member.id)
     clock.advance(days=3)  # a week after the visit
     await services.reminders.run_due()
-    assert "twinning.visit_due" in await _kinds_for(services, world.member.id)
+    assert "twinning.visit_due" in await outbox_kinds(services, world.member.id)
     behind = [
         r for r in await services.reminders.about(subject_of(pair_id)) if r.kind == KIND_BEHIND
     ]
