@@ -68,13 +68,17 @@ def _drawable() -> frozenset[int]:
     return frozenset(FT2Font(str(font_path())).get_charmap())
 
 
-def drawable(text: str) -> str:
-    """`text` without the characters the font cannot draw (they would come out as boxes),
-    its dollar signs escaped: matplotlib reads "$…$" as a formula (a name like "$$" would
-    not draw at all)."""
+def _known(text: str) -> str:
+    """`text` without the characters the font cannot draw (they would come out as boxes)."""
     known = _drawable()
-    kept = "".join(ch for ch in text if ord(ch) in known or ch.isspace()).strip()
-    return kept.replace("$", r"\$")
+    return "".join(ch for ch in text if ord(ch) in known or ch.isspace()).strip()
+
+
+def drawable(text: str) -> str:
+    """`text` as matplotlib should get it: only what the font draws, its dollar signs escaped
+    (matplotlib reads "$…$" as a formula; a name like "$$" would not draw at all). Once: a
+    second pass would show the escapes."""
+    return _known(text).replace("$", r"\$")
 
 
 def render_charts(figures: Figures, language: str) -> list[bytes]:
@@ -182,5 +186,6 @@ def _leaders(ax: Axes, t: Translate, f: Figures) -> None:
 
 
 def _short(name: str) -> str:
-    kept = drawable(name)
+    """A name cut to fit the chart, not yet escaped (`_bars` does that)."""
+    kept = _known(name)
     return kept if len(kept) <= NAME_MAX else kept[:NAME_MAX] + "…"

@@ -12,6 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from bot.i18n import translator
 from bot.models import (
     CategoryFigures,
     Figures,
@@ -138,3 +139,16 @@ def test_characters_the_font_lacks_are_left_out_and_dollars_are_not_formulas() -
         }
     )
     assert len(charts.render_charts(odd, "zh")) == 4  # a name that is a broken formula draws
+
+
+def test_a_leaders_name_is_shortened_then_escaped_once() -> None:
+    leaders = [
+        Leader(member_id=1, display_name="$5 Lee", points=9),
+        Leader(member_id=2, display_name="$" * 13, points=5),  # cut at 12, never mid-escape
+    ]
+    ax = Figure().subplots()
+    charts._leaders(ax, translator("en"), busy_month().model_copy(update={"leaders": leaders}))
+    assert [label.get_text() for label in ax.get_yticklabels()] == [
+        r"\$5 Lee",
+        r"\$" * 12 + "…",
+    ]
