@@ -15,23 +15,20 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.models import (
     FindingRow,
     HelpKind,
     PassbookRow,
-    Role,
     SessionRow,
     ShiftRow,
     SignupStatus,
     SlotKind,
     SlotStatus,
-    StudyAudience,
     SuggestionRow,
     VisitRow,
-    WishEventKind,
     WishRow,
     WishStatus,
 )
@@ -49,20 +46,25 @@ from storage.schema import (
     suggestion_replies,
     suggestions,
     teams,
-    user_roles,
     users,
     visits,
-    wish_events,
     wishes,
 )
 
-# The figures' own count of a sign-up's minutes: the sheet adds up to `/stats` by construction.
-from storage.stats import served_minutes
+# The figures' own pieces (whose rows, first claims, minutes served, a session's audience):
+# the sheets add up to `/stats` by construction.
+from storage.stats import (
+    HOLDING_VALUES,
+    first_claim,
+    in_audience_of,
+    in_place,
+    of_building,
+    served_minutes,
+)
 
 BATCH = 2_000  # rows per batch: a contact look-up's IN list stays well under both limits
 
 _claimer = users.alias("claimer")
-_HOLDING = (SignupStatus.GOING.value, SignupStatus.LEAVING.value)
 
 
 @asynccontextmanager
@@ -90,30 +92,7 @@ async def _batches(
         yield rows
 
 
-def _in_place(
-    table: Any, community_ids: Collection[int], building_id: int | None
-) -> ColumnElement[bool]:
-    where: ColumnElement[bool] = table.c.community_id.in_(sorted(community_ids))
-    if building_id is not None:
-        where = and_(where, table.c.building_id == building_id)
-    return where
-
-
 # --- wishes ---------------------------------------------------------------------------------
-
-
-def _first_claim() -> Any:
-    """When a wish was first claimed, as `/stats` counts it: a wish given back and taken
-    again keeps its first claim's time; a row without claim events, its own claimed_at."""
-    return func.coalesce(
-        select(func.min(wish_events.c.at))
-        .where(
-            wish_events.c.wish_id == wishes.c.id,
-            wish_events.c.kind == WishEventKind.CLAIMED.value,
-        )
-        .scalar_subquery(),
-        wishes.c.claimed_at,
-    )
 
 
 async def wish_rows(
@@ -134,7 +113,7 @@ async def wish_rows(
             wishes.c.category,
             wishes.c.urgent,
             wishes.c.status,
-            _first_claim(),
+            first_claim(),
             wishes.c.done_at,
             case(
                 (wishes.c.status == WishStatus.CONFIRMED.value, wishes.c.closed_at),
@@ -148,7 +127,7 @@ async def wish_rows(
             .outerjoin(teams, teams.c.id == wishes.c.team_id)
         )
         .where(
-            _in_place(wishes, community_ids, building_id),
+            *in_place(wishes, community_ids, building_id),
             wishes.c.created_at >= start,
             wishes.c.created_at < after,
         )
@@ -208,7 +187,7 @@ async def visit_rows(
             .outerjoin(buildings, buildings.c.id == visits.c.building_id)
         )
         .where(
-            _in_place(visits, community_ids, building_id),
+            *in_place(visits, community_ids, building_id),
             visits.c.visited_on >= first_day,
             visits.c.visited_on <= last_day,
         )
@@ -234,16 +213,10 @@ async def shift_rows(
     them: places held (or served), minutes served (within the shift, as the passbook counts
     them), places held and never checked in to once the shift has ended. A building's
     coordinator: the shifts its members took part in, and their places only."""
-    holding = slot_signups.c.status.in_(_HOLDING)
+    holding = slot_signups.c.status.in_(HOLDING_VALUES)
     took_part = or_(holding, slot_signups.c.checked_in_at.is_not(None))
     missed = and_(holding, slot_signups.c.checked_in_at.is_(None), slots.c.ends_at <= now)
-    signers: list[ColumnElement[bool]] = []
-    if building_id is not None:
-        signers.append(
-            slot_signups.c.user_id.in_(
-                select(users.c.id).where(users.c.building_id == building_id)
-            )
-        )
+    signers = of_building(slot_signups.c.user_id, building_id)  # a building's: its members'
     per_slot = (
         select(
             slot_signups.c.slot_id,
@@ -314,7 +287,7 @@ async def finding_rows(
             .outerjoin(users, users.c.id == patrol_findings.c.reported_by)
         )
         .where(
-            _in_place(patrol_findings, community_ids, building_id),
+            *in_place(patrol_findings, community_ids, building_id),
             patrol_findings.c.created_at >= start,
             patrol_findings.c.created_at < after,
         )
@@ -325,31 +298,6 @@ async def finding_rows(
 
 
 # --- study ----------------------------------------------------------------------------------
-
-
-def _in_audience(person: Any) -> ColumnElement[bool]:
-    """`person` (a `users` alias) is in the session's audience (a condition correlated with
-    `slots` and `study_sessions`): its community's people, its members, or its building's."""
-    member = exists().where(
-        user_roles.c.user_id == person.c.id, user_roles.c.role == Role.MEMBER.value
-    )
-    audience = study_sessions.c.audience
-    return and_(
-        person.c.community_id == slots.c.community_id,
-        or_(
-            audience == StudyAudience.EVERYONE.value,
-            and_(
-                member,
-                or_(
-                    audience == StudyAudience.MEMBERS.value,
-                    and_(
-                        audience == StudyAudience.BUILDING.value,
-                        person.c.building_id == slots.c.building_id,
-                    ),
-                ),
-            ),
-        ),
-    )
 
 
 async def session_rows(
@@ -368,9 +316,9 @@ async def session_rows(
     the building's people in their audience only."""
     signer, person = users.alias("signer"), users.alias("person")
     answers: list[ColumnElement[bool]] = [slot_signups.c.slot_id == slots.c.id]
-    people: list[ColumnElement[bool]] = [_in_audience(person)]
+    people: list[ColumnElement[bool]] = [in_audience_of(person)]
     if building_id is not None:
-        answers += [signer.c.building_id == building_id, _in_audience(signer)]
+        answers += [signer.c.building_id == building_id, in_audience_of(signer)]
         people.append(person.c.building_id == building_id)
 
     def tally(*condition: ColumnElement[bool]) -> Any:
@@ -388,7 +336,7 @@ async def session_rows(
     )
     audience = select(func.count()).select_from(person).where(*people).scalar_subquery()
     # Those who answered from outside the audience (moved away since): counted as well.
-    outside = tally(~_in_audience(signer)) if building_id is None else literal(0)
+    outside = tally(~in_audience_of(signer)) if building_id is None else literal(0)
     place: list[ColumnElement[bool]] = [slots.c.community_id.in_(sorted(community_ids))]
     if building_id is not None:
         place.append(or_(slots.c.building_id.is_(None), slots.c.building_id == building_id))
@@ -449,7 +397,7 @@ async def suggestion_rows(
         )
         .select_from(suggestions.outerjoin(users, users.c.id == suggestions.c.author_id))
         .where(
-            _in_place(suggestions, community_ids, building_id),
+            *in_place(suggestions, community_ids, building_id),
             suggestions.c.created_at >= start,
             suggestions.c.created_at < after,
         )

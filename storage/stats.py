@@ -72,10 +72,10 @@ from storage.schema import (
 
 LEADERS = 10
 _DONE = (WishStatus.DONE.value, WishStatus.CONFIRMED.value)
-_HOLDING = sorted(status.value for status in HOLDING)
+HOLDING_VALUES = sorted(status.value for status in HOLDING)
 
 
-def _place(table: Any, community_ids: Collection[int], building_id: int | None) -> list[Any]:
+def in_place(table: Any, community_ids: Collection[int], building_id: int | None) -> list[Any]:
     """Rows of these communities (and of the building, by the row's own building)."""
     where: list[Any] = [table.c.community_id.in_(sorted(set(community_ids)))]
     if building_id is not None:
@@ -89,11 +89,6 @@ def _within(column: Any, start: datetime, end: datetime) -> list[Any]:
 
 def _postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
-
-
-def _minutes(conn: AsyncConnection, later: Any, earlier: Any) -> ColumnElement[Any]:
-    """`later - earlier` in minutes, as a float (whole seconds on SQLite)."""
-    return cast(seconds_between(conn, later, earlier), Float) / 60.0
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -124,7 +119,7 @@ def _median(conn: AsyncConnection, period: Any, column: Any, *where: Any) -> Any
 # --- wishes and urgent help requests -----------------------------------------------------------
 
 
-def _first_claim() -> ColumnElement[Any]:
+def first_claim() -> ColumnElement[Any]:
     """When the wish was first claimed. Its `claimed_at` is the claim it is in now: a wish
     never given back nor handed to someone else (the partial index of those events says
     which, a set small enough to look up once) was claimed then or never; the others' first
@@ -154,7 +149,7 @@ def _minutes_between(conn: AsyncConnection, later: Any, earlier: Any) -> ColumnE
     its date functions over a year of rows), rounded to whole seconds: a day's float is
     exact to about 40 microseconds, and 90 minutes must read 90.0, not 89.99999."""
     if _postgres(conn):
-        return cast(func.extract("epoch", later - earlier), Float) / 60.0
+        return cast(seconds_between(conn, later, earlier), Float) / 60.0
     return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0) / 60.0
 
 
@@ -176,13 +171,13 @@ async def wish_figures(
             wishes.c.category,
             wishes.c.urgent,
             wishes.c.status,
-            _minutes_between(conn, _first_claim(), wishes.c.created_at).label("to_claim"),
+            _minutes_between(conn, first_claim(), wishes.c.created_at).label("to_claim"),
             case((done, _minutes_between(conn, wishes.c.done_at, wishes.c.created_at))).label(
                 "to_done"
             ),
         )
         .where(
-            *_place(wishes, community_ids, building_id),
+            *in_place(wishes, community_ids, building_id),
             *_within(wishes.c.created_at, start, end),
         )
         .cte("w")
@@ -250,7 +245,7 @@ async def wish_figures(
 # --- the passbook: active members and the leaders ------------------------------------------------
 
 
-def _of_building(member_id: Any, building_id: int | None) -> list[Any]:
+def of_building(member_id: Any, building_id: int | None) -> list[Any]:
     """The member's building: whose work it is."""
     if building_id is None:
         return []
@@ -277,7 +272,7 @@ async def passbook_figures(
             select(ledger_totals.c.member_id, ledger_totals.c.points).where(
                 ledger_totals.c.community_id.in_(places),
                 ledger_totals.c.period.in_(sorted(quarters)),
-                *_of_building(ledger_totals.c.member_id, building_id),
+                *of_building(ledger_totals.c.member_id, building_id),
             )
         )
     for start, end in ranges:
@@ -285,7 +280,7 @@ async def passbook_figures(
             select(ledger_entries.c.member_id, ledger_entries.c.points).where(
                 ledger_entries.c.community_id.in_(places),
                 *_within(ledger_entries.c.created_at, start, end),
-                *_of_building(ledger_entries.c.member_id, building_id),
+                *of_building(ledger_entries.c.member_id, building_id),
             )
         )
     if not parts:
@@ -365,7 +360,7 @@ async def patrol_figures(
         slots.c.community_id.in_(sorted(set(community_ids))),
         *_within(slots.c.starts_at, start, end),
     ]
-    held = slot_signups.c.status.in_(_HOLDING)
+    held = slot_signups.c.status.in_(HOLDING_VALUES)
     missed = _count_if(and_(held, slot_signups.c.checked_in_at.is_(None), slots.c.ends_at <= now))
     minutes = func.coalesce(func.sum(served_minutes(conn)), 0)
     signups = select(minutes, missed).select_from(
@@ -376,12 +371,7 @@ async def patrol_figures(
         row = (await conn.execute(signups.where(*shift_where))).one()
         served = (row[0], row[1])
     else:
-        ours = and_(
-            *shift_where,
-            slot_signups.c.user_id.in_(
-                select(users.c.id).where(users.c.building_id == building_id)
-            ),
-        )
+        ours = and_(*shift_where, *of_building(slot_signups.c.user_id, building_id))
         took_part = or_(held, slot_signups.c.checked_in_at.is_not(None))
         mine = (
             await conn.execute(
@@ -397,7 +387,7 @@ async def patrol_figures(
     findings = (
         await conn.execute(
             select(func.count(), _count_if(handled)).where(
-                *_place(patrol_findings, community_ids, building_id),
+                *in_place(patrol_findings, community_ids, building_id),
                 *_within(patrol_findings.c.created_at, start, end),
             )
         )
@@ -416,6 +406,29 @@ async def patrol_figures(
 
 def _is_member(user_id: Any) -> ColumnElement[bool]:
     return exists().where(user_roles.c.user_id == user_id, user_roles.c.role == Role.MEMBER.value)
+
+
+def in_audience_of(person: Any) -> ColumnElement[bool]:
+    """`person` (`users` or an alias) is in the session's audience (a condition correlated
+    with `slots` and `study_sessions`): its community's people, its members, or its
+    building's members."""
+    audience = study_sessions.c.audience
+    return and_(
+        person.c.community_id == slots.c.community_id,
+        or_(
+            audience == StudyAudience.EVERYONE.value,
+            and_(
+                _is_member(person.c.id),
+                or_(
+                    audience == StudyAudience.MEMBERS.value,
+                    and_(
+                        audience == StudyAudience.BUILDING.value,
+                        person.c.building_id == slots.c.building_id,
+                    ),
+                ),
+            ),
+        ),
+    )
 
 
 async def study_figures(
@@ -493,23 +506,7 @@ async def study_figures(
             size = members.get((int(community_id), slot_building), 0)
         audience += size * int(count)
 
-    aud = study_sessions.c.audience
-    in_audience = and_(
-        users.c.community_id == slots.c.community_id,
-        or_(
-            aud == StudyAudience.EVERYONE.value,
-            and_(
-                _is_member(users.c.id),
-                or_(
-                    aud == StudyAudience.MEMBERS.value,
-                    and_(
-                        aud == StudyAudience.BUILDING.value,
-                        users.c.building_id == slots.c.building_id,
-                    ),
-                ),
-            ),
-        ),
-    )
+    in_audience = in_audience_of(users)
     checked_in = slot_signups.c.checked_in_at.is_not(None)
     excused = and_(
         slot_signups.c.status == SignupStatus.EXCUSED.value, slot_signups.c.checked_in_at.is_(None)
@@ -554,7 +551,7 @@ async def suggestion_figures(
     query = (
         select(suggestions.c.topic, func.count(), func.count(suggestions.c.answered_at))
         .where(
-            *_place(suggestions, community_ids, building_id),
+            *in_place(suggestions, community_ids, building_id),
             *_within(suggestions.c.created_at, start, end),
         )
         .group_by(suggestions.c.topic)
