@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cache
 from typing import Any
 
@@ -16,6 +17,14 @@ ROW_ID_MAX = 2**31 - 1
 
 def is_row_id(value: int) -> bool:
     return 0 < value <= ROW_ID_MAX
+
+
+def in_place(table: Any, community_ids: Collection[int], building_id: int | None) -> list[Any]:
+    """Rows of these communities (and of the building, by the row's own building)."""
+    where: list[Any] = [table.c.community_id.in_(sorted(set(community_ids)))]
+    if building_id is not None:
+        where.append(table.c.building_id == building_id)
+    return where
 
 
 def insert_ignoring_conflicts(conn: AsyncConnection, table: Table, **values: Any) -> Any:

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.models import Finding, FindingStatus
 from storage.common import insert_ignoring_conflicts, is_row_id
 from storage.schema import (
-    buildings,
     patrol_findings,
     patrol_post_buildings,
     patrol_posts,
@@ -170,15 +169,6 @@ async def post_of_shift(conn: AsyncConnection, slot_id: int) -> tuple[str, list[
         .order_by(patrol_post_buildings.c.building_id)
     )
     return str(row.name), [int(b) for b in found]
-
-
-async def building_names(conn: AsyncConnection, building_ids: Collection[int]) -> dict[int, str]:
-    if not building_ids:
-        return {}
-    found = await conn.execute(
-        select(buildings.c.id, buildings.c.name).where(buildings.c.id.in_(sorted(building_ids)))
-    )
-    return {int(row.id): str(row.name) for row in found}
 
 
 async def names_of(conn: AsyncConnection, user_ids: Collection[int]) -> dict[int, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -297,6 +297,16 @@ async def get_building(conn: AsyncConnection, building_id: int) -> Building | No
         .first()
     )
     return _building(row) if row else None
+
+
+async def building_names(conn: AsyncConnection, building_ids: Collection[int]) -> dict[int, str]:
+    """The names of these buildings, by id (those that exist)."""
+    if not building_ids:
+        return {}
+    found = await conn.execute(
+        select(buildings.c.id, buildings.c.name).where(buildings.c.id.in_(sorted(building_ids)))
+    )
+    return {int(row.id): str(row.name) for row in found}
 
 
 async def find_building_by_name(

@@ -32,6 +32,7 @@ from bot.models import (
     WishRow,
     WishStatus,
 )
+from storage.common import in_place
 from storage.engine import READ_OPTION
 from storage.schema import (
     buildings,
@@ -57,7 +58,6 @@ from storage.stats import (
     HOLDING_VALUES,
     first_claim,
     in_audience_of,
-    in_place,
     of_building,
     served_minutes,
 )

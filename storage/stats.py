@@ -55,6 +55,7 @@ from bot.models import (
     WishFigures,
     WishStatus,
 )
+from storage.common import in_place
 from storage.passbook_checks import seconds_between
 from storage.schema import (
     ledger_entries,
@@ -73,14 +74,6 @@ from storage.schema import (
 LEADERS = 10
 _DONE = (WishStatus.DONE.value, WishStatus.CONFIRMED.value)
 HOLDING_VALUES = sorted(status.value for status in HOLDING)
-
-
-def in_place(table: Any, community_ids: Collection[int], building_id: int | None) -> list[Any]:
-    """Rows of these communities (and of the building, by the row's own building)."""
-    where: list[Any] = [table.c.community_id.in_(sorted(set(community_ids)))]
-    if building_id is not None:
-        where.append(table.c.building_id == building_id)
-    return where
 
 
 def _within(column: Any, start: datetime, end: datetime) -> list[Any]:

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,7 +24,7 @@ from bot.models import (
     SuggestionStatus,
     SuggestionTopic,
 )
-from storage.common import insert_ignoring_conflicts, is_row_id
+from storage.common import in_place, insert_ignoring_conflicts, is_row_id
 from storage.org import at_or_below, nodes_above
 from storage.schema import (
     broadcasts,
@@ -245,13 +245,6 @@ async def by_author(
     return [_suggestion(row) for row in (await conn.execute(query)).mappings()]
 
 
-def _within(community_ids: Collection[int], building_id: int | None) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [suggestions.c.community_id.in_(sorted(community_ids))]
-    if building_id is not None:
-        where.append(suggestions.c.building_id == building_id)
-    return where
-
-
 async def in_reach(
     conn: AsyncConnection,
     community_ids: Collection[int],
@@ -265,7 +258,10 @@ async def in_reach(
     coordinator) at this status, newest first."""
     query = (
         _query()
-        .where(*_within(community_ids, building_id), suggestions.c.status == status.value)
+        .where(
+            *in_place(suggestions, community_ids, building_id),
+            suggestions.c.status == status.value,
+        )
         .order_by(suggestions.c.id.desc())
         .offset(offset)
         .limit(limit)
@@ -279,7 +275,7 @@ async def counts(
     """How many suggestions there are at each status in this reach."""
     query = (
         select(suggestions.c.status, func.count())
-        .where(*_within(community_ids, building_id))
+        .where(*in_place(suggestions, community_ids, building_id))
         .group_by(suggestions.c.status)
     )
     found = {status: 0 for status in SuggestionStatus}
@@ -333,19 +329,3 @@ async def broadcast_within(
         )
     )
     return found is not None
-
-
-async def building_names(conn: AsyncConnection, building_ids: Collection[int]) -> dict[int, str]:
-    if not building_ids:
-        return {}
-    found = await conn.execute(
-        select(buildings.c.id, buildings.c.name).where(buildings.c.id.in_(sorted(building_ids)))
-    )
-    return {int(row.id): str(row.name) for row in found}
-
-
-async def building_name(conn: AsyncConnection, building_id: int | None) -> str | None:
-    if building_id is None:
-        return None
-    found = await conn.scalar(select(buildings.c.name).where(buildings.c.id == building_id))
-    return str(found) if found is not None else None

@@ -44,6 +44,7 @@ from bot.services.text import visible
 from storage import audit, org
 from storage import digest as digest_repo
 from storage import users as users_repo
+from storage.common import is_row_id
 from storage.digest import Candidate
 from storage.store import Store
 
@@ -383,9 +384,8 @@ class DigestService:
         wanted: dict[StoryKind, list[int]] = {kind: [] for kind in StoryKind}
         for key in keys:
             kind = next((k for k in StoryKind if key[:1] == k.value), None)
-            # ASCII digits only (str.isdigit takes "²", which int() refuses) and a row id
-            # (past 2**31 - 1 PostgreSQL refuses the query).
-            if kind is not None and _ROW_ID.fullmatch(key[1:]) and int(key[1:]) < 2**31:
+            # ASCII digits only (str.isdigit takes "²", which int() refuses) and a row id.
+            if kind is not None and _ROW_ID.fullmatch(key[1:]) and is_row_id(int(key[1:])):
                 wanted[kind].append(int(key[1:]))
         readers = {
             StoryKind.SUGGESTION: digest_repo.answered_suggestions,

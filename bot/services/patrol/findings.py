@@ -48,7 +48,7 @@ from bot.services.scope import require_coordinator, require_covers
 from bot.services.text import trim_text
 from bot.services.users import NAME_MAX
 from bot.services.wishes import WishDraft, WishesService, suggest_category
-from storage import audit
+from storage import audit, org
 from storage import findings as repo
 from storage import slots as slots_repo
 from storage import users as users_repo
@@ -251,7 +251,7 @@ class FindingsService:
                 raced = await repo.finding_by_token(conn, member.id, token)
                 assert raced is not None
                 return raced
-            names = await repo.building_names(conn, [building_id] if building_id else [])
+            names = await org.building_names(conn, [building_id] if building_id else [])
             notice = FindingReported(
                 finding_id=finding_id,
                 community_id=slot.community_id,
@@ -283,7 +283,7 @@ class FindingsService:
 
     async def _card(self, conn: AsyncConnection, finding: Finding) -> FindingCard:
         post = await repo.post_of_shift(conn, finding.slot_id)
-        buildings = await repo.building_names(
+        buildings = await org.building_names(
             conn, [finding.building_id] if finding.building_id else []
         )
         handlers = await repo.names_of(conn, [finding.handled_by] if finding.handled_by else [])

@@ -220,6 +220,8 @@ class SuggestionsService:
                 raced = await repo.suggestion_by_token(conn, author.id, token)
                 assert raced is not None
                 return raced
+            # None when anonymous: its building is not kept.
+            building = await org.get_building(conn, building_id) if building_id else None
             notice = SuggestionReceived(
                 suggestion_id=suggestion_id,
                 community_id=fresh.community_id,
@@ -231,7 +233,7 @@ class SuggestionsService:
                 # Whom a member heard it from names the resident: not when anonymous.
                 heard_from=heard_from if signed else None,
                 author_name=fresh.display_name if signed else None,
-                building_name=await repo.building_name(conn, building_id) if signed else None,
+                building_name=building.name if building else None,
             )
             ids = await coordinators_above(conn, fresh.community_id, building_id)
             coordinators = await users_repo.get_users(conn, [i for i in ids if i != author.id])
@@ -277,21 +279,19 @@ class SuggestionsService:
         ids = [s.id for s in found]
         replies = await repo.replies_of(conn, ids)
         links = await repo.links_of(conn, ids)
-        names: dict[int, str] = {}
+        communities = await org.list_communities(conn, {s.community_id for s in found})
+        names = {community.id: community.name for community in communities}
         # Only a signed suggestion's building is read: an anonymous one's is never shown.
-        buildings = await repo.building_names(
+        buildings = await org.building_names(
             conn, {s.building_id for s in found if not s.anonymous and s.building_id}
         )
         cards = []
         for s in found:
-            if s.community_id not in names:
-                community = await org.get_community(conn, s.community_id)
-                names[s.community_id] = community.name if community else ""
             signed = not s.anonymous
             cards.append(
                 SuggestionCard(
                     id=s.id,
-                    community_name=names[s.community_id],
+                    community_name=names.get(s.community_id, ""),
                     anonymous=s.anonymous,
                     author_name=s.author_name if signed else None,
                     building_name=buildings.get(s.building_id)
