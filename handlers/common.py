@@ -40,6 +40,20 @@ def clipped(text: str, limit: int) -> str:
     return esc(text if len(text) <= limit else text[:limit] + "…")
 
 
+def media_lines(
+    t: Translate, *, photo: bool, voice: bool, place: bool = False, prefix: str = ""
+) -> list[str]:
+    """What a report or suggestion came with, on one line: "📷 a photo · 🔊 a voice note"."""
+    shown = []
+    if photo:
+        shown.append(t("📷 a photo"))
+    if voice:
+        shown.append(t("🔊 a voice note"))
+    if place:
+        shown.append(t("📍 a location"))
+    return [prefix + " · ".join(shown)] if shown else []
+
+
 def offered_reply_keyboard() -> ReplyKeyboardMarkup | None:
     """The reply keyboard offered for this update that no answer has carried yet."""
     offered = _offered.get()

@@ -31,7 +31,7 @@ from handlers.digest.buttons import (
     ToggleStory,
 )
 from handlers.notices import Shown, ViewEnv, notice_view
-from handlers.stats.views import month_label
+from handlers.periods import month_label
 
 LISTED_WORDS = 40  # characters of a candidate's words on the coordinator's list
 ICONS = {StoryKind.SUGGESTION: "💬", StoryKind.WISH: "🙋", StoryKind.FINDING: "🔦"}

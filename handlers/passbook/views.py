@@ -31,6 +31,7 @@ from handlers.passbook.buttons import (
     PointsMenu,
     ShowRanking,
 )
+from handlers.periods import quarter_label
 from handlers.wishes.views import category_label
 
 Rows = list[list[tuple[str, str]]]
@@ -47,11 +48,6 @@ RULE_LABELS: dict[LedgerKind, str] = {
 MEDALS = ("🥇", "🥈", "🥉")
 REASON_SHOWN = 100  # characters of a reason on a page: ten entries must fit one message
 CORRECT_PER_ROW = 3
-
-
-def quarter_label(t: Translate, quarter: str) -> str:
-    """ "2026Q4" as people say it: "2026年第4季度"."""
-    return t("Q{number} {year}").format(year=quarter[:4], number=quarter[5:])
 
 
 def points_text(points: int) -> str:

@@ -14,7 +14,7 @@ from bot.services.patrol.finding_notices import (
     FindingWishedNotice,
 )
 from bot.services.patrol.findings import FindingCard
-from handlers.common import Buttons, clipped
+from handlers.common import Buttons, clipped, media_lines
 from handlers.notices import Shown, ViewEnv, notice_view
 from handlers.patrol.finding_buttons import (
     FindingDone,
@@ -60,19 +60,6 @@ def ask_prompt(t: Translate, post_name: str) -> tuple[str, Rows]:
         "note. You may also share the location (📎 → Location). Then press ✅ Send."
     ).format(post=esc(post_name))
     return text, cancel_rows(t)
-
-
-def media_lines(
-    t: Translate, *, photo: bool, voice: bool, place: bool, prefix: str = ""
-) -> list[str]:
-    shown = []
-    if photo:
-        shown.append(t("📷 a photo"))
-    if voice:
-        shown.append(t("🔊 a voice note"))
-    if place:
-        shown.append(t("📍 a location"))
-    return [prefix + " · ".join(shown)] if shown else []
 
 
 def check_card(

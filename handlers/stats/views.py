@@ -11,7 +11,6 @@ from babel.numbers import format_decimal, format_percent
 
 from bot.i18n import Translate, babel_locale, esc
 from bot.models import (
-    N_,
     NODE_LABELS,
     WISH_CATEGORY_LABELS,
     Figures,
@@ -28,6 +27,7 @@ from bot.services.stats.period import (
     year_of,
 )
 from handlers.common import Buttons
+from handlers.periods import month_label, quarter_label
 from handlers.stats.buttons import (
     ExportCsv,
     ExportExcel,
@@ -88,8 +88,7 @@ def period_label(t: Translate, language: str, period: Period) -> str:
     if period.kind is PeriodKind.MONTH:
         return month_label(t, first)
     if period.kind is PeriodKind.QUARTER:
-        quarter = (first.month - 1) // 3 + 1
-        return t("Q{quarter} {year}").format(quarter=quarter, year=first.year)
+        return quarter_label(t, f"{first.year}Q{(first.month - 1) // 3 + 1}")
     if period.kind is PeriodKind.YEAR:
         return t("the year {year}").format(year=first.year)
     return t("{first} to {last}").format(
@@ -100,31 +99,6 @@ def period_label(t: Translate, language: str, period: Period) -> str:
 
 def last_month(today: date) -> Period:
     return shifted(month_of(today), -1)
-
-
-def month_label(t: Translate, month: date) -> str:
-    """ "November 2026" / "2026年11月", from `t` alone: an announcement is rendered for each
-    reader with nothing but their translator."""
-    return t("{month_name} {year}").format(
-        month_name=t(MONTH_NAMES[month.month - 1]), year=month.year
-    )
-
-
-# English month names; zh writes 2026年11月 through "{month_name} {year}" itself.
-MONTH_NAMES = (
-    N_("January"),
-    N_("February"),
-    N_("March"),
-    N_("April"),
-    N_("May"),
-    N_("June"),
-    N_("July"),
-    N_("August"),
-    N_("September"),
-    N_("October"),
-    N_("November"),
-    N_("December"),
-)
 
 
 # --- the message ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from bot.services.suggestions import (
     SuggestionReceived,
     SuggestionReplied,
 )
-from handlers.common import clipped
+from handlers.common import clipped, media_lines
 from handlers.notices import Shown, ViewEnv, notice_view
 from handlers.suggestions.buttons import (
     MySuggestions,
@@ -87,15 +87,6 @@ def links_line(t: Translate, links: list[SuggestionLink]) -> list[str]:
     if len(links) > LINKS_SHOWN:
         done += " …"
     return [t("🔗 What was done: {links}").format(links=done)]
-
-
-def media_lines(t: Translate, *, photo: bool, voice: bool) -> list[str]:
-    shown = []
-    if photo:
-        shown.append(t("📷 a photo"))
-    if voice:
-        shown.append(t("🔊 a voice note"))
-    return [" · ".join(shown)] if shown else []
 
 
 def _fit(text: str) -> str:
