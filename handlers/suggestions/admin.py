@@ -133,7 +133,7 @@ async def show_media(update: Update, context: LinliContext, user: User, t: Trans
 @coordinator_step
 async def ask_reply(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     suggestion_id = SuggestionReplyAsk.of(update).suggestion_id
-    await context.services.suggestions.card(user, suggestion_id)  # in reach, or refused
+    await context.services.suggestions.check_in_reach(user, suggestion_id)
     SuggestionAdminDraft(suggestion_id=suggestion_id).save(context)
     await ack(update)
     await answer(update, *reply_prompt(t, suggestion_id))
@@ -168,7 +168,7 @@ async def move(update: Update, context: LinliContext, user: User, t: Translate) 
 @coordinator_step
 async def ask_link_kind(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     suggestion_id = SuggestionLinkMenu.of(update).suggestion_id
-    await context.services.suggestions.card(user, suggestion_id)
+    await context.services.suggestions.check_in_reach(user, suggestion_id)
     await ack(update)
     await answer(update, *link_menu(t, suggestion_id), edit=True)
     return SuggestionAdminDialogue.MENU
@@ -177,7 +177,7 @@ async def ask_link_kind(update: Update, context: LinliContext, user: User, t: Tr
 @coordinator_step
 async def ask_link(update: Update, context: LinliContext, user: User, t: Translate) -> Next:
     pressed = SuggestionLinkAsk.of(update)
-    await context.services.suggestions.card(user, pressed.suggestion_id)
+    await context.services.suggestions.check_in_reach(user, pressed.suggestion_id)
     SuggestionAdminDraft(suggestion_id=pressed.suggestion_id, kind=pressed.kind).save(context)
     await ack(update)
     await answer(update, *link_prompt(t, pressed.suggestion_id, pressed.kind))

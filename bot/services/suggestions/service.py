@@ -356,6 +356,12 @@ class SuggestionsService:
             (card,) = await self._cards(conn, [found])
             return card
 
+    async def check_in_reach(self, actor: User, suggestion_id: int) -> None:
+        """Refused (NotStaff, NoSuchSuggestion) unless the suggestion is in the coordinator's
+        reach: checked before they are asked to type a reply or a link."""
+        async with self.store.read() as conn:
+            await self._in_reach(conn, actor, suggestion_id)
+
     async def media(self, actor: User, suggestion_id: int, what: Media) -> str | None:
         """The photo's or voice note's file id, for a coordinator in reach to see it."""
         async with self.store.read() as conn:

@@ -414,6 +414,8 @@ async def test_nobody_outside_the_reach_reads_or_touches_it(
     for who, error in refusals:
         with pytest.raises(error):
             await svc.card(who, made.id)
+        with pytest.raises(error):  # before they are asked to type a reply or a link
+            await svc.check_in_reach(who, made.id)
         with pytest.raises(error):
             await svc.reply(who, made.id, "x")
         with pytest.raises(error):
@@ -423,11 +425,14 @@ async def test_nobody_outside_the_reach_reads_or_touches_it(
     for stale in (made.id + 1, 0, -3, 10**14):
         with pytest.raises(NoSuchSuggestion):
             await svc.reply(world.coordinator_a, stale, "x")
+        with pytest.raises(NoSuchSuggestion):
+            await svc.check_in_reach(world.coordinator_a, stale)
     with pytest.raises(NotAllowed):
         await svc.listing(world.granny, S.NEW)
     assert await _state(services, made.id) == before
     assert (await svc.card(world.keeper_a1, made.id)).id == made.id
     assert (await svc.card(world.district, made.id)).id == made.id
+    await svc.check_in_reach(world.keeper_a1, made.id)  # in reach: no refusal
 
 
 async def test_each_coordinator_lists_their_reach_by_status_with_counts(
