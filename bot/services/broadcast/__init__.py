@@ -222,27 +222,41 @@ class BroadcastService:
         community = await self._community_of(broadcast)
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            if not await broadcasts_repo.transition(
-                conn,
-                broadcast_id,
-                from_statuses=[BroadcastStatus.DRAFT],
-                to_status=BroadcastStatus.SENDING,
-                started_at=now,
-            ):
-                raise AlreadyDecided()
-            queued = await self._enqueue(conn, broadcast, now)
-            if queued == 0:
-                raise NoRecipients()  # rolls the transition back
-            await audit.record(
-                conn,
-                actor_id=actor.id,
-                action="broadcast.send",
-                subject=f"broadcast:{broadcast_id}",
-                now=now,
-                community_id=community,
-                after=self._audit_values(broadcast, recipients=queued),
-            )
+            queued = await self._start_sending(conn, actor, broadcast, now, community)
         self.notifier.wake()
+        return queued
+
+    async def _start_sending(
+        self,
+        conn: AsyncConnection,
+        actor: User,
+        broadcast: Broadcast,
+        now: datetime,
+        community_id: int | None,
+        **audited: object,
+    ) -> int:
+        """A draft becomes SENDING, queued for its audience and audited, inside the caller's
+        transaction; AlreadyDecided or NoRecipients (rolling it all back) instead."""
+        if not await broadcasts_repo.transition(
+            conn,
+            broadcast.id,
+            from_statuses=[BroadcastStatus.DRAFT],
+            to_status=BroadcastStatus.SENDING,
+            started_at=now,
+        ):
+            raise AlreadyDecided()
+        queued = await self._enqueue(conn, broadcast, now)
+        if queued == 0:
+            raise NoRecipients()
+        await audit.record(
+            conn,
+            actor_id=actor.id,
+            action="broadcast.send",
+            subject=f"broadcast:{broadcast.id}",
+            now=now,
+            community_id=community_id,
+            after=self._audit_values(broadcast, recipients=queued, **audited),
+        )
         return queued
 
     async def send_content(
@@ -271,25 +285,8 @@ class BroadcastService:
             content_kind=kind,
             content=content,
         )
-        await broadcasts_repo.transition(
-            conn,
-            broadcast.id,
-            from_statuses=[BroadcastStatus.DRAFT],
-            to_status=BroadcastStatus.SENDING,
-            started_at=now,
-        )
-        queued = await self._enqueue(conn, broadcast, now)
-        if queued == 0:
-            raise NoRecipients()  # rolls the caller's transaction back
-        await audit.record(
-            conn,
-            actor_id=actor.id,
-            action="broadcast.send",
-            subject=f"broadcast:{broadcast.id}",
-            now=now,
-            community_id=(await self._reach(conn, broadcast)).only_community,
-            after=self._audit_values(broadcast, recipients=queued, content=kind),
-        )
+        community = (await self._reach(conn, broadcast)).only_community
+        queued = await self._start_sending(conn, actor, broadcast, now, community, content=kind)
         return broadcast.id, queued
 
     async def schedule(self, actor: User, broadcast_id: int, at: datetime) -> Draft:
