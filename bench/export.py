@@ -38,33 +38,13 @@ from handlers.stats.export import ExportFile, ExportFormat, Runner, export_file
 from storage.store import Store
 from tests.conftest import COORDINATOR_ID, make_settings
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
+from tests.support.procfs import child_pids, peak_rss_kib
 
 # Plain requests per second from other people while the export runs: a busy evening of a
 # large community is a few a second; 20 leaves room on a shared 2-core machine.
 RATE = 20
 PEOPLE = 100
 MIN_SECONDS = 5.0  # the baseline's length, and the least any run measures
-
-
-def _hwm_kib(pid: int | str = "self") -> int:
-    """The peak resident set of a process (VmHWM, KiB); 0 when it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _children() -> list[int]:
-    found: list[int] = []
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
 
 
 def _reset_hwm() -> None:
@@ -133,7 +113,7 @@ async def _while_exporting(
 ) -> tuple[ExportFile, float, int, list[float]]:
     """Run the export while requests come in: (file, seconds, peak KiB, latencies)."""
     _reset_hwm()
-    base = _hwm_kib()
+    base = peak_rss_kib()
     peak = 0
     task = asyncio.ensure_future(make())
 
@@ -141,7 +121,7 @@ async def _while_exporting(
         nonlocal peak
         while not task.done():
             if runner == "process":
-                peak = max([peak, *(_hwm_kib(pid) for pid in _children())])
+                peak = max([peak, *(peak_rss_kib(pid) for pid in child_pids())])
             await asyncio.sleep(0.2)
 
     started = time.perf_counter()
@@ -151,7 +131,7 @@ async def _while_exporting(
     seconds = time.perf_counter() - started
     await watcher
     if runner == "thread":
-        peak = _hwm_kib() - base
+        peak = peak_rss_kib() - base
     return made, seconds, peak, latencies
 
 

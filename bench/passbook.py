@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bench.scale import add_members, print_results, timed
+from bench.scale import add_members, print_results, settle, timed
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.models import LedgerKind, User
@@ -138,15 +138,7 @@ async def seed(services: Services, *, rows: int, members: int) -> dict[str, Any]
                 "FROM ledger_entries GROUP BY member_id, community_id"
             )
         )
-    if postgres:
-        async with store.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
-    else:
-        async with store.transaction() as conn:
-            await conn.execute(text("ANALYZE"))
-        async with store.engine.connect() as conn:
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await settle(store)
     async with store.read() as conn:
         totals = await conn.scalar(text("SELECT count(*) FROM ledger_totals"))
         quarter = quarter_of(NOW, zone)

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -71,6 +70,7 @@ from storage.schema import (
 )
 from storage.store import Store
 from tests.conftest import COORDINATOR_ID, make_settings
+from tests.support.procfs import peak_rss_kib
 
 NOW = scale.NOW  # 3 December 2026, 10:00 in Shanghai: the seeders' shared "now"
 YEAR = year_of(date(2026, 1, 1))
@@ -367,15 +367,7 @@ async def seed(services: Services, wishes_count: int) -> dict[str, Any]:
         f"  {events:,} wish events, community B, patrol, study, suggestions: "
         f"{time.perf_counter() - started:.0f} s"
     )
-    if store.engine.dialect.name == "postgresql":
-        async with store.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
-    else:
-        async with store.transaction() as conn:
-            await conn.execute(text("ANALYZE"))
-        async with store.engine.connect() as conn:
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await scale.settle(store)
     return {"community": community, "b": b}
 
 
@@ -415,18 +407,6 @@ async def run(database_url: str | None, folder: Path, *, runs: int, wishes_count
         print(measured.stderr, end="")
 
 
-def _peak_mb() -> float:
-    """This process's peak resident size: VmHWM (Linux) — ru_maxrss would also count the
-    parent's size at the fork that started this process, which Linux carries across exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 async def measure(url: str, runs: int, community_id: int) -> None:
     """In this process: the figures for the year, for the community and the district."""
     folder = Path(url.split("///", 1)[-1]).parent if url.startswith("sqlite") else Path(".")
@@ -439,7 +419,7 @@ async def measure(url: str, runs: int, community_id: int) -> None:
             ("community", Node(kind=NodeKind.COMMUNITY, id=community_id)),
             ("district", None),
         ]
-        before = _peak_mb()
+        before = peak_rss_kib() / 1024
         results: dict[str, Any] = {}
         for name, node in places:
             with scale.statements(store) as seen:
@@ -455,7 +435,7 @@ async def measure(url: str, runs: int, community_id: int) -> None:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             results[name] = (times, peak, plans, figures)
-        after = _peak_mb()
+        after = peak_rss_kib() / 1024
     finally:
         await store.close()
     db = store.engine.dialect.name

@@ -67,6 +67,7 @@ from handlers.stats.workbook import (
 from storage import users as users_repo
 from storage.schema import audit_log
 from tests.conftest import COORDINATOR_ID
+from tests.support.procfs import child_pids
 
 ZONE_HOURS = 8  # Asia/Shanghai
 # Monday 2 November 2026, 10:00 in Shanghai.
@@ -624,14 +625,13 @@ async def test_a_cancelled_export_leaves_no_process_and_no_file(
 def _writers() -> list[int]:
     """This process's children that are the export's writer."""
     found = []
-    for task_dir in Path("/proc/self/task").iterdir():
-        for pid in (task_dir / "children").read_text().split():
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"handlers.stats.export" in command and b"(zombie)" not in command:
-                found.append(int(pid))
+    for pid in child_pids():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"handlers.stats.export" in command and b"(zombie)" not in command:
+            found.append(pid)
     return found
 
 
