@@ -219,7 +219,6 @@ class DigestService:
         )
         start, after = bounds(period, self.settings.zone)
         async with self.store.read() as conn:
-            name = await org.node_name(conn, Node(kind=NodeKind.COMMUNITY, id=community))
             found = [
                 *await digest_repo.answered_suggestions(conn, community, start, after),
                 *await digest_repo.wishes_done(conn, community, start, after),
@@ -247,7 +246,7 @@ class DigestService:
         return DigestScreen(
             digest=Digest(
                 community_id=community,
-                community_name=name,
+                community_name=figures.node_name,
                 month=period.first_day,
                 counts=counts_of(figures),
                 stories=stories,
