@@ -288,15 +288,16 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
-# What XML cannot hold besides openpyxl's control characters: U+FFFE and U+FFFF (lxml
-# refuses the whole file), and lone surrogates (UTF-8 cannot encode them).
-_NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
+# What XML cannot hold: openpyxl's control characters, and U+FFFE and U+FFFF (lxml refuses
+# the whole file) and lone surrogates (UTF-8 cannot encode them). One pattern: it runs on every
+# text cell of an export.
+_NOT_XML = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ufffe\uffff\ud800-\udfff]")
 
 
 def xml_safe(text: str) -> str:
     """A text without the characters XML cannot hold (they mean nothing in a cell): one in a
     name would fail every export that name is in."""
-    return _NOT_XML.sub("", ILLEGAL_CHARACTERS_RE.sub("", text))
+    return _NOT_XML.sub("", text)
 
 
 class _XlsxSheet:
