@@ -103,18 +103,18 @@ async def _show(
     *,
     edit: bool,
 ) -> Next:
-    """The screen for the month with the form's stories; the form is kept once they passed."""
-    kept = _form(context, month_code(month))
+    """The screen for the month with the form's stories (`form`: as a press just changed
+    them; None: as chosen so far); the form is kept once they passed."""
+    pressed = form is not None
+    form = form or _form(context, month_code(month))
     try:
-        screen = await _screen(context, user, month, form or kept)
+        screen = await _screen(context, user, month, form)
     except StoryGone:
-        if form is not None:
+        if pressed:
             raise  # the press that chose it is refused
         # Chosen earlier, no longer this month's (or another community's now): start afresh.
         form = DigestForm(month=month_code(month))
         screen = await _screen(context, user, month, form)
-    form = form or kept
-    form.month = month_code(screen.digest.month)
     form.save(context)
     await answer(update, screen_text(t, screen), screen_buttons(t, screen), edit=edit)
     return DigestDialogue.MENU
