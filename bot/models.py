@@ -1183,11 +1183,6 @@ class StudyFigures(Model):
     sessions: int = 0
     attendance: Attendance = Field(default_factory=Attendance)
 
-    @property
-    def attendance_rate(self) -> float | None:
-        expected = self.attendance.expected
-        return self.attendance.attended / expected if expected else None
-
 
 class TopicFigures(Model):
     topic: SuggestionTopic
@@ -1202,10 +1197,6 @@ class SuggestionFigures(Model):
     received: int = 0
     answered: int = 0
     by_topic: list[TopicFigures] = Field(default_factory=list)
-
-    @property
-    def answer_rate(self) -> float | None:
-        return self.answered / self.received if self.received else None
 
 
 class Leader(Model):
