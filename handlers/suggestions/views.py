@@ -6,6 +6,7 @@ number."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translate, esc, format_local
@@ -72,12 +73,36 @@ def status_label(t: Translate, status: SuggestionStatus) -> str:
     return t(SUGGESTION_STATUS_LABELS[status])
 
 
+@dataclass(frozen=True)
+class LinkWords:
+    """How each kind of thing that answered a suggestion is named."""
+
+    label: str  # in a list: "micro-wish #12"
+    choice: str  # a button of the link menu
+    prompt: str  # asking for its number
+
+
+LINK_WORDS: dict[SuggestionLinkKind, LinkWords] = {
+    SuggestionLinkKind.WISH: LinkWords(
+        N_("micro-wish #{id}"),
+        N_("🙋 A micro-wish"),
+        N_("Type the number of the micro-wish (for example 12)."),
+    ),
+    SuggestionLinkKind.FINDING: LinkWords(
+        N_("patrol finding #{id}"),
+        N_("🔎 A patrol finding"),
+        N_("Type the number of the patrol finding (for example 12)."),
+    ),
+    SuggestionLinkKind.BROADCAST: LinkWords(
+        N_("announcement #{id}"),
+        N_("📢 An announcement"),
+        N_("Type the number of the announcement (for example 12)."),
+    ),
+}
+
+
 def link_label(t: Translate, kind: SuggestionLinkKind, ref_id: int) -> str:
-    if kind is SuggestionLinkKind.WISH:
-        return t("micro-wish #{id}").format(id=ref_id)
-    if kind is SuggestionLinkKind.FINDING:
-        return t("patrol finding #{id}").format(id=ref_id)
-    return t("announcement #{id}").format(id=ref_id)
+    return t(LINK_WORDS[kind].label).format(id=ref_id)
 
 
 def links_line(t: Translate, links: list[SuggestionLink]) -> list[str]:
@@ -297,11 +322,21 @@ def coordinator_list(
     return _fit("\n".join(lines)), rows
 
 
-def _who(t: Translate, card: SuggestionCard) -> str:
-    if card.anonymous:
+def _who(t: Translate, author_name: str | None, building_name: str | None) -> str:
+    """Whose it is, for coordinators (`author_name` None: anonymous)."""
+    if author_name is None:
         return t("Left by: 🙈 anonymous")
-    where = f" · {esc(card.building_name)}" if card.building_name else ""
-    return t("Left by: {name}").format(name=esc(card.author_name or "")) + where
+    where = f" · {esc(building_name)}" if building_name else ""
+    return t("Left by: {name}").format(name=esc(author_name)) + where
+
+
+def _heard(t: Translate, heard_from: str | None) -> list[str]:
+    """Whom a member heard it from face to face, if they did."""
+    if not heard_from:
+        return []
+    return [
+        t("Heard face to face from: {who} (written down by a member)").format(who=esc(heard_from))
+    ]
 
 
 def coordinator_card(
@@ -312,14 +347,9 @@ def coordinator_card(
             id=card.id, topic=topic_label(t, card.topic), status=status_label(t, card.status)
         ),
         f"{esc(card.community_name)} · {format_local(card.created_at, language, zone)}",
-        _who(t, card),
+        _who(t, None if card.anonymous else card.author_name or "", card.building_name),
+        *_heard(t, card.heard_from),
     ]
-    if card.heard_from:
-        lines.append(
-            t("Heard face to face from: {who} (written down by a member)").format(
-                who=esc(card.heard_from)
-            )
-        )
     if card.text:
         lines += ["", esc(card.text)]
     lines += media_lines(t, photo=card.photo, voice=card.voice)
@@ -370,43 +400,16 @@ def card_rows(t: Translate, card: SuggestionCard) -> Rows:
 
 def link_menu(t: Translate, suggestion_id: int) -> tuple[str, Rows]:
     rows: Rows = [
-        [
-            (
-                t("🙋 A micro-wish"),
-                SuggestionLinkAsk(
-                    suggestion_id=suggestion_id, kind=SuggestionLinkKind.WISH
-                ).pack(),
-            )
-        ],
-        [
-            (
-                t("🔎 A patrol finding"),
-                SuggestionLinkAsk(
-                    suggestion_id=suggestion_id, kind=SuggestionLinkKind.FINDING
-                ).pack(),
-            )
-        ],
-        [
-            (
-                t("📢 An announcement"),
-                SuggestionLinkAsk(
-                    suggestion_id=suggestion_id, kind=SuggestionLinkKind.BROADCAST
-                ).pack(),
-            )
-        ],
-        [(t("« Back"), SuggestionOpen(suggestion_id=suggestion_id).pack())],
+        [(t(words.choice), SuggestionLinkAsk(suggestion_id=suggestion_id, kind=kind).pack())]
+        for kind, words in LINK_WORDS.items()
     ]
+    rows.append([(t("« Back"), SuggestionOpen(suggestion_id=suggestion_id).pack())])
     return t("What answered suggestion #{id}?").format(id=suggestion_id), rows
 
 
 def link_prompt(t: Translate, suggestion_id: int, kind: SuggestionLinkKind) -> tuple[str, Rows]:
-    if kind is SuggestionLinkKind.WISH:
-        text = t("Type the number of the micro-wish (for example 12).")
-    elif kind is SuggestionLinkKind.FINDING:
-        text = t("Type the number of the patrol finding (for example 12).")
-    else:
-        text = t("Type the number of the announcement (for example 12).")
-    return text, [[(t("« Back"), SuggestionOpen(suggestion_id=suggestion_id).pack())]]
+    back = [[(t("« Back"), SuggestionOpen(suggestion_id=suggestion_id).pack())]]
+    return t(LINK_WORDS[kind].prompt), back
 
 
 def reply_prompt(t: Translate, suggestion_id: int) -> tuple[str, Rows]:
@@ -435,17 +438,8 @@ async def received(notice: SuggestionReceived, env: ViewEnv) -> Shown:
             community=esc(notice.community_name),
         )
     ]
-    if notice.author_name is None:
-        lines.append(t("Left by: 🙈 anonymous"))
-    else:
-        where = f" · {esc(notice.building_name)}" if notice.building_name else ""
-        lines.append(t("Left by: {name}").format(name=esc(notice.author_name)) + where)
-    if notice.heard_from:
-        lines.append(
-            t("Heard face to face from: {who} (written down by a member)").format(
-                who=esc(notice.heard_from)
-            )
-        )
+    lines.append(_who(t, notice.author_name, notice.building_name))
+    lines += _heard(t, notice.heard_from)
     if notice.words:
         lines.append(clipped(notice.words, REPLY_SHOWN))
     lines += media_lines(t, photo=notice.photo, voice=notice.voice)
