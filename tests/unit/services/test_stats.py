@@ -117,7 +117,8 @@ async def _suggestion(
     created: datetime,
     answered: datetime | None,
 ) -> None:
-    """Left straight in the table: the suggestions service is another feature's."""
+    """Written into the table, signed, at the exact times the hand counts need (left, and
+    first answered); how the service makes them is its own tests' business."""
     async with services.store.transaction() as conn:
         await conn.execute(
             suggestions.insert().values(
